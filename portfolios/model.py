@@ -1,0 +1,91 @@
+"""The validated, columnar position model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from portfolios.problems import Problem, problems_frame
+
+INSTRUMENTS = ("bond", "gold", "fx")
+
+#: Normalized columns of ``Portfolio.frame`` (attributes follow them).
+CORE_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.Int64(),
+    "position_id": pl.String(),
+    "instrument": pl.String(),
+    "currency": pl.String(),
+    "notional": pl.Float64(),
+    "coupon": pl.Float64(),
+    "maturity": pl.Date(),
+    "frequency": pl.Int64(),
+    "day_count": pl.String(),
+    "spread_bp": pl.Float64(),
+    "clean_price": pl.Float64(),
+}
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Validated positions, one row each, in a polars frame with the columns of CORE_SCHEMA.
+
+    ``notional`` is face in the position currency for bonds, troy ounces for gold and the
+    currency amount for fx cash; negative means short. ``coupon`` is percent per annum,
+    ``spread_bp`` a continuously compounded zero spread over the currency curve in bp, and
+    ``clean_price`` per 100 face. ``row`` is the 1-based data row of the source. Any further
+    columns (book, issuer, sector, ...) are ``attributes`` carried through for grouping.
+    ``rejects`` lists the problems of rows left out (only when loaded with ``skip_invalid``).
+    """
+
+    frame: pl.DataFrame
+    source: str = "<positions>"
+    attributes: tuple[str, ...] = ()
+    rejected: tuple[Problem, ...] = field(default=())
+    n_input_rows: int = 0
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    @property
+    def rejects(self) -> pl.DataFrame:
+        """Rejected rows as a frame: position_id, row, column, value, reason."""
+        return problems_frame(self.rejected)
+
+    @property
+    def position_ids(self) -> list[str]:
+        return self.frame["position_id"].to_list()
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self.frame.to_pandas()
+
+    def matured(self, valuation_date: dt.date) -> list[Problem]:
+        """Problems for bonds maturing on or before ``valuation_date``."""
+        f = self.frame.filter(
+            (pl.col("instrument") == "bond") & (pl.col("maturity") <= valuation_date)
+        )
+        return [
+            Problem(
+                self.source,
+                r,
+                pid,
+                "maturity",
+                m.isoformat(),
+                f"a maturity after the valuation date {valuation_date.isoformat()}",
+            )
+            for r, pid, m in f.select("row", "position_id", "maturity").iter_rows()
+        ]
+
+    def drop_rows(self, problems: list[Problem]) -> Portfolio:
+        """A copy without the rows named by ``problems``, which join the rejects."""
+        bad = np.array(sorted({p.row for p in problems if p.row is not None}), dtype=np.int64)
+        return Portfolio(
+            self.frame.filter(~pl.col("row").is_in(bad)),
+            self.source,
+            self.attributes,
+            self.rejected + tuple(problems),
+            self.n_input_rows,
+        )

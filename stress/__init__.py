@@ -1,0 +1,20 @@
+"""stress: stress-test multi-currency bond portfolios.
+
+>>> import portfolios, stress
+>>> book = portfolios.load(portfolios.sample_path("global_macro"))
+>>> market = stress.Market.load(stress.default_market_path())
+>>> table = stress.analytics(book, market)
+"""
+
+from stress.analytics import analytics
+from stress.data import default_market_path
+from stress.market import Market, MarketError
+from stress.warnings import StressWarning
+
+__all__ = [
+    "Market",
+    "MarketError",
+    "StressWarning",
+    "analytics",
+    "default_market_path",
+]

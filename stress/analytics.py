@@ -1,0 +1,66 @@
+"""Per-position analytics: prices, yield, durations, convexity, DV01, PV and key-rate risk."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from portfolios.model import Portfolio
+from stress.book import build_book
+from stress.market import Market
+from stress.pricing import KEY_TENORS, bond_risk
+
+
+def analytics(portfolio: Portfolio, market: Market, *, base_currency: str | None = None
+              ) -> pl.DataFrame:
+    """One row per position.
+
+    Bond columns: ``clean_price``, ``dirty_price`` and ``accrued`` per 100 face; ``ytm`` in
+    percent, compounded at the coupon frequency (QuantLib's ``bondYield``);
+    ``macaulay_duration`` and ``modified_duration`` in years and ``convexity`` in years^2 on that
+    yield; curve-based ``effective_duration``/``effective_convexity`` (parallel shift of the
+    continuously compounded zero curve) and key-rate durations ``krd_2y`` ... ``krd_40y``, which
+    add up to the effective duration; ``dv01`` = PV change for a 1 bp parallel fall of the curve,
+    in the position currency. Every row: ``pv`` in the position currency and ``pv_base`` in the
+    base currency (gold: ounces x XAUUSD, in USD; fx: the cash amount).
+    """
+    market = market.with_base(base_currency)
+    book = build_book(portfolio, market)
+    risk = bond_risk(book)
+    n = book.n_positions
+    pos = book.bond_pos
+
+    def column(values: np.ndarray) -> np.ndarray:
+        out = np.full(n, np.nan)
+        out[pos] = values
+        return out
+
+    pv = book.notional.copy()
+    gold = book.kind == 1
+    if gold.any():
+        pv[gold] *= market.gold_usd or np.nan
+    pv[pos] = book.notional[pos] / 100.0 * risk.dirty
+    f = portfolio.frame
+    out = pl.DataFrame({
+        "position_id": f["position_id"],
+        "instrument": f["instrument"],
+        "currency": f["currency"],
+        "notional": f["notional"],
+        "maturity": f["maturity"],
+        "coupon": f["coupon"],
+        "spread_bp": column(book.spread * 1e4),
+        "clean_price": column(risk.dirty - risk.accrued),
+        "dirty_price": column(risk.dirty),
+        "accrued": column(risk.accrued),
+        "ytm": column(risk.ytm * 100.0),
+        "macaulay_duration": column(risk.macaulay_duration),
+        "modified_duration": column(risk.modified_duration),
+        "convexity": column(risk.convexity),
+        "effective_duration": column(risk.effective_duration),
+        "effective_convexity": column(risk.effective_convexity),
+        "dv01": column(risk.effective_duration * pv[pos] * 1e-4),
+        "pv": pv,
+        "pv_base": pv * book.fx0,
+        **{f"krd_{k:g}y": column(risk.key_rate_durations[:, i]) for i, k in enumerate(KEY_TENORS)},
+    }, nan_to_null=True)
+    return pl.concat([out, f.select(portfolio.attributes)], how="horizontal")

@@ -1,0 +1,136 @@
+"""A portfolio laid out on a market: the flat arrays every kernel works on, built once."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from portfolios.conventions import DAY_COUNTS
+from portfolios.model import Portfolio
+from portfolios.problems import PortfolioValidationError
+from stress.cashflows import CashflowBook, build_cashflows
+from stress.kernels.bonds import solve_spread
+from stress.market import Market, MarketError
+from stress.warnings import StressWarning
+
+log = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Book:
+    """Positions of a portfolio as arrays on a market.
+
+    Positions keep the portfolio's order. Bonds are the subset ``bond_pos`` (indices into the
+    positions); their cashflows are per 100 face, ``spread`` is a decimal continuously
+    compounded zero spread, ``curve`` indexes ``currencies`` and the CSR curve arrays.
+    ``fx0`` is each position's base-currency units per unit of its currency.
+    """
+
+    portfolio: Portfolio
+    market: Market
+    kind: npt.NDArray[np.int8]  # 0 bond, 1 gold, 2 fx cash
+    notional: FloatArray
+    position_currency: list[str]
+    fx0: FloatArray
+    bond_pos: IntArray
+    currencies: tuple[str, ...]
+    curve: IntArray
+    frequency: IntArray
+    spread: FloatArray
+    cashflows: CashflowBook
+    curve_off: IntArray
+    curve_t: FloatArray
+    curve_z: FloatArray
+
+    @property
+    def n_positions(self) -> int:
+        return len(self.kind)
+
+
+KIND_CODES = {"bond": 0, "gold": 1, "fx": 2}
+
+
+def build_book(portfolio: Portfolio, market: Market) -> Book:
+    """Lay ``portfolio`` out on ``market``; raises if a bond has matured or the market lacks a
+    curve, an FX rate or the gold price a position needs."""
+    matured = portfolio.matured(market.valuation_date)
+    if matured:
+        raise PortfolioValidationError(matured)
+    f = portfolio.frame
+    kind = f["instrument"].replace_strict(KIND_CODES, return_dtype=pl.Int8).to_numpy()
+    ccy = f["currency"].to_list()
+    _check_market(portfolio, market)
+    fx0 = np.array([market.fx_rate(c) for c in ccy], dtype=np.float64)
+    bond_pos = np.flatnonzero(kind == 0).astype(np.int64)
+    bonds = f[bond_pos]
+    currencies = tuple(sorted(set(bonds["currency"].to_list())))
+    index = {c: i for i, c in enumerate(currencies)}
+    curve = np.array([index[c] for c in bonds["currency"].to_list()], dtype=np.int64)
+    maturity = bonds["maturity"].cast(pl.Int64).to_numpy().astype(np.int64)
+    frequency = bonds["frequency"].to_numpy().astype(np.int64)
+    cashflows = build_cashflows(
+        market.valuation_date,
+        maturity,
+        bonds["coupon"].to_numpy().astype(np.float64),
+        frequency,
+        bonds["day_count"].replace_strict(DAY_COUNTS, return_dtype=pl.Int64).to_numpy(),
+    )
+    curve_off = np.zeros(len(currencies) + 1, dtype=np.int64)
+    curve_off[1:] = np.cumsum([len(market.curves[c].times) for c in currencies])
+    curve_t = np.concatenate([market.curves[c].times for c in currencies]) if currencies \
+        else np.zeros(0)
+    curve_z = np.concatenate([market.curves[c].rates for c in currencies]) if currencies \
+        else np.zeros(0)
+    spread = bonds["spread_bp"].fill_null(0.0).to_numpy().astype(np.float64) / 1e4
+    book = Book(portfolio, market, kind, f["notional"].to_numpy().astype(np.float64), ccy, fx0,
+                bond_pos, currencies, curve, frequency, spread, cashflows, curve_off, curve_t,
+                curve_z)
+    _solve_price_spreads(book, bonds["clean_price"].to_numpy())
+    return book
+
+
+def _check_market(portfolio: Portfolio, market: Market) -> None:
+    f = portfolio.frame
+    problems = []
+    needs = (
+        f.group_by("currency", "instrument").agg(pl.col("position_id").first(), pl.len())
+        .sort("currency", "instrument").iter_rows()
+    )
+    for ccy, instrument, example, n in needs:
+        what = f"{n} {instrument} position{'s' if n > 1 else ''} (e.g. {example!r})"
+        if instrument == "bond" and ccy not in market.curves:
+            problems.append(f"no {ccy} curve, needed by {what}; add [curves.{ccy}]")
+        if ccy not in market.usd_value:
+            problems.append(f"no FX rate for {ccy}, needed by {what}; add a pair such as USD{ccy}")
+        if instrument == "gold" and market.gold_usd is None:
+            problems.append(f"no gold price, needed by {what}; add [gold] XAUUSD = ...")
+    if problems:
+        raise MarketError(f"{market.source}: the market lacks data the portfolio needs:\n"
+                          + "\n".join(f"  - {p}" for p in problems))
+
+
+def _solve_price_spreads(book: Book, clean_price: FloatArray) -> None:
+    """Replace the spread of bonds quoted by clean price with the spread that reproduces it."""
+    quoted = np.flatnonzero(~np.isnan(clean_price))
+    if not len(quoted):
+        return
+    cf = book.cashflows.subset(quoted)
+    out = np.empty(len(quoted))
+    ok = np.empty(len(quoted), dtype=np.bool_)
+    solve_spread(cf.offsets, cf.time, cf.amount, book.curve[quoted], book.curve_off,
+                 book.curve_t, book.curve_z, clean_price[quoted] + cf.accrued, out, ok)
+    book.spread[quoted] = out
+    if not ok.all():
+        ids = book.portfolio.frame["position_id"].gather(book.bond_pos[quoted[~ok]]).to_list()
+        msg = f"no spread reproduces the clean price of {', '.join(ids)}; their spread is NaN"
+        log.warning(msg)
+        warnings.warn(msg, StressWarning, stacklevel=3)
+        book.spread[quoted[~ok]] = np.nan

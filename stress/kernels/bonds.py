@@ -1,0 +1,181 @@
+"""Bond kernels over CSR cashflow arrays: curve discounting and risk, yield and spread solvers."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_MAX_ITER = 100
+
+
+@njit(cache=True)
+def segment_cumsum(x, offsets, out):  # type: ignore[no-untyped-def]
+    """Cumulative sum of ``x`` restarting at each segment (exact per segment)."""
+    for i in range(len(offsets) - 1):
+        acc = 0.0
+        for j in range(offsets[i], offsets[i + 1]):
+            acc += x[j]
+            out[j] = acc
+
+
+@njit(cache=True)
+def interp_flat(xs, ys, x):  # type: ignore[no-untyped-def]
+    """Linear interpolation of ``ys`` over increasing ``xs``, flat outside."""
+    n = len(xs)
+    if x <= xs[0]:
+        return ys[0]
+    if x >= xs[n - 1]:
+        return ys[n - 1]
+    lo = 0
+    hi = n - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if xs[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    w = (x - xs[lo]) / (xs[hi] - xs[lo])
+    return ys[lo] + w * (ys[hi] - ys[lo])
+
+
+@njit(cache=True)
+def curve_risk(offsets, time, amount, curve, spread, curve_off, curve_t, curve_z, key_t,  # type: ignore[no-untyped-def]
+               out_pv, out_dur, out_conv, out_krd):
+    """Per bond: PV per 100 face off its zero curve plus a spread, and curve risk.
+
+    Discount factor exp(-(z(t) + spread) t) with z linear in t (continuous compounding).
+    Duration = sum t CF DF / PV and convexity = sum t^2 CF DF / PV are the sensitivities to a
+    parallel zero-rate shift; key-rate duration k weights t CF DF by the triangular key-rate
+    function of key tenor k (flat beyond the first and last key), so the key-rate durations
+    add up to the duration.
+    """
+    nk = len(key_t)
+    for i in range(len(offsets) - 1):
+        c = curve[i]
+        xs = curve_t[curve_off[c]:curve_off[c + 1]]
+        zs = curve_z[curve_off[c]:curve_off[c + 1]]
+        pv = 0.0
+        d = 0.0
+        cx = 0.0
+        for k in range(nk):
+            out_krd[i, k] = 0.0
+        for j in range(offsets[i], offsets[i + 1]):
+            t = time[j]
+            v = amount[j] * np.exp(-(interp_flat(xs, zs, t) + spread[i]) * t)
+            pv += v
+            d += t * v
+            cx += t * t * v
+            if t <= key_t[0]:
+                out_krd[i, 0] += t * v
+            elif t >= key_t[nk - 1]:
+                out_krd[i, nk - 1] += t * v
+            else:
+                k = 0
+                while key_t[k + 1] < t:
+                    k += 1
+                w = (key_t[k + 1] - t) / (key_t[k + 1] - key_t[k])
+                out_krd[i, k] += w * t * v
+                out_krd[i, k + 1] += (1.0 - w) * t * v
+        out_pv[i] = pv
+        out_dur[i] = d / pv
+        out_conv[i] = cx / pv
+        for k in range(nk):
+            out_krd[i, k] /= pv
+
+
+@njit(cache=True)
+def solve_spread(offsets, time, amount, curve, curve_off, curve_t, curve_z, target,  # type: ignore[no-untyped-def]
+                 out_spread, out_ok):
+    """Constant zero spread s with sum CF exp(-(z(t)+s) t) = target (dirty per 100).
+
+    Safeguarded Newton: PV falls monotonically in s, so a bracket is kept and bisection takes
+    over whenever a Newton step leaves it. ``out_ok`` says whether it converged.
+    """
+    for i in range(len(offsets) - 1):
+        c = curve[i]
+        xs = curve_t[curve_off[c]:curve_off[c + 1]]
+        zs = curve_z[curve_off[c]:curve_off[c + 1]]
+        lo = -1.0
+        hi = 1.0
+        s = 0.0
+        ok = False
+        for _ in range(_MAX_ITER):
+            f = -target[i]
+            df = 0.0
+            for j in range(offsets[i], offsets[i + 1]):
+                t = time[j]
+                v = amount[j] * np.exp(-(interp_flat(xs, zs, t) + s) * t)
+                f += v
+                df -= t * v
+            if f > 0.0:
+                lo = s
+            else:
+                hi = s
+            step = f / df if df != 0.0 else 0.0
+            new = s - step
+            if not (lo < new < hi) or df == 0.0:
+                new = 0.5 * (lo + hi)
+            if abs(new - s) <= 1e-15 + 1e-13 * abs(s) or f == 0.0:
+                s = new
+                ok = True
+                break
+            s = new
+        out_spread[i] = s
+        out_ok[i] = ok
+
+
+@njit(cache=True)
+def solve_yield(offsets, yield_time, amount, frequency, target, guess, out_y, out_ok):  # type: ignore[no-untyped-def]
+    """Yield y, compounded ``frequency`` times a year, with sum CF (1+y/f)^(-f T) = target.
+
+    ``yield_time`` is each cashflow's cumulative time in the bond's day count. Safeguarded
+    Newton over y in (-f, 10); ``out_ok`` says whether it converged.
+    """
+    for i in range(len(offsets) - 1):
+        f = float(frequency[i])
+        lo = -f + 1e-9
+        hi = 10.0
+        y = guess[i]
+        ok = False
+        for _ in range(_MAX_ITER):
+            base = 1.0 + y / f
+            g = -target[i]
+            dg = 0.0
+            for j in range(offsets[i], offsets[i + 1]):
+                v = amount[j] * base ** (-f * yield_time[j])
+                g += v
+                dg -= yield_time[j] * v / base
+            if g > 0.0:
+                lo = y
+            else:
+                hi = y
+            new = y - g / dg if dg != 0.0 else 0.5 * (lo + hi)
+            if not (lo < new < hi):
+                new = 0.5 * (lo + hi)
+            if abs(new - y) <= 1e-15 + 1e-13 * abs(y) or g == 0.0:
+                y = new
+                ok = True
+                break
+            y = new
+        out_y[i] = y
+        out_ok[i] = ok
+
+
+@njit(cache=True)
+def yield_risk(offsets, yield_time, amount, frequency, y, out_mod, out_conv):  # type: ignore[no-untyped-def]
+    """Modified duration -(1/P) dP/dy and convexity (1/P) d2P/dy2 at yield y (QuantLib's
+    BondFunctions definitions for compounded yields)."""
+    for i in range(len(offsets) - 1):
+        f = float(frequency[i])
+        base = 1.0 + y[i] / f
+        p = 0.0
+        dp = 0.0
+        d2p = 0.0
+        for j in range(offsets[i], offsets[i + 1]):
+            t = yield_time[j]
+            b = amount[j] * base ** (-f * t)
+            p += b
+            dp -= t * b / base
+            d2p += b * t * (f * t + 1.0) / (f * base * base)
+        out_mod[i] = -dp / p
+        out_conv[i] = d2p / p
