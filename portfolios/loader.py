@@ -21,8 +21,16 @@ from portfolios.problems import PortfolioError, PortfolioValidationError, Proble
 PositionSource = str | Path | pd.DataFrame | pl.DataFrame
 
 REQUIRED = ("position_id", "instrument", "currency", "notional")
-KNOWN = (*REQUIRED, "coupon", "maturity", "convention", "frequency", "day_count", "spread_bp",
-         "clean_price")
+KNOWN = (
+    *REQUIRED,
+    "coupon",
+    "maturity",
+    "convention",
+    "frequency",
+    "day_count",
+    "spread_bp",
+    "clean_price",
+)
 
 
 def load(
@@ -45,8 +53,9 @@ def load(
     """
     raw, name = _read(source)
     frame, problems = _validate(raw, name)
-    portfolio = Portfolio(frame, name, tuple(c for c in raw.columns if c not in KNOWN),
-                          n_input_rows=raw.height)
+    portfolio = Portfolio(
+        frame, name, tuple(c for c in raw.columns if c not in KNOWN), n_input_rows=raw.height
+    )
     if valuation_date is not None:
         problems += portfolio.matured(valuation_date)
     if not problems:
@@ -68,12 +77,13 @@ def _read(source: PositionSource) -> tuple[pl.DataFrame, str]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            df = pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=False)
+            df = pl.read_csv(path, infer_schema=False)
         elif suffix in (".parquet", ".pq"):
             df = pl.read_parquet(path)
         else:
-            raise PortfolioError(f"{name}: unknown positions format {suffix!r}; expected .csv or "
-                                 ".parquet")
+            raise PortfolioError(
+                f"{name}: unknown positions format {suffix!r}; expected .csv or .parquet"
+            )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise PortfolioError(f"{name}: cannot be read as {suffix[1:]}: {exc}") from exc
     return _clean_names(df, name), name
@@ -94,11 +104,14 @@ class _Checker:
         self.name = name
         self.problems: list[Problem] = []
         self.ids = (
-            df["position_id"].cast(pl.String).to_list() if "position_id" in df.columns
+            df["position_id"].cast(pl.String).to_list()
+            if "position_id" in df.columns
             else [None] * df.height
         )
 
-    def flag(self, bad: pl.Series, column: str, expected: str, values: pl.Series | None = None) -> None:
+    def flag(
+        self, bad: pl.Series, column: str, expected: str, values: pl.Series | None = None
+    ) -> None:
         idx = bad.fill_null(False).arg_true().to_list()
         if not idx:
             return
@@ -115,13 +128,15 @@ def _text(df: pl.DataFrame, column: str) -> pl.Series:
     if column not in df.columns:
         return pl.Series(column, [None] * df.height, dtype=pl.String)
     s = df[column].cast(pl.String).str.strip_chars()
-    return s.set(s == "", None)  # type: ignore[arg-type]
+    return s.set(s == "", None)
 
 
 def _number(df: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
     """(parsed float column, mask of present-but-unparsable cells)."""
     if column not in df.columns:
-        return pl.Series(column, [None] * df.height, dtype=pl.Float64), pl.Series([False] * df.height)
+        return pl.Series(column, [None] * df.height, dtype=pl.Float64), pl.Series(
+            [False] * df.height
+        )
     col = df[column]
     if col.dtype.is_numeric():
         parsed = col.cast(pl.Float64)
@@ -129,7 +144,7 @@ def _number(df: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
     text = _text(df, column)
     parsed = text.cast(pl.Float64, strict=False)
     bad = (text.is_not_null() & parsed.is_null()) | parsed.is_nan() | parsed.is_infinite()
-    return parsed.set(bad.fill_null(False), None), bad.fill_null(False)  # type: ignore[arg-type]
+    return parsed.set(bad.fill_null(False), None), bad.fill_null(False)
 
 
 def _date(df: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
@@ -149,8 +164,16 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
     chk = _Checker(df, name)
     missing = [c for c in REQUIRED if c not in df.columns]
     for c in missing:
-        chk.problems.append(Problem(name, None, None, c, None,
-                                    f"a {c!r} column (required columns: {', '.join(REQUIRED)})"))
+        chk.problems.append(
+            Problem(
+                name,
+                None,
+                None,
+                c,
+                None,
+                f"a {c!r} column (required columns: {', '.join(REQUIRED)})",
+            )
+        )
     if missing:
         return pl.DataFrame(schema=CORE_SCHEMA), chk.problems
 
@@ -160,15 +183,26 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
     chk.flag(dup, "position_id", "a unique position id (it appears on an earlier row)", pid)
 
     instrument = _text(df, "instrument").str.to_lowercase()
-    chk.flag(~instrument.is_in(INSTRUMENTS), "instrument", "one of " + ", ".join(INSTRUMENTS),
-             _text(df, "instrument"))
+    chk.flag(
+        ~instrument.is_in(INSTRUMENTS),
+        "instrument",
+        "one of " + ", ".join(INSTRUMENTS),
+        _text(df, "instrument"),
+    )
     is_bond = (instrument == "bond").fill_null(False)
 
     currency = _text(df, "currency").str.to_uppercase()
-    chk.flag(~currency.is_in(sorted(ISO_4217)), "currency", "an ISO 4217 currency code, e.g. USD",
-             _text(df, "currency"))
-    chk.flag((instrument == "gold") & (currency != "USD"), "currency",
-             "USD for gold (gold positions are priced in USD per troy ounce)")
+    chk.flag(
+        ~currency.is_in(sorted(ISO_4217)),
+        "currency",
+        "an ISO 4217 currency code, e.g. USD",
+        _text(df, "currency"),
+    )
+    chk.flag(
+        (instrument == "gold") & (currency != "USD"),
+        "currency",
+        "USD for gold (gold positions are priced in USD per troy ounce)",
+    )
 
     notional, bad = _number(df, "notional")
     chk.flag(bad, "notional", "a number (face amount, ounces or currency amount; negative = short)")
@@ -177,8 +211,11 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
     coupon, bad = _number(df, "coupon")
     chk.flag(is_bond & bad, "coupon", "a coupon in percent per annum, e.g. 4.25")
     chk.flag(is_bond & coupon.is_null() & ~bad, "coupon", "a coupon for a bond (0 for zero-coupon)")
-    chk.flag(is_bond & ((coupon < 0) | (coupon >= 100)), "coupon",
-             "a coupon in percent per annum between 0 and 100")
+    chk.flag(
+        is_bond & ((coupon < 0) | (coupon >= 100)),
+        "coupon",
+        "a coupon in percent per annum between 0 and 100",
+    )
 
     maturity, bad = _date(df, "maturity")
     chk.flag(is_bond & bad, "maturity", "an ISO date YYYY-MM-DD", _text(df, "maturity"))
@@ -191,60 +228,99 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
     price, bad = _number(df, "clean_price")
     chk.flag(is_bond & bad, "clean_price", "a clean price per 100 face")
     chk.flag(is_bond & (price <= 0), "clean_price", "a positive clean price per 100 face")
-    chk.flag(is_bond & spread.is_not_null() & price.is_not_null(), "clean_price",
-             "either spread_bp or clean_price, not both")
+    chk.flag(
+        is_bond & spread.is_not_null() & price.is_not_null(),
+        "clean_price",
+        "either spread_bp or clean_price, not both",
+    )
 
-    frame = pl.DataFrame({
-        "row": pl.int_range(1, df.height + 1, eager=True),
-        "position_id": pid,
-        "instrument": instrument,
-        "currency": currency,
-        "notional": notional,
-        "coupon": coupon.set(~is_bond, None),  # type: ignore[arg-type]
-        "maturity": maturity.set(~is_bond, None),  # type: ignore[arg-type]
-        "frequency": frequency.set(~is_bond, None),  # type: ignore[arg-type]
-        "day_count": day_count.set(~is_bond, None),  # type: ignore[arg-type]
-        "spread_bp": spread.set(~is_bond, None),  # type: ignore[arg-type]
-        "clean_price": price.set(~is_bond, None),  # type: ignore[arg-type]
-    }, schema=CORE_SCHEMA)
+    frame = pl.DataFrame(
+        {
+            "row": pl.int_range(1, df.height + 1, eager=True),
+            "position_id": pid,
+            "instrument": instrument,
+            "currency": currency,
+            "notional": notional,
+            "coupon": coupon.set(~is_bond, None),
+            "maturity": maturity.set(~is_bond, None),
+            "frequency": frequency.set(~is_bond, None),
+            "day_count": day_count.set(~is_bond, None),
+            "spread_bp": spread.set(~is_bond, None),
+            "clean_price": price.set(~is_bond, None),
+        },
+        schema=CORE_SCHEMA,
+    )
     attributes = [c for c in df.columns if c not in KNOWN]
     frame = pl.concat([frame, df.select(attributes)], how="horizontal")
-    chk.problems.sort(key=lambda p: (p.row or 0))
+    chk.problems.sort(key=lambda p: p.row or 0)
     if chk.problems:
         bad_rows = sorted({p.row for p in chk.problems if p.row is not None})
         frame = frame.filter(~pl.col("row").is_in(bad_rows))
     return frame, chk.problems
 
 
-def _conventions(df: pl.DataFrame, chk: _Checker, is_bond: pl.Series) -> tuple[pl.Series, pl.Series]:
+def _conventions(
+    df: pl.DataFrame, chk: _Checker, is_bond: pl.Series
+) -> tuple[pl.Series, pl.Series]:
     """Resolve each bond's (frequency, day count) from a preset or the explicit columns."""
     convention = _text(df, "convention").str.to_uppercase()
     freq_raw, freq_bad = _number(df, "frequency")
     dc = _text(df, "day_count").str.to_uppercase()
-    preset_freq = convention.replace_strict({k: v.frequency for k, v in PRESETS.items()},
-                                            default=None, return_dtype=pl.Int64)
-    preset_dc = convention.replace_strict({k: v.day_count for k, v in PRESETS.items()},
-                                          default=None, return_dtype=pl.String)
+    preset_freq = convention.replace_strict(
+        {k: v.frequency for k, v in PRESETS.items()}, default=None, return_dtype=pl.Int64
+    )
+    preset_dc = convention.replace_strict(
+        {k: v.day_count for k, v in PRESETS.items()}, default=None, return_dtype=pl.String
+    )
     has_conv = convention.is_not_null()
-    chk.flag(is_bond & has_conv & preset_freq.is_null(), "convention",
-             "one of " + ", ".join(PRESETS), _text(df, "convention"))
+    chk.flag(
+        is_bond & has_conv & preset_freq.is_null(),
+        "convention",
+        "one of " + ", ".join(PRESETS),
+        _text(df, "convention"),
+    )
     freq_int = freq_raw.cast(pl.Int64, strict=False)
-    chk.flag(is_bond & (freq_bad | (freq_raw.is_not_null() & ~freq_int.is_in(FREQUENCIES))
-                        | (freq_raw != freq_int.cast(pl.Float64))),
-             "frequency", "a coupon frequency of 1, 2, 4 or 12 per year", df["frequency"]
-             if "frequency" in df.columns else None)
-    chk.flag(is_bond & dc.is_not_null() & ~dc.is_in(DAY_COUNT_NAMES), "day_count",
-             "one of " + ", ".join(DAY_COUNT_NAMES), _text(df, "day_count"))
-    chk.flag(is_bond & ~has_conv & (freq_raw.is_null() & ~freq_bad), "frequency",
-             "a frequency (or a convention: " + ", ".join(PRESETS) + ")")
-    chk.flag(is_bond & ~has_conv & dc.is_null(), "day_count",
-             "a day count (or a convention: " + ", ".join(PRESETS) + ")")
+    chk.flag(
+        is_bond
+        & (
+            freq_bad
+            | (freq_raw.is_not_null() & ~freq_int.is_in(FREQUENCIES))
+            | (freq_raw != freq_int.cast(pl.Float64))
+        ),
+        "frequency",
+        "a coupon frequency of 1, 2, 4 or 12 per year",
+        df["frequency"] if "frequency" in df.columns else None,
+    )
+    chk.flag(
+        is_bond & dc.is_not_null() & ~dc.is_in(DAY_COUNT_NAMES),
+        "day_count",
+        "one of " + ", ".join(DAY_COUNT_NAMES),
+        _text(df, "day_count"),
+    )
+    chk.flag(
+        is_bond & ~has_conv & (freq_raw.is_null() & ~freq_bad),
+        "frequency",
+        "a frequency (or a convention: " + ", ".join(PRESETS) + ")",
+    )
+    chk.flag(
+        is_bond & ~has_conv & dc.is_null(),
+        "day_count",
+        "a day count (or a convention: " + ", ".join(PRESETS) + ")",
+    )
     clash_f = has_conv & freq_int.is_not_null() & (freq_int != preset_freq)
-    chk.flag(is_bond & clash_f, "frequency", "the convention's frequency or an empty cell",
-             df["frequency"] if "frequency" in df.columns else None)
+    chk.flag(
+        is_bond & clash_f,
+        "frequency",
+        "the convention's frequency or an empty cell",
+        df["frequency"] if "frequency" in df.columns else None,
+    )
     clash_d = has_conv & dc.is_not_null() & preset_dc.is_not_null() & (dc != preset_dc)
-    chk.flag(is_bond & clash_d, "day_count", "the convention's day count or an empty cell",
-             _text(df, "day_count"))
+    chk.flag(
+        is_bond & clash_d,
+        "day_count",
+        "the convention's day count or an empty cell",
+        _text(df, "day_count"),
+    )
     frequency = pl.when(has_conv).then(preset_freq).otherwise(freq_int)
     day_count = pl.when(has_conv).then(preset_dc).otherwise(dc)
     out = pl.select(f=frequency, d=day_count)

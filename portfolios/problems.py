@@ -40,7 +40,9 @@ class PortfolioValidationError(PortfolioError):
         self.problems = list(problems)
         n = len(self.problems)
         rows = {p.row for p in self.problems}
-        head = f"{n} problem{'s' if n != 1 else ''} in {len(rows)} row{'s' if len(rows) != 1 else ''}"
+        head = (
+            f"{n} problem{'s' if n != 1 else ''} in {len(rows)} row{'s' if len(rows) != 1 else ''}"
+        )
         super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 

@@ -40,13 +40,17 @@ def synthetic_book(
     face = np.round(rng.lognormal(np.log(10e6), 1.0, n), -3)
     face[ccy == "JPY"] *= 150
     face[rng.random(n) < 0.2] *= -1
-    return pl.DataFrame({
-        "position_id": [f"SYN{i:07d}" for i in range(n)],
-        "instrument": "bond",
-        "currency": ccy,
-        "notional": face,
-        "coupon": coupon,
-        "maturity": maturity.astype("datetime64[D]"),
-        "convention": np.array([CURRENCY_BOND_CONVENTION.get(c, "UST") for c in currencies])[pick],
-        "book": np.where(rng.random(n) < 0.5, "rates", "alm"),
-    })
+    return pl.DataFrame(
+        {
+            "position_id": [f"SYN{i:07d}" for i in range(n)],
+            "instrument": "bond",
+            "currency": ccy,
+            "notional": face,
+            "coupon": coupon,
+            "maturity": maturity.astype("datetime64[D]"),
+            "convention": np.array([CURRENCY_BOND_CONVENTION.get(c, "UST") for c in currencies])[
+                pick
+            ],
+            "book": np.where(rng.random(n) < 0.5, "rates", "alm"),
+        }
+    )

@@ -8,13 +8,17 @@
 
 from stress.analytics import analytics
 from stress.data import default_market_path
+from stress.engine import run
 from stress.market import Market, MarketError
+from stress.result import StressResult
 from stress.warnings import StressWarning
 
 __all__ = [
     "Market",
     "MarketError",
+    "StressResult",
     "StressWarning",
     "analytics",
     "default_market_path",
+    "run",
 ]

@@ -11,8 +11,9 @@ from stress.market import Market
 from stress.pricing import KEY_TENORS, bond_risk
 
 
-def analytics(portfolio: Portfolio, market: Market, *, base_currency: str | None = None
-              ) -> pl.DataFrame:
+def analytics(
+    portfolio: Portfolio, market: Market, *, base_currency: str | None = None
+) -> pl.DataFrame:
     """One row per position.
 
     Bond columns: ``clean_price``, ``dirty_price`` and ``accrued`` per 100 face; ``ytm`` in
@@ -41,26 +42,32 @@ def analytics(portfolio: Portfolio, market: Market, *, base_currency: str | None
         pv[gold] *= market.gold_usd or np.nan
     pv[pos] = book.notional[pos] / 100.0 * risk.dirty
     f = portfolio.frame
-    out = pl.DataFrame({
-        "position_id": f["position_id"],
-        "instrument": f["instrument"],
-        "currency": f["currency"],
-        "notional": f["notional"],
-        "maturity": f["maturity"],
-        "coupon": f["coupon"],
-        "spread_bp": column(book.spread * 1e4),
-        "clean_price": column(risk.dirty - risk.accrued),
-        "dirty_price": column(risk.dirty),
-        "accrued": column(risk.accrued),
-        "ytm": column(risk.ytm * 100.0),
-        "macaulay_duration": column(risk.macaulay_duration),
-        "modified_duration": column(risk.modified_duration),
-        "convexity": column(risk.convexity),
-        "effective_duration": column(risk.effective_duration),
-        "effective_convexity": column(risk.effective_convexity),
-        "dv01": column(risk.effective_duration * pv[pos] * 1e-4),
-        "pv": pv,
-        "pv_base": pv * book.fx0,
-        **{f"krd_{k:g}y": column(risk.key_rate_durations[:, i]) for i, k in enumerate(KEY_TENORS)},
-    }, nan_to_null=True)
+    out = pl.DataFrame(
+        {
+            "position_id": f["position_id"],
+            "instrument": f["instrument"],
+            "currency": f["currency"],
+            "notional": f["notional"],
+            "maturity": f["maturity"],
+            "coupon": f["coupon"],
+            "spread_bp": column(book.spread * 1e4),
+            "clean_price": column(risk.dirty - risk.accrued),
+            "dirty_price": column(risk.dirty),
+            "accrued": column(risk.accrued),
+            "ytm": column(risk.ytm * 100.0),
+            "macaulay_duration": column(risk.macaulay_duration),
+            "modified_duration": column(risk.modified_duration),
+            "convexity": column(risk.convexity),
+            "effective_duration": column(risk.effective_duration),
+            "effective_convexity": column(risk.effective_convexity),
+            "dv01": column(risk.effective_duration * pv[pos] * 1e-4),
+            "pv": pv,
+            "pv_base": pv * book.fx0,
+            **{
+                f"krd_{k:g}y": column(risk.key_rate_durations[:, i])
+                for i, k in enumerate(KEY_TENORS)
+            },
+        },
+        nan_to_null=True,
+    )
     return pl.concat([out, f.select(portfolio.attributes)], how="horizontal")

@@ -85,14 +85,30 @@ def build_book(portfolio: Portfolio, market: Market) -> Book:
     )
     curve_off = np.zeros(len(currencies) + 1, dtype=np.int64)
     curve_off[1:] = np.cumsum([len(market.curves[c].times) for c in currencies])
-    curve_t = np.concatenate([market.curves[c].times for c in currencies]) if currencies \
-        else np.zeros(0)
-    curve_z = np.concatenate([market.curves[c].rates for c in currencies]) if currencies \
-        else np.zeros(0)
+    curve_t = (
+        np.concatenate([market.curves[c].times for c in currencies]) if currencies else np.zeros(0)
+    )
+    curve_z = (
+        np.concatenate([market.curves[c].rates for c in currencies]) if currencies else np.zeros(0)
+    )
     spread = bonds["spread_bp"].fill_null(0.0).to_numpy().astype(np.float64) / 1e4
-    book = Book(portfolio, market, kind, f["notional"].to_numpy().astype(np.float64), ccy, fx0,
-                bond_pos, currencies, curve, frequency, spread, cashflows, curve_off, curve_t,
-                curve_z)
+    book = Book(
+        portfolio,
+        market,
+        kind,
+        f["notional"].to_numpy().astype(np.float64),
+        ccy,
+        fx0,
+        bond_pos,
+        currencies,
+        curve,
+        frequency,
+        spread,
+        cashflows,
+        curve_off,
+        curve_t,
+        curve_z,
+    )
     _solve_price_spreads(book, bonds["clean_price"].to_numpy())
     return book
 
@@ -101,8 +117,10 @@ def _check_market(portfolio: Portfolio, market: Market) -> None:
     f = portfolio.frame
     problems = []
     needs = (
-        f.group_by("currency", "instrument").agg(pl.col("position_id").first(), pl.len())
-        .sort("currency", "instrument").iter_rows()
+        f.group_by("currency", "instrument")
+        .agg(pl.col("position_id").first(), pl.len())
+        .sort("currency", "instrument")
+        .iter_rows()
     )
     for ccy, instrument, example, n in needs:
         what = f"{n} {instrument} position{'s' if n > 1 else ''} (e.g. {example!r})"
@@ -113,8 +131,10 @@ def _check_market(portfolio: Portfolio, market: Market) -> None:
         if instrument == "gold" and market.gold_usd is None:
             problems.append(f"no gold price, needed by {what}; add [gold] XAUUSD = ...")
     if problems:
-        raise MarketError(f"{market.source}: the market lacks data the portfolio needs:\n"
-                          + "\n".join(f"  - {p}" for p in problems))
+        raise MarketError(
+            f"{market.source}: the market lacks data the portfolio needs:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 def _solve_price_spreads(book: Book, clean_price: FloatArray) -> None:
@@ -125,8 +145,18 @@ def _solve_price_spreads(book: Book, clean_price: FloatArray) -> None:
     cf = book.cashflows.subset(quoted)
     out = np.empty(len(quoted))
     ok = np.empty(len(quoted), dtype=np.bool_)
-    solve_spread(cf.offsets, cf.time, cf.amount, book.curve[quoted], book.curve_off,
-                 book.curve_t, book.curve_z, clean_price[quoted] + cf.accrued, out, ok)
+    solve_spread(
+        cf.offsets,
+        cf.time,
+        cf.amount,
+        book.curve[quoted],
+        book.curve_off,
+        book.curve_t,
+        book.curve_z,
+        clean_price[quoted] + cf.accrued,
+        out,
+        ok,
+    )
     book.spread[quoted] = out
     if not ok.all():
         ids = book.portfolio.frame["position_id"].gather(book.bond_pos[quoted[~ok]]).to_list()

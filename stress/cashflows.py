@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from stress.dates import add_months, days_in_month, month_index, split, to_days
-from stress.daycounts import year_fraction
-from stress.kernels.bonds import segment_cumsum
+from stress.dates import to_days
+from stress.kernels.schedules import count_live, fill_cashflows
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -60,9 +59,16 @@ class CashflowBook:
         offsets = np.zeros(len(bonds) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         take = np.repeat(self.offsets[bonds] - offsets[:-1], lengths) + np.arange(offsets[-1])
-        return CashflowBook(self.valuation_day, offsets, self.pay_day[take], self.time[take],
-                            self.amount[take], self.yield_time[take], self.accrued[bonds],
-                            self.coupon_days[bonds])
+        return CashflowBook(
+            self.valuation_day,
+            offsets,
+            self.pay_day[take],
+            self.time[take],
+            self.amount[take],
+            self.yield_time[take],
+            self.accrued[bonds],
+            self.coupon_days[bonds],
+        )
 
 
 def build_cashflows(
@@ -76,56 +82,38 @@ def build_cashflows(
     coupon frequencies (per year) and day-count codes. Maturities must be after the valuation
     date (the portfolio validation guarantees it)."""
     val = to_days(valuation_date)
-    maturity_day = np.asarray(maturity_day, dtype=np.int64)
-    frequency = np.asarray(frequency, dtype=np.int64)
-    day_count = np.asarray(day_count, dtype=np.int64)
-    coupon = np.asarray(coupon, dtype=np.float64)
+    maturity_day = np.ascontiguousarray(maturity_day, dtype=np.int64)
+    frequency = np.ascontiguousarray(frequency, dtype=np.int64)
+    day_count = np.ascontiguousarray(day_count, dtype=np.int64)
+    coupon = np.ascontiguousarray(coupon, dtype=np.float64)
+    n = len(maturity_day)
+    if not (len(coupon) == len(frequency) == len(day_count) == n):
+        raise ValueError("build_cashflows: maturity, coupon, frequency, day_count differ in length")
     if np.any(maturity_day <= val):
         raise ValueError("build_cashflows: every maturity must be after the valuation date")
-    step = 12 // frequency
-    mat_month = month_index(maturity_day)
-    _, _, mat_dom = split(maturity_day)
-    eom = mat_dom == days_in_month(mat_month)
-
-    def roll_back(k: IntArray, rows: IntArray) -> IntArray:
-        return add_months(mat_month[rows] - k * step[rows], mat_dom[rows], eom[rows])
-
-    # Coupon date k (counting back from maturity, k=0) lies in a month >= the valuation month
-    # for k <= k0 and in an earlier month for k > k0, so the live count is k0 or k0+1.
-    all_rows = np.arange(len(maturity_day))
-    k0 = (mat_month - month_index(np.array([val], dtype=np.int64))[0]) // step
-    n_live = k0 + (roll_back(k0, all_rows) > val)
-
-    offsets = np.zeros(len(maturity_day) + 1, dtype=np.int64)
+    if not np.isin(frequency, (1, 2, 4, 12)).all() or not np.isin(day_count, range(5)).all():
+        raise ValueError("build_cashflows: frequency must be 1, 2, 4 or 12 and day_count 0-4")
+    n_live = np.empty(n, dtype=np.int64)
+    count_live(maturity_day, frequency, val, n_live)
+    offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(n_live, out=offsets[1:])
-    rows = np.repeat(all_rows, n_live)
-    j = np.arange(offsets[-1]) - offsets[rows]  # chronological index within the bond
-    k = n_live[rows] - 1 - j
-    pay = roll_back(k, rows)
-    start = roll_back(k + 1, rows)
-    f, dc = frequency[rows], day_count[rows]
-
-    amount = coupon[rows] * year_fraction(dc, start, pay, start, pay, f)
-    last = offsets[1:] - 1
-    amount[last] += 100.0
-    first = offsets[:-1]
-    val_arr = np.full(len(first), val, dtype=np.int64)
-    # QuantLib's stepwise yield time: the first period counts from the valuation date as the
-    # coupon period minus the accrued part; later periods are whole coupon periods.
-    step_time = year_fraction(dc, start, pay, start, pay, f)
-    accrued_frac = year_fraction(day_count, start[first], val_arr, start[first], pay[first],
-                                 frequency)
-    step_time[first] -= accrued_frac
-    yield_time = np.empty_like(step_time)
-    segment_cumsum(step_time, offsets, yield_time)
-    return CashflowBook(
-        valuation_day=val,
-        offsets=offsets,
-        pay_day=pay,
-        time=(pay - val) / 365.0,
-        amount=amount,
-        yield_time=yield_time,
-        accrued=coupon * accrued_frac,
-        coupon_days=np.stack([start[first], pay[first]], axis=1),
+    total = int(offsets[-1])
+    pay = np.empty(total, dtype=np.int64)
+    time, amount, yield_time = np.empty(total), np.empty(total), np.empty(total)
+    accrued = np.empty(n)
+    period = np.empty((n, 2), dtype=np.int64)
+    fill_cashflows(
+        maturity_day,
+        coupon,
+        frequency,
+        day_count,
+        val,
+        offsets,
+        pay,
+        time,
+        amount,
+        yield_time,
+        accrued,
+        period,
     )
-
+    return CashflowBook(val, offsets, pay, time, amount, yield_time, accrued, period)

@@ -7,6 +7,7 @@ and an FX shock (percent change of a currency's value in USD) applies in one pla
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -64,13 +65,16 @@ class Market:
         curves_data = data.get("curves", {})
         if not isinstance(curves_data, dict) or not curves_data:
             raise MarketError(f"{source}: [curves] needs at least one [curves.CCY] table")
-        curves = {ccy.upper(): _curve(ccy.upper(), spec, val, source)
-                  for ccy, spec in curves_data.items()}
+        curves = {
+            ccy.upper(): _curve(ccy.upper(), spec, val, source) for ccy, spec in curves_data.items()
+        }
         usd_value = _fx(data.get("fx", {}), source)
         gold = data.get("gold", {}).get("XAUUSD") if isinstance(data.get("gold"), dict) else None
         if gold is not None and not (isinstance(gold, int | float) and gold > 0):
-            raise MarketError(f"{source}: [gold] XAUUSD: got {gold!r}; expected a positive price "
-                              "in USD per troy ounce")
+            raise MarketError(
+                f"{source}: [gold] XAUUSD: got {gold!r}; expected a positive price "
+                "in USD per troy ounce"
+            )
         market = cls(val, base, curves, usd_value, None if gold is None else float(gold), source)
         market.fx_rate(base, "USD")  # the base currency needs a USD value
         return market
@@ -88,16 +92,20 @@ class Market:
         for c in (currency, base):
             if c not in self.usd_value:
                 known = ", ".join(sorted(self.usd_value))
-                raise MarketError(f"{self.source}: no FX rate for {c} (the [fx] table prices "
-                                  f"{known}); add a pair such as USD{c}")
+                raise MarketError(
+                    f"{self.source}: no FX rate for {c} (the [fx] table prices "
+                    f"{known}); add a pair such as USD{c}"
+                )
         return self.usd_value[currency] / self.usd_value[base]
 
     def curve(self, currency: str) -> ZeroCurve:
         try:
             return self.curves[currency]
         except KeyError:
-            raise MarketError(f"{self.source}: no {currency} curve (curves: "
-                              f"{', '.join(sorted(self.curves))}); add [curves.{currency}]") from None
+            raise MarketError(
+                f"{self.source}: no {currency} curve (curves: "
+                f"{', '.join(sorted(self.curves))}); add [curves.{currency}]"
+            ) from None
 
 
 def _date(data: dict[str, Any], key: str, source: str) -> dt.date:
@@ -109,7 +117,7 @@ def _date(data: dict[str, Any], key: str, source: str) -> dt.date:
             return dt.date.fromisoformat(v)
         except ValueError:
             pass
-    raise MarketError(f"{source}: {key}: got {v!r}; expected an ISO date like \"2026-01-20\"")
+    raise MarketError(f'{source}: {key}: got {v!r}; expected an ISO date like "2026-01-20"')
 
 
 def _curve(ccy: str, spec: Any, val: dt.date, source: str) -> ZeroCurve:
@@ -120,13 +128,15 @@ def _curve(ccy: str, spec: Any, val: dt.date, source: str) -> ZeroCurve:
         raise MarketError(f"{where}: expected a table with type, tenors and rates")
     kind = spec.get("type", "zero")
     if kind not in ("zero", "par"):
-        raise MarketError(f"{where}: type: got {kind!r}; expected \"zero\" or \"par\"")
+        raise MarketError(f'{where}: type: got {kind!r}; expected "zero" or "par"')
     tenors_raw, rates = spec.get("tenors"), spec.get("rates")
     if not isinstance(tenors_raw, list) or not tenors_raw:
-        raise MarketError(f"{where}: tenors: expected a non-empty list like [\"1Y\", \"10Y\"]")
+        raise MarketError(f'{where}: tenors: expected a non-empty list like ["1Y", "10Y"]')
     if not isinstance(rates, list) or len(rates) != len(tenors_raw):
-        raise MarketError(f"{where}: rates: expected a list of {len(tenors_raw)} numbers (one per "
-                          f"tenor), got {rates!r}")
+        raise MarketError(
+            f"{where}: rates: expected a list of {len(tenors_raw)} numbers (one per "
+            f"tenor), got {rates!r}"
+        )
     for r in rates:
         if isinstance(r, bool) or not isinstance(r, int | float) or not np.isfinite(r):
             raise MarketError(f"{where}: rates: got {r!r}; expected a rate in percent")
@@ -135,15 +145,16 @@ def _curve(ccy: str, spec: Any, val: dt.date, source: str) -> ZeroCurve:
     except ValueError as exc:
         raise MarketError(f"{where}: tenors: {exc}") from None
     dates = [_tenor_date(val, t) for t in tenors]
-    if any(b <= a for a, b in zip(dates, dates[1:], strict=False)) or dates[0] <= val:
+    if any(b <= a for a, b in itertools.pairwise(dates)) or dates[0] <= val:
         raise MarketError(f"{where}: tenors must be positive and strictly increasing")
     if kind == "zero":
         times = np.array([(d - val).days / 365.0 for d in dates])
         return ZeroCurve(ccy, times, np.asarray(rates, dtype=np.float64) / 100.0)
     conv_name = spec.get("convention", CURRENCY_BOND_CONVENTION.get(ccy))
     if conv_name not in PRESETS:
-        raise MarketError(f"{where}: convention: got {conv_name!r}; a par curve needs one of "
-                          f"{', '.join(PRESETS)}")
+        raise MarketError(
+            f"{where}: convention: got {conv_name!r}; a par curve needs one of {', '.join(PRESETS)}"
+        )
     try:
         return bootstrap_par(ccy, val, dates, [float(r) for r in rates], PRESETS[conv_name])
     except BootstrapError as exc:
@@ -184,6 +195,8 @@ def _fx(table: Any, source: str) -> dict[str, float]:
         if a not in value:
             raise MarketError(f"{source}: [fx] {a}{b}: not connected to USD by the other pairs")
         if abs(value[a] / value[b] / r - 1.0) > 1e-6:
-            raise MarketError(f"{source}: [fx] {a}{b} = {r} disagrees with the other pairs "
-                              f"(they imply {value[a] / value[b]:.6g})")
+            raise MarketError(
+                f"{source}: [fx] {a}{b} = {r} disagrees with the other pairs "
+                f"(they imply {value[a] / value[b]:.6g})"
+            )
     return value

@@ -42,9 +42,21 @@ def bond_risk(book: Book, key_tenors: tuple[float, ...] = KEY_TENORS) -> BondRis
     n = cf.n_bonds
     dirty, eff_d, eff_c = np.empty(n), np.empty(n), np.empty(n)
     krd = np.empty((n, len(key_tenors)))
-    curve_risk(cf.offsets, cf.time, cf.amount, book.curve, book.spread, book.curve_off,
-               book.curve_t, book.curve_z, np.asarray(key_tenors, dtype=np.float64),
-               dirty, eff_d, eff_c, krd)
+    curve_risk(
+        cf.offsets,
+        cf.time,
+        cf.amount,
+        book.curve,
+        book.spread,
+        book.curve_off,
+        book.curve_t,
+        book.curve_z,
+        np.asarray(key_tenors, dtype=np.float64),
+        dirty,
+        eff_d,
+        eff_c,
+        krd,
+    )
     ytm = np.empty(n)
     ok = np.empty(n, dtype=np.bool_)
     guess = np.full(n, 0.03)

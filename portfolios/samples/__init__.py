@@ -8,8 +8,9 @@ from pathlib import Path
 
 def sample_names() -> list[str]:
     """Names of the bundled sample books."""
-    return sorted(p.name[:-4] for p in resources.files(__name__).iterdir()
-                  if p.name.endswith(".csv"))
+    return sorted(
+        p.name[:-4] for p in resources.files(__name__).iterdir() if p.name.endswith(".csv")
+    )
 
 
 def sample_path(name: str) -> Path:

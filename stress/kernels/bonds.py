@@ -9,7 +9,7 @@ _MAX_ITER = 100
 
 
 @njit(cache=True)
-def segment_cumsum(x, offsets, out):  # type: ignore[no-untyped-def]
+def segment_cumsum(x, offsets, out):
     """Cumulative sum of ``x`` restarting at each segment (exact per segment)."""
     for i in range(len(offsets) - 1):
         acc = 0.0
@@ -19,7 +19,7 @@ def segment_cumsum(x, offsets, out):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def interp_flat(xs, ys, x):  # type: ignore[no-untyped-def]
+def interp_flat(xs, ys, x):
     """Linear interpolation of ``ys`` over increasing ``xs``, flat outside."""
     n = len(xs)
     if x <= xs[0]:
@@ -39,8 +39,21 @@ def interp_flat(xs, ys, x):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def curve_risk(offsets, time, amount, curve, spread, curve_off, curve_t, curve_z, key_t,  # type: ignore[no-untyped-def]
-               out_pv, out_dur, out_conv, out_krd):
+def curve_risk(
+    offsets,
+    time,
+    amount,
+    curve,
+    spread,
+    curve_off,
+    curve_t,
+    curve_z,
+    key_t,
+    out_pv,
+    out_dur,
+    out_conv,
+    out_krd,
+):
     """Per bond: PV per 100 face off its zero curve plus a spread, and curve risk.
 
     Discount factor exp(-(z(t) + spread) t) with z linear in t (continuous compounding).
@@ -52,8 +65,8 @@ def curve_risk(offsets, time, amount, curve, spread, curve_off, curve_t, curve_z
     nk = len(key_t)
     for i in range(len(offsets) - 1):
         c = curve[i]
-        xs = curve_t[curve_off[c]:curve_off[c + 1]]
-        zs = curve_z[curve_off[c]:curve_off[c + 1]]
+        xs = curve_t[curve_off[c] : curve_off[c + 1]]
+        zs = curve_z[curve_off[c] : curve_off[c + 1]]
         pv = 0.0
         d = 0.0
         cx = 0.0
@@ -84,8 +97,18 @@ def curve_risk(offsets, time, amount, curve, spread, curve_off, curve_t, curve_z
 
 
 @njit(cache=True)
-def solve_spread(offsets, time, amount, curve, curve_off, curve_t, curve_z, target,  # type: ignore[no-untyped-def]
-                 out_spread, out_ok):
+def solve_spread(
+    offsets,
+    time,
+    amount,
+    curve,
+    curve_off,
+    curve_t,
+    curve_z,
+    target,
+    out_spread,
+    out_ok,
+):
     """Constant zero spread s with sum CF exp(-(z(t)+s) t) = target (dirty per 100).
 
     Safeguarded Newton: PV falls monotonically in s, so a bracket is kept and bisection takes
@@ -93,8 +116,8 @@ def solve_spread(offsets, time, amount, curve, curve_off, curve_t, curve_z, targ
     """
     for i in range(len(offsets) - 1):
         c = curve[i]
-        xs = curve_t[curve_off[c]:curve_off[c + 1]]
-        zs = curve_z[curve_off[c]:curve_off[c + 1]]
+        xs = curve_t[curve_off[c] : curve_off[c + 1]]
+        zs = curve_z[curve_off[c] : curve_off[c + 1]]
         lo = -1.0
         hi = 1.0
         s = 0.0
@@ -125,7 +148,7 @@ def solve_spread(offsets, time, amount, curve, curve_off, curve_t, curve_z, targ
 
 
 @njit(cache=True)
-def solve_yield(offsets, yield_time, amount, frequency, target, guess, out_y, out_ok):  # type: ignore[no-untyped-def]
+def solve_yield(offsets, yield_time, amount, frequency, target, guess, out_y, out_ok):
     """Yield y, compounded ``frequency`` times a year, with sum CF (1+y/f)^(-f T) = target.
 
     ``yield_time`` is each cashflow's cumulative time in the bond's day count. Safeguarded
@@ -162,7 +185,7 @@ def solve_yield(offsets, yield_time, amount, frequency, target, guess, out_y, ou
 
 
 @njit(cache=True)
-def yield_risk(offsets, yield_time, amount, frequency, y, out_mod, out_conv):  # type: ignore[no-untyped-def]
+def yield_risk(offsets, yield_time, amount, frequency, y, out_mod, out_conv):
     """Modified duration -(1/P) dP/dy and convexity (1/P) d2P/dy2 at yield y (QuantLib's
     BondFunctions definitions for compounded yields)."""
     for i in range(len(offsets) - 1):

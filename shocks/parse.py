@@ -1,0 +1,232 @@
+"""Read scenario TOML files into a ScenarioSet, with errors that name file, scenario and field."""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from portfolios.currencies import ISO_4217
+from shocks.model import ALL, BASEL_GRID, FloatArray, Level, ScenarioSet, concat
+from shocks.tenors import parse_tenor
+
+#: Keys allowed in a [scenario.rates.CCY] table.
+RATE_KEYS = ("tenors", "bp", "to_pct", "parallel_bp", "twist", "butterfly", "short_bp", "long_bp")
+_SCENARIO_KEYS = ("name", "description", "source", "rates", "fx", "gold")
+
+
+class ScenarioError(ValueError):
+    """A scenario file or definition that cannot be used."""
+
+
+Shape = tuple[FloatArray, FloatArray]  # (tenors in years, bp): linear between, flat beyond
+
+
+def read_toml(path: str | Path, origin: str | None = None) -> ScenarioSet:
+    """Parse one scenario file."""
+    p = Path(path)
+    origin = origin or str(p)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(f"{origin}: cannot read scenario file ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{origin}: not valid TOML: {exc}") from exc
+    return from_dict(data, origin)
+
+
+def from_dict(data: dict[str, Any], origin: str = "<scenarios>") -> ScenarioSet:
+    """Build a ScenarioSet from the parsed TOML structure ``{"scenario": [ {...}, ... ]}``."""
+    specs = data.get("scenario")
+    if not isinstance(specs, list) or not specs:
+        raise ScenarioError(f"{origin}: expected one or more [[scenario]] tables")
+    extra = set(data) - {"scenario"}
+    if extra:
+        raise ScenarioError(
+            f"{origin}: unknown top-level keys {sorted(extra)}; expected only [[scenario]] tables"
+        )
+    parsed = [_scenario(spec, i, origin) for i, spec in enumerate(specs)]
+    return concat(parsed)
+
+
+def _scenario(spec: Any, index: int, origin: str) -> ScenarioSet:
+    if not isinstance(spec, dict):
+        raise ScenarioError(f"{origin}: scenario #{index + 1}: expected a table")
+    name = spec.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError(f"{origin}: scenario #{index + 1}: name: expected a non-empty string")
+
+    def fail(fld: str, msg: str) -> ScenarioError:
+        return ScenarioError(f"{origin}: scenario {name!r}: {fld}: {msg}")
+
+    unknown = set(spec) - set(_SCENARIO_KEYS)
+    if unknown:
+        raise fail(sorted(unknown)[0], f"unknown key; expected one of {', '.join(_SCENARIO_KEYS)}")
+    for key in ("description", "source"):
+        if not isinstance(spec.get(key, ""), str):
+            raise fail(key, "expected a string")
+
+    rates = spec.get("rates", {})
+    if not isinstance(rates, dict):
+        raise fail("rates", "expected tables [scenario.rates.CCY]")
+    shapes: dict[str, Shape] = {}
+    levels: list[Level] = []
+    for ccy_raw, block in rates.items():
+        ccy = ccy_raw.upper()
+        if ccy != ALL and ccy not in ISO_4217:
+            raise fail(f"rates.{ccy_raw}", "not an ISO 4217 currency code (or ALL)")
+        shape, level = _rate_block(block, f"rates.{ccy_raw}", fail)
+        if level is not None:
+            if ccy == ALL:
+                raise fail(f"rates.{ccy_raw}.to_pct", "level targets need a named currency")
+            levels.append(Level(0, ccy, tuple(level[0]), tuple(level[1])))
+        else:
+            assert shape is not None
+            shapes[ccy] = shape
+
+    fx_block = spec.get("fx", {})
+    if not isinstance(fx_block, dict):
+        raise fail("fx", "expected a table like { JPY = -4.0 }")
+    fx: dict[str, float] = {}
+    for ccy_raw, pct in fx_block.items():
+        ccy = ccy_raw.upper()
+        if ccy == "USD":
+            raise fail(
+                "fx.USD",
+                "FX moves are changes of a currency's value in USD, so USD "
+                "itself cannot move; express a dollar move as the other currencies' moves",
+            )
+        if ccy not in ISO_4217:
+            raise fail(f"fx.{ccy_raw}", "not an ISO 4217 currency code")
+        fx[ccy] = _percent_change(pct, f"fx.{ccy_raw}", fail)
+    gold_block = spec.get("gold", {})
+    if not isinstance(gold_block, dict) or set(gold_block) - {"pct"}:
+        raise fail("gold", "expected a table with one key, pct (percent change of XAU in USD)")
+    gold = _percent_change(gold_block.get("pct", 0.0), "gold.pct", fail)
+
+    currencies = tuple(sorted(set(shapes) | {lv.currency for lv in levels}))
+    grid_parts = [s[0] for s in shapes.values()] + [np.asarray(lv.tenors) for lv in levels]
+    grid = np.unique(np.concatenate(grid_parts)) if grid_parts else np.array([1.0])
+    bp = np.zeros((1, len(currencies), len(grid)))
+    for c, (xs, ys) in shapes.items():
+        bp[0, currencies.index(c)] = np.interp(grid, xs, ys)
+    fx_ccy = tuple(sorted(fx))
+    return ScenarioSet(
+        (name,),
+        (spec.get("description", ""),),
+        (spec.get("source", ""),),
+        (origin,),
+        currencies,
+        grid,
+        bp,
+        fx_ccy,
+        np.array([[fx[c] for c in fx_ccy]]).reshape(1, -1),
+        np.array([gold]),
+        tuple(levels),
+    )
+
+
+Fail = Callable[[str, str], ScenarioError]
+
+
+def _number(v: Any, where: str, fail: Fail) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+        raise fail(where, f"got {v!r}; expected a number")
+    return float(v)
+
+
+def _years(v: Any, where: str, fail: Fail) -> float:
+    try:
+        return parse_tenor(v).years
+    except ValueError as exc:
+        raise fail(where, str(exc)) from None
+
+
+def _percent_change(v: Any, where: str, fail: Fail) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v) or v <= -100:
+        raise fail(where, f"got {v!r}; expected a percent change above -100")
+    return float(v)
+
+
+def _rate_block(block: Any, prefix: str, scenario_fail: Fail) -> tuple[Shape | None, Shape | None]:
+    """(additive shape, None) or (None, level targets) for one currency's rates table."""
+
+    def fail(fld: str, msg: str) -> ScenarioError:
+        return scenario_fail(f"{prefix}.{fld}" if fld else prefix, msg)
+
+    if not isinstance(block, dict):
+        raise fail("", "expected a table")
+    unknown = set(block) - set(RATE_KEYS)
+    if unknown:
+        raise fail(sorted(unknown)[0], f"unknown key; expected one of {', '.join(RATE_KEYS)}")
+    tenors: list[float] = []
+    if "tenors" in block:
+        raw = block["tenors"]
+        if not isinstance(raw, list) or not raw:
+            raise fail("tenors", 'expected a non-empty list like ["2Y", "10Y"]')
+        tenors = [_years(t, "tenors", fail) for t in raw]
+        if any(b <= a for a, b in itertools.pairwise(tenors)):
+            raise fail("tenors", f"got {raw!r}; expected strictly increasing tenors")
+    if "to_pct" in block:
+        others = sorted(set(block) - {"tenors", "to_pct"})
+        if others:
+            raise fail("to_pct", f"a level target cannot be combined with {', '.join(others)}")
+        return None, (np.array(tenors), _values(block, "to_pct", tenors, fail))
+    parts: list[Shape] = []
+    if "tenors" in block or "bp" in block:
+        parts.append((np.array(tenors), _values(block, "bp", tenors, fail)))
+    if "parallel_bp" in block:
+        parts.append(
+            (np.array([1.0]), np.array([_number(block["parallel_bp"], "parallel_bp", fail)]))
+        )
+    if "twist" in block:
+        parts.append(
+            _points(
+                block["twist"],
+                "twist",
+                (("short", "short_bp"), ("pivot", None), ("long", "long_bp")),
+                fail,
+            )
+        )
+    if "butterfly" in block:
+        parts.append(
+            _points(
+                block["butterfly"],
+                "butterfly",
+                (("short", "wings_bp"), ("belly", "belly_bp"), ("long", "wings_bp")),
+                fail,
+            )
+        )
+    grid = np.asarray(BASEL_GRID)
+    if "short_bp" in block:
+        parts.append((grid, _number(block["short_bp"], "short_bp", fail) * np.exp(-grid / 4)))
+    if "long_bp" in block:
+        parts.append((grid, _number(block["long_bp"], "long_bp", fail) * (1 - np.exp(-grid / 4))))
+    if not parts:
+        raise fail("", f"no shock given; expected some of {', '.join(RATE_KEYS)}")
+    xs = np.unique(np.concatenate([p[0] for p in parts]))
+    return (xs, sum((np.interp(xs, *p) for p in parts), np.zeros(len(xs)))), None
+
+
+def _values(block: dict[str, Any], key: str, tenors: list[float], fail: Fail) -> FloatArray:
+    if "tenors" not in block:
+        raise fail("tenors", f"{key} needs a tenors list of the same length")
+    raw = block.get(key)
+    if not isinstance(raw, list) or len(raw) != len(tenors):
+        raise fail(key, f"got {raw!r}; expected a list of {len(tenors)} numbers, one per tenor")
+    return np.array([_number(v, key, fail) for v in raw])
+
+
+def _points(spec: Any, where: str, keys: tuple[tuple[str, str | None], ...], fail: Fail) -> Shape:
+    needed = {k for pair in keys for k in pair if k}
+    if not isinstance(spec, dict) or set(spec) != needed:
+        raise fail(where, f"expected an inline table with exactly {', '.join(sorted(needed))}")
+    xs = [_years(spec[t], f"{where}.{t}", fail) for t, _ in keys]
+    ys = [0.0 if v is None else _number(spec[v], f"{where}.{v}", fail) for _, v in keys]
+    if not xs[0] < xs[1] < xs[2]:
+        raise fail(where, f"expected {keys[0][0]} < {keys[1][0]} < {keys[2][0]} tenors")
+    return np.array(xs), np.array(ys)

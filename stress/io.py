@@ -1,0 +1,33 @@
+"""Writing result frames: Parquet or CSV, atomically (no half-written file after a crash)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+FORMATS = ("parquet", "csv")
+
+
+def write_frame(frame: pl.DataFrame, path: Path, fmt: str | None = None) -> Path:
+    """Write ``frame`` to ``path`` (format from ``fmt`` or the suffix) via a temporary file in
+    the same directory and an atomic rename."""
+    fmt = fmt or path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ValueError(f"{path}: unknown output format {fmt!r}; expected .parquet or .csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        if fmt == "parquet":
+            frame.write_parquet(tmp)
+        else:
+            # CSV has no categorical type: write the labels.
+            frame.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String)).write_csv(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
