@@ -9,16 +9,6 @@ _MAX_ITER = 100
 
 
 @njit(cache=True)
-def segment_cumsum(x, offsets, out):
-    """Cumulative sum of ``x`` restarting at each segment (exact per segment)."""
-    for i in range(len(offsets) - 1):
-        acc = 0.0
-        for j in range(offsets[i], offsets[i + 1]):
-            acc += x[j]
-            out[j] = acc
-
-
-@njit(cache=True)
 def interp_flat(xs, ys, x):
     """Linear interpolation of ``ys`` over increasing ``xs``, flat outside."""
     n = len(xs)
