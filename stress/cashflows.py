@@ -15,7 +15,15 @@ import numpy as np
 import numpy.typing as npt
 
 from stress.dates import to_days
-from stress.kernels.schedules import count_live, fill_cashflows
+from stress.kernels.schedules import (
+    count_live,
+    count_live_serial,
+    fill_cashflows,
+    fill_cashflows_serial,
+)
+
+#: Below this many bonds the serial kernels win: starting threads costs more than the work.
+PARALLEL_MIN_BONDS = 2000
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -94,7 +102,8 @@ def build_cashflows(
     if not np.isin(frequency, (1, 2, 4, 12)).all() or not np.isin(day_count, range(5)).all():
         raise ValueError("build_cashflows: frequency must be 1, 2, 4 or 12 and day_count 0-4")
     n_live = np.empty(n, dtype=np.int64)
-    count_live(maturity_day, frequency, val, n_live)
+    parallel = n >= PARALLEL_MIN_BONDS
+    (count_live if parallel else count_live_serial)(maturity_day, frequency, val, n_live)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(n_live, out=offsets[1:])
     total = int(offsets[-1])
@@ -102,7 +111,7 @@ def build_cashflows(
     time, amount, yield_time = np.empty(total), np.empty(total), np.empty(total)
     accrued = np.empty(n)
     period = np.empty((n, 2), dtype=np.int64)
-    fill_cashflows(
+    (fill_cashflows if parallel else fill_cashflows_serial)(
         maturity_day,
         coupon,
         frequency,

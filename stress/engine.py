@@ -15,7 +15,17 @@ from shocks.library import ScenarioSource, load
 from shocks.model import ALL, ScenarioSet
 from shocks.parse import ScenarioError
 from stress.book import Book, build_book
-from stress.kernels.scenarios import N_METRICS, attribute, node_shocks, revalue_bonds
+from stress.kernels.scenarios import (
+    BLOCK,
+    N_DETAIL,
+    N_METRICS,
+    N_WORST,
+    base_sums,
+    node_shocks,
+    node_shocks_serial,
+    stress_positions,
+    stress_positions_serial,
+)
 from stress.market import Market
 from stress.result import StressResult
 
@@ -46,7 +56,7 @@ METRICS = (
 )
 assert len(METRICS) == N_METRICS
 
-#: Memory budget for the per-chunk bond x scenario work arrays (bytes).
+#: Memory budget for a chunk's per-node, per-scenario discount multipliers and shifts (bytes).
 _CHUNK_BYTES = 256 * 2**20
 
 
@@ -87,24 +97,8 @@ def prepare(portfolio: Portfolio, market: Market) -> Prepared:
     node_t = ((uniq & ((1 << 32) - 1)) - cf.valuation_day) / 365.0
     at = a * cf.time
     at2 = at * cf.time
-    # Base PV and risk summed exactly as the kernel sums the shocked ones, so a zero shock
-    # reproduces them bit for bit.
-    one = np.ones((len(uniq), 1))
-    pv0, dd0, dc0, t1, t2 = (np.empty((cf.n_bonds, 1)) for _ in range(5))
-    revalue_bonds(
-        cf.offsets,
-        node.astype(np.int64),
-        a,
-        at,
-        at2,
-        one,
-        np.zeros_like(one),
-        pv0,
-        dd0,
-        dc0,
-        t1,
-        t2,
-    )
+    pv0, dd0, dc0 = np.empty(cf.n_bonds), np.empty(cf.n_bonds), np.empty(cf.n_bonds)
+    base_sums(cf.offsets, a, at, at2, pv0, dd0, dc0)
     scale = book.notional.copy()
     bond_row = np.full(book.n_positions, -1, dtype=np.int64)
     bond_row[book.bond_pos] = np.arange(len(book.bond_pos))
@@ -119,9 +113,9 @@ def prepare(portfolio: Portfolio, market: Market) -> Prepared:
         a,
         at,
         at2,
-        pv0[:, 0],
-        dd0[:, 0],
-        dc0[:, 0],
+        pv0,
+        dd0,
+        dc0,
         scale,
         bond_row,
         pos_ccy,
@@ -189,23 +183,26 @@ def evaluate(
     book = prepared.book
     shift = resolve_shifts(scen, book)
     fx_mul, gold_mul = resolve_fx_gold(scen, book.market, prepared.position_currencies)
-    n_b, n_p, S = book.cashflows.n_bonds, book.n_positions, len(scen)
+    n_p, S = book.n_positions, len(scen)
+    n_nodes = max(len(prepared.node_t), 1)
     if chunk_size is None:
-        per_scenario = 8 * (5 * n_b + 5 * len(prepared.node_t) + n_p * (2 + N_METRICS * detail))
-        chunk_size = max(1, min(S, _CHUNK_BYTES // max(per_scenario, 1)))
+        # g and d take 16 bytes per node and scenario; keep them near the budget.
+        chunk_size = _CHUNK_BYTES // (16 * n_nodes)
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
+    chunk_size = min(max(chunk_size, 1), S)
     sums = np.empty((S, n_groups, N_METRICS))
-    worst = np.empty((S, min(3, n_p)), dtype=np.int64)
-    worst_pnl = np.empty(worst.shape)
-    details: list[FloatArray] = []
+    worst = np.empty((S, N_WORST), dtype=np.int64)
+    worst_pnl = np.empty((S, N_WORST))
+    out_detail = np.empty((N_DETAIL, n_p * S)) if detail else np.empty((0, 0))
     gold0 = book.market.gold_usd or 0.0
     for lo in range(0, S, chunk_size):
         hi = min(S, lo + chunk_size)
-        n = hi - lo
-        g = np.empty((len(prepared.node_t), n))
+        n_blocks = -(-(hi - lo) // BLOCK)
+        g = np.empty((n_blocks, n_nodes, BLOCK))
         d = np.empty_like(g)
-        node_shocks(
+        parallel = n_blocks > 1 and n_blocks * (book.cashflows.n_cashflows + n_p) > 200_000
+        (node_shocks if parallel else node_shocks_serial)(
             prepared.node_t,
             prepared.node_curve,
             scen.grid,
@@ -213,62 +210,37 @@ def evaluate(
             g,
             d,
         )
-        pv1, dd1, dc1, t1, t2 = (np.empty((n_b, n)) for _ in range(5))
-        revalue_bonds(
+        (stress_positions if parallel else stress_positions_serial)(
+            book.kind,
+            prepared.scale,
+            book.fx0,
+            prepared.fx_col,
+            groups,
+            prepared.bond_row,
             book.cashflows.offsets,
             prepared.node,
             prepared.a,
             prepared.at,
             prepared.at2,
-            g,
-            d,
-            pv1,
-            dd1,
-            dc1,
-            t1,
-            t2,
-        )
-        pnl = np.empty((n, n_p))
-        det = np.empty((N_METRICS, n, n_p)) if detail else np.empty((0, 0, 0))
-        attribute(
-            book.kind,
-            prepared.scale,
-            book.fx0,
-            prepared.fx_col,
-            prepared.bond_row,
-            groups,
-            n_groups,
-            gold0,
-            np.ascontiguousarray(gold_mul[lo:hi]),
-            np.ascontiguousarray(fx_mul[lo:hi]),
             prepared.pv0,
             prepared.dd0,
             prepared.dc0,
-            pv1,
-            dd1,
-            dc1,
-            t1,
-            t2,
+            gold0,
+            np.ascontiguousarray(gold_mul[lo:hi]),
+            np.ascontiguousarray(fx_mul[lo:hi]),
+            g,
+            d,
+            lo,
+            S,
             sums[lo:hi],
-            pnl,
-            det,
+            worst[lo:hi],
+            worst_pnl[lo:hi],
+            out_detail,
         )
-        k = worst.shape[1]
-        if k:
-            part = (
-                np.argpartition(pnl, k - 1, axis=1)[:, :k]
-                if n_p > k
-                else np.tile(np.arange(n_p), (n, 1))
-            )
-            order = np.argsort(np.take_along_axis(pnl, part, axis=1), axis=1, kind="stable")
-            worst[lo:hi] = np.take_along_axis(part, order, axis=1)
-            worst_pnl[lo:hi] = np.take_along_axis(pnl, worst[lo:hi], axis=1)
-        if detail:
-            details.append(det)
         if progress is not None:
             progress(hi, S)
         log.debug("scenarios %d-%d of %d done", lo, hi, S)
-    return StressResult(prepared, scen, sums, worst, worst_pnl, details)
+    return StressResult(prepared, scen, sums, worst, worst_pnl, out_detail if detail else None)
 
 
 def resolve_shifts(scen: ScenarioSet, book: Book) -> FloatArray:

@@ -10,7 +10,7 @@ import pandas as pd
 import polars as pl
 
 from shocks.model import ScenarioSet
-from stress.kernels.scenarios import N_METRICS
+from stress.kernels.scenarios import N_DETAIL, N_METRICS
 
 if TYPE_CHECKING:
     from stress.engine import Prepared
@@ -42,6 +42,26 @@ _M = {
     )
 }
 assert len(_M) == N_METRICS
+
+#: Per-position columns of ``positions`` (order of ``kernels.scenarios.stress_positions``).
+DETAIL_COLUMNS = (
+    "pnl",
+    "pnl_rates",
+    "pnl_fx",
+    "pnl_gold",
+    "pnl_cross",
+    "pv_before",
+    "pv_after",
+    "duration_before",
+    "duration_after",
+    "convexity_before",
+    "convexity_after",
+    "dv01_before",
+    "dv01_after",
+    "taylor_pnl",
+    "taylor_residual",
+)
+assert len(DETAIL_COLUMNS) == N_DETAIL
 
 #: Maturity buckets for ``by("maturity_bucket")``: (label, upper bound in years).
 MATURITY_BUCKETS = (
@@ -106,7 +126,7 @@ class StressResult:
         sums: FloatArray,
         worst: IntArray,
         worst_pnl: FloatArray,
-        details: list[FloatArray],
+        detail: FloatArray | None,
     ) -> None:
         self._prepared = prepared
         self._group_sums = sums
@@ -114,7 +134,7 @@ class StressResult:
         self.base_currency = prepared.book.market.base_currency
         self._ids = prepared.book.portfolio.position_ids
         self.summary = self._summary(sums[:, 0, :].T, worst, worst_pnl)
-        self._positions = self._positions_frame(details) if details else None
+        self._positions = None if detail is None else self._positions_frame(detail)
 
     def _scenario_column(self, codes: IntArray) -> pl.Series:
         return _enum(codes, list(self.scenarios.names)).alias("scenario")
@@ -125,24 +145,19 @@ class StressResult:
             "scenario": self._scenario_column(np.arange(S)),
             **derived_columns(m),
         }
-        for k in range(worst.shape[1]):
+        for k in range(min(worst.shape[1], len(self._ids))):
             cols[f"worst_{k + 1}"] = _enum(worst[:, k], self._ids)
             cols[f"worst_{k + 1}_pnl"] = worst_pnl[:, k]
         return pl.DataFrame(cols)
 
-    def _positions_frame(self, details: list[FloatArray]) -> pl.DataFrame:
-        m = np.concatenate(details, axis=1)  # (metric, scenario, position)
-        S, P = m.shape[1], m.shape[2]
-        cols = derived_columns(m.reshape(N_METRICS, S * P))
+    def _positions_frame(self, detail: FloatArray) -> pl.DataFrame:
+        """Rows position-major: all scenarios of the first position, then the next."""
+        S, P = len(self.scenarios), len(self._ids)
         return pl.DataFrame(
             {
-                "scenario": self._scenario_column(np.repeat(np.arange(S), P)),
-                "position_id": _enum(np.tile(np.arange(P), S), self._ids),
-                **{
-                    k: v
-                    for k, v in cols.items()
-                    if k not in ("taylor_duration", "taylor_convexity")
-                },
+                "scenario": self._scenario_column(np.tile(np.arange(S), P)),
+                "position_id": _enum(np.repeat(np.arange(P), S), self._ids),
+                **{name: detail[k] for k, name in enumerate(DETAIL_COLUMNS)},
             }
         )
 

@@ -120,6 +120,9 @@ def solve_spread(
                 v = amount[j] * np.exp(-(interp_flat(xs, zs, t) + s) * t)
                 f += v
                 df -= t * v
+            if f == 0.0:  # exact hit: keep s (the bracket update below would move it)
+                ok = True
+                break
             if f > 0.0:
                 lo = s
             else:
@@ -128,9 +131,10 @@ def solve_spread(
             new = s - step
             if not (lo < new < hi) or df == 0.0:
                 new = 0.5 * (lo + hi)
-            if abs(new - s) <= 1e-15 + 1e-13 * abs(s) or f == 0.0:
+            if abs(new - s) <= 1e-15 + 1e-13 * abs(s):
                 s = new
-                ok = True
+                # A root, not bisection squeezed against an edge of the bracket (no root).
+                ok = abs(f) <= 1e-9 * abs(target[i]) + 1e-12
                 break
             s = new
         out_spread[i] = s
@@ -158,6 +162,9 @@ def solve_yield(offsets, yield_time, amount, frequency, target, guess, out_y, ou
                 v = amount[j] * base ** (-f * yield_time[j])
                 g += v
                 dg -= yield_time[j] * v / base
+            if g == 0.0:  # exact hit: keep y (the bracket update below would move it)
+                ok = True
+                break
             if g > 0.0:
                 lo = y
             else:
@@ -165,9 +172,11 @@ def solve_yield(offsets, yield_time, amount, frequency, target, guess, out_y, ou
             new = y - g / dg if dg != 0.0 else 0.5 * (lo + hi)
             if not (lo < new < hi):
                 new = 0.5 * (lo + hi)
-            if abs(new - y) <= 1e-15 + 1e-13 * abs(y) or g == 0.0:
+            if abs(new - y) <= 1e-15 + 1e-13 * abs(y):
                 y = new
-                ok = True
+                # A root, not bisection squeezed against an edge of the bracket (no root, e.g.
+                # a price independent of the yield when every yield time is 0).
+                ok = abs(g) <= 1e-9 * abs(target[i]) + 1e-12
                 break
             y = new
         out_y[i] = y

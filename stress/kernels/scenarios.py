@@ -1,7 +1,11 @@
-"""Scenario kernels: shocked discount factors per cashflow date, full revaluation, attribution.
+"""Scenario kernels: shocked discount factors per cashflow date, then one fused pass that
+revalues every position under a block of scenarios and attributes its P&L.
 
-Layout: scenarios are the innermost, contiguous axis of every per-scenario array, so the loop
-over a block of scenarios vectorizes and each cashflow is read once per block.
+Layout: scenarios come in blocks of ``BLOCK``; per-block arrays keep the scenario axis last
+and of fixed length, so the innermost loop over the block vectorizes, each cashflow is read
+once per block and a block's discount multipliers for every node stay in cache while all
+positions are processed. Blocks are independent (one thread each) and every sum runs over
+positions in portfolio order, so results do not depend on chunking or thread count.
 """
 
 from __future__ import annotations
@@ -9,142 +13,330 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# Metrics accumulated per (scenario, group); see stress.engine.METRICS for their names.
+BLOCK = 16
+
+#: Raw metrics summed per (scenario, group); see stress.result for their meaning.
 N_METRICS = 15
+#: Per-position detail columns written in positions mode; see stress.result.DETAIL_COLUMNS.
+N_DETAIL = 15
+N_WORST = 3
+
+
+@njit(cache=True)
+def _node(u, node_t, node_curve, grid, shift_bp, out_g, out_d):
+    nk = len(grid)
+    n_s = shift_bp.shape[0]
+    t = node_t[u]
+    c = node_curve[u]
+    lo = 0
+    w = 1.0
+    if t >= grid[nk - 1]:
+        lo = nk - 1
+    elif t > grid[0]:
+        while grid[lo + 1] < t:
+            lo += 1
+        w = (grid[lo + 1] - t) / (grid[lo + 1] - grid[lo])
+    hi = min(lo + 1, nk - 1)
+    for b in range(out_g.shape[0]):
+        for lane in range(BLOCK):
+            s = b * BLOCK + lane
+            if s < n_s:
+                d = (w * shift_bp[s, c, lo] + (1.0 - w) * shift_bp[s, c, hi]) * 1e-4
+                out_d[b, u, lane] = d
+                out_g[b, u, lane] = np.exp(-d * t)
+            else:
+                out_d[b, u, lane] = 0.0
+                out_g[b, u, lane] = 1.0
 
 
 @njit(cache=True, parallel=True)
 def node_shocks(node_t, node_curve, grid, shift_bp, out_g, out_d):
-    """For each distinct (curve, payment date) node u and scenario s: the zero-rate shift
-    d = shift(t_u) as a decimal (``shift_bp[s, curve, :]`` linear on ``grid``, flat beyond)
-    and the discount-factor multiplier g = exp(-d t_u)."""
-    nk = len(grid)
-    n_s = shift_bp.shape[0]
+    """For each distinct (curve, payment date) node u and scenario s of the chunk: the
+    zero-rate shift d = shift(t_u) as a decimal (``shift_bp[s, curve, :]`` linear on ``grid``,
+    flat beyond) and the discount multiplier g = exp(-d t_u), into ``out[block, u, lane]``.
+    Lanes past the last scenario get g = 1, d = 0."""
     for u in prange(len(node_t)):
-        t = node_t[u]
-        c = node_curve[u]
-        lo = 0
-        w = 1.0
-        if t >= grid[nk - 1]:
-            lo = nk - 1
-        elif t > grid[0]:
-            while grid[lo + 1] < t:
-                lo += 1
-            w = (grid[lo + 1] - t) / (grid[lo + 1] - grid[lo])
-        hi = min(lo + 1, nk - 1)
-        for s in range(n_s):
-            d = (w * shift_bp[s, c, lo] + (1.0 - w) * shift_bp[s, c, hi]) * 1e-4
-            out_d[u, s] = d
-            out_g[u, s] = np.exp(-d * t)
+        _node(u, node_t, node_curve, grid, shift_bp, out_g, out_d)
 
 
-@njit(cache=True, parallel=True)
-def revalue_bonds(offsets, node, a, at, at2, g, d, out_pv, out_dd, out_dc, out_t1, out_t2):
-    """Per bond and scenario, sums over its cashflows j of a_j*g, a_j t_j g, a_j t_j^2 g
-    (shocked PV, dollar duration, dollar convexity, per 100 face) and of a_j t_j d and
-    a_j t_j^2 d^2 (the Taylor terms). ``a`` is the cashflow discounted on the base curve."""
-    n_s = g.shape[1]
-    for i in prange(len(offsets) - 1):
-        for s in range(n_s):
-            out_pv[i, s] = 0.0
-            out_dd[i, s] = 0.0
-            out_dc[i, s] = 0.0
-            out_t1[i, s] = 0.0
-            out_t2[i, s] = 0.0
+@njit(cache=True)
+def node_shocks_serial(node_t, node_curve, grid, shift_bp, out_g, out_d):
+    """``node_shocks`` without threads, for small inputs."""
+    for u in range(len(node_t)):
+        _node(u, node_t, node_curve, grid, shift_bp, out_g, out_d)
+
+
+@njit(cache=True)
+def base_sums(offsets, a, at, at2, out_pv, out_dd, out_dc):
+    """Unshocked PV, dollar duration and dollar convexity per bond (per 100 face), summed in
+    the same order as ``stress_positions`` so that a zero shock reproduces them exactly."""
+    for i in range(len(offsets) - 1):
+        p = 0.0
+        dd = 0.0
+        dc = 0.0
         for j in range(offsets[i], offsets[i + 1]):
-            u = node[j]
-            aj = a[j]
-            atj = at[j]
-            at2j = at2[j]
-            for s in range(n_s):
-                gs = g[u, s]
-                ds = d[u, s]
-                out_pv[i, s] += aj * gs
-                out_dd[i, s] += atj * gs
-                out_dc[i, s] += at2j * gs
-                out_t1[i, s] += atj * ds
-                out_t2[i, s] += at2j * ds * ds
+            p += a[j]
+            dd += at[j]
+            dc += at2[j]
+        out_pv[i] = p
+        out_dd[i] = dd
+        out_dc[i] = dc
 
 
-@njit(cache=True, parallel=True)
-def attribute(
+@njit(cache=True)
+def _block(
+    blk,
     kind,
     scale,
     fx0,
     fx_col,
-    bond_row,
     group,
-    n_groups,
-    gold0,
-    gold_mul,
-    fx_mul,
+    bond_row,
+    offsets,
+    node,
+    a,
+    at,
+    at2,
     pv0,
     dd0,
     dc0,
-    pv1,
-    dd1,
-    dc1,
-    t1,
-    t2,
-    out_groups,
-    out_pnl,
+    gold0,
+    gold_mul,
+    fx_mul,
+    g,
+    d,
+    s_first,
+    s_total,
+    out_sums,
+    out_worst,
+    out_worst_pnl,
     out_detail,
 ):
-    """Base-currency P&L of every position under every scenario, split exactly into rates
-    (local value change at base FX), FX (base value of the unshocked local value), gold and
-    cross terms, summed per group into ``out_groups[s, group, metric]``.
-
-    ``scale`` is notional/100 for bonds and the notional otherwise. ``out_pnl[s, i]`` gets each
-    position's P&L; ``out_detail[m, s, i]`` every metric when it is not empty.
-    """
     n_s = fx_mul.shape[0]
+    n_groups = out_sums.shape[1]
     detail = out_detail.shape[0] > 0
-    for s in prange(n_s):
-        m = np.empty(N_METRICS)
+    s0 = blk * BLOCK
+    nb = min(BLOCK, n_s - s0)
+    acc = np.empty((5, BLOCK))
+    m = np.empty(N_METRICS)
+    for s in range(nb):
         for gi in range(n_groups):
             for k in range(N_METRICS):
-                out_groups[s, gi, k] = 0.0
-        for i in range(len(kind)):
-            x0 = fx0[i]
-            x1 = x0 * fx_mul[s, fx_col[i]]
-            b = bond_row[i]
+                out_sums[s0 + s, gi, k] = 0.0
+        for k in range(N_WORST):
+            out_worst[s0 + s, k] = -1
+            out_worst_pnl[s0 + s, k] = np.inf
+    for i in range(len(kind)):
+        b = bond_row[i]
+        if kind[i] == 0:
+            for k in range(5):
+                for lane in range(BLOCK):
+                    acc[k, lane] = 0.0
+            for j in range(offsets[b], offsets[b + 1]):
+                u = node[j]
+                aj = a[j]
+                atj = at[j]
+                at2j = at2[j]
+                for lane in range(BLOCK):
+                    gs = g[blk, u, lane]
+                    ds = d[blk, u, lane]
+                    acc[0, lane] += aj * gs
+                    acc[1, lane] += atj * gs
+                    acc[2, lane] += at2j * gs
+                    acc[3, lane] += atj * ds
+                    acc[4, lane] += at2j * ds * ds
+        x0 = fx0[i]
+        sc = scale[i]
+        for s in range(nb):
+            x1 = x0 * fx_mul[s0 + s, fx_col[i]]
             for k in range(N_METRICS):
                 m[k] = 0.0
             if kind[i] == 0:
-                l0 = scale[i] * pv0[b]
-                l1 = scale[i] * pv1[b, s]
+                l0 = sc * pv0[b]
+                l1 = sc * acc[0, s]
             elif kind[i] == 1:
-                l0 = scale[i] * gold0
-                l1 = l0 * gold_mul[s]
+                l0 = sc * gold0
+                l1 = l0 * gold_mul[s0 + s]
             else:
-                l0 = scale[i]
-                l1 = l0
+                l0 = sc
+                l1 = sc
             dl = l1 - l0
             dx = x1 - x0
             local = dl * x0
-            fxp = l0 * dx
-            cross = dl * dx
-            m[0] = local + fxp + cross
             if kind[i] == 0:
                 m[1] = local
                 m[7] = l0 * x0
                 m[8] = l1 * x1
-                m[9] = scale[i] * dd0[b] * x0
-                m[10] = scale[i] * dd1[b, s] * x1
-                m[11] = scale[i] * dc0[b] * x0
-                m[12] = scale[i] * dc1[b, s] * x1
-                m[13] = -scale[i] * t1[b, s] * x0
-                m[14] = 0.5 * scale[i] * t2[b, s] * x0
+                m[9] = sc * dd0[b] * x0
+                m[10] = sc * acc[1, s] * x1
+                m[11] = sc * dc0[b] * x0
+                m[12] = sc * acc[2, s] * x1
+                m[13] = -sc * acc[3, s] * x0
+                m[14] = 0.5 * sc * acc[4, s] * x0
             elif kind[i] == 1:
                 m[3] = local
-            m[2] = fxp
-            m[4] = cross
+            m[2] = l0 * dx
+            m[4] = dl * dx
             m[5] = l0 * x0
             m[6] = l1 * x1
+            m[0] = m[1] + m[2] + m[3] + m[4]
             gi = group[i]
             for k in range(N_METRICS):
-                out_groups[s, gi, k] += m[k]
-            out_pnl[s, i] = m[0]
+                out_sums[s0 + s, gi, k] += m[k]
+            pnl = m[0]
+            # Keep the N_WORST lowest P&Ls, earlier positions first on ties.
+            if pnl < out_worst_pnl[s0 + s, N_WORST - 1]:
+                k = N_WORST - 1
+                while k > 0 and pnl < out_worst_pnl[s0 + s, k - 1]:
+                    out_worst_pnl[s0 + s, k] = out_worst_pnl[s0 + s, k - 1]
+                    out_worst[s0 + s, k] = out_worst[s0 + s, k - 1]
+                    k -= 1
+                out_worst_pnl[s0 + s, k] = pnl
+                out_worst[s0 + s, k] = i
             if detail:
-                for k in range(N_METRICS):
-                    out_detail[k, s, i] = m[k]
+                r = i * s_total + s_first + s0 + s
+                for k in range(7):
+                    out_detail[k, r] = m[k]
+                if kind[i] == 0:
+                    out_detail[7, r] = dd0[b] / pv0[b]
+                    out_detail[8, r] = acc[1, s] / acc[0, s]
+                    out_detail[9, r] = dc0[b] / pv0[b]
+                    out_detail[10, r] = acc[2, s] / acc[0, s]
+                else:
+                    out_detail[7, r] = np.nan
+                    out_detail[8, r] = np.nan
+                    out_detail[9, r] = np.nan
+                    out_detail[10, r] = np.nan
+                out_detail[11, r] = m[9] * 1e-4
+                out_detail[12, r] = m[10] * 1e-4
+                out_detail[13, r] = m[13] + m[14]
+                out_detail[14, r] = m[1] - (m[13] + m[14])
+
+
+@njit(cache=True, parallel=True)
+def stress_positions(
+    kind,
+    scale,
+    fx0,
+    fx_col,
+    group,
+    bond_row,
+    offsets,
+    node,
+    a,
+    at,
+    at2,
+    pv0,
+    dd0,
+    dc0,
+    gold0,
+    gold_mul,
+    fx_mul,
+    g,
+    d,
+    s_first,
+    s_total,
+    out_sums,
+    out_worst,
+    out_worst_pnl,
+    out_detail,
+):
+    """Full revaluation and P&L attribution of every position under the chunk's scenarios.
+
+    Per position and scenario (base currency, X = base units per unit of position currency,
+    L = local value): rates = (L1-L0) X0 for bonds, gold likewise for gold, fx = L0 (X1-X0),
+    cross = (L1-L0)(X1-X0). Bond L = scale * sum a_j g_j (a = cashflow x base discount
+    factor per 100 face, scale = notional/100). Sums per (scenario, group) go to
+    ``out_sums[s, group, metric]``; the ``N_WORST`` lowest P&Ls per scenario to
+    ``out_worst``/``out_worst_pnl``; with a non-empty ``out_detail`` every detail column to
+    ``out_detail[col, position * s_total + s_first + s]``.
+    """
+    for blk in prange(g.shape[0]):
+        _block(
+            blk,
+            kind,
+            scale,
+            fx0,
+            fx_col,
+            group,
+            bond_row,
+            offsets,
+            node,
+            a,
+            at,
+            at2,
+            pv0,
+            dd0,
+            dc0,
+            gold0,
+            gold_mul,
+            fx_mul,
+            g,
+            d,
+            s_first,
+            s_total,
+            out_sums,
+            out_worst,
+            out_worst_pnl,
+            out_detail,
+        )
+
+
+@njit(cache=True)
+def stress_positions_serial(
+    kind,
+    scale,
+    fx0,
+    fx_col,
+    group,
+    bond_row,
+    offsets,
+    node,
+    a,
+    at,
+    at2,
+    pv0,
+    dd0,
+    dc0,
+    gold0,
+    gold_mul,
+    fx_mul,
+    g,
+    d,
+    s_first,
+    s_total,
+    out_sums,
+    out_worst,
+    out_worst_pnl,
+    out_detail,
+):
+    """``stress_positions`` without threads, for small inputs."""
+    for blk in range(g.shape[0]):
+        _block(
+            blk,
+            kind,
+            scale,
+            fx0,
+            fx_col,
+            group,
+            bond_row,
+            offsets,
+            node,
+            a,
+            at,
+            at2,
+            pv0,
+            dd0,
+            dc0,
+            gold0,
+            gold_mul,
+            fx_mul,
+            g,
+            d,
+            s_first,
+            s_total,
+            out_sums,
+            out_worst,
+            out_worst_pnl,
+            out_detail,
+        )

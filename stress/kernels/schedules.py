@@ -89,19 +89,74 @@ def year_fraction(code, d1, d2, ref_start, ref_end, frequency):
     return _thirty_360(d1, d2, code == 3) / 360.0
 
 
+@njit(cache=True)
+def _count_one(maturity, frequency, valuation, v_months):
+    y, m, d = civil_from_days(maturity)
+    months = y * 12 + m - 1
+    step = 12 // frequency
+    eom = d == days_in_month(y, m)
+    # Coupon k lies in a month >= the valuation month for k <= k0 and earlier after it.
+    k0 = (months - v_months) // step
+    return k0 + (1 if roll_back(months, d, eom, k0, step) > valuation else 0)
+
+
 @njit(cache=True, parallel=True)
 def count_live(maturity, frequency, valuation, out_n):
     """Number of coupon dates strictly after ``valuation`` for each bond."""
     vy, vm, _ = civil_from_days(valuation)
-    v_months = vy * 12 + vm - 1
     for i in prange(len(maturity)):
-        y, m, d = civil_from_days(maturity[i])
-        months = y * 12 + m - 1
-        step = 12 // frequency[i]
-        eom = d == days_in_month(y, m)
-        # Coupon k lies in a month >= the valuation month for k <= k0 and earlier after it.
-        k0 = (months - v_months) // step
-        out_n[i] = k0 + (1 if roll_back(months, d, eom, k0, step) > valuation else 0)
+        out_n[i] = _count_one(maturity[i], frequency[i], valuation, vy * 12 + vm - 1)
+
+
+@njit(cache=True)
+def count_live_serial(maturity, frequency, valuation, out_n):
+    """``count_live`` without threads, for small books (thread start-up costs more)."""
+    vy, vm, _ = civil_from_days(valuation)
+    for i in range(len(maturity)):
+        out_n[i] = _count_one(maturity[i], frequency[i], valuation, vy * 12 + vm - 1)
+
+
+@njit(cache=True)
+def _fill_one(
+    i,
+    maturity,
+    coupon,
+    frequency,
+    day_count,
+    valuation,
+    offsets,
+    out_pay,
+    out_time,
+    out_amount,
+    out_yield_time,
+    out_accrued,
+    out_period,
+):
+    y, m, d = civil_from_days(maturity[i])
+    months = y * 12 + m - 1
+    f = frequency[i]
+    step = 12 // f
+    eom = d == days_in_month(y, m)
+    code = day_count[i]
+    lo = offsets[i]
+    n = offsets[i + 1] - lo
+    start = roll_back(months, d, eom, n, step)
+    first_end = roll_back(months, d, eom, n - 1, step)
+    accrued_frac = year_fraction(code, start, valuation, start, first_end, f)
+    out_accrued[i] = coupon[i] * accrued_frac
+    out_period[i, 0] = start
+    out_period[i, 1] = first_end
+    acc = -accrued_frac
+    for j in range(n):
+        pay = roll_back(months, d, eom, n - 1 - j, step)
+        frac = year_fraction(code, start, pay, start, pay, f)
+        acc += frac
+        out_pay[lo + j] = pay
+        out_time[lo + j] = (pay - valuation) / 365.0
+        out_amount[lo + j] = coupon[i] * frac
+        out_yield_time[lo + j] = acc
+        start = pay
+    out_amount[lo + n - 1] += 100.0
 
 
 @njit(cache=True, parallel=True)
@@ -126,28 +181,52 @@ def fill_cashflows(
     accrued part, later ones whole periods, accumulated from the valuation date.
     """
     for i in prange(len(maturity)):
-        y, m, d = civil_from_days(maturity[i])
-        months = y * 12 + m - 1
-        f = frequency[i]
-        step = 12 // f
-        eom = d == days_in_month(y, m)
-        code = day_count[i]
-        lo = offsets[i]
-        n = offsets[i + 1] - lo
-        start = roll_back(months, d, eom, n, step)
-        first_end = roll_back(months, d, eom, n - 1, step)
-        accrued_frac = year_fraction(code, start, valuation, start, first_end, f)
-        out_accrued[i] = coupon[i] * accrued_frac
-        out_period[i, 0] = start
-        out_period[i, 1] = first_end
-        acc = -accrued_frac
-        for j in range(n):
-            pay = roll_back(months, d, eom, n - 1 - j, step)
-            frac = year_fraction(code, start, pay, start, pay, f)
-            acc += frac
-            out_pay[lo + j] = pay
-            out_time[lo + j] = (pay - valuation) / 365.0
-            out_amount[lo + j] = coupon[i] * frac
-            out_yield_time[lo + j] = acc
-            start = pay
-        out_amount[lo + n - 1] += 100.0
+        _fill_one(
+            i,
+            maturity,
+            coupon,
+            frequency,
+            day_count,
+            valuation,
+            offsets,
+            out_pay,
+            out_time,
+            out_amount,
+            out_yield_time,
+            out_accrued,
+            out_period,
+        )
+
+
+@njit(cache=True)
+def fill_cashflows_serial(
+    maturity,
+    coupon,
+    frequency,
+    day_count,
+    valuation,
+    offsets,
+    out_pay,
+    out_time,
+    out_amount,
+    out_yield_time,
+    out_accrued,
+    out_period,
+):
+    """``fill_cashflows`` without threads, for small books."""
+    for i in range(len(maturity)):
+        _fill_one(
+            i,
+            maturity,
+            coupon,
+            frequency,
+            day_count,
+            valuation,
+            offsets,
+            out_pay,
+            out_time,
+            out_amount,
+            out_yield_time,
+            out_accrued,
+            out_period,
+        )
