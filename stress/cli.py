@@ -158,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = Console(stderr=True)
     logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err)])
     out = Console()
+    if not out.is_terminal:
+        # Piped or captured output has no width to fit; never elide numbers.
+        out = Console(width=200)
     try:
         if args.command == "analytics":
             return _analytics(args, out, err)

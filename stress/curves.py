@@ -80,7 +80,9 @@ def bootstrap_par(
             df = -(w * t * v).sum()
             step = f / df
             z -= step
-            if abs(step) < 1e-15:
+            # Converged: the step is below rounding, or the price is reproduced (for short
+            # maturities df = -t P is small, so price rounding alone moves z by > 1e-15).
+            if abs(step) < 1e-15 or abs(f) <= 1e-13 * target:
                 break
         else:
             raise BootstrapError(

@@ -15,6 +15,7 @@ from shocks.library import ScenarioSource, load
 from shocks.model import ALL, ScenarioSet
 from shocks.parse import ScenarioError
 from stress.book import Book, build_book
+from stress.kernels.bonds import discount_cashflows
 from stress.kernels.scenarios import (
     BLOCK,
     N_DETAIL,
@@ -84,19 +85,38 @@ def prepare(portfolio: Portfolio, market: Market) -> Prepared:
     """Build the cashflow book and the base-curve discounted amounts once."""
     book = build_book(portfolio, market)
     cf = book.cashflows
-    lengths = np.diff(cf.offsets)
-    curve_of_cf = np.repeat(book.curve, lengths)
-    z = np.empty(cf.n_cashflows)
-    for c, ccy in enumerate(book.currencies):
-        sel = curve_of_cf == c
-        z[sel] = market.curves[ccy].zero(cf.time[sel])
-    a = cf.amount * np.exp(-(z + np.repeat(book.spread, lengths)) * cf.time)
-    key = curve_of_cf * (1 << 32) + cf.pay_day
-    uniq, node = np.unique(key, return_inverse=True)
-    node_curve = uniq >> 32
-    node_t = ((uniq & ((1 << 32) - 1)) - cf.valuation_day) / 365.0
-    at = a * cf.time
-    at2 = at * cf.time
+    n = cf.n_cashflows
+    first_day = cf.valuation_day + 1
+    n_days = int(cf.pay_day.max() - cf.valuation_day) if n else 1
+    a, at, at2 = np.empty(n), np.empty(n), np.empty(n)
+    dense = np.empty(n, dtype=np.int64)
+    used = np.zeros(max(len(book.currencies), 1) * n_days, dtype=np.bool_)
+    discount_cashflows(
+        cf.offsets,
+        book.curve,
+        book.spread,
+        cf.time,
+        cf.amount,
+        cf.pay_day,
+        first_day,
+        n_days,
+        book.curve_off,
+        book.curve_t,
+        book.curve_z,
+        a,
+        at,
+        at2,
+        dense,
+        used,
+    )
+    # Distinct (curve, payment day) nodes without sorting the cashflows: compact the dense
+    # table of days to the ones some cashflow uses.
+    slots = np.flatnonzero(used)
+    compact = np.empty(len(used), dtype=np.int64)
+    compact[slots] = np.arange(len(slots))
+    node = compact[dense]
+    node_curve = slots // n_days
+    node_t = (slots % n_days + 1) / 365.0
     pv0, dd0, dc0 = np.empty(cf.n_bonds), np.empty(cf.n_bonds), np.empty(cf.n_bonds)
     base_sums(cf.offsets, a, at, at2, pv0, dd0, dc0)
     scale = book.notional.copy()
@@ -108,8 +128,8 @@ def prepare(portfolio: Portfolio, market: Market) -> Prepared:
     return Prepared(
         book,
         node_t,
-        node_curve.astype(np.int64),
-        node.astype(np.int64),
+        node_curve,
+        node,
         a,
         at,
         at2,

@@ -41,7 +41,9 @@ def analytics_table(df: pl.DataFrame, base_currency: str) -> Table:
         "DV01 (ccy)",
         f"PV ({base_currency})",
     ):
-        t.add_column(name, justify="left" if name in ("position", "ccy") else "right")
+        t.add_column(
+            name, justify="left" if name in ("position", "ccy") else "right", overflow="fold"
+        )
     for r in df.iter_rows(named=True):
         t.add_row(
             r["position_id"],
@@ -85,7 +87,7 @@ def scenario_table(summary: pl.DataFrame, base_currency: str, limit: int | None 
         "Taylor est.",
         "residual",
     ):
-        t.add_column(name, justify="left" if name == "scenario" else "right")
+        t.add_column(name, justify="left" if name == "scenario" else "right", overflow="fold")
     for i, r in enumerate(ranked.iter_rows(named=True), 1):
         t.add_row(
             str(i),
@@ -111,7 +113,7 @@ def contributors_table(frame: pl.DataFrame, scenario: str, base_currency: str) -
         header_style="bold",
     )
     for name in ("position", "P&L", "rates", "FX", "gold", "cross", "duration"):
-        t.add_column(name, justify="left" if name == "position" else "right")
+        t.add_column(name, justify="left" if name == "position" else "right", overflow="fold")
     for r in frame.iter_rows(named=True):
         t.add_row(
             str(r["position_id"]),

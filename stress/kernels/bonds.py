@@ -201,3 +201,40 @@ def yield_risk(offsets, yield_time, amount, frequency, y, out_mod, out_conv):
             d2p += b * t * (f * t + 1.0) / (f * base * base)
         out_mod[i] = -dp / p
         out_conv[i] = d2p / p
+
+
+@njit(cache=True)
+def discount_cashflows(
+    offsets,
+    curve,
+    spread,
+    time,
+    amount,
+    pay_day,
+    first_day,
+    n_days,
+    curve_off,
+    curve_t,
+    curve_z,
+    out_a,
+    out_at,
+    out_at2,
+    out_node,
+    out_used,
+):
+    """Each cashflow discounted on its base curve plus the bond's spread (a), times t and t^2,
+    and its node: the slot (curve, payment day) in a dense table of ``n_days`` days per curve,
+    marked in ``out_used``."""
+    for i in range(len(offsets) - 1):
+        c = curve[i]
+        xs = curve_t[curve_off[c] : curve_off[c + 1]]
+        zs = curve_z[curve_off[c] : curve_off[c + 1]]
+        for j in range(offsets[i], offsets[i + 1]):
+            t = time[j]
+            v = amount[j] * np.exp(-(interp_flat(xs, zs, t) + spread[i]) * t)
+            out_a[j] = v
+            out_at[j] = v * t
+            out_at2[j] = v * t * t
+            k = c * n_days + (pay_day[j] - first_day)
+            out_node[j] = k
+            out_used[k] = True

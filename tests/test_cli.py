@@ -1,0 +1,187 @@
+"""The command line: reports, files written, and errors without tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from stress.cli import main
+
+MARKET = """
+valuation_date = "2026-01-20"
+base_currency = "USD"
+[curves.USD]
+type = "zero"
+tenors = ["1Y", "10Y", "30Y"]
+rates = [3.6, 4.2, 4.8]
+[curves.JPY]
+type = "zero"
+tenors = ["1Y", "10Y", "40Y"]
+rates = [0.8, 2.2, 3.9]
+[fx]
+USDJPY = 158.0
+[gold]
+XAUUSD = 4800.0
+"""
+
+BOOK = """position_id,instrument,currency,notional,coupon,maturity,convention,book
+UST_10Y,bond,USD,10000000,4.25,2035-11-15,UST,rates
+JGB_40Y,bond,JPY,-2000000000,1.9,2065-03-20,JGB,rates
+GOLD,gold,USD,1000,,,,macro
+JPY_CASH,fx,JPY,-500000000,,,,macro
+"""
+
+SCENARIOS = """
+[[scenario]]
+name = "up"
+description = "test"
+[scenario.rates.ALL]
+parallel_bp = 50
+[scenario.fx]
+JPY = -3.0
+[scenario.gold]
+pct = 5.0
+
+[[scenario]]
+name = "down"
+[scenario.rates.USD]
+tenors = ["2Y", "10Y"]
+bp = [-20, -40]
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    paths = {"market": tmp_path / "market.toml", "book": tmp_path / "book.csv",
+             "scen": tmp_path / "scen.toml"}
+    paths["market"].write_text(MARKET)
+    paths["book"].write_text(BOOK)
+    paths["scen"].write_text(SCENARIOS)
+    return paths
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for word in ("run", "analytics", "scenarios", "examples:"):
+        assert word in out
+
+
+def test_run_writes_summary_positions_and_report(files: dict[str, Path], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "out"
+    code, out, err = _run(["run", "-p", str(files["book"]), "-m", str(files["market"]),
+                           "-s", str(files["scen"]), "--detail", "positions", "--out",
+                           str(out_dir)], capsys)
+    assert code == 0, err
+    assert "Scenarios ranked by P&L" in out and "Top contributors" in out
+    summary = pl.read_parquet(out_dir / "summary.parquet")
+    positions = pl.read_parquet(out_dir / "positions.parquet")
+    assert summary["scenario"].to_list() == ["up", "down"]
+    assert positions.height == 2 * 4
+    assert not list(out_dir.glob(".*.tmp"))  # no temporary files left behind
+
+
+def test_run_csv_format(files: dict[str, Path], tmp_path: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["run", "-p", str(files["book"]), "-m", str(files["market"]), "-s",
+                         str(files["scen"]), "--out", str(tmp_path / "o"), "--format", "csv"],
+                        capsys)
+    assert code == 0, err
+    assert pl.read_csv(tmp_path / "o" / "summary.csv")["scenario"].to_list() == ["up", "down"]
+
+
+def test_invalid_rows_stop_the_run_with_every_problem(files: dict[str, Path],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    files["book"].write_text(BOOK + "BAD1,bond,USD,abc,4,2030-01-01,UST,x\n"
+                             "BAD2,swap,USD,1,,,,x\n")
+    code, out, err = _run(["run", "-p", str(files["book"]), "-m", str(files["market"]),
+                           "-s", str(files["scen"])], capsys)
+    assert code == 2
+    assert "Traceback" not in err + out
+    assert "row 5 (position_id 'BAD1'), column 'notional': got 'abc'" in err
+    assert "row 6 (position_id 'BAD2'), column 'instrument': got 'swap'" in err
+
+
+def test_skip_invalid_writes_rejects_and_accounts_for_every_row(
+        files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files["book"].write_text(BOOK + "BAD1,bond,USD,abc,4,2030-01-01,UST,x\n"
+                             "OLD,bond,USD,100,4,2020-01-01,UST,x\n")
+    out_dir = tmp_path / "out"
+    code, _, err = _run(["run", "-p", str(files["book"]), "-m", str(files["market"]), "-s",
+                         str(files["scen"]), "--skip-invalid", "--detail", "positions",
+                         "--out", str(out_dir)], capsys)
+    assert code == 0, err
+    assert "2 of 6 rows rejected" in err
+    rejects = pl.read_csv(out_dir / "rejects.csv")
+    positions = pl.read_parquet(out_dir / "positions.parquet")
+    kept = set(positions["position_id"].cast(pl.String).to_list())
+    assert set(rejects["position_id"].to_list()) == {"BAD1", "OLD"}
+    assert "a maturity after the valuation date 2026-01-20" in " ".join(rejects["reason"])
+    assert kept | set(rejects["position_id"].to_list()) == {
+        "UST_10Y", "JGB_40Y", "GOLD", "JPY_CASH", "BAD1", "OLD"}
+
+
+def test_market_missing_a_currency_names_it(files: dict[str, Path],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    files["book"].write_text(BOOK + "BUND,bond,EUR,1000000,2.5,2035-02-15,BUND,x\n")
+    code, _, err = _run(["run", "-p", str(files["book"]), "-m", str(files["market"]), "-s",
+                         str(files["scen"])], capsys)
+    assert code == 2
+    assert "no EUR curve, needed by 1 bond position (e.g. 'BUND')" in err
+    assert "no FX rate for EUR" in err
+
+
+def test_unknown_scenario_is_a_clear_error(files: dict[str, Path],
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["run", "-p", str(files["book"]), "-m", str(files["market"]), "-s",
+                         "no_such_scenario"], capsys)
+    assert code == 2
+    assert "'no_such_scenario' is neither a scenario file nor a built-in scenario" in err
+
+
+def test_missing_files_are_clear_errors(files: dict[str, Path], tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["run", "-p", str(tmp_path / "nope.csv"), "-m", str(files["market"])],
+                        capsys)
+    assert code == 2 and "nope.csv: no such positions file" in err
+    code, _, err = _run(["run", "-m", str(tmp_path / "nope.toml")], capsys)
+    assert code == 2 and "nope.toml: cannot read market file" in err
+
+
+def test_analytics_table_and_file(files: dict[str, Path], tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(["analytics", "-p", str(files["book"]), "-m", str(files["market"])],
+                          capsys)
+    assert code == 0, err
+    assert "UST_10Y" in out and "Position analytics" in out
+    target = tmp_path / "a.parquet"
+    code, _, err = _run(["analytics", "-p", str(files["book"]), "-m", str(files["market"]),
+                         "--out", str(target)], capsys)
+    assert code == 0, err
+    assert pl.read_parquet(target).height == 4
+
+
+def test_default_run_on_bundled_data(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(["run", "--top", "5"], capsys)
+    assert code == 0, err
+    assert "jgb" in out.lower() or "Scenarios ranked" in out
+    assert "positions x" in err
+
+
+def test_scenarios_list_and_show(files: dict[str, Path],
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["scenarios"], capsys)
+    assert code == 0 and "jgb_meltdown_2026" in out
+    code, out, _ = _run(["scenarios", str(files["scen"])], capsys)
+    assert code == 0 and "up" in out and "JPY -3.00 %" in out and "gold: +5.00 %" in out
