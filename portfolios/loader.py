@@ -140,7 +140,10 @@ def _number(df: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
     col = df[column]
     if col.dtype.is_numeric():
         parsed = col.cast(pl.Float64)
-        return parsed, parsed.is_nan() | parsed.is_infinite()
+        # fill_null: a missing cell is not a bad number (a null here would also hide the
+        # "missing" checks, which combine this mask with is_null()).
+        bad = (parsed.is_nan() | parsed.is_infinite()).fill_null(False)
+        return parsed.set(bad, None), bad
     text = _text(df, column)
     parsed = text.cast(pl.Float64, strict=False)
     bad = (text.is_not_null() & parsed.is_null()) | parsed.is_nan() | parsed.is_infinite()

@@ -1,0 +1,202 @@
+"""QuantLib oracle for the tests: builds QuantLib bonds and curves from our inputs.
+
+QuantLib is a test-only dependency; the ``stress`` package never imports it. Everything here is
+set up the way the package documents its conventions:
+
+- a fixed-rate bond with settlement days 0, face 100 and a regular schedule rolled backward
+  from maturity (end-of-month rule, no calendar, no adjustment) starting at the regular coupon
+  date on or before the valuation date;
+- a zero curve linear in continuously compounded zero rate on ACT/365F time, flat outside the
+  nodes (QuantLib extrapolates flat-forward, so a node at the reference date with the first
+  rate and a node 100 years out with the last rate make it flat where it matters);
+- a continuously compounded ACT/365F zero spread on top (``ZeroSpreadedTermStructure``);
+- yields compounded at the coupon frequency in the bond's own day count.
+
+The regular coupon date is found with QuantLib's own schedule generator (a schedule rolled back
+far beyond the valuation date), so the oracle does not reuse our date arithmetic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import QuantLib as ql  # noqa: N813 (the customary alias)
+
+#: Our day-count names -> QuantLib day counters.
+DAY_COUNTERS = {
+    "ACT/ACT-ICMA": lambda: ql.ActualActual(ql.ActualActual.ISMA),
+    "ACT/365F": ql.Actual365Fixed,
+    "ACT/360": ql.Actual360,
+    "30/360": lambda: ql.Thirty360(ql.Thirty360.USA),
+    "30E/360": lambda: ql.Thirty360(ql.Thirty360.European),
+}
+FREQUENCIES = {1: ql.Annual, 2: ql.Semiannual, 4: ql.Quarterly, 12: ql.Monthly}
+
+ACCURACY = 1e-14
+MAX_ITERATIONS = 200
+
+
+def qdate(d: dt.date) -> ql.Date:
+    return ql.Date(d.day, d.month, d.year)
+
+
+def pydate(d: ql.Date) -> dt.date:
+    return dt.date(d.year(), d.month(), d.dayOfMonth())
+
+
+def day_counter(name: str) -> ql.DayCounter:
+    return DAY_COUNTERS[name]()
+
+
+def set_evaluation_date(valuation_date: dt.date) -> None:
+    ql.Settings.instance().evaluationDate = qdate(valuation_date)
+
+
+def _schedule(effective: ql.Date, maturity: ql.Date, frequency: int) -> ql.Schedule:
+    return ql.Schedule(
+        effective,
+        maturity,
+        ql.Period(12 // frequency, ql.Months),
+        ql.NullCalendar(),
+        ql.Unadjusted,
+        ql.Unadjusted,
+        ql.DateGeneration.Backward,
+        True,
+    )
+
+
+def regular_coupon_date_before(
+    valuation_date: dt.date, maturity: dt.date, frequency: int
+) -> dt.date:
+    """The regular coupon date on or before ``valuation_date`` (QuantLib's backward roll)."""
+    far = qdate(maturity) - ql.Period(max(60, maturity.year - valuation_date.year + 5), ql.Years)
+    dates = [pydate(d) for d in _schedule(far, qdate(maturity), frequency).dates()]
+    # dates[0] is the (irregular) far-away effective date; the rest are regular.
+    return max(d for d in dates[1:] if d <= valuation_date)
+
+
+@dataclass(frozen=True)
+class QlBond:
+    bond: ql.FixedRateBond
+    day_counter: ql.DayCounter
+    frequency: int
+    settlement: ql.Date
+
+    def rate(self, y: float) -> ql.InterestRate:
+        return ql.InterestRate(y, self.day_counter, ql.Compounded, FREQUENCIES[self.frequency])
+
+
+def fixed_rate_bond(
+    valuation_date: dt.date,
+    maturity: dt.date,
+    coupon_pct: float,
+    frequency: int,
+    day_count: str,
+) -> QlBond:
+    """The QuantLib bond for one of our bond rows (the evaluation date is set as a side effect)."""
+    set_evaluation_date(valuation_date)
+    effective = regular_coupon_date_before(valuation_date, maturity, frequency)
+    dc = day_counter(day_count)
+    bond = ql.FixedRateBond(
+        0,
+        100.0,
+        _schedule(qdate(effective), qdate(maturity), frequency),
+        [coupon_pct / 100.0],
+        dc,
+        ql.Unadjusted,
+    )
+    return QlBond(bond, dc, frequency, qdate(valuation_date))
+
+
+def zero_curve(
+    valuation_date: dt.date, times: list[float], rates: list[float]
+) -> ql.YieldTermStructureHandle:
+    """QuantLib zero curve through our nodes (``times`` ACT/365F years, whole days; ``rates``
+    continuously compounded decimals), flat before the first and after the last node."""
+    ref = qdate(valuation_date)
+    dates = [ref] + [ref + round(t * 365.0) for t in times] + [ref + ql.Period(100, ql.Years)]
+    zs = [rates[0], *rates, rates[-1]]
+    curve = ql.ZeroCurve(dates, zs, ql.Actual365Fixed(), ql.NullCalendar(), ql.Linear(),
+                         ql.Continuous, ql.Annual)
+    curve.enableExtrapolation()
+    return ql.YieldTermStructureHandle(curve)
+
+
+def spreaded(curve: ql.YieldTermStructureHandle, spread: float) -> ql.YieldTermStructureHandle:
+    """``curve`` plus a continuously compounded ACT/365F zero spread (decimal)."""
+    ts = ql.ZeroSpreadedTermStructure(
+        curve, ql.QuoteHandle(ql.SimpleQuote(spread)), ql.Continuous, ql.NoFrequency,
+        ql.Actual365Fixed(),
+    )
+    ts.enableExtrapolation()
+    return ql.YieldTermStructureHandle(ts)
+
+
+@dataclass(frozen=True)
+class QlAnalytics:
+    dirty: float
+    clean: float
+    accrued: float
+    ytm: float  # decimal
+    modified_duration: float
+    macaulay_duration: float
+    convexity: float
+
+
+def bond_yield(qb: QlBond, dirty: float) -> float:
+    """``BondFunctions.bondYield`` for a dirty price, compounded at the coupon frequency."""
+    return ql.BondFunctions.bondYield(
+        qb.bond,
+        ql.BondPrice(dirty, ql.BondPrice.Dirty),
+        qb.day_counter,
+        ql.Compounded,
+        FREQUENCIES[qb.frequency],
+        qb.settlement,
+        ACCURACY,
+        MAX_ITERATIONS,
+        0.03,
+    )
+
+
+def yield_dirty_price(qb: QlBond, y: float) -> float:
+    """Dirty price per 100 at yield ``y`` (QuantLib's clean price at that yield + accrued)."""
+    clean = ql.BondFunctions.cleanPrice(qb.bond, qb.rate(y), qb.settlement)
+    return clean + ql.BondFunctions.accruedAmount(qb.bond, qb.settlement)
+
+
+def analytics(qb: QlBond, curve: ql.YieldTermStructureHandle) -> QlAnalytics:
+    """Curve prices (DiscountingBondEngine on ``curve``) and yield analytics of ``qb``."""
+    qb.bond.setPricingEngine(ql.DiscountingBondEngine(curve))
+    dirty = qb.bond.dirtyPrice()
+    y = bond_yield(qb, dirty)
+    rate = qb.rate(y)
+    return QlAnalytics(
+        dirty=dirty,
+        clean=qb.bond.cleanPrice(),
+        accrued=qb.bond.accruedAmount(qb.settlement),
+        ytm=y,
+        modified_duration=ql.BondFunctions.duration(
+            qb.bond, rate, ql.Duration.Modified, qb.settlement
+        ),
+        macaulay_duration=ql.BondFunctions.duration(
+            qb.bond, rate, ql.Duration.Macaulay, qb.settlement
+        ),
+        convexity=ql.BondFunctions.convexity(qb.bond, rate, qb.settlement),
+    )
+
+
+def z_spread(qb: QlBond, clean: float, curve: ql.YieldTermStructureHandle) -> float:
+    """QuantLib's continuously compounded ACT/365F z-spread reproducing a clean price."""
+    return ql.BondFunctions.zSpread(
+        qb.bond,
+        ql.BondPrice(clean, ql.BondPrice.Clean),
+        curve.currentLink(),
+        ql.Actual365Fixed(),
+        ql.Continuous,
+        ql.NoFrequency,
+        qb.settlement,
+        ACCURACY,
+        MAX_ITERATIONS,
+        0.0,
+    )

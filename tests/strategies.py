@@ -1,0 +1,239 @@
+"""Shared hypothesis strategies (and the helpers that turn their draws into package objects).
+
+Draws are plain data (dates, floats, small dataclasses) so that the same draw can feed our
+package, the pure-Python references in ``tests/reference.py`` and the QuantLib oracle in
+``tests/qlref.py``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+import polars as pl
+from hypothesis import strategies as st
+
+import portfolios
+from portfolios.conventions import DAY_COUNT_NAMES, FREQUENCIES
+from stress import Market
+
+MIN_VALUATION = dt.date(2000, 1, 1)
+MAX_VALUATION = dt.date(2035, 12, 31)
+MAX_YEARS = 50
+
+#: Tenor labels a drawn curve picks its nodes from (strictly increasing in length).
+TENOR_LABELS = (
+    "1M", "2M", "3M", "6M", "9M", "1Y", "18M", "2Y", "3Y", "4Y", "5Y", "6Y", "7Y", "8Y",
+    "9Y", "10Y", "12Y", "15Y", "20Y", "25Y", "30Y", "40Y", "50Y",
+)  # fmt: skip
+
+
+def month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def add_years(d: dt.date, years: int) -> dt.date:
+    """``d`` plus whole years, Feb 29 clamped to Feb 28."""
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:
+        return d.replace(year=d.year + years, day=28)
+
+
+def horizon(valuation_date: dt.date) -> dt.date:
+    """The latest maturity drawn: 50 years after the valuation date."""
+    return add_years(valuation_date, MAX_YEARS)
+
+
+# --- dates --------------------------------------------------------------------------------
+
+_SPECIAL_VALUATIONS = (
+    dt.date(2000, 2, 29),
+    dt.date(2004, 2, 29),
+    dt.date(2024, 2, 29),
+    dt.date(2028, 2, 28),
+    dt.date(2026, 2, 28),
+    dt.date(2025, 12, 31),
+    dt.date(2031, 8, 31),
+    dt.date(2026, 1, 20),
+    dt.date(2035, 12, 31),
+    dt.date(2000, 1, 1),
+)
+
+
+def valuation_dates() -> st.SearchStrategy[dt.date]:
+    """Valuation dates in 2000-2035, with leap days and month ends drawn often."""
+    month_ends = st.builds(
+        month_end, st.integers(MIN_VALUATION.year, MAX_VALUATION.year), st.integers(1, 12)
+    )
+    return st.one_of(
+        st.dates(MIN_VALUATION, MAX_VALUATION),
+        st.sampled_from(_SPECIAL_VALUATIONS),
+        month_ends,
+    )
+
+
+@st.composite
+def maturities(draw: st.DrawFn, valuation_date: dt.date) -> dt.date:
+    """A maturity 1 day to 50 years after ``valuation_date``: any day, or forced to a month end,
+    the last day of February, Feb 28 of a leap year, the 29th/30th or the 31st of a month."""
+    first = valuation_date + dt.timedelta(days=1)
+    last = horizon(valuation_date)
+    kind = draw(st.sampled_from(["any", "short", "month_end", "february", "feb28_leap", "31st",
+                                 "29_30"]))
+    if kind == "any":
+        return draw(st.dates(first, last))
+    if kind == "short":  # the first few weeks: one-coupon and one-day bonds
+        return valuation_date + dt.timedelta(days=draw(st.integers(1, 40)))
+    months = draw(st.integers(0, 12 * MAX_YEARS))
+    idx = valuation_date.year * 12 + valuation_date.month - 1 + months
+    year, month = divmod(idx, 12)
+    month += 1
+    if kind == "february":
+        d = month_end(year, 2)
+    elif kind == "feb28_leap":
+        leap = next(y for y in range(year, year + 4) if calendar.isleap(y))
+        d = dt.date(leap, 2, 28)
+    elif kind == "31st":
+        month = draw(st.sampled_from([1, 3, 5, 7, 8, 10, 12]))
+        d = dt.date(year, month, 31)
+    elif kind == "29_30":
+        d = dt.date(year, month, min(draw(st.sampled_from([29, 30])),
+                                     calendar.monthrange(year, month)[1]))
+    else:
+        d = month_end(year, month)
+    return min(max(d, first), last)
+
+
+def coupons() -> st.SearchStrategy[float]:
+    """Coupons in percent, 0-10, zero-coupon drawn often, eighths and arbitrary values."""
+    return st.one_of(
+        st.just(0.0),
+        st.integers(0, 80).map(lambda k: k / 8.0),
+        st.floats(0.0, 10.0, allow_nan=False, allow_infinity=False),
+    )
+
+
+def notionals() -> st.SearchStrategy[float]:
+    """Long and short face amounts."""
+    size = st.one_of(
+        st.sampled_from([100.0, 1e6, 25e6, 1e9]),
+        st.floats(1.0, 5e9, allow_nan=False, allow_infinity=False),
+    )
+    return st.builds(lambda s, short: -s if short else s, size, st.booleans())
+
+
+def spreads_bp() -> st.SearchStrategy[float]:
+    return st.one_of(
+        st.just(0.0),
+        st.floats(-100.0, 300.0, allow_nan=False, allow_infinity=False),
+    )
+
+
+@dataclass(frozen=True)
+class BondSpec:
+    """One bond position as drawn (coupon in percent, spread in bp)."""
+
+    maturity: dt.date
+    coupon: float
+    frequency: int
+    day_count: str
+    notional: float = 1e6
+    spread_bp: float = 0.0
+
+
+@st.composite
+def bonds(draw: st.DrawFn, valuation_date: dt.date) -> BondSpec:
+    """A bond over all day counts and frequencies, alive on ``valuation_date``."""
+    return BondSpec(
+        maturity=draw(maturities(valuation_date)),
+        coupon=draw(coupons()),
+        frequency=draw(st.sampled_from(FREQUENCIES)),
+        day_count=draw(st.sampled_from(DAY_COUNT_NAMES)),
+        notional=draw(notionals()),
+        spread_bp=draw(spreads_bp()),
+    )
+
+
+@dataclass(frozen=True)
+class CurveSpec:
+    """A zero curve as it appears in a market file: tenor labels and percent rates."""
+
+    tenors: tuple[str, ...]
+    rates: tuple[float, ...]
+
+    def shifted(self, bp: float) -> CurveSpec:
+        return replace(self, rates=tuple(r + bp / 100.0 for r in self.rates))
+
+    def table(self) -> dict[str, Any]:
+        return {"type": "zero", "tenors": list(self.tenors), "rates": list(self.rates)}
+
+
+def rates_pct() -> st.SearchStrategy[float]:
+    return st.floats(-1.0, 8.0, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def zero_curves(draw: st.DrawFn, min_nodes: int = 3, max_nodes: int = 8) -> CurveSpec:
+    """3-8 nodes picked from 1M ... 50Y with zero rates in -1 % ... 8 %."""
+    picks = draw(
+        st.lists(st.sampled_from(TENOR_LABELS), min_size=min_nodes, max_size=max_nodes,
+                 unique=True)
+    )
+    tenors = tuple(sorted(picks, key=TENOR_LABELS.index))
+    rates = tuple(draw(st.lists(rates_pct(), min_size=len(tenors), max_size=len(tenors))))
+    return CurveSpec(tenors, rates)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A valuation date, a USD zero curve and some bonds on it."""
+
+    valuation_date: dt.date
+    curve: CurveSpec
+    bonds: tuple[BondSpec, ...]
+
+
+@st.composite
+def cases(draw: st.DrawFn, max_bonds: int = 4) -> Case:
+    val = draw(valuation_dates())
+    curve = draw(zero_curves())
+    bs = draw(st.lists(bonds(val), min_size=1, max_size=max_bonds))
+    return Case(val, curve, tuple(bs))
+
+
+# --- package objects ----------------------------------------------------------------------
+
+
+def market(
+    valuation_date: dt.date, curve: CurveSpec, currency: str = "USD", **extra: Any
+) -> Market:
+    data: dict[str, Any] = {
+        "valuation_date": valuation_date,
+        "base_currency": "USD",
+        "curves": {currency: curve.table()},
+    }
+    data.update(extra)
+    return Market.from_dict(data)
+
+
+def bond_frame(bs: tuple[BondSpec, ...] | list[BondSpec], currency: str = "USD") -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "position_id": [f"B{i}" for i in range(len(bs))],
+            "instrument": ["bond"] * len(bs),
+            "currency": [currency] * len(bs),
+            "notional": [b.notional for b in bs],
+            "coupon": [b.coupon for b in bs],
+            "maturity": [b.maturity for b in bs],
+            "frequency": [b.frequency for b in bs],
+            "day_count": [b.day_count for b in bs],
+            "spread_bp": [b.spread_bp for b in bs],
+        }
+    )
+
+
+def portfolio(case: Case) -> portfolios.Portfolio:
+    return portfolios.load(bond_frame(case.bonds), valuation_date=case.valuation_date)

@@ -1,0 +1,402 @@
+"""The numba kernels and vectorized builders against the pure-Python references."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import stress
+from portfolios.conventions import DAY_COUNT_NAMES, DAY_COUNTS, FREQUENCIES
+from stress.cashflows import build_cashflows
+from stress.curves import ZeroCurve
+from stress.dates import add_tenor, from_days, to_days
+from stress.kernels import bonds as kb
+from stress.kernels import schedules as ks
+from stress.pricing import KEY_TENORS
+from tests import reference as ref
+from tests import strategies as ts
+
+SETTINGS = settings(max_examples=150, deadline=None)
+
+
+def book_of(val: dt.date, specs: list[ts.BondSpec]):
+    return build_cashflows(
+        val,
+        np.array([to_days(b.maturity) for b in specs], dtype=np.int64),
+        np.array([b.coupon for b in specs], dtype=np.float64),
+        np.array([b.frequency for b in specs], dtype=np.int64),
+        np.array([DAY_COUNTS[b.day_count] for b in specs], dtype=np.int64),
+    )
+
+
+def segment(book, i: int) -> slice:
+    return slice(int(book.offsets[i]), int(book.offsets[i + 1]))
+
+
+@st.composite
+def books(draw: st.DrawFn, max_bonds: int = 5):
+    val = draw(ts.valuation_dates())
+    specs = draw(st.lists(ts.bonds(val), min_size=1, max_size=max_bonds))
+    return val, specs
+
+
+# --- calendar and day counts -------------------------------------------------------------
+
+
+@SETTINGS
+@given(ts.valuation_dates(), st.integers(-600, 600), st.booleans())
+def test_roll_back_matches_month_arithmetic(d, months, eom):
+    got = ks.roll_back(d.year * 12 + d.month - 1, d.day, eom, -months, 1)
+    assert from_days(got) == ref.add_months(d, months, eom)
+
+
+@SETTINGS
+@given(ts.valuation_dates(), st.integers(0, 600))
+def test_add_tenor_clamps_to_month_end(d, months):
+    assert add_tenor(d, months) == ref.add_months(d, months)
+
+
+@SETTINGS
+@given(st.dates(dt.date(1900, 3, 1), dt.date(2200, 12, 31)))
+def test_civil_date_round_trip(d):
+    n = to_days(d)
+    assert ks.civil_from_days(n) == (d.year, d.month, d.day)
+    assert ks.days_from_civil(d.year, d.month, d.day) == n
+    assert ks.days_in_month(d.year, d.month) == (ref.add_months(d, 0, True).day)
+
+
+@st.composite
+def day_count_inputs(draw: st.DrawFn):
+    """A regular coupon period [start, end] and d1 <= d2 inside or around it."""
+    maturity = draw(ts.maturities(draw(ts.valuation_dates())))
+    frequency = draw(st.sampled_from(FREQUENCIES))
+    k = draw(st.integers(0, 40))
+    end = ref.add_months(maturity, -k * (12 // frequency), ref.is_month_end(maturity))
+    start = ref.add_months(maturity, -(k + 1) * (12 // frequency), ref.is_month_end(maturity))
+    d1 = draw(st.one_of(st.just(start), st.dates(start, end)))
+    # Inside the period, its end, or anywhere later (30/360 pairs across month ends).
+    d2 = draw(st.one_of(st.just(end), st.dates(d1, end), ts.maturities(d1)))
+    return d1, d2, start, end, frequency
+
+
+@SETTINGS
+@given(day_count_inputs(), st.sampled_from(DAY_COUNT_NAMES))
+def test_year_fraction_matches_reference(inputs, name):
+    d1, d2, start, end, f = inputs
+    got = ks.year_fraction(DAY_COUNTS[name], to_days(d1), to_days(d2), to_days(start),
+                           to_days(end), f)
+    assert got == pytest.approx(ref.year_fraction(name, d1, d2, start, end, f), rel=1e-15,
+                                abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("d1", "d2", "us", "eu"),
+    [
+        # Values worked out by hand from the written rules.
+        (dt.date(2026, 1, 31), dt.date(2026, 7, 31), 180, 180),
+        (dt.date(2026, 1, 30), dt.date(2026, 7, 31), 180, 180),
+        (dt.date(2026, 1, 29), dt.date(2026, 7, 31), 182, 181),
+        (dt.date(2026, 2, 28), dt.date(2026, 8, 31), 180, 182),  # Feb end counts as the 30th (US)
+        (dt.date(2027, 2, 28), dt.date(2028, 2, 29), 360, 361),  # both Feb ends (US)
+        (dt.date(2028, 2, 29), dt.date(2028, 8, 31), 180, 181),
+        (dt.date(2028, 2, 28), dt.date(2028, 8, 28), 180, 180),  # Feb 28 of a leap year: no rule
+        (dt.date(2025, 12, 31), dt.date(2026, 1, 1), 1, 1),
+        (dt.date(2025, 1, 1), dt.date(2025, 12, 31), 360, 359),
+    ],
+)
+def test_thirty_360_hand_values(d1, d2, us, eu):
+    assert ref.days_30_360_us(d1, d2) == us
+    assert ref.days_30e_360(d1, d2) == eu
+    assert ks.year_fraction(3, to_days(d1), to_days(d2), 0, 1, 2) == pytest.approx(us / 360)
+    assert ks.year_fraction(4, to_days(d1), to_days(d2), 0, 1, 2) == pytest.approx(eu / 360)
+
+
+# --- cashflows ------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(books())
+def test_build_cashflows_matches_reference(drawn):
+    val, specs = drawn
+    book = book_of(val, specs)
+    assert book.n_bonds == len(specs)
+    assert book.offsets[0] == 0 and book.offsets[-1] == book.n_cashflows
+    for i, b in enumerate(specs):
+        r = ref.cashflows(val, b.maturity, b.coupon, b.frequency, b.day_count)
+        sl = segment(book, i)
+        assert [from_days(d) for d in book.pay_day[sl]] == [f.pay for f in r.flows]
+        assert book.pay_day[sl][-1] == to_days(b.maturity)
+        np.testing.assert_array_equal(book.time[sl], [f.time for f in r.flows])
+        np.testing.assert_allclose(book.amount[sl], [f.amount for f in r.flows], rtol=1e-14,
+                                   atol=1e-13)
+        np.testing.assert_allclose(book.yield_time[sl], [f.yield_time for f in r.flows],
+                                   rtol=1e-13, atol=1e-14)
+        assert book.accrued[i] == pytest.approx(r.accrued, rel=1e-14, abs=1e-14)
+        assert tuple(from_days(d) for d in book.coupon_days[i]) == r.period
+        assert r.period[0] <= val < r.period[1]
+
+
+@SETTINGS
+@given(books(max_bonds=6), st.data())
+def test_cashflow_subset_picks_bonds(drawn, data):
+    val, specs = drawn
+    book = book_of(val, specs)
+    pick = np.array(data.draw(st.lists(st.integers(0, len(specs) - 1), max_size=8)),
+                    dtype=np.int64)
+    sub = book.subset(pick)
+    alone = book_of(val, [specs[i] for i in pick]) if len(pick) else None
+    assert sub.n_bonds == len(pick)
+    if alone is not None:
+        for name in ("offsets", "pay_day", "time", "amount", "yield_time", "accrued",
+                     "coupon_days"):
+            np.testing.assert_array_equal(getattr(sub, name), getattr(alone, name))
+
+
+def test_large_books_take_the_parallel_path_with_the_same_results():
+    """Books above the parallel threshold give what the same bonds give in small (serial)
+    chunks, and what the reference gives."""
+    import stress.cashflows as cashflows
+
+    n = getattr(cashflows, "PARALLEL_MIN_BONDS", 2000) + 500
+    rng = np.random.default_rng(20260120)
+    val = dt.date(2026, 1, 20)
+    maturity = to_days(val) + rng.integers(1, 50 * 365, n)
+    maturity[::7] = [to_days(ref.add_months(from_days(d), 0, True)) for d in maturity[::7]]
+    coupon = np.where(rng.random(n) < 0.2, 0.0, rng.uniform(0, 10, n))
+    freq = rng.choice(FREQUENCIES, n)
+    code = rng.integers(0, 5, n)
+    big = build_cashflows(val, maturity, coupon, freq, code)
+    chunks = [build_cashflows(val, maturity[i:i + 500], coupon[i:i + 500], freq[i:i + 500],
+                              code[i:i + 500]) for i in range(0, n, 500)]
+    for name in ("pay_day", "time", "amount", "yield_time", "accrued", "coupon_days"):
+        np.testing.assert_array_equal(getattr(big, name),
+                                      np.concatenate([getattr(c, name) for c in chunks]))
+    np.testing.assert_array_equal(np.diff(big.offsets),
+                                  np.concatenate([np.diff(c.offsets) for c in chunks]))
+    for i in rng.choice(n, 40, replace=False):
+        r = ref.cashflows(val, from_days(maturity[i]), coupon[i], int(freq[i]),
+                          DAY_COUNT_NAMES[code[i]])
+        sl = segment(big, i)
+        assert [from_days(d) for d in big.pay_day[sl]] == [f.pay for f in r.flows]
+        np.testing.assert_allclose(big.amount[sl], [f.amount for f in r.flows], rtol=1e-14,
+                                   atol=1e-13)
+
+
+def test_build_cashflows_rejects_bad_inputs():
+    val = dt.date(2026, 1, 20)
+    with pytest.raises(ValueError, match="after the valuation date"):
+        build_cashflows(val, np.array([to_days(val)]), np.array([1.0]), np.array([2]),
+                        np.array([0]))
+    with pytest.raises(ValueError, match="frequency must be 1, 2, 4 or 12"):
+        build_cashflows(val, np.array([to_days(val) + 400]), np.array([1.0]), np.array([3]),
+                        np.array([0]))
+
+
+# --- curves ----------------------------------------------------------------------------------
+
+
+@st.composite
+def curves(draw: st.DrawFn):
+    n = draw(st.integers(1, 8))
+    times = sorted(draw(st.lists(st.floats(1 / 365, 60.0), min_size=n, max_size=n,
+                                 unique=True)))
+    rates = draw(st.lists(st.floats(-0.02, 0.1), min_size=n, max_size=n))
+    return np.array(times), np.array(rates)
+
+
+@SETTINGS
+@given(curves(), st.lists(st.floats(0.0, 80.0), min_size=1, max_size=20))
+def test_interp_flat_and_zero_curve_match_reference(curve, at):
+    times, rates = curve
+    zc = ZeroCurve("USD", times, rates)
+    for t in at:
+        expected = ref.interpolate(list(times), list(rates), t)
+        assert kb.interp_flat(times, rates, t) == pytest.approx(expected, rel=1e-13, abs=1e-15)
+        assert zc.zero(t) == pytest.approx(expected, rel=1e-13, abs=1e-15)
+        assert zc.discount(t) == pytest.approx(math.exp(-expected * t), rel=1e-13)
+
+
+def _curve_arrays(market: stress.Market):
+    c = market.curves["USD"]
+    return np.array([0, len(c.times)], dtype=np.int64), c.times, c.rates
+
+
+@SETTINGS
+@given(books(), ts.zero_curves(), st.lists(ts.spreads_bp(), min_size=6, max_size=6))
+def test_curve_risk_matches_reference(drawn, curve, spreads):
+    val, specs = drawn
+    book = book_of(val, specs)
+    market = ts.market(val, curve)
+    curve_off, curve_t, curve_z = _curve_arrays(market)
+    n = book.n_bonds
+    spread = np.array(spreads[:n]) / 1e4
+    key_t = np.array(KEY_TENORS)
+    pv, dur, conv = np.empty(n), np.empty(n), np.empty(n)
+    krd = np.empty((n, len(key_t)))
+    kb.curve_risk(book.offsets, book.time, book.amount, np.zeros(n, dtype=np.int64), spread,
+                  curve_off, curve_t, curve_z, key_t, pv, dur, conv, krd)
+    for i in range(n):
+        sl = segment(book, i)
+        flows = list(zip(book.time[sl], book.amount[sl], strict=True))
+        r = ref.curve_risk(flows, list(curve_t), list(curve_z), spread[i], list(key_t))
+        assert pv[i] == pytest.approx(r.pv, rel=1e-12)
+        assert dur[i] == pytest.approx(r.duration, rel=1e-12, abs=1e-15)
+        assert conv[i] == pytest.approx(r.convexity, rel=1e-12, abs=1e-15)
+        np.testing.assert_allclose(krd[i], r.key_rate, rtol=1e-12, atol=1e-14)
+        assert krd[i].sum() == pytest.approx(dur[i], rel=1e-12, abs=1e-15)
+
+
+@settings(max_examples=80, deadline=None)
+@given(books(), ts.zero_curves(), ts.spreads_bp())
+def test_solve_spread_matches_bisection(drawn, curve, spread_bp):
+    val, specs = drawn
+    book = book_of(val, specs)
+    market = ts.market(val, curve)
+    curve_off, curve_t, curve_z = _curve_arrays(market)
+    n = book.n_bonds
+    target = np.empty(n)
+    for i in range(n):
+        sl = segment(book, i)
+        flows = list(zip(book.time[sl], book.amount[sl], strict=True))
+        target[i] = ref.curve_price(flows, list(curve_t), list(curve_z), spread_bp / 1e4)
+    out, ok = np.empty(n), np.empty(n, dtype=np.bool_)
+    kb.solve_spread(book.offsets, book.time, book.amount, np.zeros(n, dtype=np.int64),
+                    curve_off, curve_t, curve_z, target, out, ok)
+    assert ok.all()
+    for i in range(n):
+        sl = segment(book, i)
+        flows = list(zip(book.time[sl], book.amount[sl], strict=True))
+        expected = ref.solve_spread(flows, list(curve_t), list(curve_z), target[i])
+        # Both reproduce the price; the spread itself is as well determined as the price.
+        t_max = book.time[sl][-1]
+        assert out[i] == pytest.approx(expected, abs=1e-12 / t_max + 1e-13)
+        assert out[i] == pytest.approx(spread_bp / 1e4, abs=1e-12 / t_max + 1e-13)
+
+
+def test_solve_spread_exact_price_at_zero_spread_is_zero():
+    """Regression: a target hit exactly by the first Newton iterate (spread 0) used to be
+    replaced by the bracket midpoint (-0.5, i.e. -5000 bp)."""
+    out, ok = np.empty(1), np.empty(1, dtype=np.bool_)
+    kb.solve_spread(np.array([0, 1]), np.array([1.0]), np.array([100.0]), np.array([0]),
+                    np.array([0, 1]), np.array([1.0]), np.array([0.0]), np.array([100.0]),
+                    out, ok)
+    assert ok[0] and out[0] == 0.0
+
+
+def test_solve_spread_without_a_root_is_not_ok():
+    """Regression: a target no spread in (-1, 1) reaches was reported converged at -1."""
+    out, ok = np.empty(2), np.empty(2, dtype=np.bool_)
+    kb.solve_spread(np.array([0, 1, 2]), np.array([1.0, 1.0]), np.array([100.0, 100.0]),
+                    np.array([0, 0]), np.array([0, 1]), np.array([1.0]), np.array([0.0]),
+                    np.array([1e5, 1e-5]), out, ok)
+    assert not ok.any()
+
+
+# --- yields ----------------------------------------------------------------------------------
+
+
+def _yield_defined(book) -> bool:
+    """A yield exists when the last flow's yield time is positive (30/360 can make it 0)."""
+    return bool((book.yield_time[book.offsets[1:] - 1] > 0).all())
+
+
+@SETTINGS
+@given(books(), st.floats(-0.05, 0.25))
+def test_solve_yield_matches_bisection(drawn, y):
+    val, specs = drawn
+    book = book_of(val, specs)
+    assume(_yield_defined(book))
+    n = book.n_bonds
+    freq = np.array([b.frequency for b in specs], dtype=np.int64)
+    target = np.empty(n)
+    flows = []
+    for i in range(n):
+        sl = segment(book, i)
+        flows.append(list(zip(book.yield_time[sl], book.amount[sl], strict=True)))
+        target[i] = ref.yield_price(flows[i], y, specs[i].frequency)
+    out, ok = np.empty(n), np.empty(n, dtype=np.bool_)
+    kb.solve_yield(book.offsets, book.yield_time, book.amount, freq, target, np.full(n, 0.03),
+                   out, ok)
+    assert ok.all()
+    for i in range(n):
+        expected = ref.solve_yield(flows[i], target[i], specs[i].frequency)
+        # The yield is known to (price rounding) / (price x duration).
+        t_max = flows[i][-1][0]
+        tol = 1e-12 * (1 + abs(y)) / t_max
+        assert out[i] == pytest.approx(expected, abs=tol)
+        assert out[i] == pytest.approx(y, abs=tol)
+
+
+@pytest.mark.parametrize("guess", [0.0, 0.03, -0.01])
+def test_solve_yield_exact_hit_keeps_the_root(guess):
+    """Regression: when P(y) == target exactly the solver returned the bracket midpoint."""
+    out, ok = np.empty(1), np.empty(1, dtype=np.bool_)
+    kb.solve_yield(np.array([0, 1]), np.array([0.5]), np.array([100.0]), np.array([2]),
+                   np.array([100.0]), np.array([guess]), out, ok)
+    assert ok[0] and abs(out[0]) < 1e-14
+
+
+def test_solve_yield_without_a_root_is_not_ok():
+    """Regression: with every yield time 0 (price independent of the yield) the solver
+    bisected to the edge of its bracket (1000 %) and reported success."""
+    out, ok = np.empty(1), np.empty(1, dtype=np.bool_)
+    kb.solve_yield(np.array([0, 1]), np.array([0.0]), np.array([104.0]), np.array([1]),
+                   np.array([103.99]), np.array([0.03]), out, ok)
+    assert not ok[0]
+
+
+@SETTINGS
+@given(books(), st.floats(-0.05, 0.25))
+def test_yield_risk_matches_reference(drawn, y):
+    val, specs = drawn
+    book = book_of(val, specs)
+    n = book.n_bonds
+    freq = np.array([b.frequency for b in specs], dtype=np.int64)
+    mod, conv = np.empty(n), np.empty(n)
+    kb.yield_risk(book.offsets, book.yield_time, book.amount, freq, np.full(n, y), mod, conv)
+    for i in range(n):
+        sl = segment(book, i)
+        flows = list(zip(book.yield_time[sl], book.amount[sl], strict=True))
+        r_mod, _, r_conv = ref.yield_risk(flows, y, specs[i].frequency)
+        assert mod[i] == pytest.approx(r_mod, rel=1e-12, abs=1e-15)
+        assert conv[i] == pytest.approx(r_conv, rel=1e-12, abs=1e-15)
+
+
+# --- the whole analytics pipeline ------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(ts.cases())
+def test_analytics_matches_reference_pipeline(case):
+    book = book_of(case.valuation_date, list(case.bonds))
+    assume(_yield_defined(book))
+    market = ts.market(case.valuation_date, case.curve)
+    out = stress.analytics(ts.portfolio(case), market)
+    c = market.curves["USD"]
+    for b, row in zip(case.bonds, out.iter_rows(named=True), strict=True):
+        r = ref.cashflows(case.valuation_date, b.maturity, b.coupon, b.frequency, b.day_count)
+        curve_flows = [(f.time, f.amount) for f in r.flows]
+        yield_flows = [(f.yield_time, f.amount) for f in r.flows]
+        risk = ref.curve_risk(curve_flows, list(c.times), list(c.rates), b.spread_bp / 1e4,
+                              list(KEY_TENORS))
+        y = ref.solve_yield(yield_flows, risk.pv, b.frequency)
+        mod, mac, conv = ref.yield_risk(yield_flows, y, b.frequency)
+        t_max = r.flows[-1].yield_time
+        assert row["dirty_price"] == pytest.approx(risk.pv, rel=1e-12)
+        assert row["accrued"] == pytest.approx(r.accrued, rel=1e-13, abs=1e-14)
+        assert row["clean_price"] == pytest.approx(risk.pv - r.accrued, rel=1e-12, abs=1e-12)
+        assert row["ytm"] / 100 == pytest.approx(y, abs=1e-12 * (1 + abs(y)) / t_max)
+        assert row["modified_duration"] == pytest.approx(mod, rel=1e-9)
+        assert row["macaulay_duration"] == pytest.approx(mac, rel=1e-9)
+        assert row["convexity"] == pytest.approx(conv, rel=1e-9)
+        assert row["effective_duration"] == pytest.approx(risk.duration, rel=1e-12)
+        assert row["effective_convexity"] == pytest.approx(risk.convexity, rel=1e-12)
+        krd = [row[f"krd_{k:g}y"] for k in KEY_TENORS]
+        np.testing.assert_allclose(krd, risk.key_rate, rtol=1e-12, atol=1e-14)
+        assert row["pv"] == pytest.approx(b.notional / 100 * risk.pv, rel=1e-12)
+        assert row["dv01"] == pytest.approx(risk.duration * row["pv"] * 1e-4, rel=1e-12)
