@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -28,6 +29,18 @@ from stress.report import analytics_table, print_run_report
 log = logging.getLogger("stress")
 
 DEFAULT_BOOK = "global_macro"
+
+#: Tenors at which `stress scenarios NAME` shows a curve shift: (label, years).
+SHOW_TENORS = (
+    ("3M", 0.25),
+    ("1Y", 1.0),
+    ("2Y", 2.0),
+    ("5Y", 5.0),
+    ("10Y", 10.0),
+    ("20Y", 20.0),
+    ("30Y", 30.0),
+    ("40Y", 40.0),
+)
 
 EPILOG = """\
 examples:
@@ -265,21 +278,20 @@ def _scenarios(args: argparse.Namespace, out: Console) -> int:
         out.print(t)
         return 0
     scen = shocks.load(args.names)
-    grid_labels = [f"{g:g}y" for g in scen.grid]
     for i, name in enumerate(scen.names):
         out.rule(f"[bold]{name}")
         out.print(scen.descriptions[i], highlight=False)
         if scen.sources[i]:
             out.print(f"[dim]source: {scen.sources[i]}", highlight=False)
-        t = Table(header_style="bold")
+        t = Table(header_style="bold", title="zero-rate shift (bp)", title_justify="left")
         t.add_column("curve")
-        nonzero = [k for k in range(len(scen.grid)) if scen.bp[i, :, k].any()]
-        for k in nonzero:
-            t.add_column(grid_labels[k], justify="right")
+        for label, _ in SHOW_TENORS:
+            t.add_column(label, justify="right")
+        times = np.array([y for _, y in SHOW_TENORS])
         for ci, c in enumerate(scen.currencies):
             if scen.bp[i, ci].any():
-                t.add_row(c, *[f"{scen.bp[i, ci, k]:+.0f}" for k in nonzero])
-        if nonzero:
+                t.add_row(c, *[f"{v:+.0f}" for v in scen.shift_bp(i, c, times)])
+        if t.row_count:
             out.print(t)
         for lv in scen.levels:
             if lv.scenario == i:
