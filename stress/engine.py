@@ -35,27 +35,6 @@ log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Names of the per-(scenario, group) metrics of ``kernels.scenarios.attribute``, all in the
-#: base currency: P&L and its parts, PV before/after (all positions, then bonds only), dollar
-#: duration and dollar convexity before/after (sum of t*PV and t^2*PV), Taylor terms.
-METRICS = (
-    "pnl",
-    "pnl_rates",
-    "pnl_fx",
-    "pnl_gold",
-    "pnl_cross",
-    "pv_before",
-    "pv_after",
-    "bond_pv_before",
-    "bond_pv_after",
-    "dollar_duration_before",
-    "dollar_duration_after",
-    "dollar_convexity_before",
-    "dollar_convexity_after",
-    "taylor_duration",
-    "taylor_convexity",
-)
-assert len(METRICS) == N_METRICS
 
 #: Memory budget for a chunk's per-node, per-scenario discount multipliers and shifts (bytes).
 _CHUNK_BYTES = 256 * 2**20

@@ -18,30 +18,29 @@ if TYPE_CHECKING:
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Metric order of the kernels (kept in sync with stress.engine.METRICS).
-_M = {
-    name: i
-    for i, name in enumerate(
-        (
-            "pnl",
-            "pnl_rates",
-            "pnl_fx",
-            "pnl_gold",
-            "pnl_cross",
-            "pv_before",
-            "pv_after",
-            "bond_pv_before",
-            "bond_pv_after",
-            "dollar_duration_before",
-            "dollar_duration_after",
-            "dollar_convexity_before",
-            "dollar_convexity_after",
-            "taylor_duration",
-            "taylor_convexity",
-        )
-    )
-}
-assert len(_M) == N_METRICS
+#: Names of the per-(scenario, group) metrics summed by ``kernels.scenarios.stress_positions``,
+#: in its order, all in the base currency: P&L and its parts, PV before/after (all positions,
+#: then bonds only), dollar duration and dollar convexity before/after (sums of t*PV and
+#: t^2*PV), and the two Taylor terms.
+METRICS = (
+    "pnl",
+    "pnl_rates",
+    "pnl_fx",
+    "pnl_gold",
+    "pnl_cross",
+    "pv_before",
+    "pv_after",
+    "bond_pv_before",
+    "bond_pv_after",
+    "dollar_duration_before",
+    "dollar_duration_after",
+    "dollar_convexity_before",
+    "dollar_convexity_after",
+    "taylor_duration",
+    "taylor_convexity",
+)
+assert len(METRICS) == N_METRICS
+_M = {name: i for i, name in enumerate(METRICS)}
 
 #: Per-position columns of ``positions`` (order of ``kernels.scenarios.stress_positions``).
 DETAIL_COLUMNS = (
