@@ -13,6 +13,7 @@ from rich.text import Text
 def _amount(x: float | None) -> Text:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return Text("-", style="dim")
+    x = x if abs(x) >= 0.5 else 0.0  # no "-0" for rounding noise
     return Text(f"{x:,.0f}", style="red" if x < 0 else "")
 
 
