@@ -97,70 +97,101 @@ def _clean_names(df: pl.DataFrame, name: str) -> pl.DataFrame:
 
 
 class _Checker:
-    """Collects problems for one source; ``flag`` records every row where ``bad`` is true."""
+    """Collects checks as polars expressions and evaluates them all in one pass over the data.
+
+    ``flag(bad, column, expected, value)`` records a check: every row where ``bad`` is true
+    becomes a Problem showing ``value`` (default: the raw cell of ``column``).
+    """
 
     def __init__(self, df: pl.DataFrame, name: str) -> None:
         self.df = df
         self.name = name
         self.problems: list[Problem] = []
-        self.ids = (
-            df["position_id"].cast(pl.String).to_list()
-            if "position_id" in df.columns
-            else [None] * df.height
+        self.checks: list[tuple[pl.Expr, str, str, pl.Expr]] = []
+        self.staged = df.lazy()
+
+    def flag(self, bad: pl.Expr, column: str, expected: str, value: pl.Expr | None = None) -> None:
+        if value is None:
+            value = pl.col(column) if column in self.df.columns else pl.lit(None)
+        self.checks.append((bad, column, expected, value))
+
+    def stage(self, **exprs: pl.Expr) -> list[pl.Expr]:
+        """Compute ``exprs`` once into hidden columns and return references to them: polars
+        would otherwise evaluate an expression again in every check that uses it."""
+        self.staged = self.staged.with_columns(**{f"__{k}": e for k, e in exprs.items()})
+        return [pl.col(f"__{k}") for k in exprs]
+
+    def evaluate(self, columns: dict[str, pl.Expr]) -> pl.DataFrame:
+        """Run every check and compute ``columns``; return the computed columns."""
+        bad_names = [f"__bad{i}" for i in range(len(self.checks))]
+        self.df = self.staged.collect()
+        out = self.df.select(
+            *(
+                bad.fill_null(False).alias(n)
+                for (bad, *_), n in zip(self.checks, bad_names, strict=True)
+            ),
+            **columns,
         )
+        counts = out.select(pl.col(bad_names).sum()).row(0) if bad_names else ()
+        ids = out["position_id"] if "position_id" in columns else None
+        for n_bad, name, (_, column, expected, value) in zip(
+            counts, bad_names, self.checks, strict=True
+        ):
+            if not n_bad:
+                continue
+            rows = out[name].arg_true()
+            values = self.df.select(value.gather(rows).alias("v"))["v"].to_list()
+            for i, v in zip(rows.to_list(), values, strict=True):
+                shown: Any = v.isoformat() if isinstance(v, dt.date) else v
+                pid = None if ids is None else ids[i]
+                self.problems.append(Problem(self.name, i + 1, pid, column, shown, expected))
+        return out.select(columns.keys())
 
-    def flag(
-        self, bad: pl.Series, column: str, expected: str, values: pl.Series | None = None
-    ) -> None:
-        idx = bad.fill_null(False).arg_true().to_list()
-        if not idx:
-            return
-        src = values if values is not None else self.df[column]
-        for i in idx:
-            value: Any = src[i]
-            if isinstance(value, dt.date):
-                value = value.isoformat()
-            self.problems.append(Problem(self.name, i + 1, self.ids[i], column, value, expected))
 
-
-def _text(df: pl.DataFrame, column: str) -> pl.Series:
+def _text(df: pl.DataFrame, column: str) -> pl.Expr:
     """The column as stripped strings, with empty strings as null; all-null when absent."""
     if column not in df.columns:
-        return pl.Series(column, [None] * df.height, dtype=pl.String)
-    s = df[column].cast(pl.String).str.strip_chars()
-    return s.set(s == "", None)
+        return pl.lit(None, dtype=pl.String)
+    s = pl.col(column).cast(pl.String).str.strip_chars()
+    return pl.when(s == "").then(None).otherwise(s)
 
 
-def _number(df: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
+_NO = pl.lit(False)
+
+
+def _number(df: pl.DataFrame, column: str) -> tuple[pl.Expr, pl.Expr]:
     """(parsed float column, mask of present-but-unparsable cells)."""
     if column not in df.columns:
-        return pl.Series(column, [None] * df.height, dtype=pl.Float64), pl.Series(
-            [False] * df.height
-        )
-    col = df[column]
-    if col.dtype.is_numeric():
-        parsed = col.cast(pl.Float64)
-        # fill_null: a missing cell is not a bad number (a null here would also hide the
-        # "missing" checks, which combine this mask with is_null()).
-        bad = (parsed.is_nan() | parsed.is_infinite()).fill_null(False)
-        return parsed.set(bad, None), bad
-    text = _text(df, column)
-    parsed = text.cast(pl.Float64, strict=False)
-    bad = (text.is_not_null() & parsed.is_null()) | parsed.is_nan() | parsed.is_infinite()
-    return parsed.set(bad.fill_null(False), None), bad.fill_null(False)
+        return pl.lit(None, dtype=pl.Float64), _NO
+    if df.schema[column].is_numeric():
+        raw = pl.col(column).cast(pl.Float64)
+    else:
+        text = _text(df, column)
+        raw = text.cast(pl.Float64, strict=False)
+        unparsable = text.is_not_null() & raw.is_null()
+    # fill_null: a missing cell is not a bad number (the "missing" checks combine this mask
+    # with is_null()).
+    bad = (raw.is_nan() | raw.is_infinite()).fill_null(False)
+    if not df.schema[column].is_numeric():
+        bad = bad | unparsable
+    return pl.when(bad).then(None).otherwise(raw), bad
 
 
-def _date(df: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
+def _date(df: pl.DataFrame, column: str) -> tuple[pl.Expr, pl.Expr]:
     if column not in df.columns:
-        return pl.Series(column, [None] * df.height, dtype=pl.Date), pl.Series([False] * df.height)
-    col = df[column]
-    if col.dtype == pl.Date:
-        return col, pl.Series([False] * df.height)
-    if isinstance(col.dtype, pl.Datetime):
-        return col.dt.date(), pl.Series([False] * df.height)
+        return pl.lit(None, dtype=pl.Date), _NO
+    dtype = df.schema[column]
+    if dtype == pl.Date:
+        return pl.col(column), _NO
+    if isinstance(dtype, pl.Datetime):
+        return pl.col(column).dt.date(), _NO
     text = _text(df, column)
     parsed = text.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     return parsed, text.is_not_null() & parsed.is_null()
+
+
+def _named(name: str, pair: tuple[pl.Expr, pl.Expr]) -> dict[str, pl.Expr]:
+    return {name: pair[0], f"{name}_bad": pair[1]}
 
 
 def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]:
@@ -180,21 +211,23 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
     if missing:
         return pl.DataFrame(schema=CORE_SCHEMA), chk.problems
 
-    pid = _text(df, "position_id")
+    (pid,) = chk.stage(pid=_text(df, "position_id"))
     chk.flag(pid.is_null(), "position_id", "a non-empty position id", pid)
     dup = pid.is_duplicated() & ~pid.is_first_distinct()
     chk.flag(dup, "position_id", "a unique position id (it appears on an earlier row)", pid)
 
-    instrument = _text(df, "instrument").str.to_lowercase()
+    instrument, currency = chk.stage(
+        instrument=_text(df, "instrument").str.to_lowercase(),
+        currency=_text(df, "currency").str.to_uppercase(),
+    )
     chk.flag(
         ~instrument.is_in(INSTRUMENTS),
         "instrument",
         "one of " + ", ".join(INSTRUMENTS),
         _text(df, "instrument"),
     )
-    is_bond = (instrument == "bond").fill_null(False)
+    (is_bond,) = chk.stage(is_bond=(instrument == "bond").fill_null(False))
 
-    currency = _text(df, "currency").str.to_uppercase()
     chk.flag(
         ~currency.is_in(sorted(ISO_4217)),
         "currency",
@@ -207,11 +240,11 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
         "USD for gold (gold positions are priced in USD per troy ounce)",
     )
 
-    notional, bad = _number(df, "notional")
+    notional, bad = chk.stage(**_named("notional", _number(df, "notional")))
     chk.flag(bad, "notional", "a number (face amount, ounces or currency amount; negative = short)")
     chk.flag(notional.is_null() & ~bad, "notional", "a notional (it is missing)")
 
-    coupon, bad = _number(df, "coupon")
+    coupon, bad = chk.stage(**_named("coupon", _number(df, "coupon")))
     chk.flag(is_bond & bad, "coupon", "a coupon in percent per annum, e.g. 4.25")
     chk.flag(is_bond & coupon.is_null() & ~bad, "coupon", "a coupon for a bond (0 for zero-coupon)")
     chk.flag(
@@ -220,15 +253,15 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
         "a coupon in percent per annum between 0 and 100",
     )
 
-    maturity, bad = _date(df, "maturity")
+    maturity, bad = chk.stage(**_named("maturity", _date(df, "maturity")))
     chk.flag(is_bond & bad, "maturity", "an ISO date YYYY-MM-DD", _text(df, "maturity"))
     chk.flag(is_bond & maturity.is_null() & ~bad, "maturity", "a maturity date for a bond")
 
     frequency, day_count = _conventions(df, chk, is_bond)
 
-    spread, bad = _number(df, "spread_bp")
+    spread, bad = chk.stage(**_named("spread_bp", _number(df, "spread_bp")))
     chk.flag(is_bond & bad, "spread_bp", "a spread over the curve in basis points")
-    price, bad = _number(df, "clean_price")
+    price, bad = chk.stage(**_named("clean_price", _number(df, "clean_price")))
     chk.flag(is_bond & bad, "clean_price", "a clean price per 100 face")
     chk.flag(is_bond & (price <= 0), "clean_price", "a positive clean price per 100 face")
     chk.flag(
@@ -237,22 +270,23 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
         "either spread_bp or clean_price, not both",
     )
 
-    frame = pl.DataFrame(
-        {
-            "row": pl.int_range(1, df.height + 1, eager=True),
-            "position_id": pid,
-            "instrument": instrument,
-            "currency": currency,
-            "notional": notional,
-            "coupon": coupon.set(~is_bond, None),
-            "maturity": maturity.set(~is_bond, None),
-            "frequency": frequency.set(~is_bond, None),
-            "day_count": day_count.set(~is_bond, None),
-            "spread_bp": spread.set(~is_bond, None),
-            "clean_price": price.set(~is_bond, None),
-        },
-        schema=CORE_SCHEMA,
-    )
+    def bond_only(e: pl.Expr) -> pl.Expr:
+        return pl.when(is_bond).then(e).otherwise(None)
+
+    columns = {
+        "row": pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+        "position_id": pid,
+        "instrument": instrument,
+        "currency": currency,
+        "notional": notional,
+        "coupon": bond_only(coupon),
+        "maturity": bond_only(maturity),
+        "frequency": bond_only(frequency),
+        "day_count": bond_only(day_count),
+        "spread_bp": bond_only(spread),
+        "clean_price": bond_only(price),
+    }
+    frame = chk.evaluate(columns).cast(CORE_SCHEMA)  # type: ignore[arg-type]
     attributes = [c for c in df.columns if c not in KNOWN]
     frame = pl.concat([frame, df.select(attributes)], how="horizontal")
     chk.problems.sort(key=lambda p: p.row or 0)
@@ -262,18 +296,21 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
     return frame, chk.problems
 
 
-def _conventions(
-    df: pl.DataFrame, chk: _Checker, is_bond: pl.Series
-) -> tuple[pl.Series, pl.Series]:
+def _conventions(df: pl.DataFrame, chk: _Checker, is_bond: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """Resolve each bond's (frequency, day count) from a preset or the explicit columns."""
     convention = _text(df, "convention").str.to_uppercase()
     freq_raw, freq_bad = _number(df, "frequency")
-    dc = _text(df, "day_count").str.to_uppercase()
-    preset_freq = convention.replace_strict(
-        {k: v.frequency for k, v in PRESETS.items()}, default=None, return_dtype=pl.Int64
-    )
-    preset_dc = convention.replace_strict(
-        {k: v.day_count for k, v in PRESETS.items()}, default=None, return_dtype=pl.String
+    convention, freq_raw, freq_bad, dc, preset_freq, preset_dc = chk.stage(
+        convention=convention,
+        freq_raw=freq_raw,
+        freq_bad=freq_bad,
+        dc=_text(df, "day_count").str.to_uppercase(),
+        preset_freq=convention.replace_strict(
+            {k: v.frequency for k, v in PRESETS.items()}, default=None, return_dtype=pl.Int64
+        ),
+        preset_dc=convention.replace_strict(
+            {k: v.day_count for k, v in PRESETS.items()}, default=None, return_dtype=pl.String
+        ),
     )
     has_conv = convention.is_not_null()
     chk.flag(
@@ -282,7 +319,7 @@ def _conventions(
         "one of " + ", ".join(PRESETS),
         _text(df, "convention"),
     )
-    freq_int = freq_raw.cast(pl.Int64, strict=False)
+    (freq_int,) = chk.stage(freq_int=freq_raw.cast(pl.Int64, strict=False))
     chk.flag(
         is_bond
         & (
@@ -292,7 +329,6 @@ def _conventions(
         ),
         "frequency",
         "a coupon frequency of 1, 2, 4 or 12 per year",
-        df["frequency"] if "frequency" in df.columns else None,
     )
     chk.flag(
         is_bond & dc.is_not_null() & ~dc.is_in(DAY_COUNT_NAMES),
@@ -311,12 +347,7 @@ def _conventions(
         "a day count (or a convention: " + ", ".join(PRESETS) + ")",
     )
     clash_f = has_conv & freq_int.is_not_null() & (freq_int != preset_freq)
-    chk.flag(
-        is_bond & clash_f,
-        "frequency",
-        "the convention's frequency or an empty cell",
-        df["frequency"] if "frequency" in df.columns else None,
-    )
+    chk.flag(is_bond & clash_f, "frequency", "the convention's frequency or an empty cell")
     clash_d = has_conv & dc.is_not_null() & preset_dc.is_not_null() & (dc != preset_dc)
     chk.flag(
         is_bond & clash_d,
@@ -326,5 +357,4 @@ def _conventions(
     )
     frequency = pl.when(has_conv).then(preset_freq).otherwise(freq_int)
     day_count = pl.when(has_conv).then(preset_dc).otherwise(dc)
-    out = pl.select(f=frequency, d=day_count)
-    return out["f"], out["d"]
+    return frequency, day_count
