@@ -50,7 +50,10 @@ def from_dict(data: dict[str, Any], origin: str = "<scenarios>") -> ScenarioSet:
             f"{origin}: unknown top-level keys {sorted(extra)}; expected only [[scenario]] tables"
         )
     parsed = [_scenario(spec, i, origin) for i, spec in enumerate(specs)]
-    return concat(parsed)
+    try:
+        return concat(parsed)
+    except ValueError as exc:  # a name used twice in the file
+        raise ScenarioError(f"{origin}: {exc}") from None
 
 
 def _scenario(spec: Any, index: int, origin: str) -> ScenarioSet:
@@ -79,6 +82,8 @@ def _scenario(spec: Any, index: int, origin: str) -> ScenarioSet:
         ccy = ccy_raw.upper()
         if ccy != ALL and ccy not in ISO_4217:
             raise fail(f"rates.{ccy_raw}", "not an ISO 4217 currency code (or ALL)")
+        if ccy in shapes or any(lv.currency == ccy for lv in levels):
+            raise fail(f"rates.{ccy_raw}", f"{ccy} is given twice (codes ignore case)")
         shape, level = _rate_block(block, f"rates.{ccy_raw}", fail)
         if level is not None:
             if ccy == ALL:
@@ -102,6 +107,8 @@ def _scenario(spec: Any, index: int, origin: str) -> ScenarioSet:
             )
         if ccy not in ISO_4217:
             raise fail(f"fx.{ccy_raw}", "not an ISO 4217 currency code")
+        if ccy in fx:
+            raise fail(f"fx.{ccy_raw}", f"{ccy} is given twice (codes ignore case)")
         fx[ccy] = _percent_change(pct, f"fx.{ccy_raw}", fail)
     gold_block = spec.get("gold", {})
     if not isinstance(gold_block, dict) or set(gold_block) - {"pct"}:

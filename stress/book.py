@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,13 +10,10 @@ import polars as pl
 
 from portfolios.conventions import DAY_COUNTS
 from portfolios.model import Portfolio
-from portfolios.problems import PortfolioValidationError
+from portfolios.problems import PortfolioValidationError, Problem
 from stress.cashflows import CashflowBook, build_cashflows
 from stress.kernels.bonds import solve_spread
 from stress.market import Market, MarketError
-from stress.warnings import StressWarning
-
-log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -159,8 +154,22 @@ def _solve_price_spreads(book: Book, clean_price: FloatArray) -> None:
     )
     book.spread[quoted] = out
     if not ok.all():
-        ids = book.portfolio.frame["position_id"].gather(book.bond_pos[quoted[~ok]]).to_list()
-        msg = f"no spread reproduces the clean price of {', '.join(ids)}; their spread is NaN"
-        log.warning(msg)
-        warnings.warn(msg, StressWarning, stacklevel=3)
-        book.spread[quoted[~ok]] = np.nan
+        # A price no spread reproduces would turn every figure of the position into NaN:
+        # report it as bad input instead.
+        portfolio = book.portfolio
+        rows = portfolio.frame[book.bond_pos[quoted[~ok]]]
+        raise PortfolioValidationError(
+            [
+                Problem(
+                    portfolio.source,
+                    r,
+                    pid,
+                    "clean_price",
+                    price,
+                    f"a clean price that some spread over the {ccy} curve reproduces",
+                )
+                for r, pid, price, ccy in rows.select(
+                    "row", "position_id", "clean_price", "currency"
+                ).iter_rows()
+            ]
+        )

@@ -248,14 +248,17 @@ def resolve_shifts(scen: ScenarioSet, book: Book) -> FloatArray:
     market = book.market
     for c in scen.currencies:
         if c != ALL and c not in market.curves:
+            # Blame the first scenario that shifts or targets c (a level target leaves bp 0).
+            targets = {lv.scenario for lv in scen.levels if lv.currency == c}
             users = [
-                n
-                for i, n in enumerate(scen.names)
-                if np.any(scen.bp[i, scen.currencies.index(c)] != 0)
-            ] or list(scen.names)
-            i = scen.names.index(users[0])
+                i
+                for i in range(len(scen))
+                if i in targets or np.any(scen.bp[i, scen.currencies.index(c)] != 0)
+            ] or [0]
+            i = users[0]
+            fld = f"rates.{c}.to_pct" if i in targets else f"rates.{c}"
             raise ScenarioError(
-                f"{scen.origins[i]}: scenario {users[0]!r}: rates.{c}: the market "
+                f"{scen.origins[i]}: scenario {scen.names[i]!r}: {fld}: the market "
                 f"({market.source}) has no {c} curve"
             )
     for lv in scen.levels:

@@ -106,7 +106,10 @@ def derived_columns(m: FloatArray) -> dict[str, FloatArray]:
 
 
 def _enum(codes: IntArray, categories: list[str]) -> pl.Series:
-    return pl.Series(categories, dtype=pl.Enum(categories)).gather(codes)
+    """Categorical column from codes into ``categories``; code -1 is null."""
+    out = pl.Series(categories, dtype=pl.Enum(categories)).gather(np.maximum(codes, 0))
+    missing = codes < 0
+    return out.scatter(np.flatnonzero(missing), None) if missing.any() else out
 
 
 class StressResult:

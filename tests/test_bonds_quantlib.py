@@ -489,9 +489,9 @@ def test_clean_price_equal_to_the_curve_price_solves_to_zero_spread():
     assert row["spread_bp"] == 0.0 and row["clean_price"] == 100.0
 
 
-def test_unreachable_clean_price_warns_and_leaves_the_spread_empty():
+def test_unreachable_clean_price_is_rejected_as_bad_input():
     """Regression: a price no spread in (-100 %, 100 %) reproduces used to "converge" to the
-    edge of the bracket (-10000 bp) silently."""
+    edge of the bracket (-10000 bp) silently; it is now a validation error naming the row."""
     val = dt.date(2026, 1, 20)
     frame = pl.DataFrame({
         "position_id": ["Q9"], "instrument": ["bond"], "currency": ["USD"], "notional": [1e6],
@@ -499,12 +499,12 @@ def test_unreachable_clean_price_warns_and_leaves_the_spread_empty():
         "clean_price": [5000.0],
     })
     market = ts.market(val, ts.CurveSpec(("1Y", "5Y"), (3.0, 3.5)))
-    with (
-        pytest.warns(stress.StressWarning, match="yield to maturity did not converge for Q9"),
-        pytest.warns(stress.StressWarning, match="no spread reproduces the clean price of Q9"),
-    ):
-        row = stress.analytics(portfolios.load(frame), market).row(0, named=True)
-    assert row["spread_bp"] is None and row["dirty_price"] is None
+    with pytest.raises(portfolios.PortfolioValidationError) as err:
+        stress.analytics(portfolios.load(frame), market)
+    assert (
+        "row 1 (position_id 'Q9'), column 'clean_price': got 5000.0; expected a clean price "
+        "that some spread over the USD curve reproduces"
+    ) in str(err.value)
 
 
 # --- officially published examples ---------------------------------------------------------
