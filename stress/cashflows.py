@@ -111,18 +111,7 @@ def build_cashflows(
     time, amount, yield_time = np.empty(total), np.empty(total), np.empty(total)
     accrued = np.empty(n)
     period = np.empty((n, 2), dtype=np.int64)
-    (fill_cashflows if parallel else fill_cashflows_serial)(
-        maturity_day,
-        coupon,
-        frequency,
-        day_count,
-        val,
-        offsets,
-        pay,
-        time,
-        amount,
-        yield_time,
-        accrued,
-        period,
-    )
+    args = (maturity_day, coupon, frequency, day_count, val, offsets, pay, time, amount,
+            yield_time, accrued, period)  # fmt: skip
+    (fill_cashflows if parallel else fill_cashflows_serial)(args)
     return CashflowBook(val, offsets, pay, time, amount, yield_time, accrued, period)

@@ -209,33 +209,14 @@ def evaluate(
             g,
             d,
         )
-        (stress_positions if parallel else stress_positions_serial)(
-            book.kind,
-            prepared.scale,
-            book.fx0,
-            prepared.fx_col,
-            groups,
-            prepared.bond_row,
-            book.cashflows.offsets,
-            prepared.node,
-            prepared.a,
-            prepared.at,
-            prepared.at2,
-            prepared.pv0,
-            prepared.dd0,
-            prepared.dc0,
-            gold0,
-            np.ascontiguousarray(gold_mul[lo:hi]),
-            np.ascontiguousarray(fx_mul[lo:hi]),
-            g,
-            d,
-            lo,
-            S,
-            sums[lo:hi],
-            worst[lo:hi],
-            worst_pnl[lo:hi],
-            out_detail,
-        )
+        args = (
+            book.kind, prepared.scale, book.fx0, prepared.fx_col, groups, prepared.bond_row,
+            book.cashflows.offsets, prepared.node, prepared.a, prepared.at, prepared.at2,
+            prepared.pv0, prepared.dd0, prepared.dc0, gold0,
+            np.ascontiguousarray(gold_mul[lo:hi]), np.ascontiguousarray(fx_mul[lo:hi]), g, d,
+            lo, S, sums[lo:hi], worst[lo:hi], worst_pnl[lo:hi], out_detail,
+        )  # fmt: skip
+        (stress_positions if parallel else stress_positions_serial)(n_blocks, args)
         if progress is not None:
             progress(hi, S)
         log.debug("scenarios %d-%d of %d done", lo, hi, S)

@@ -84,34 +84,34 @@ def base_sums(offsets, a, at, at2, out_pv, out_dd, out_dc):
 
 
 @njit(cache=True)
-def _block(
-    blk,
-    kind,
-    scale,
-    fx0,
-    fx_col,
-    group,
-    bond_row,
-    offsets,
-    node,
-    a,
-    at,
-    at2,
-    pv0,
-    dd0,
-    dc0,
-    gold0,
-    gold_mul,
-    fx_mul,
-    g,
-    d,
-    s_first,
-    s_total,
-    out_sums,
-    out_worst,
-    out_worst_pnl,
-    out_detail,
-):
+def _block(blk, args):
+    (
+        kind,
+        scale,
+        fx0,
+        fx_col,
+        group,
+        bond_row,
+        offsets,
+        node,
+        a,
+        at,
+        at2,
+        pv0,
+        dd0,
+        dc0,
+        gold0,
+        gold_mul,
+        fx_mul,
+        g,
+        d,
+        s_first,
+        s_total,
+        out_sums,
+        out_worst,
+        out_worst_pnl,
+        out_detail,
+    ) = args
     n_s = fx_mul.shape[0]
     n_groups = out_sums.shape[1]
     detail = out_detail.shape[0] > 0
@@ -214,34 +214,12 @@ def _block(
 
 
 @njit(cache=True, parallel=True)
-def stress_positions(
-    kind,
-    scale,
-    fx0,
-    fx_col,
-    group,
-    bond_row,
-    offsets,
-    node,
-    a,
-    at,
-    at2,
-    pv0,
-    dd0,
-    dc0,
-    gold0,
-    gold_mul,
-    fx_mul,
-    g,
-    d,
-    s_first,
-    s_total,
-    out_sums,
-    out_worst,
-    out_worst_pnl,
-    out_detail,
-):
+def stress_positions(n_blocks, args):
     """Full revaluation and P&L attribution of every position under the chunk's scenarios.
+
+    ``args`` is the tuple (kind, scale, fx0, fx_col, group, bond_row, offsets, node, a, at, at2,
+    pv0, dd0, dc0, gold0, gold_mul, fx_mul, g, d, s_first, s_total, out_sums, out_worst,
+    out_worst_pnl, out_detail), one numba tuple so the serial and threaded loops share it.
 
     Per position and scenario (base currency, X = base units per unit of position currency,
     L = local value): rates = (L1-L0) X0 for bonds, gold likewise for gold, fx = L0 (X1-X0),
@@ -251,92 +229,12 @@ def stress_positions(
     ``out_worst``/``out_worst_pnl``; with a non-empty ``out_detail`` every detail column to
     ``out_detail[col, position * s_total + s_first + s]``.
     """
-    for blk in prange(g.shape[0]):
-        _block(
-            blk,
-            kind,
-            scale,
-            fx0,
-            fx_col,
-            group,
-            bond_row,
-            offsets,
-            node,
-            a,
-            at,
-            at2,
-            pv0,
-            dd0,
-            dc0,
-            gold0,
-            gold_mul,
-            fx_mul,
-            g,
-            d,
-            s_first,
-            s_total,
-            out_sums,
-            out_worst,
-            out_worst_pnl,
-            out_detail,
-        )
+    for blk in prange(n_blocks):
+        _block(blk, args)
 
 
 @njit(cache=True)
-def stress_positions_serial(
-    kind,
-    scale,
-    fx0,
-    fx_col,
-    group,
-    bond_row,
-    offsets,
-    node,
-    a,
-    at,
-    at2,
-    pv0,
-    dd0,
-    dc0,
-    gold0,
-    gold_mul,
-    fx_mul,
-    g,
-    d,
-    s_first,
-    s_total,
-    out_sums,
-    out_worst,
-    out_worst_pnl,
-    out_detail,
-):
+def stress_positions_serial(n_blocks, args):
     """``stress_positions`` without threads, for small inputs."""
-    for blk in range(g.shape[0]):
-        _block(
-            blk,
-            kind,
-            scale,
-            fx0,
-            fx_col,
-            group,
-            bond_row,
-            offsets,
-            node,
-            a,
-            at,
-            at2,
-            pv0,
-            dd0,
-            dc0,
-            gold0,
-            gold_mul,
-            fx_mul,
-            g,
-            d,
-            s_first,
-            s_total,
-            out_sums,
-            out_worst,
-            out_worst_pnl,
-            out_detail,
-        )
+    for blk in range(n_blocks):
+        _block(blk, args)

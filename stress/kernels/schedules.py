@@ -117,21 +117,21 @@ def count_live_serial(maturity, frequency, valuation, out_n):
 
 
 @njit(cache=True)
-def _fill_one(
-    i,
-    maturity,
-    coupon,
-    frequency,
-    day_count,
-    valuation,
-    offsets,
-    out_pay,
-    out_time,
-    out_amount,
-    out_yield_time,
-    out_accrued,
-    out_period,
-):
+def _fill_one(i, args):
+    (
+        maturity,
+        coupon,
+        frequency,
+        day_count,
+        valuation,
+        offsets,
+        out_pay,
+        out_time,
+        out_amount,
+        out_yield_time,
+        out_accrued,
+        out_period,
+    ) = args
     y, m, d = civil_from_days(maturity[i])
     months = y * 12 + m - 1
     f = frequency[i]
@@ -160,73 +160,21 @@ def _fill_one(
 
 
 @njit(cache=True, parallel=True)
-def fill_cashflows(
-    maturity,
-    coupon,
-    frequency,
-    day_count,
-    valuation,
-    offsets,
-    out_pay,
-    out_time,
-    out_amount,
-    out_yield_time,
-    out_accrued,
-    out_period,
-):
+def fill_cashflows(args):
     """Live cashflows per 100 face of each bond into the CSR slots ``offsets[i]:offsets[i+1]``.
 
     Coupon = coupon% x year fraction of its period; the last cashflow adds the 100 redemption.
     Yield time is QuantLib's stepwise time: the first period counts the coupon period minus the
     accrued part, later ones whole periods, accumulated from the valuation date.
     """
-    for i in prange(len(maturity)):
-        _fill_one(
-            i,
-            maturity,
-            coupon,
-            frequency,
-            day_count,
-            valuation,
-            offsets,
-            out_pay,
-            out_time,
-            out_amount,
-            out_yield_time,
-            out_accrued,
-            out_period,
-        )
+    for i in prange(len(args[0])):
+        _fill_one(i, args)
 
 
 @njit(cache=True)
-def fill_cashflows_serial(
-    maturity,
-    coupon,
-    frequency,
-    day_count,
-    valuation,
-    offsets,
-    out_pay,
-    out_time,
-    out_amount,
-    out_yield_time,
-    out_accrued,
-    out_period,
-):
-    """``fill_cashflows`` without threads, for small books."""
-    for i in range(len(maturity)):
-        _fill_one(
-            i,
-            maturity,
-            coupon,
-            frequency,
-            day_count,
-            valuation,
-            offsets,
-            out_pay,
-            out_time,
-            out_amount,
-            out_yield_time,
-            out_accrued,
-            out_period,
-        )
+def fill_cashflows_serial(args):
+    """``fill_cashflows`` without threads, for small books. ``args`` is the tuple (maturity,
+    coupon, frequency, day_count, valuation, offsets, out_pay, out_time, out_amount,
+    out_yield_time, out_accrued, out_period)."""
+    for i in range(len(args[0])):
+        _fill_one(i, args)
