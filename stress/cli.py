@@ -169,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     err = Console(stderr=True)
+    if not err.is_terminal:
+        # Logs and CI capture lines whole: a wrapped message breaks grep.
+        err = Console(stderr=True, width=1000)
     logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err)])
     out = Console()
     if not out.is_terminal:
@@ -194,12 +197,15 @@ def _inputs(args: argparse.Namespace, err: Console) -> tuple[portfolios.Portfoli
     )
     if book.rejected:
         rows = len({p.row for p in book.rejected})
+        where = "the rejects file beside --out" if args.out else "--out to write them all"
         err.print(
             f"[yellow]warning:[/] {rows} of {book.n_input_rows} rows rejected "
-            f"({len(book.rejected)} problems); see rejects.csv"
+            f"({len(book.rejected)} problems; see {where})"
         )
         for prob in book.rejected[:10]:
             err.print(f"  - {prob}", highlight=False, markup=False)
+        if len(book.rejected) > 10:
+            err.print(f"  ... and {len(book.rejected) - 10} more")
     return book, market
 
 

@@ -185,3 +185,27 @@ def test_scenarios_list_and_show(files: dict[str, Path],
     assert code == 0 and "jgb_meltdown_2026" in out
     code, out, _ = _run(["scenarios", str(files["scen"])], capsys)
     assert code == 0 and "up" in out and "JPY -3.00 %" in out and "gold: +5.00 %" in out
+
+
+def test_skip_invalid_without_out_lists_the_problems(files: dict[str, Path],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    files["book"].write_text(BOOK + "BAD1,bond,USD,1000,4,2030-02-30,UST,x\n")
+    code, out, err = _run(["run", "-p", str(files["book"]), "-m", str(files["market"]), "-s",
+                           str(files["scen"]), "--skip-invalid"], capsys)
+    assert code == 0, err
+    assert "1 of 5 rows rejected (1 problems; see --out to write them all)" in err
+    assert "row 5 (position_id 'BAD1'), column 'maturity': got '2030-02-30'" in err
+    assert "4 positions x 2 scenarios" in err
+
+
+def test_analytics_skip_invalid_writes_rejects_beside_the_table(
+        files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files["book"].write_text(BOOK + "BAD1,bond,XXX,1000,4,2030-01-15,UST,x\n")
+    target = tmp_path / "a.csv"
+    code, _, err = _run(["analytics", "-p", str(files["book"]), "-m", str(files["market"]),
+                         "--skip-invalid", "--out", str(target)], capsys)
+    assert code == 0, err
+    assert pl.read_csv(target).height == 4
+    rejects = pl.read_csv(tmp_path / "rejects.csv")
+    assert rejects["position_id"].to_list() == ["BAD1"]
+    assert rejects["column"].to_list() == ["currency"]
