@@ -190,7 +190,7 @@ def test_scenarios_list_and_show(files: dict[str, Path],
 def test_skip_invalid_without_out_lists_the_problems(files: dict[str, Path],
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     files["book"].write_text(BOOK + "BAD1,bond,USD,1000,4,2030-02-30,UST,x\n")
-    code, out, err = _run(["run", "-p", str(files["book"]), "-m", str(files["market"]), "-s",
+    code, _, err = _run(["run", "-p", str(files["book"]), "-m", str(files["market"]), "-s",
                            str(files["scen"]), "--skip-invalid"], capsys)
     assert code == 0, err
     assert "1 of 5 rows rejected (1 problems; see --out to write them all)" in err
