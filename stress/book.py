@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +34,8 @@ class Book:
     market: Market
     kind: npt.NDArray[np.int8]  # 0 bond, 1 gold, 2 fx cash
     notional: FloatArray
-    position_currency: list[str]
+    position_currencies: tuple[str, ...]
+    currency_code: IntArray  # per position: index into position_currencies
     fx0: FloatArray
     bond_pos: IntArray
     currencies: tuple[str, ...]
@@ -60,23 +62,40 @@ def build_book(portfolio: Portfolio, market: Market) -> Book:
     if matured:
         raise PortfolioValidationError(matured)
     f = portfolio.frame
-    kind = f["instrument"].replace_strict(KIND_CODES, return_dtype=pl.Int8).to_numpy()
-    ccy = f["currency"].to_list()
     _check_market(portfolio, market)
-    fx0 = np.array([market.fx_rate(c) for c in ccy], dtype=np.float64)
+    position_currencies = tuple(sorted(f["currency"].unique().to_list()))
+    # One query for every column the kernels need; non-bond rows hold nulls in the bond ones.
+    cols = f.select(
+        kind=pl.col("instrument").replace_strict(KIND_CODES, return_dtype=pl.Int8),
+        currency=pl.col("currency").replace_strict(
+            {c: i for i, c in enumerate(position_currencies)}, return_dtype=pl.Int64
+        ),
+        notional=pl.col("notional"),
+        maturity=pl.col("maturity").cast(pl.Int64),
+        coupon=pl.col("coupon"),
+        frequency=pl.col("frequency"),
+        day_count=pl.col("day_count").replace_strict(DAY_COUNTS, default=0, return_dtype=pl.Int64),
+        spread=pl.col("spread_bp").fill_null(0.0) / 1e4,
+        clean_price=pl.col("clean_price").fill_null(np.nan),
+    )
+    kind = cols["kind"].to_numpy()
+    currency_code = cols["currency"].to_numpy()
     bond_pos = np.flatnonzero(kind == 0).astype(np.int64)
-    bonds = f[bond_pos]
-    currencies = tuple(sorted(set(bonds["currency"].to_list())))
-    index = {c: i for i, c in enumerate(currencies)}
-    curve = np.array([index[c] for c in bonds["currency"].to_list()], dtype=np.int64)
-    maturity = bonds["maturity"].cast(pl.Int64).to_numpy().astype(np.int64)
-    frequency = bonds["frequency"].to_numpy().astype(np.int64)
+
+    def bond_column(name: str, dtype: type) -> npt.NDArray[Any]:
+        return cols[name].to_numpy()[bond_pos].astype(dtype)
+
+    fx0 = np.array([market.fx_rate(c) for c in position_currencies])[currency_code]
+    curve_codes = np.unique(currency_code[bond_pos])
+    currencies = tuple(position_currencies[c] for c in curve_codes)
+    curve = np.searchsorted(curve_codes, currency_code[bond_pos]).astype(np.int64)
+    frequency = bond_column("frequency", np.int64)
     cashflows = build_cashflows(
         market.valuation_date,
-        maturity,
-        bonds["coupon"].to_numpy().astype(np.float64),
+        bond_column("maturity", np.int64),
+        bond_column("coupon", np.float64),
         frequency,
-        bonds["day_count"].replace_strict(DAY_COUNTS, return_dtype=pl.Int64).to_numpy(),
+        bond_column("day_count", np.int64),
     )
     curve_off = np.zeros(len(currencies) + 1, dtype=np.int64)
     curve_off[1:] = np.cumsum([len(market.curves[c].times) for c in currencies])
@@ -86,25 +105,25 @@ def build_book(portfolio: Portfolio, market: Market) -> Book:
     curve_z = (
         np.concatenate([market.curves[c].rates for c in currencies]) if currencies else np.zeros(0)
     )
-    spread = bonds["spread_bp"].fill_null(0.0).to_numpy().astype(np.float64) / 1e4
     book = Book(
         portfolio,
         market,
         kind,
-        f["notional"].to_numpy().astype(np.float64),
-        ccy,
+        cols["notional"].to_numpy().astype(np.float64),
+        position_currencies,
+        currency_code,
         fx0,
         bond_pos,
         currencies,
         curve,
         frequency,
-        spread,
+        bond_column("spread", np.float64),
         cashflows,
         curve_off,
         curve_t,
         curve_z,
     )
-    _solve_price_spreads(book, bonds["clean_price"].to_numpy())
+    _solve_price_spreads(book, bond_column("clean_price", np.float64))
     return book
 
 

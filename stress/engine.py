@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import polars as pl
 
 from portfolios.model import Portfolio
 from shocks.library import ScenarioSource, load
@@ -56,8 +55,6 @@ class Prepared:
     dc0: FloatArray
     scale: FloatArray  # per position: notional/100 for bonds, notional otherwise
     bond_row: IntArray  # per position: its bond index, -1 if not a bond
-    position_currencies: tuple[str, ...]
-    fx_col: IntArray
 
 
 def prepare(portfolio: Portfolio, market: Market) -> Prepared:
@@ -102,8 +99,6 @@ def prepare(portfolio: Portfolio, market: Market) -> Prepared:
     bond_row = np.full(book.n_positions, -1, dtype=np.int64)
     bond_row[book.bond_pos] = np.arange(len(book.bond_pos))
     scale[book.bond_pos] /= 100.0
-    pos_ccy = tuple(sorted(set(book.position_currency)))
-    fx_col = _codes(book.position_currency, pos_ccy)
     return Prepared(
         book,
         node_t,
@@ -117,16 +112,6 @@ def prepare(portfolio: Portfolio, market: Market) -> Prepared:
         dc0,
         scale,
         bond_row,
-        pos_ccy,
-        fx_col,
-    )
-
-
-def _codes(values: list[str], categories: tuple[str, ...]) -> IntArray:
-    return (
-        pl.Series(values)
-        .replace_strict({c: i for i, c in enumerate(categories)}, return_dtype=pl.Int64)
-        .to_numpy()
     )
 
 
@@ -181,7 +166,7 @@ def evaluate(
     """Run the kernels chunk by chunk and collect group sums (and per-position detail)."""
     book = prepared.book
     shift = resolve_shifts(scen, book)
-    fx_mul, gold_mul = resolve_fx_gold(scen, book.market, prepared.position_currencies)
+    fx_mul, gold_mul = resolve_fx_gold(scen, book.market, book.position_currencies)
     n_p, S = book.n_positions, len(scen)
     n_nodes = max(len(prepared.node_t), 1)
     if chunk_size is None:
@@ -210,7 +195,7 @@ def evaluate(
             d,
         )
         args = (
-            book.kind, prepared.scale, book.fx0, prepared.fx_col, groups, prepared.bond_row,
+            book.kind, prepared.scale, book.fx0, book.currency_code, groups, prepared.bond_row,
             book.cashflows.offsets, prepared.node, prepared.a, prepared.at, prepared.at2,
             prepared.pv0, prepared.dd0, prepared.dc0, gold0,
             np.ascontiguousarray(gold_mul[lo:hi]), np.ascontiguousarray(fx_mul[lo:hi]), g, d,
