@@ -10,6 +10,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import polars as pl
 
@@ -122,7 +123,8 @@ class _Checker:
         return [pl.col(f"__{k}") for k in exprs]
 
     def evaluate(self, columns: dict[str, pl.Expr]) -> pl.DataFrame:
-        """Run every check and compute ``columns``; return the computed columns."""
+        """Run every check and compute ``columns`` in one query; return the computed columns.
+        Small books are dominated by polars' per-query cost, so everything shares one query."""
         bad_names = [f"__bad{i}" for i in range(len(self.checks))]
         self.df = self.staged.collect()
         out = self.df.select(
@@ -132,20 +134,18 @@ class _Checker:
             ),
             **columns,
         )
-        counts = out.select(pl.col(bad_names).sum()).row(0) if bad_names else ()
+        flags = out.select(bad_names).to_numpy() if bad_names else np.zeros((out.height, 0))
         ids = out["position_id"] if "position_id" in columns else None
-        for n_bad, name, (_, column, expected, value) in zip(
-            counts, bad_names, self.checks, strict=True
-        ):
-            if not n_bad:
-                continue
-            rows = out[name].arg_true()
+        for k in np.flatnonzero(flags.any(axis=0)):
+            _, column, expected, value = self.checks[k]
+            rows = np.flatnonzero(flags[:, k])
             values = self.df.select(value.gather(rows).alias("v"))["v"].to_list()
-            for i, v in zip(rows.to_list(), values, strict=True):
+            for i, v in zip(rows.tolist(), values, strict=True):
                 shown: Any = v.isoformat() if isinstance(v, dt.date) else v
                 pid = None if ids is None else ids[i]
                 self.problems.append(Problem(self.name, i + 1, pid, column, shown, expected))
-        return out.select(columns.keys())
+        self.problems.sort(key=lambda p: p.row or 0)
+        return out.drop(bad_names)
 
 
 def _text(df: pl.DataFrame, column: str) -> pl.Expr:
@@ -286,10 +286,9 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
         "spread_bp": bond_only(spread),
         "clean_price": bond_only(price),
     }
-    frame = chk.evaluate(columns).cast(CORE_SCHEMA)  # type: ignore[arg-type]
-    attributes = [c for c in df.columns if c not in KNOWN]
-    frame = pl.concat([frame, df.select(attributes)], how="horizontal")
-    chk.problems.sort(key=lambda p: p.row or 0)
+    columns = {k: e.cast(CORE_SCHEMA[k]) for k, e in columns.items()}
+    columns |= {c: pl.col(c) for c in df.columns if c not in KNOWN}  # attributes, as they are
+    frame = chk.evaluate(columns)
     if chk.problems:
         bad_rows = sorted({p.row for p in chk.problems if p.row is not None})
         frame = frame.filter(~pl.col("row").is_in(bad_rows))
