@@ -21,6 +21,7 @@ from stress.kernels.scenarios import (
     N_METRICS,
     N_WORST,
     base_sums,
+    node_group_sums,
     node_shocks,
     node_shocks_serial,
     stress_positions,
@@ -37,6 +38,8 @@ IntArray = npt.NDArray[np.int64]
 
 #: Memory budget for a chunk's per-node, per-scenario discount multipliers and shifts (bytes).
 _CHUNK_BYTES = 256 * 2**20
+#: Largest (groups x nodes) weight table for the summary's per-node risk sums.
+_NODE_WEIGHTS_MAX = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,13 @@ def evaluate(
     worst_pnl = np.empty((S, N_WORST))
     out_detail = np.empty((N_DETAIL, n_p * S)) if detail else np.empty((0, 0))
     gold0 = book.market.gold_usd or 0.0
+    # Group sums of the risk metrics come from per-node weights unless the (group x node)
+    # weight table would be large
+    # (in every mode, so the summary does not depend on whether the detail is kept).
+    node_sums = n_groups * n_nodes <= _NODE_WEIGHTS_MAX
+    full = detail or not node_sums
+    if node_sums:
+        w1, w2, node_fx, fx0_code = _node_weights(prepared, groups, n_groups)
     for lo in range(0, S, chunk_size):
         hi = min(S, lo + chunk_size)
         n_blocks = -(-(hi - lo) // BLOCK)
@@ -199,13 +209,42 @@ def evaluate(
             book.cashflows.offsets, prepared.node, prepared.a, prepared.at, prepared.at2,
             prepared.pv0, prepared.dd0, prepared.dc0, gold0,
             np.ascontiguousarray(gold_mul[lo:hi]), np.ascontiguousarray(fx_mul[lo:hi]), g, d,
-            lo, S, sums[lo:hi], worst[lo:hi], worst_pnl[lo:hi], out_detail,
+            lo, S, sums[lo:hi], worst[lo:hi], worst_pnl[lo:hi], out_detail, full,
         )  # fmt: skip
         (stress_positions if parallel else stress_positions_serial)(n_blocks, args)
+        if node_sums:
+            node_group_sums(
+                w1, w2, node_fx, fx0_code, np.ascontiguousarray(fx_mul[lo:hi]), g, d, sums[lo:hi]
+            )
         if progress is not None:
             progress(hi, S)
         log.debug("scenarios %d-%d of %d done", lo, hi, S)
     return StressResult(prepared, scen, sums, worst, worst_pnl, out_detail if detail else None)
+
+
+def _node_weights(
+    prepared: Prepared, groups: IntArray, n_groups: int
+) -> tuple[FloatArray, FloatArray, IntArray, FloatArray]:
+    """Per (group, node): sums of scale * t * a and scale * t^2 * a over the cashflows paying
+    at the node (local currency); each node's position-currency code and that currency's FX."""
+    book = prepared.book
+    cf = book.cashflows
+    n_nodes = max(len(prepared.node_t), 1)
+    lengths = np.diff(cf.offsets)
+    pos = book.bond_pos
+    scale = np.repeat(prepared.scale[pos], lengths)
+    key = np.repeat(groups[pos], lengths) * n_nodes + prepared.node
+    size = n_groups * n_nodes
+    w1 = np.asarray(np.bincount(key, weights=scale * prepared.at, minlength=size), dtype=float)
+    w2 = np.asarray(np.bincount(key, weights=scale * prepared.at2, minlength=size), dtype=float)
+    codes = {c: book.position_currencies.index(c) for c in book.currencies}
+    node_fx = (
+        np.array([codes[book.currencies[c]] for c in prepared.node_curve], dtype=np.int64)
+        if len(prepared.node_curve)
+        else np.zeros(1, dtype=np.int64)
+    )
+    fx0_code = np.array([book.market.fx_rate(c) for c in book.position_currencies], dtype=float)
+    return w1.reshape(n_groups, n_nodes), w2.reshape(n_groups, n_nodes), node_fx, fx0_code
 
 
 def resolve_shifts(scen: ScenarioSet, book: Book) -> FloatArray:

@@ -111,6 +111,7 @@ def _block(blk, args):
         out_worst,
         out_worst_pnl,
         out_detail,
+        full,
     ) = args
     n_s = fx_mul.shape[0]
     n_groups = out_sums.shape[1]
@@ -132,19 +133,28 @@ def _block(blk, args):
             for k in range(5):
                 for lane in range(BLOCK):
                     acc[k, lane] = 0.0
-            for j in range(offsets[b], offsets[b + 1]):
-                u = node[j]
-                aj = a[j]
-                atj = at[j]
-                at2j = at2[j]
-                for lane in range(BLOCK):
-                    gs = g[blk, u, lane]
-                    ds = d[blk, u, lane]
-                    acc[0, lane] += aj * gs
-                    acc[1, lane] += atj * gs
-                    acc[2, lane] += at2j * gs
-                    acc[3, lane] += atj * ds
-                    acc[4, lane] += at2j * ds * ds
+            if full:
+                for j in range(offsets[b], offsets[b + 1]):
+                    u = node[j]
+                    aj = a[j]
+                    atj = at[j]
+                    at2j = at2[j]
+                    for lane in range(BLOCK):
+                        gs = g[blk, u, lane]
+                        ds = d[blk, u, lane]
+                        acc[0, lane] += aj * gs
+                        acc[1, lane] += atj * gs
+                        acc[2, lane] += at2j * gs
+                        acc[3, lane] += atj * ds
+                        acc[4, lane] += at2j * ds * ds
+            else:
+                # Only the PV: the risk sums are linear in the nodes and summed per group
+                # by ``node_group_sums``.
+                for j in range(offsets[b], offsets[b + 1]):
+                    u = node[j]
+                    aj = a[j]
+                    for lane in range(BLOCK):
+                        acc[0, lane] += aj * g[blk, u, lane]
         x0 = fx0[i]
         sc = scale[i]
         for s in range(nb):
@@ -167,12 +177,13 @@ def _block(blk, args):
                 m[1] = local
                 m[7] = l0 * x0
                 m[8] = l1 * x1
-                m[9] = sc * dd0[b] * x0
-                m[10] = sc * acc[1, s] * x1
-                m[11] = sc * dc0[b] * x0
-                m[12] = sc * acc[2, s] * x1
-                m[13] = -sc * acc[3, s] * x0
-                m[14] = 0.5 * sc * acc[4, s] * x0
+                if full:
+                    m[9] = sc * dd0[b] * x0
+                    m[10] = sc * acc[1, s] * x1
+                    m[11] = sc * dc0[b] * x0
+                    m[12] = sc * acc[2, s] * x1
+                    m[13] = -sc * acc[3, s] * x0
+                    m[14] = 0.5 * sc * acc[4, s] * x0
             elif kind[i] == 1:
                 m[3] = local
             m[2] = l0 * dx
@@ -219,7 +230,9 @@ def stress_positions(n_blocks, args):
 
     ``args`` is the tuple (kind, scale, fx0, fx_col, group, bond_row, offsets, node, a, at, at2,
     pv0, dd0, dc0, gold0, gold_mul, fx_mul, g, d, s_first, s_total, out_sums, out_worst,
-    out_worst_pnl, out_detail), one numba tuple so the serial and threaded loops share it.
+    out_worst_pnl, out_detail, full), one numba tuple so the serial and threaded loops share it.
+    Without ``full`` only the P&L metrics are summed here; the risk metrics 9-14 are left 0
+    for ``node_group_sums``.
 
     Per position and scenario (base currency, X = base units per unit of position currency,
     L = local value): rates = (L1-L0) X0 for bonds, gold likewise for gold, fx = L0 (X1-X0),
@@ -238,3 +251,44 @@ def stress_positions_serial(n_blocks, args):
     """``stress_positions`` without threads, for small inputs."""
     for blk in range(n_blocks):
         _block(blk, args)
+
+
+@njit(cache=True, parallel=True)
+def node_group_sums(w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums):
+    """The risk metrics 9-14 per (scenario, group) from per-node weights: dollar duration and
+    convexity before/after and the Taylor terms are linear in each node's g and d, so they are
+    sums over the distinct nodes u of ``w1[group, u]`` = sum of scale * t * a and
+    ``w2[group, u]`` = sum of scale * t^2 * a over the group's cashflows at u, times the FX of
+    the node's currency (``node_fx`` indexes ``fx0_code`` and the columns of ``fx_mul``)."""
+    n_s = fx_mul.shape[0]
+    n_groups, n_nodes = w1.shape
+    for s in prange(n_s):
+        blk = s // BLOCK
+        lane = s - blk * BLOCK
+        for grp in range(n_groups):
+            b1 = 0.0
+            a1 = 0.0
+            b2 = 0.0
+            a2 = 0.0
+            t1 = 0.0
+            t2 = 0.0
+            for u in range(n_nodes):
+                c = node_fx[u]
+                x0 = fx0_code[c]
+                x1 = x0 * fx_mul[s, c]
+                gs = g[blk, u, lane]
+                ds = d[blk, u, lane]
+                v1 = w1[grp, u]
+                v2 = w2[grp, u]
+                b1 += v1 * x0
+                a1 += v1 * gs * x1
+                b2 += v2 * x0
+                a2 += v2 * gs * x1
+                t1 += v1 * ds * x0
+                t2 += v2 * ds * ds * x0
+            out_sums[s, grp, 9] = b1
+            out_sums[s, grp, 10] = a1
+            out_sums[s, grp, 11] = b2
+            out_sums[s, grp, 12] = a2
+            out_sums[s, grp, 13] = -t1
+            out_sums[s, grp, 14] = 0.5 * t2
