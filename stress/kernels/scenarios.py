@@ -253,16 +253,18 @@ def stress_positions_serial(n_blocks, args):
         _block(blk, args)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def node_group_sums(w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums):
     """The risk metrics 9-14 per (scenario, group) from per-node weights: dollar duration and
     convexity before/after and the Taylor terms are linear in each node's g and d, so they are
     sums over the distinct nodes u of ``w1[group, u]`` = sum of scale * t * a and
     ``w2[group, u]`` = sum of scale * t^2 * a over the group's cashflows at u, times the FX of
-    the node's currency (``node_fx`` indexes ``fx0_code`` and the columns of ``fx_mul``)."""
+    the node's currency (``node_fx`` indexes ``fx0_code`` and the columns of ``fx_mul``).
+    Serial: its work is nodes x scenarios x groups, small beside the per-cashflow pass, and
+    threads would cost more than that for the small runs of a what-if."""
     n_s = fx_mul.shape[0]
     n_groups, n_nodes = w1.shape
-    for s in prange(n_s):
+    for s in range(n_s):
         blk = s // BLOCK
         lane = s - blk * BLOCK
         for grp in range(n_groups):
