@@ -75,7 +75,7 @@ def build_book(portfolio: Portfolio, market: Market) -> Book:
         coupon=pl.col("coupon"),
         frequency=pl.col("frequency"),
         day_count=pl.col("day_count").replace_strict(DAY_COUNTS, default=0, return_dtype=pl.Int64),
-        spread=pl.col("spread_bp").fill_null(0.0) / 1e4,
+        spread_bp=pl.col("spread_bp").fill_null(0.0),
         clean_price=pl.col("clean_price").fill_null(np.nan),
     )
     kind = cols["kind"].to_numpy()
@@ -117,7 +117,8 @@ def build_book(portfolio: Portfolio, market: Market) -> Book:
         currencies,
         curve,
         frequency,
-        bond_column("spread", np.float64),
+        # Divided here: polars may multiply by the reciprocal, which differs in the last bit.
+        bond_column("spread_bp", np.float64) / 1e4,
         cashflows,
         curve_off,
         curve_t,
