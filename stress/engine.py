@@ -24,6 +24,7 @@ from stress.kernels.scenarios import (
     node_group_sums,
     node_shocks,
     node_shocks_serial,
+    node_weight_table,
     stress_positions,
     stress_positions_serial,
 )
@@ -230,13 +231,19 @@ def _node_weights(
     book = prepared.book
     cf = book.cashflows
     n_nodes = max(len(prepared.node_t), 1)
-    lengths = np.diff(cf.offsets)
     pos = book.bond_pos
-    scale = np.repeat(prepared.scale[pos], lengths)
-    key = np.repeat(groups[pos], lengths) * n_nodes + prepared.node
-    size = n_groups * n_nodes
-    w1 = np.asarray(np.bincount(key, weights=scale * prepared.at, minlength=size), dtype=float)
-    w2 = np.asarray(np.bincount(key, weights=scale * prepared.at2, minlength=size), dtype=float)
+    w1 = np.zeros((n_groups, n_nodes))
+    w2 = np.zeros((n_groups, n_nodes))
+    node_weight_table(
+        cf.offsets,
+        prepared.scale[pos],
+        groups[pos],
+        prepared.node,
+        prepared.at,
+        prepared.at2,
+        w1,
+        w2,
+    )
     codes = {c: book.position_currencies.index(c) for c in book.currencies}
     node_fx = (
         np.array([codes[book.currencies[c]] for c in prepared.node_curve], dtype=np.int64)
@@ -244,7 +251,7 @@ def _node_weights(
         else np.zeros(1, dtype=np.int64)
     )
     fx0_code = np.array([book.market.fx_rate(c) for c in book.position_currencies], dtype=float)
-    return w1.reshape(n_groups, n_nodes), w2.reshape(n_groups, n_nodes), node_fx, fx0_code
+    return w1, w2, node_fx, fx0_code
 
 
 def resolve_shifts(scen: ScenarioSet, book: Book) -> FloatArray:

@@ -294,3 +294,16 @@ def node_group_sums(w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums):
             out_sums[s, grp, 12] = a2
             out_sums[s, grp, 13] = -t1
             out_sums[s, grp, 14] = 0.5 * t2
+
+
+@njit(cache=True)
+def node_weight_table(offsets, bond_scale, bond_group, node, at, at2, out_w1, out_w2):
+    """``out_w1[group, u]`` += scale * t * a and ``out_w2[group, u]`` += scale * t^2 * a over
+    every cashflow (node u) of every bond, in cashflow order (the tables start at zero)."""
+    for i in range(len(offsets) - 1):
+        sc = bond_scale[i]
+        grp = bond_group[i]
+        for j in range(offsets[i], offsets[i + 1]):
+            u = node[j]
+            out_w1[grp, u] += sc * at[j]
+            out_w2[grp, u] += sc * at2[j]
