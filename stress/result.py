@@ -105,9 +105,14 @@ def derived_columns(m: FloatArray) -> dict[str, FloatArray]:
         }
 
 
-def _enum(codes: IntArray, categories: list[str]) -> pl.Series:
-    """Categorical column from codes into ``categories``; code -1 is null."""
-    out = pl.Series(categories, dtype=pl.Enum(categories)).gather(np.maximum(codes, 0))
+def _enum_of(values: pl.Series) -> pl.Series:
+    """``values`` (unique strings) as an Enum whose categories are those values, in order."""
+    return values.cast(pl.Enum(values))
+
+
+def _enum(codes: IntArray, categories: pl.Series) -> pl.Series:
+    """Categorical column from codes into the Enum series ``categories``; code -1 is null."""
+    out = categories.gather(np.maximum(codes, 0))
     missing = codes < 0
     return out.scatter(np.flatnonzero(missing), None) if missing.any() else out
 
@@ -134,12 +139,14 @@ class StressResult:
         self._group_sums = sums
         self.scenarios = scenarios
         self.base_currency = prepared.book.market.base_currency
-        self._ids = prepared.book.portfolio.position_ids
+        # Built once: an Enum over a million ids is costly, and every column shares it.
+        self._ids = _enum_of(prepared.book.portfolio.frame["position_id"])
+        self._names = _enum_of(pl.Series(list(scenarios.names), dtype=pl.String))
         self.summary = self._summary(sums[:, 0, :].T, worst, worst_pnl)
         self._positions = None if detail is None else self._positions_frame(detail)
 
     def _scenario_column(self, codes: IntArray) -> pl.Series:
-        return _enum(codes, list(self.scenarios.names)).alias("scenario")
+        return _enum(codes, self._names).alias("scenario")
 
     def _summary(self, m: FloatArray, worst: IntArray, worst_pnl: FloatArray) -> pl.DataFrame:
         S = len(self.scenarios)
