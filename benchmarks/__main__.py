@@ -22,7 +22,7 @@ def main() -> None:
     run_suite(
         QUICK_SIZES if args.quick else FULL_SIZES,
         repeats=args.repeats,
-        quantlib_sample=(50, 5) if args.quick else (200, 20),
+        quantlib_sample=(200, 20),
         out_dir=args.out,
     )
     print(f"benchmark run took {time.perf_counter() - start:.0f} s")

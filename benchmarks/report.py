@@ -24,28 +24,43 @@ def markdown(results: dict[str, Any]) -> str:
     ql = base["quantlib"]
     lines += [
         "",
-        f"QuantLib: {ql['rate']:.3g} bond-scenarios/s for price + duration + convexity by +-1 bp "
-        f"bumps, {ql['rate_price_only']:.3g}/s for the price alone ({ql['note']}: "
-        f"{ql['sample'][0]} bonds x {ql['sample'][1]} scenarios); max "
-        f"relative price difference to the engine {ql['max_rel_price_diff']:.1e}.",
-        "numpy: "
+        f"QuantLib ({ql['note']}: {ql['sample'][0]} bonds of the {ql['sample_book']:,}-bond "
+        f"book x {ql['sample'][1]} scenarios): {ql['rate']:.3g} bond-scenarios/s for price, "
+        f"duration and convexity, {ql['rate_price_only']:.3g}/s for the price alone. "
+        f"Method: {ql['method']}. Max relative difference to the engine: price "
+        f"{ql['max_rel_price_diff']:.1e}, duration {ql['max_rel_duration_diff']:.1e}, "
+        f"convexity {ql['max_rel_convexity_diff']:.1e} (bump error).",
+        "",
+        "numpy (vectorized, no numba; rate per bond-scenario, extrapolated from the scenarios "
+        "timed): "
         + ", ".join(
-            f"{int(b):,} bonds {v['rate']:.3g}/s (diff {v['max_rel_price_diff']:.0e})"
+            f"{int(b):,} bonds {v['rate']:.3g}/s over {v['scenarios']} scenarios (price diff "
+            f"{v['max_rel_price_diff']:.0e}, risk diff {v['max_rel_risk_diff']:.0e})"
             for b, v in base["numpy"].items()
         )
+        + ".",
+        "",
+        "cashflow build (`prepare`, fastest case): "
+        + ", ".join(f"{int(b):,} bonds {t:.3f} s" for b, t in base["build_seconds"].items())
         + ".",
     ]
     for s in results.get("skipped", []):
         lines.append(f"skipped: {s['mode']} {s['bonds']:,} x {s['scenarios']:,} ({s['why']})")
     if "cold_start" in results:
         cs = results["cold_start"]
+        if "skipped" in cs:
+            lines.append(f"cold start: not measured ({cs['skipped']})")
+        else:
+            lines.append(
+                f"cold start `{cs['command']}` (wall clock incl. imports): "
+                f"{cs['empty_cache_s']:.2f} s with an empty numba cache, "
+                f"{cs['warm_cache_s']:.2f} s warm"
+            )
+    if "what_if" in results:
+        w = results["what_if"]
         lines.append(
-            f"cold start `stress run`: {cs['empty_cache_s']:.2f} s with an empty numba "
-            f"cache, {cs['warm_cache_s']:.2f} s warm"
-        )
-    if "what_if_ms" in results:
-        lines.append(
-            f"what-if (one trade x built-in library, load + run): {results['what_if_ms']:.2f} ms"
+            f"what-if (one trade x {w['scenarios']} scenarios, {w['source']}): "
+            f"`stress.run` {w['run_ms']:.2f} ms, load + validate + run {w['load_run_ms']:.2f} ms"
         )
     if "targets" in results:
         lines += ["", "| target | measured | met |", "|---|---|---|"]
@@ -83,6 +98,9 @@ def _plot(results: dict[str, Any], path: Path) -> None:
             if pts:
                 ax.plot(*zip(*pts, strict=True), marker=marker, label=f"{mode}, {bonds:,} bonds")
     ax.axhline(results["baselines"]["quantlib"]["rate"], color="grey", ls="--", label="QuantLib")
+    np_rates = [v["rate"] for v in results["baselines"]["numpy"].values()]
+    if np_rates:
+        ax.axhline(max(np_rates), color="grey", ls=":", label="numpy (best book size)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("scenarios")

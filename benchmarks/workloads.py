@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import polars as pl
 
 import portfolios
 import stress
@@ -41,11 +42,15 @@ def market() -> stress.Market:
     )
 
 
+def book_frame(n: int, seed: int = 0) -> pl.DataFrame:
+    """``n`` government bonds over four currencies in the positions format (see
+    ``portfolios.synthetic_book``)."""
+    return portfolios.synthetic_book(n, seed=seed, valuation_date=VALUATION, currencies=CURRENCIES)
+
+
 def book(n: int, seed: int = 0) -> portfolios.Portfolio:
-    """``n`` government bonds over four currencies (see ``portfolios.synthetic_book``)."""
-    return portfolios.load(
-        portfolios.synthetic_book(n, seed=seed, valuation_date=VALUATION, currencies=CURRENCIES)
-    )
+    """``book_frame(n, seed)`` loaded and validated."""
+    return portfolios.load(book_frame(n, seed))
 
 
 def scenarios(n: int, seed: int = 1) -> ScenarioSet:
