@@ -22,6 +22,7 @@ from stress.kernels.scenarios import (
     N_WORST,
     base_sums,
     node_group_sums,
+    node_group_sums_serial,
     node_shocks,
     node_shocks_serial,
     node_weight_table,
@@ -214,7 +215,7 @@ def evaluate(
         )  # fmt: skip
         (stress_positions if parallel else stress_positions_serial)(n_blocks, args)
         if node_sums:
-            node_group_sums(
+            (node_group_sums if parallel else node_group_sums_serial)(
                 w1, w2, node_fx, fx0_code, np.ascontiguousarray(fx_mul[lo:hi]), g, d, sums[lo:hi]
             )
         if progress is not None:

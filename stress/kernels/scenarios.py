@@ -254,46 +254,55 @@ def stress_positions_serial(n_blocks, args):
 
 
 @njit(cache=True)
+def _node_group_sums_one(s, w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums):
+    n_groups, n_nodes = w1.shape
+    blk = s // BLOCK
+    lane = s - blk * BLOCK
+    for grp in range(n_groups):
+        b1 = 0.0
+        a1 = 0.0
+        b2 = 0.0
+        a2 = 0.0
+        t1 = 0.0
+        t2 = 0.0
+        for u in range(n_nodes):
+            c = node_fx[u]
+            x0 = fx0_code[c]
+            x1 = x0 * fx_mul[s, c]
+            gs = g[blk, u, lane]
+            ds = d[blk, u, lane]
+            v1 = w1[grp, u]
+            v2 = w2[grp, u]
+            b1 += v1 * x0
+            a1 += v1 * gs * x1
+            b2 += v2 * x0
+            a2 += v2 * gs * x1
+            t1 += v1 * ds * x0
+            t2 += v2 * ds * ds * x0
+        out_sums[s, grp, 9] = b1
+        out_sums[s, grp, 10] = a1
+        out_sums[s, grp, 11] = b2
+        out_sums[s, grp, 12] = a2
+        out_sums[s, grp, 13] = -t1
+        out_sums[s, grp, 14] = 0.5 * t2
+
+
+@njit(cache=True, parallel=True)
 def node_group_sums(w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums):
     """The risk metrics 9-14 per (scenario, group) from per-node weights: dollar duration and
     convexity before/after and the Taylor terms are linear in each node's g and d, so they are
     sums over the distinct nodes u of ``w1[group, u]`` = sum of scale * t * a and
     ``w2[group, u]`` = sum of scale * t^2 * a over the group's cashflows at u, times the FX of
-    the node's currency (``node_fx`` indexes ``fx0_code`` and the columns of ``fx_mul``).
-    Serial: its work is nodes x scenarios x groups, small beside the per-cashflow pass, and
-    threads would cost more than that for the small runs of a what-if."""
-    n_s = fx_mul.shape[0]
-    n_groups, n_nodes = w1.shape
-    for s in range(n_s):
-        blk = s // BLOCK
-        lane = s - blk * BLOCK
-        for grp in range(n_groups):
-            b1 = 0.0
-            a1 = 0.0
-            b2 = 0.0
-            a2 = 0.0
-            t1 = 0.0
-            t2 = 0.0
-            for u in range(n_nodes):
-                c = node_fx[u]
-                x0 = fx0_code[c]
-                x1 = x0 * fx_mul[s, c]
-                gs = g[blk, u, lane]
-                ds = d[blk, u, lane]
-                v1 = w1[grp, u]
-                v2 = w2[grp, u]
-                b1 += v1 * x0
-                a1 += v1 * gs * x1
-                b2 += v2 * x0
-                a2 += v2 * gs * x1
-                t1 += v1 * ds * x0
-                t2 += v2 * ds * ds * x0
-            out_sums[s, grp, 9] = b1
-            out_sums[s, grp, 10] = a1
-            out_sums[s, grp, 11] = b2
-            out_sums[s, grp, 12] = a2
-            out_sums[s, grp, 13] = -t1
-            out_sums[s, grp, 14] = 0.5 * t2
+    the node's currency (``node_fx`` indexes ``fx0_code`` and the columns of ``fx_mul``)."""
+    for s in prange(fx_mul.shape[0]):
+        _node_group_sums_one(s, w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums)
+
+
+@njit(cache=True)
+def node_group_sums_serial(w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums):
+    """``node_group_sums`` without threads, for small inputs."""
+    for s in range(fx_mul.shape[0]):
+        _node_group_sums_one(s, w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums)
 
 
 @njit(cache=True)
