@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import polars as pl
 from rich.console import Console, Group
@@ -25,6 +26,12 @@ def _num(x: float | None, digits: int = 2) -> str:
 
 def _arrow(before: float | None, after: float | None, digits: int = 2) -> str:
     return f"{_num(before, digits)} → {_num(after, digits)}"
+
+
+def _attribution(r: dict[str, Any]) -> list[Text | str]:
+    """P&L, its rates/FX/gold/cross parts and duration before -> after of a result row."""
+    parts = [_amount(r[c]) for c in ("pnl", "pnl_rates", "pnl_fx", "pnl_gold", "pnl_cross")]
+    return [*parts, _arrow(r["duration_before"], r["duration_after"])]
 
 
 def analytics_table(df: pl.DataFrame, base_currency: str) -> Table:
@@ -93,12 +100,7 @@ def scenario_table(summary: pl.DataFrame, base_currency: str, limit: int | None 
         t.add_row(
             str(i),
             str(r["scenario"]),
-            _amount(r["pnl"]),
-            _amount(r["pnl_rates"]),
-            _amount(r["pnl_fx"]),
-            _amount(r["pnl_gold"]),
-            _amount(r["pnl_cross"]),
-            _arrow(r["duration_before"], r["duration_after"]),
+            *_attribution(r),
             _arrow(r["convexity_before"], r["convexity_after"], 1),
             _arrow(r["dv01_before"], r["dv01_after"], 0),
             _amount(r["taylor_pnl"]),
@@ -118,12 +120,7 @@ def contributors_table(frame: pl.DataFrame, scenario: str, base_currency: str) -
     for r in frame.iter_rows(named=True):
         t.add_row(
             str(r["position_id"]),
-            _amount(r["pnl"]),
-            _amount(r["pnl_rates"]),
-            _amount(r["pnl_fx"]),
-            _amount(r["pnl_gold"]),
-            _amount(r["pnl_cross"]),
-            _arrow(r["duration_before"], r["duration_after"]),
+            *_attribution(r),
         )
     return t
 
