@@ -37,6 +37,10 @@ class ZeroCurve:
         return np.exp(-self.zero(tt) * tt)
 
 
+#: Largest zero rate (decimal, either sign) the bootstrap considers.
+_MAX_ZERO = 1.0
+
+
 class BootstrapError(ValueError):
     """A par curve could not be bootstrapped (no zero rate reprices a par bond)."""
 
@@ -72,22 +76,45 @@ def bootstrap_par(
         else:
             w = np.clip((t - times[i - 1]) / (times[i] - times[i - 1]), 0.0, 1.0)
         known = np.interp(t, times[:i], rates[:i]) if i else np.zeros_like(t)
-        z = par_yields_pct[i] / 100.0 if i == 0 else rates[i - 1]
-        for _ in range(100):
-            zt = known * (1.0 - w) + z * w if i else np.full_like(t, z)
-            v = a * np.exp(-zt * t)
-            f = v.sum() - target
-            df = -(w * t * v).sum()
-            step = f / df
-            z -= step
-            # Converged: the step is below rounding, or the price is reproduced (for short
-            # maturities df = -t P is small, so price rounding alone moves z by > 1e-15).
-            if abs(step) < 1e-15 or abs(f) <= 1e-13 * target:
-                break
-        else:
+        start = par_yields_pct[i] / 100.0 if i == 0 else rates[i - 1]
+        z = _solve_node(a, t, w, known, target, start)
+        if z is None:
             raise BootstrapError(
                 f"{currency} par curve: no zero rate reprices the {maturities[i]} par bond "
                 f"({par_yields_pct[i]} %)"
             )
         rates[i] = z
     return ZeroCurve(currency, times, rates)
+
+
+def _solve_node(
+    a: FloatArray, t: FloatArray, w: FloatArray, known: FloatArray, target: float, start: float
+) -> float | None:
+    """The zero rate z at a node that prices cashflows ``a`` at times ``t`` to ``target``, the
+    zero rate at each cashflow being ``known (1 - w) + z w``; None if no z in
+    [-_MAX_ZERO, _MAX_ZERO] does. Safeguarded Newton: the price falls as z rises, so a bracket
+    is kept and bisection takes over whenever a Newton step leaves it."""
+
+    def excess(z: float) -> tuple[float, float]:
+        v = a * np.exp(-(known * (1.0 - w) + z * w) * t)
+        return float(v.sum() - target), float(-(w * t * v).sum())
+
+    lo, hi = -_MAX_ZERO, _MAX_ZERO
+    if excess(lo)[0] < 0.0 or excess(hi)[0] > 0.0:
+        return None
+    z = min(max(start, lo), hi)
+    for _ in range(200):
+        f, df = excess(z)
+        if f > 0.0:
+            lo = z
+        else:
+            hi = z
+        new = z - f / df if df < 0.0 else 0.5 * (lo + hi)
+        if not lo <= new <= hi:
+            new = 0.5 * (lo + hi)
+        # Converged: the step is below rounding, or the price is reproduced (for short
+        # maturities df = -t P is small, so price rounding alone moves z by > 1e-15).
+        if abs(new - z) < 1e-15 or abs(f) <= 1e-13 * target:
+            return new
+        z = new
+    return None
