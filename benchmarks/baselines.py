@@ -23,7 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from shocks.model import ScenarioSet
-from stress.engine import Prepared
+from stress.prepare import Prepared
+from stress.resolve import ResolvedShocks, resolve
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -72,8 +73,9 @@ def quantlib(prepared: Prepared, scen: ScenarioSet, bonds: npt.NDArray[np.int64]
         "USA": ql.Thirty360(ql.Thirty360.USA),
         "EU": ql.Thirty360(ql.Thirty360.European),
     }
+    shocks = _resolved(prepared, scen)
     # Node dates whose ACT/365F times equal the engine's shock tenors exactly.
-    shock_dates = [val + round(t * 365) for t in scen.grid]
+    shock_dates = [val + round(t * 365) for t in shocks.times]
     handles = {}
     quotes = {}
     bump = ql.SimpleQuote(0.0)
@@ -103,7 +105,7 @@ def quantlib(prepared: Prepared, scen: ScenarioSet, bonds: npt.NDArray[np.int64]
         )
         quotes[ccy] = qs
     engines = {ccy: ql.DiscountingBondEngine(h) for ccy, h in handles.items()}
-    frame = book.portfolio.frame[book.bond_pos[bonds]]
+    frame = book.portfolio.frame[book.cashflow_pos[bonds]]
     qbonds = []
     for k, r in enumerate(frame.iter_rows(named=True)):
         i = int(bonds[k])
@@ -142,13 +144,12 @@ def quantlib(prepared: Prepared, scen: ScenarioSet, bonds: npt.NDArray[np.int64]
     n = len(qbonds)
     prices, dur, conv = np.empty((n, S)), np.empty((n, S)), np.empty((n, S))
     h = 1e-4
-    ci = {c: scen.currencies.index(c) for c in book.currencies if c in scen.currencies}
     up, down = np.empty((n, S)), np.empty((n, S))
     start_t = time.perf_counter()
     for s in range(S):
         for ccy, qs in quotes.items():
             for k, q in enumerate(qs):
-                q.setValue(scen.bp[s, ci[ccy], k] * 1e-4 if ccy in ci else 0.0)
+                q.setValue(shocks.shift_bp[s, book.currencies.index(ccy), k] * 1e-4)
         for out, shift in ((prices, 0.0), (up, h), (down, -h)):
             bump.setValue(shift)
             for b, (bond, _) in enumerate(qbonds):
@@ -162,7 +163,7 @@ def quantlib(prepared: Prepared, scen: ScenarioSet, bonds: npt.NDArray[np.int64]
     for s in range(S):
         for ccy, qs in quotes.items():
             for k, q in enumerate(qs):
-                q.setValue(scen.bp[s, ci[ccy], k] * 1e-4 if ccy in ci else 0.0)
+                q.setValue(shocks.shift_bp[s, book.currencies.index(ccy), k] * 1e-4)
         for bond, _ in qbonds:
             bond.dirtyPrice()
     return Timing(full, n * S, prices, dur, conv, time.perf_counter() - start_t)
@@ -183,17 +184,23 @@ def numpy_baseline(prepared: Prepared, scen: ScenarioSet) -> Timing:
     S = len(scen)
     prices = np.empty((cf.n_bonds, S))
     dur, conv = np.empty_like(prices), np.empty_like(prices)
-    ci = [scen.currencies.index(c) for c in book.currencies]
+    shocks = _resolved(prepared, scen)
     masks = [curve_of_cf == c for c in range(len(book.currencies))]
     base = z + spread
     start_t = time.perf_counter()
     for s in range(S):
         shift = np.empty(cf.n_cashflows)
         for c, sel in enumerate(masks):
-            shift[sel] = np.interp(cf.time[sel], scen.grid, scen.bp[s, ci[c]]) * 1e-4
+            shift[sel] = np.interp(cf.time[sel], shocks.times, shocks.shift_bp[s, c]) * 1e-4
         v = cf.amount * np.exp(-(base + shift) * cf.time)
         pv = np.add.reduceat(v, starts)
         prices[:, s] = pv
         dur[:, s] = np.add.reduceat(v * cf.time, starts) / pv
         conv[:, s] = np.add.reduceat(v * cf.time**2, starts) / pv
     return Timing(time.perf_counter() - start_t, cf.n_bonds * S, prices, dur, conv)
+
+
+def _resolved(prepared: Prepared, scen: ScenarioSet) -> ResolvedShocks:
+    """The scenarios' curve shifts on the book's curves, as the engine prices with them."""
+    book = prepared.book
+    return resolve(scen, book.market, book.currencies, book.position_currencies)

@@ -14,11 +14,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 import portfolios
 from benchmarks import workloads
-from stress.engine import evaluate, prepare
+from stress.engine import run_prepared
+from stress.prepare import prepare
 
 
 def median_time(fn: Callable[[], object], repeats: int, *, warm_up: bool = True) -> float:
@@ -46,20 +45,18 @@ def engine_case(bonds: int, n_scenarios: int, mode: str, repeats: int) -> dict[s
     prepared = prepare(portfolio, market)
     t2 = time.perf_counter()
     scen = workloads.scenarios(n_scenarios)
-    groups = np.zeros(prepared.book.n_positions, dtype=np.int64)
-    detail = mode == "positions"
+    detail = mode
     t3 = time.perf_counter()
-    result = evaluate(prepared, scen, groups, 1, detail=detail)
-    _ = result.positions if detail else result.summary
+    result = run_prepared(prepared, scen, detail=detail)
     first = time.perf_counter() - t3
     # Free the first result before the repeats so the peak RSS is that of one run.
-    del result, _
+    del result
     # The first run (which also loads the cached kernels) is the warm-up of the repeats.
     seconds = (
         first
         if repeats <= 1
         else median_time(
-            lambda: evaluate(prepared, scen, groups, 1, detail=detail), repeats, warm_up=False
+            lambda: run_prepared(prepared, scen, detail=detail), repeats, warm_up=False
         )
     )
     return {

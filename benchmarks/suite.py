@@ -22,7 +22,8 @@ from benchmarks import baselines, workloads
 from benchmarks.measure import engine_case, median_time
 from benchmarks.report import write_reports
 from stress.cli import DEFAULT_BOOK
-from stress.engine import evaluate, prepare
+from stress.engine import run_prepared
+from stress.prepare import Prepared, prepare
 
 #: The repository root: subprocesses import the packages from here whatever the cwd.
 ROOT = Path(__file__).resolve().parents[1]
@@ -227,18 +228,16 @@ def _env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(ROOT) + (os.pathsep + path if path else ""))
 
 
-def _engine_local(
-    prepared: stress.engine.Prepared, scen: shocks.ScenarioSet
-) -> dict[str, np.ndarray]:
+def _engine_local(prepared: Prepared, scen: shocks.ScenarioSet) -> dict[str, np.ndarray]:
     """Engine dirty prices per 100, durations and convexities (bonds x scenarios)."""
     book = prepared.book
-    res = evaluate(prepared, scen, np.zeros(book.n_positions, dtype=np.int64), 1, detail=True)
+    res = run_prepared(prepared, scen, detail="positions")
     f = res.positions.with_columns(
         pl.col("position_id").to_physical().alias("i"), pl.col("scenario").to_physical().alias("s")
     )
-    f = f.filter(pl.col("i").is_in(book.bond_pos)).sort("i", "s")
+    f = f.filter(pl.col("i").is_in(book.cashflow_pos)).sort("i", "s")
     S = len(scen)
-    scale = (prepared.scale * book.fx0)[book.bond_pos][:, None]
+    scale = (book.scale * book.fx0)[book.cashflow_pos][:, None]
     return {
         "price": f["pv_after"].to_numpy().reshape(-1, S) / scale,
         "duration": f["duration_after"].to_numpy().reshape(-1, S),

@@ -10,6 +10,7 @@ import polars as pl
 import portfolios
 import stress
 from shocks.model import ScenarioSet
+from shocks.tenors import Tenor
 
 VALUATION = dt.date(2026, 1, 20)
 CURRENCIES = ("USD", "JPY", "EUR", "GBP")
@@ -64,8 +65,9 @@ def scenarios(n: int, seed: int = 1) -> ScenarioSet:
         sources=("generated",) * n,
         origins=("benchmarks",) * n,
         currencies=CURRENCIES,
-        grid=np.asarray(SHOCK_TENORS),
+        tenors=tuple(Tenor(t, "") for t in SHOCK_TENORS),
         bp=rng.normal(0.0, 30.0, (n, len(CURRENCIES), len(SHOCK_TENORS))),
+        knots=np.ones((n, len(CURRENCIES), len(SHOCK_TENORS)), dtype=np.bool_),
         fx_currencies=fx_ccy,
         fx_pct=rng.normal(0.0, 3.0, (n, len(fx_ccy))),
         gold_pct=np.zeros(n),

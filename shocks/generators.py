@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from shocks.model import ALL, ScenarioSet
+from shocks.tenors import Tenor
 
 
 def parallel_grid(
@@ -17,14 +18,15 @@ def parallel_grid(
     names = tuple(f"parallel_{'p' if b >= 0 else 'm'}{abs(b):g}" for b in shifts)
     n = len(shifts)
     return ScenarioSet(
-        names,
-        tuple(f"parallel shift of {b:+g} bp" for b in shifts),
-        ("hypothetical grid",) * n,
-        ("generator:parallel_grid",) * n,
-        (currency,),
-        np.array([1.0]),
-        shifts.reshape(n, 1, 1),
-        (),
-        np.zeros((n, 0)),
-        np.zeros(n),
+        names=names,
+        descriptions=tuple(f"parallel shift of {b:+g} bp" for b in shifts),
+        sources=("hypothetical grid",) * n,
+        origins=("generator:parallel_grid",) * n,
+        currencies=(currency,),
+        tenors=(Tenor(1.0, ""),),
+        bp=shifts.reshape(n, 1, 1).astype(np.float64),
+        knots=np.ones((n, 1, 1), dtype=np.bool_),
+        fx_currencies=(),
+        fx_pct=np.zeros((n, 0)),
+        gold_pct=np.zeros(n),
     )

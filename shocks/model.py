@@ -1,25 +1,40 @@
-"""Scenarios as dense arrays: curve shifts on a shared key-tenor grid, FX and gold moves.
+"""Scenarios as dense arrays: curve shifts at key tenors, FX and gold moves.
 
-A ScenarioSet holds S scenarios over C curve currencies and K key tenors:
-``bp[s, c, k]`` is the zero-rate shift in basis points at ``grid[k]`` years, linear between
-grid points and flat beyond them. The grid is the union of every tenor any scenario names, so
-each scenario's own piecewise-linear shape is represented exactly. The currency ``"ALL"``
-applies to every curve of the market (added to any currency-specific shift).
-Level targets ("move the 40Y JPY zero rate *to* 4 %") depend on the market and are kept
-aside in ``levels`` for the engine to resolve.
+A ScenarioSet holds S scenarios over C curve currencies and K key tenors. ``bp[s, c, k]`` is
+the zero-rate shift in basis points at ``tenors[k]`` where ``knots[s, c, k]`` is true: the
+scenario's own key tenors for that curve. Between its knots a shift is linear in time and beyond
+them flat; other entries of ``bp`` are unused (0). Tenors are calendar periods, placed in time
+only against a valuation date (``curve_shifts``), so a shock at "10Y" sits on a market's 10Y
+pillar exactly. The currency ``"ALL"`` applies to every curve (added to a curve's own shift).
+Level targets ("move the 40Y JPY zero rate *to* 4 %") need a market and are kept in ``levels``.
+
+Every per-scenario field is declared once (``_per_scenario``) with the axes it is labelled by,
+so ``select`` and ``concat`` handle every field, including ones added later, the same way.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from shocks.tenors import Tenor
+
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 ALL = "ALL"
+
+
+def _years(values: Sequence[float]) -> tuple[Tenor, ...]:
+    return tuple(Tenor(float(v), "") for v in values)
+
 
 #: BCBS d368 time-bucket midpoints (years), extended to 50Y for long bonds: the nodes on which
 #: the exponential IRRBB shapes are sampled (linear between, as the standard's buckets).
@@ -47,36 +62,85 @@ BASEL_GRID: tuple[float, ...] = (
     40.0,
     50.0,
 )
+BASEL_TENORS = _years(BASEL_GRID)
 
 
 @dataclass(frozen=True)
 class Level:
-    """Move the zero rate of ``currency`` at ``tenors`` (years) *to* ``pct`` percent."""
+    """Move the zero rate of ``currency`` at ``tenors`` *to* ``pct`` percent."""
 
     scenario: int
     currency: str
-    tenors: tuple[float, ...]
+    tenors: tuple[Tenor, ...]
     pct: tuple[float, ...]
+
+
+def _per_scenario(*axes: str, dtype: type | None = None) -> dict[str, Any]:
+    """Field metadata: one entry per scenario, a tuple of texts, or (``dtype``) an array whose
+    further dimensions are labelled by ``axes``."""
+    return {"per_scenario": axes, "dtype": dtype}
+
+
+#: Field metadata: the labels of one dimension of the per-scenario arrays.
+_AXIS = {"axis": True}
 
 
 @dataclass(frozen=True)
 class ScenarioSet:
-    """S scenarios as dense arrays (see the module docstring)."""
+    """S scenarios as dense arrays (see the module docstring). Build it by keyword."""
 
-    names: tuple[str, ...]
-    descriptions: tuple[str, ...]
-    sources: tuple[str, ...]
-    origins: tuple[str, ...]  # file (or "library:<file>") each scenario came from
-    currencies: tuple[str, ...]  # curve currencies, possibly including ALL
-    grid: FloatArray  # (K,) key tenors in years, increasing
-    bp: FloatArray  # (S, C, K)
-    fx_currencies: tuple[str, ...]
-    fx_pct: FloatArray  # (S, F) percent change of each currency's value in USD
-    gold_pct: FloatArray  # (S,) percent change of XAU in USD
+    names: tuple[str, ...] = field(metadata=_per_scenario())
+    descriptions: tuple[str, ...] = field(metadata=_per_scenario())
+    sources: tuple[str, ...] = field(metadata=_per_scenario())
+    #: The file (or "library:<file>", "generator:<name>") each scenario came from.
+    origins: tuple[str, ...] = field(metadata=_per_scenario())
+    #: Curve currencies, possibly including ALL.
+    currencies: tuple[str, ...] = field(metadata=_AXIS)
+    #: Key tenors, by increasing nominal length.
+    tenors: tuple[Tenor, ...] = field(metadata=_AXIS)
+    #: (S, C, K) shift in bp at each scenario's knots.
+    bp: FloatArray = field(metadata=_per_scenario("currencies", "tenors", dtype=np.float64))
+    #: (S, C, K) which tenors are each scenario's knots on each curve.
+    knots: BoolArray = field(metadata=_per_scenario("currencies", "tenors", dtype=np.bool_))
+    fx_currencies: tuple[str, ...] = field(metadata=_AXIS)
+    #: (S, F) percent change of each currency's value in USD.
+    fx_pct: FloatArray = field(metadata=_per_scenario("fx_currencies", dtype=np.float64))
+    #: (S,) percent change of XAU in USD.
+    gold_pct: FloatArray = field(metadata=_per_scenario(dtype=np.float64))
     levels: tuple[Level, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        n = len(self.names)
+        for f in dataclasses.fields(self):
+            axes = f.metadata.get("per_scenario")
+            if axes is None:
+                continue
+            value = getattr(self, f.name)
+            shape = (n, *(len(getattr(self, a)) for a in axes))
+            dtype = f.metadata["dtype"]
+            if dtype is None:
+                ok = isinstance(value, tuple) and len(value) == n
+            else:
+                ok = isinstance(value, np.ndarray) and value.shape == shape
+                ok = ok and value.dtype == dtype
+            if not ok:
+                raise ValueError(
+                    f"ScenarioSet.{f.name}: expected "
+                    + (f"a tuple of {n}" if dtype is None else f"a {dtype.__name__} array of "
+                       f"shape {shape}")
+                )
+        if self.tenors and any(
+            b.years < a.years for a, b in zip(self.tenors, self.tenors[1:], strict=False)
+        ):
+            raise ValueError("ScenarioSet.tenors: expected increasing tenors")
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def grid(self) -> FloatArray:
+        """The key tenors' nominal lengths in years (``Tenor.years``)."""
+        return np.array([t.years for t in self.tenors], dtype=np.float64)
 
     def frame(self) -> pl.DataFrame:
         """One row per scenario: name, description, source, origin."""
@@ -90,45 +154,126 @@ class ScenarioSet:
         )
 
     def shift_bp(self, scenario: int, currency: str, t: npt.ArrayLike) -> FloatArray:
-        """The scenario's shift in bp at times ``t`` (years) for ``currency`` (level targets
-        excluded: they need a market)."""
+        """The scenario's shift in bp at nominal times ``t`` (years, ``Tenor.years``) for
+        ``currency``, ALL included (level targets excluded: they need a market). Valuation
+        uses ``curve_shifts``, which places tenors on a valuation date's calendar."""
         tt = np.asarray(t, dtype=np.float64)
         out = np.zeros(tt.shape)
-        for c in (currency, ALL):
+        for c in {currency, ALL}:
             if c in self.currencies:
-                out += np.interp(tt, self.grid, self.bp[scenario, self.currencies.index(c)])
+                ci = self.currencies.index(c)
+                mask = self.knots[scenario, ci]
+                if mask.any():
+                    out += np.interp(tt, self.grid[mask], self.bp[scenario, ci, mask])
         return out
+
+    def curve_shifts(
+        self,
+        valuation_date: dt.date,
+        currencies: Sequence[str],
+        zero_rate: Callable[[str, FloatArray], FloatArray] | None = None,
+    ) -> tuple[FloatArray, FloatArray]:
+        """The shifts the engine prices with: ``(times, shift)``, ``times`` (K',) the distinct
+        ACT/365F times of the key tenors on ``valuation_date``'s calendar and ``shift`` (S,
+        len(currencies), K') in bp, linear between a scenario's own knots in that time and flat
+        beyond (so exact on ``times`` for linear interpolation), the ALL shift included.
+
+        ``zero_rate(currency, times)`` gives the market's zero rates (decimals) for level
+        targets, which set the zero rate of their curve, ALL shift included, to the target.
+
+        Raises:
+            ValueError: a scenario's knots do not fall in increasing order on that calendar
+                (a number of years between two labels that resolve the other way round).
+        """
+        tenor_t = np.array([t.time(valuation_date) for t in self.tenors], dtype=np.float64)
+        levels = [lv for lv in self.levels if lv.currency in currencies]
+        level_t = [np.array([t.time(valuation_date) for t in lv.tenors]) for lv in levels]
+        times = np.unique(np.concatenate([tenor_t, *level_t]))
+        out = np.zeros((len(self), len(currencies), len(times)))
+        for ci, c in enumerate(currencies):
+            for src in {c, ALL}:
+                if src in self.currencies:
+                    k = self.currencies.index(src)
+                    self._resample(self.bp[:, k], self.knots[:, k], tenor_t, times, out[:, ci])
+        for lv, t in zip(levels, level_t, strict=True):
+            if zero_rate is None:
+                raise ValueError("level targets need the market's zero rates")
+            if np.any(np.diff(t) <= 0):
+                self._misordered(lv.scenario, lv.tenors, t, valuation_date)
+            bp = (np.asarray(lv.pct) / 100.0 - zero_rate(lv.currency, t)) * 1e4
+            out[lv.scenario, list(currencies).index(lv.currency)] = np.interp(times, t, bp)
+        return times, out
+
+    def _resample(
+        self,
+        bp: FloatArray,
+        knots: BoolArray,
+        tenor_t: FloatArray,
+        times: FloatArray,
+        out: FloatArray,
+    ) -> None:
+        """``out[s] += `` each row's knots interpolated onto ``times``, one pattern of knots
+        at a time (historical sets share one pattern, so this is a few vector operations)."""
+        patterns, which = np.unique(knots, axis=0, return_inverse=True)
+        for p, mask in enumerate(patterns):
+            if not mask.any():
+                continue
+            rows = np.flatnonzero(which.ravel() == p)
+            xs = tenor_t[mask]
+            if np.any(np.diff(xs) <= 0):
+                tenors = tuple(t for t, m in zip(self.tenors, mask, strict=True) if m)
+                self._misordered(int(rows[0]), tenors, xs, None)
+            values = bp[rows][:, mask]
+            # Interpolation weights of each knot on ``times``: 1 at the knot, 0 at the others.
+            # A loop over knots (not a matrix product) keeps the sums in one fixed order.
+            for j in range(len(xs)):
+                unit = np.zeros(len(xs))
+                unit[j] = 1.0
+                out[rows] += values[:, j, None] * np.interp(times, xs, unit)[None, :]
+
+    def _misordered(
+        self, s: int, tenors: Sequence[Tenor], t: FloatArray, val: dt.date | None
+    ) -> None:
+        on = f" on {val.isoformat()}" if val else ""
+        labels = ", ".join(f"{x} = {y:.6g}y" for x, y in zip(tenors, t, strict=True))
+        raise ValueError(
+            f"{self.origins[s]}: scenario {self.names[s]!r}: tenors fall out of order{on} "
+            f"({labels}); give them as labels or as numbers of years, not a mix"
+        )
 
     def select(self, index: npt.ArrayLike) -> ScenarioSet:
         """The scenarios at the given positions, in that order."""
         idx = np.atleast_1d(np.asarray(index, dtype=np.int64))
         remap = {int(old): new for new, old in enumerate(idx)}
-
-        def pick(seq: tuple[str, ...]) -> tuple[str, ...]:
-            return tuple(seq[i] for i in idx)
-
-        return ScenarioSet(
-            pick(self.names),
-            pick(self.descriptions),
-            pick(self.sources),
-            pick(self.origins),
-            self.currencies,
-            self.grid,
-            self.bp[idx],
-            self.fx_currencies,
-            self.fx_pct[idx],
-            self.gold_pct[idx],
-            tuple(
-                Level(remap[lv.scenario], lv.currency, lv.tenors, lv.pct)
-                for lv in self.levels
-                if lv.scenario in remap
-            ),
+        changes: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if "per_scenario" in f.metadata:
+                value = getattr(self, f.name)
+                changes[f.name] = (
+                    value[idx] if isinstance(value, np.ndarray) else tuple(value[i] for i in idx)
+                )
+        changes["levels"] = tuple(
+            dataclasses.replace(lv, scenario=remap[lv.scenario])
+            for lv in self.levels
+            if lv.scenario in remap
         )
+        return dataclasses.replace(self, **changes)
 
 
-def concat(sets: list[ScenarioSet]) -> ScenarioSet:
-    """One set holding all scenarios of ``sets`` (names must stay unique)."""
-    names = [n for s in sets for n in s.names]
+def _axis_order(name: str, labels: set[Any]) -> tuple[Any, ...]:
+    if name == "tenors":
+        # One label per period ("12M" and "1Y" are one tenor), shortest first.
+        unique = {t.key: t for t in sorted(labels, key=str)}
+        return tuple(sorted(unique.values(), key=lambda t: (t.years, t.key)))
+    return tuple(sorted(labels))
+
+
+def concat(sets: Sequence[ScenarioSet]) -> ScenarioSet:
+    """One set holding all scenarios of ``sets``, in order (names must stay unique).
+
+    Axes are merged (union of currencies, tenors, FX currencies); each scenario keeps its own
+    knots, so nothing is resampled and nothing is lost.
+    """
     seen: dict[str, str] = {}
     for s in sets:
         for name, origin in zip(s.names, s.origins, strict=True):
@@ -137,37 +282,43 @@ def concat(sets: list[ScenarioSet]) -> ScenarioSet:
                     f"scenario name {name!r} appears twice ({seen[name]} and {origin})"
                 )
             seen[name] = origin
-    currencies = tuple(sorted({c for s in sets for c in s.currencies}))
-    fx_ccy = tuple(sorted({c for s in sets for c in s.fx_currencies}))
-    grid = np.unique(np.concatenate([s.grid for s in sets])) if sets else np.zeros(0)
-    S = len(names)
-    bp = np.zeros((S, len(currencies), len(grid)))
-    fx = np.zeros((S, len(fx_ccy)))
-    gold = np.zeros(S)
+    fields = dataclasses.fields(ScenarioSet)
+    axes = {
+        f.name: _axis_order(f.name, {x for s in sets for x in getattr(s, f.name)})
+        for f in fields
+        if f.metadata.get("axis")
+    }
+    keyed = {
+        name: {(t.key if name == "tenors" else t): i for i, t in enumerate(labels)}
+        for name, labels in axes.items()
+    }
+    total = sum(len(s) for s in sets)
+    built: dict[str, Any] = dict(axes)
+    for f in fields:
+        dims = f.metadata.get("per_scenario")
+        if dims is None:
+            continue
+        parts = [getattr(s, f.name) for s in sets]
+        if f.metadata["dtype"] is None:
+            built[f.name] = tuple(x for p in parts for x in p)
+            continue
+        out = np.zeros((total, *(len(axes[a]) for a in dims)), dtype=f.metadata["dtype"])
+        row = 0
+        for s, part in zip(sets, parts, strict=True):
+            where = [
+                [keyed[a][t.key if a == "tenors" else t] for t in getattr(s, a)] for a in dims
+            ]
+            out[np.ix_(np.arange(row, row + len(s)), *(np.array(w, dtype=np.int64) for w in where))] = part
+            row += len(s)
+        built[f.name] = out
     levels: list[Level] = []
     row = 0
     for s in sets:
-        n = len(s)
-        for ci, ccy in enumerate(s.currencies):
-            # Re-sampling a piecewise-linear shape on a finer grid that contains its nodes is
-            # exact, so sets with different grids merge without loss.
-            for i in range(n):
-                bp[row + i, currencies.index(ccy)] = np.interp(grid, s.grid, s.bp[i, ci])
-        for fi, ccy in enumerate(s.fx_currencies):
-            fx[row : row + n, fx_ccy.index(ccy)] = s.fx_pct[:, fi]
-        gold[row : row + n] = s.gold_pct
-        levels += [Level(lv.scenario + row, lv.currency, lv.tenors, lv.pct) for lv in s.levels]
-        row += n
-    return ScenarioSet(
-        tuple(names),
-        tuple(d for s in sets for d in s.descriptions),
-        tuple(d for s in sets for d in s.sources),
-        tuple(d for s in sets for d in s.origins),
-        currencies,
-        grid,
-        bp,
-        fx_ccy,
-        fx,
-        gold,
-        tuple(levels),
-    )
+        levels += [dataclasses.replace(lv, scenario=lv.scenario + row) for lv in s.levels]
+        row += len(s)
+    return ScenarioSet(**built, levels=tuple(levels))
+
+
+def empty() -> ScenarioSet:
+    """A set with no scenarios."""
+    return concat([])

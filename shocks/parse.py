@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from portfolios.currencies import ISO_4217
-from shocks.model import ALL, BASEL_GRID, FloatArray, Level, ScenarioSet, concat
-from shocks.tenors import parse_tenor
+from shocks.model import ALL, BASEL_TENORS, FloatArray, Level, ScenarioSet, concat
+from shocks.tenors import Tenor, parse_tenor
 
 #: Keys allowed in a [scenario.rates.CCY] table.
 RATE_KEYS = ("tenors", "bp", "to_pct", "parallel_bp", "twist", "butterfly", "short_bp", "long_bp")
@@ -23,7 +23,7 @@ class ScenarioError(ValueError):
     """A scenario file or definition that cannot be used."""
 
 
-Shape = tuple[FloatArray, FloatArray]  # (tenors in years, bp): linear between, flat beyond
+Shape = tuple[tuple[Tenor, ...], FloatArray]  # (tenors, bp): linear between, flat beyond
 
 
 def read_toml(path: str | Path, origin: str | None = None) -> ScenarioSet:
@@ -88,7 +88,7 @@ def _scenario(spec: Any, index: int, origin: str) -> ScenarioSet:
         if level is not None:
             if ccy == ALL:
                 raise fail(f"rates.{ccy_raw}.to_pct", "level targets need a named currency")
-            levels.append(Level(0, ccy, tuple(level[0]), tuple(level[1])))
+            levels.append(Level(0, ccy, level[0], tuple(level[1].tolist())))
         else:
             assert shape is not None
             shapes[ccy] = shape
@@ -115,26 +115,41 @@ def _scenario(spec: Any, index: int, origin: str) -> ScenarioSet:
         raise fail("gold", "expected a table with one key, pct (percent change of XAU in USD)")
     gold = _percent_change(gold_block.get("pct", 0.0), "gold.pct", fail)
 
+    # Level targets' currencies and tenors join the axes too (no knots: the engine resolves
+    # them against the market), so the set's axes name everything it touches.
     currencies = tuple(sorted(set(shapes) | {lv.currency for lv in levels}))
-    grid_parts = [s[0] for s in shapes.values()] + [np.asarray(lv.tenors) for lv in levels]
-    grid = np.unique(np.concatenate(grid_parts)) if grid_parts else np.array([1.0])
-    bp = np.zeros((1, len(currencies), len(grid)))
-    for c, (xs, ys) in shapes.items():
-        bp[0, currencies.index(c)] = np.interp(grid, xs, ys)
+    tenors = _union(
+        [t for knots, _ in shapes.values() for t in knots]
+        + [t for lv in levels for t in lv.tenors]
+    )
+    keys = [t.key for t in tenors]
+    bp = np.zeros((1, len(currencies), len(tenors)))
+    knots = np.zeros(bp.shape, dtype=np.bool_)
+    for c, (ts, ys) in shapes.items():
+        cols = [keys.index(t.key) for t in ts]
+        bp[0, currencies.index(c), cols] = ys
+        knots[0, currencies.index(c), cols] = True
     fx_ccy = tuple(sorted(fx))
     return ScenarioSet(
-        (name,),
-        (spec.get("description", ""),),
-        (spec.get("source", ""),),
-        (origin,),
-        currencies,
-        grid,
-        bp,
-        fx_ccy,
-        np.array([[fx[c] for c in fx_ccy]]).reshape(1, -1),
-        np.array([gold]),
-        tuple(levels),
+        names=(name,),
+        descriptions=(spec.get("description", ""),),
+        sources=(spec.get("source", ""),),
+        origins=(origin,),
+        currencies=currencies,
+        tenors=tenors,
+        bp=bp,
+        knots=knots,
+        fx_currencies=fx_ccy,
+        fx_pct=np.array([[fx[c] for c in fx_ccy]], dtype=np.float64).reshape(1, -1),
+        gold_pct=np.array([gold]),
+        levels=tuple(levels),
     )
+
+
+def _union(tenors: list[Tenor]) -> tuple[Tenor, ...]:
+    """Distinct periods ("12M" and "1Y" are one), shortest first."""
+    unique = {t.key: t for t in tenors}
+    return tuple(sorted(unique.values(), key=lambda t: (t.years, t.key)))
 
 
 Fail = Callable[[str, str], ScenarioError]
@@ -146,9 +161,9 @@ def _number(v: Any, where: str, fail: Fail) -> float:
     return float(v)
 
 
-def _years(v: Any, where: str, fail: Fail) -> float:
+def _tenor(v: Any, where: str, fail: Fail) -> Tenor:
     try:
-        return parse_tenor(v).years
+        return parse_tenor(v)
     except ValueError as exc:
         raise fail(where, str(exc)) from None
 
@@ -170,26 +185,25 @@ def _rate_block(block: Any, prefix: str, scenario_fail: Fail) -> tuple[Shape | N
     unknown = set(block) - set(RATE_KEYS)
     if unknown:
         raise fail(sorted(unknown)[0], f"unknown key; expected one of {', '.join(RATE_KEYS)}")
-    tenors: list[float] = []
+    tenors: tuple[Tenor, ...] = ()
     if "tenors" in block:
         raw = block["tenors"]
         if not isinstance(raw, list) or not raw:
             raise fail("tenors", 'expected a non-empty list like ["2Y", "10Y"]')
-        tenors = [_years(t, "tenors", fail) for t in raw]
-        if any(b <= a for a, b in itertools.pairwise(tenors)):
+        tenors = tuple(_tenor(t, "tenors", fail) for t in raw)
+        if any(b.years <= a.years for a, b in itertools.pairwise(tenors)):
             raise fail("tenors", f"got {raw!r}; expected strictly increasing tenors")
     if "to_pct" in block:
         others = sorted(set(block) - {"tenors", "to_pct"})
         if others:
             raise fail("to_pct", f"a level target cannot be combined with {', '.join(others)}")
-        return None, (np.array(tenors), _values(block, "to_pct", tenors, fail))
+        return None, (tenors, _values(block, "to_pct", tenors, fail))
     parts: list[Shape] = []
     if "tenors" in block or "bp" in block:
-        parts.append((np.array(tenors), _values(block, "bp", tenors, fail)))
-    if "parallel_bp" in block:
-        parts.append(
-            (np.array([1.0]), np.array([_number(block["parallel_bp"], "parallel_bp", fail)]))
-        )
+        parts.append((tenors, _values(block, "bp", tenors, fail)))
+    # A parallel shift is flat: it adds its size at the other shapes' tenors (a knot of its
+    # own would only duplicate one of theirs).
+    parallel = _number(block["parallel_bp"], "parallel_bp", fail) if "parallel_bp" in block else 0.0
     if "twist" in block:
         parts.append(
             _points(
@@ -208,18 +222,32 @@ def _rate_block(block: Any, prefix: str, scenario_fail: Fail) -> tuple[Shape | N
                 fail,
             )
         )
-    grid = np.asarray(BASEL_GRID)
+    grid = np.array([t.years for t in BASEL_TENORS])
     if "short_bp" in block:
-        parts.append((grid, _number(block["short_bp"], "short_bp", fail) * np.exp(-grid / 4)))
+        parts.append(
+            (BASEL_TENORS, _number(block["short_bp"], "short_bp", fail) * np.exp(-grid / 4))
+        )
     if "long_bp" in block:
-        parts.append((grid, _number(block["long_bp"], "long_bp", fail) * (1 - np.exp(-grid / 4))))
+        parts.append(
+            (BASEL_TENORS, _number(block["long_bp"], "long_bp", fail) * (1 - np.exp(-grid / 4)))
+        )
     if not parts:
-        raise fail("", f"no shock given; expected some of {', '.join(RATE_KEYS)}")
-    xs = np.unique(np.concatenate([p[0] for p in parts]))
-    return (xs, sum((np.interp(xs, *p) for p in parts), np.zeros(len(xs)))), None
+        if "parallel_bp" not in block:
+            raise fail("", f"no shock given; expected some of {', '.join(RATE_KEYS)}")
+        return ((Tenor(1.0, ""),), np.array([parallel])), None
+    if len(parts) == 1:
+        return (parts[0][0], parts[0][1] + parallel), None
+    # Shapes in one block add up at the union of their tenors, each evaluated there by
+    # nominal length (Tenor.years); the sum is linear in time between those tenors.
+    union = _union([t for p in parts for t in p[0]])
+    xs = np.array([t.years for t in union])
+    total = np.full(len(xs), parallel)
+    for ts, ys in parts:
+        total += np.interp(xs, [t.years for t in ts], ys)
+    return (union, total), None
 
 
-def _values(block: dict[str, Any], key: str, tenors: list[float], fail: Fail) -> FloatArray:
+def _values(block: dict[str, Any], key: str, tenors: tuple[Tenor, ...], fail: Fail) -> FloatArray:
     if "tenors" not in block:
         raise fail("tenors", f"{key} needs a tenors list of the same length")
     raw = block.get(key)
@@ -232,8 +260,8 @@ def _points(spec: Any, where: str, keys: tuple[tuple[str, str | None], ...], fai
     needed = {k for pair in keys for k in pair if k}
     if not isinstance(spec, dict) or set(spec) != needed:
         raise fail(where, f"expected an inline table with exactly {', '.join(sorted(needed))}")
-    xs = [_years(spec[t], f"{where}.{t}", fail) for t, _ in keys]
+    xs = tuple(_tenor(spec[t], f"{where}.{t}", fail) for t, _ in keys)
     ys = [0.0 if v is None else _number(spec[v], f"{where}.{v}", fail) for _, v in keys]
-    if not xs[0] < xs[1] < xs[2]:
+    if not xs[0].years < xs[1].years < xs[2].years:
         raise fail(where, f"expected {keys[0][0]} < {keys[1][0]} < {keys[2][0]} tenors")
-    return np.array(xs), np.array(ys)
+    return xs, np.array(ys)

@@ -7,6 +7,7 @@ import polars as pl
 
 from portfolios.model import Portfolio
 from stress.book import build_book
+from stress.kernels.scenarios import GOLD
 from stress.market import Market
 from stress.pricing import KEY_TENORS, bond_risk
 
@@ -29,7 +30,7 @@ def analytics(
     book = build_book(portfolio, market)
     risk = bond_risk(book)
     n = book.n_positions
-    pos = book.bond_pos
+    pos = book.cashflow_pos
 
     def column(values: np.ndarray) -> np.ndarray:
         out = np.full(n, np.nan)
@@ -37,7 +38,7 @@ def analytics(
         return out
 
     pv = book.notional.copy()
-    gold = book.kind == 1
+    gold = book.form == GOLD
     if gold.any():
         pv[gold] *= market.gold_usd or np.nan
     pv[pos] = book.notional[pos] / 100.0 * risk.dirty

@@ -14,6 +14,7 @@ from portfolios.model import Portfolio
 from portfolios.problems import PortfolioValidationError, Problem
 from stress.cashflows import CashflowBook, build_cashflows
 from stress.kernels.bonds import solve_spread
+from stress.kernels.scenarios import CASH, CASHFLOWS, GOLD
 from stress.market import Market, MarketError
 
 FloatArray = npt.NDArray[np.float64]
@@ -24,22 +25,28 @@ IntArray = npt.NDArray[np.int64]
 class Book:
     """Positions of a portfolio as arrays on a market.
 
-    Positions keep the portfolio's order. Bonds are the subset ``bond_pos`` (indices into the
-    positions); their cashflows are per 100 face, ``spread`` is a decimal continuously
-    compounded zero spread, ``curve`` indexes ``currencies`` and the CSR curve arrays.
-    ``fx0`` is each position's base-currency units per unit of its currency.
+    Positions keep the portfolio's order; ``form`` says how each one's value moves (see
+    ``stress.kernels.scenarios``). Positions with cashflows (bonds) are the rows
+    ``cashflow_pos`` (indices into the positions) of the cashflow arrays, per 100 face:
+    ``spread`` is a decimal continuously compounded zero spread, ``curve`` the base curve that
+    discounts a row today (an index into ``currencies`` and the CSR curve arrays) and
+    ``bucket`` its shock bucket, whose shifts move it in a scenario (``bucket_curve[bucket]``:
+    the curve whose scenario shifts apply). ``fx0`` is each position's base-currency units per
+    unit of its currency.
     """
 
     portfolio: Portfolio
     market: Market
-    kind: npt.NDArray[np.int8]  # 0 bond, 1 gold, 2 fx cash
+    form: npt.NDArray[np.int8]
     notional: FloatArray
     position_currencies: tuple[str, ...]
     currency_code: IntArray  # per position: index into position_currencies
     fx0: FloatArray
-    bond_pos: IntArray
+    cashflow_pos: IntArray
     currencies: tuple[str, ...]
     curve: IntArray
+    bucket: IntArray
+    bucket_curve: IntArray
     frequency: IntArray
     spread: FloatArray
     cashflows: CashflowBook
@@ -49,10 +56,19 @@ class Book:
 
     @property
     def n_positions(self) -> int:
-        return len(self.kind)
+        return len(self.form)
+
+    @property
+    def scale(self) -> FloatArray:
+        """Units of each position's value: notional / 100 for cashflow rows (priced per 100
+        face), the notional otherwise."""
+        scale = self.notional.copy()
+        scale[self.cashflow_pos] /= 100.0
+        return scale
 
 
-KIND_CODES = {"bond": 0, "gold": 1, "fx": 2}
+#: How each instrument's value moves in a scenario (the kernels' valuation forms).
+FORMS = {"bond": CASHFLOWS, "gold": GOLD, "fx": CASH}
 
 
 def build_book(portfolio: Portfolio, market: Market) -> Book:
@@ -66,7 +82,7 @@ def build_book(portfolio: Portfolio, market: Market) -> Book:
     position_currencies = tuple(sorted(f["currency"].unique().to_list()))
     # One query for every column the kernels need; non-bond rows hold nulls in the bond ones.
     cols = f.select(
-        kind=pl.col("instrument").replace_strict(KIND_CODES, return_dtype=pl.Int8),
+        form=pl.col("instrument").replace_strict(FORMS, return_dtype=pl.Int8),
         currency=pl.col("currency").replace_strict(
             {c: i for i, c in enumerate(position_currencies)}, return_dtype=pl.Int64
         ),
@@ -78,9 +94,9 @@ def build_book(portfolio: Portfolio, market: Market) -> Book:
         spread_bp=pl.col("spread_bp").fill_null(0.0),
         clean_price=pl.col("clean_price").fill_null(np.nan),
     )
-    kind = cols["kind"].to_numpy()
+    form = cols["form"].to_numpy()
     currency_code = cols["currency"].to_numpy()
-    bond_pos = np.flatnonzero(kind == 0).astype(np.int64)
+    bond_pos = np.flatnonzero(form == CASHFLOWS).astype(np.int64)
 
     def bond_column(name: str, dtype: type) -> npt.NDArray[Any]:
         return cols[name].to_numpy()[bond_pos].astype(dtype)
@@ -106,23 +122,26 @@ def build_book(portfolio: Portfolio, market: Market) -> Book:
         np.concatenate([market.curves[c].rates for c in currencies]) if currencies else np.zeros(0)
     )
     book = Book(
-        portfolio,
-        market,
-        kind,
-        cols["notional"].to_numpy().astype(np.float64),
-        position_currencies,
-        currency_code,
-        fx0,
-        bond_pos,
-        currencies,
-        curve,
-        frequency,
+        portfolio=portfolio,
+        market=market,
+        form=form,
+        notional=cols["notional"].to_numpy().astype(np.float64),
+        position_currencies=position_currencies,
+        currency_code=currency_code,
+        fx0=fx0,
+        cashflow_pos=bond_pos,
+        currencies=currencies,
+        curve=curve,
+        # One shock bucket per curve: a bond moves with its own currency's curve shifts.
+        bucket=curve,
+        bucket_curve=np.arange(len(currencies), dtype=np.int64),
+        frequency=frequency,
         # Divided here: polars may multiply by the reciprocal, which differs in the last bit.
-        bond_column("spread_bp", np.float64) / 1e4,
-        cashflows,
-        curve_off,
-        curve_t,
-        curve_z,
+        spread=bond_column("spread_bp", np.float64) / 1e4,
+        cashflows=cashflows,
+        curve_off=curve_off,
+        curve_t=curve_t,
+        curve_z=curve_z,
     )
     _solve_price_spreads(book, bond_column("clean_price", np.float64))
     return book
@@ -177,7 +196,7 @@ def _solve_price_spreads(book: Book, clean_price: FloatArray) -> None:
         # A price no spread reproduces would turn every figure of the position into NaN:
         # report it as bad input instead.
         portfolio = book.portfolio
-        rows = portfolio.frame[book.bond_pos[quoted[~ok]]]
+        rows = portfolio.frame[book.cashflow_pos[quoted[~ok]]]
         raise PortfolioValidationError(
             [
                 Problem(

@@ -21,9 +21,10 @@ from stress.kernels.schedules import (
     fill_cashflows,
     fill_cashflows_serial,
 )
+from stress.work import threaded
 
-#: Below this many bonds the serial kernels win: starting threads costs more than the work.
-PARALLEL_MIN_BONDS = 2000
+#: Work of one bond's schedule in inner-loop iterations (date arithmetic of ~40 coupons).
+_WORK_PER_BOND = 100
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -102,7 +103,7 @@ def build_cashflows(
     if not np.isin(frequency, (1, 2, 4, 12)).all() or not np.isin(day_count, range(5)).all():
         raise ValueError("build_cashflows: frequency must be 1, 2, 4 or 12 and day_count 0-4")
     n_live = np.empty(n, dtype=np.int64)
-    parallel = n >= PARALLEL_MIN_BONDS
+    parallel = threaded(n * _WORK_PER_BOND, n)
     (count_live if parallel else count_live_serial)(maturity_day, frequency, val, n_live)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(n_live, out=offsets[1:])

@@ -21,14 +21,21 @@ from portfolios.problems import PortfolioError, problems_frame
 from shocks.parse import ScenarioError
 from stress.analytics import analytics
 from stress.data import default_market_path
-from stress.engine import run
-from stress.io import FORMATS, write_frame
+from stress.engine import run_prepared
+from stress.groups import GroupingError
+from stress.io import FORMATS, OutputError, write_frame
 from stress.market import Market, MarketError
+from stress.prepare import prepare
 from stress.report import analytics_table, print_run_report
+from stress.work import run_work, shows_progress
 
 log = logging.getLogger("stress")
 
 DEFAULT_BOOK = "global_macro"
+
+#: The project's own errors: bad inputs, reported in one line with exit code 2. OSError covers
+#: files that cannot be read or written (its message names the file).
+USER_ERRORS = (PortfolioError, MarketError, ScenarioError, GroupingError, OutputError, OSError)
 
 #: Tenors at which `stress scenarios NAME` shows a curve shift: (label, years).
 SHOW_TENORS = (
@@ -51,10 +58,6 @@ examples:
   stress scenarios                             list the built-in scenario library
   stress scenarios jgb_meltdown_2026           show one scenario's shocks
 """
-
-
-class UsageError(Exception):
-    """A problem with the command line or its inputs, reported without a traceback."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -183,9 +186,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(args, out, err)
         return _scenarios(args, out)
-    except (PortfolioError, MarketError, ScenarioError, UsageError, ValueError, OSError) as exc:
+    except USER_ERRORS as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
         return 2
+    except Exception as exc:
+        # Not a problem with the inputs: a bug. Say so, and how to see where it is.
+        if args.verbose:
+            raise
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            "This is a bug in stress, not a problem with your inputs; rerun with -v to see "
+            "the traceback, and please report it.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 3
 
 
 def _inputs(args: argparse.Namespace, err: Console) -> tuple[portfolios.Portfolio, Market]:
@@ -226,7 +241,8 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     start = time.perf_counter()
     book, market = _inputs(args, err)
     scen = shocks.load(args.scenarios)
-    big = len(scen) * max(len(book), 1) > 2_000_000
+    prepared = prepare(book, market)
+    work = run_work(len(prepared.cashflows.pv), len(book), len(scen))
     with Progress(
         TextColumn("revaluing"),
         BarColumn(),
@@ -235,12 +251,11 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
         TimeElapsedColumn(),
         console=err,
         transient=True,
-        disable=not big,
+        disable=not shows_progress(work),
     ) as bar:
         task = bar.add_task("run", total=len(scen))
-        result = run(
-            book,
-            market,
+        result = run_prepared(
+            prepared,
             scen,
             detail=args.detail,
             progress=lambda done, total: bar.update(task, completed=done),

@@ -11,12 +11,16 @@ import polars as pl
 FORMATS = ("parquet", "csv")
 
 
+class OutputError(ValueError):
+    """Results that cannot be written where or how they were asked for."""
+
+
 def write_frame(frame: pl.DataFrame, path: Path, fmt: str | None = None) -> Path:
     """Write ``frame`` to ``path`` (format from ``fmt`` or the suffix) via a temporary file in
     the same directory and an atomic rename."""
     fmt = fmt or path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ValueError(f"{path}: unknown output format {fmt!r}; expected .parquet or .csv")
+        raise OutputError(f"{path}: unknown output format {fmt!r}; expected .parquet or .csv")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

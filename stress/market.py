@@ -18,9 +18,8 @@ import numpy as np
 
 from portfolios.conventions import CURRENCY_BOND_CONVENTION, PRESETS
 from portfolios.currencies import ISO_4217
-from shocks.tenors import Tenor, parse_tenor
+from shocks.tenors import parse_tenor
 from stress.curves import BootstrapError, ZeroCurve, bootstrap_par
-from stress.dates import add_tenor
 
 _PAIR = re.compile(r"^([A-Z]{3})([A-Z]{3})$")
 
@@ -144,7 +143,7 @@ def _curve(ccy: str, spec: Any, val: dt.date, source: str) -> ZeroCurve:
         tenors = [parse_tenor(t) for t in tenors_raw]
     except ValueError as exc:
         raise MarketError(f"{where}: tenors: {exc}") from None
-    dates = [_tenor_date(val, t) for t in tenors]
+    dates = [t.date(val) for t in tenors]
     if any(b <= a for a, b in itertools.pairwise(dates)) or dates[0] <= val:
         raise MarketError(f"{where}: tenors must be positive and strictly increasing")
     if kind == "zero":
@@ -159,13 +158,6 @@ def _curve(ccy: str, spec: Any, val: dt.date, source: str) -> ZeroCurve:
         return bootstrap_par(ccy, val, dates, [float(r) for r in rates], PRESETS[conv_name])
     except BootstrapError as exc:
         raise MarketError(f"{where}: {exc}") from None
-
-
-def _tenor_date(val: dt.date, tenor: Tenor) -> dt.date:
-    """The valuation date plus a calendar period; a number of years maps to whole days."""
-    if tenor.months is not None:
-        return add_tenor(val, tenor.months)
-    return val + dt.timedelta(days=round(tenor.years * 365))
 
 
 def _fx(table: Any, source: str) -> dict[str, float]:

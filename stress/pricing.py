@@ -62,7 +62,7 @@ def bond_risk(book: Book, key_tenors: tuple[float, ...] = KEY_TENORS) -> BondRis
     guess = np.full(n, 0.03)
     solve_yield(cf.offsets, cf.yield_time, cf.amount, book.frequency, dirty, guess, ytm, ok)
     if not ok.all():
-        bad = book.portfolio.frame["position_id"].gather(book.bond_pos[~ok]).to_list()
+        bad = book.portfolio.frame["position_id"].gather(book.cashflow_pos[~ok]).to_list()
         msg = f"yield to maturity did not converge for {', '.join(bad[:10])}; left empty"
         log.warning(msg)
         warnings.warn(msg, StressWarning, stacklevel=2)

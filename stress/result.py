@@ -1,8 +1,11 @@
-"""StressResult: the engine's output as polars frames (summary, positions, groupings)."""
+"""StressResult: a plain value holding what a stress run found, as polars frames, and the raw
+sums it was built from. Nothing here evaluates anything: groupings and the number of worst
+positions kept are requested before the run (``stress.run(..., by=[...], worst=n)``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -10,67 +13,31 @@ import pandas as pd
 import polars as pl
 
 from shocks.model import ScenarioSet
-from stress.kernels.scenarios import N_DETAIL, N_METRICS
-
-if TYPE_CHECKING:
-    from stress.engine import Prepared
+from stress.evaluate import RawSums
+from stress.groups import TOTAL, Groupings
+from stress.kernels.scenarios import (
+    BOND_PV_AFTER,
+    BOND_PV_BEFORE,
+    DETAIL,
+    DOLLAR_CONVEXITY_AFTER,
+    DOLLAR_CONVEXITY_BEFORE,
+    DOLLAR_DURATION_AFTER,
+    DOLLAR_DURATION_BEFORE,
+    PNL_CROSS,
+    PNL_FX,
+    PNL_GOLD,
+    PNL_RATES,
+    PV_AFTER,
+    PV_BEFORE,
+    TAYLOR_CONVEXITY,
+    TAYLOR_DURATION,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Names of the per-(scenario, group) metrics summed by ``kernels.scenarios.stress_positions``,
-#: in its order, all in the base currency: P&L and its parts, PV before/after (all positions,
-#: then bonds only), dollar duration and dollar convexity before/after (sums of t*PV and
-#: t^2*PV), and the two Taylor terms.
-METRICS = (
-    "pnl",
-    "pnl_rates",
-    "pnl_fx",
-    "pnl_gold",
-    "pnl_cross",
-    "pv_before",
-    "pv_after",
-    "bond_pv_before",
-    "bond_pv_after",
-    "dollar_duration_before",
-    "dollar_duration_after",
-    "dollar_convexity_before",
-    "dollar_convexity_after",
-    "taylor_duration",
-    "taylor_convexity",
-)
-assert len(METRICS) == N_METRICS
-_M = {name: i for i, name in enumerate(METRICS)}
-
-#: Per-position columns of ``positions`` (order of ``kernels.scenarios.stress_positions``).
-DETAIL_COLUMNS = (
-    "pnl",
-    "pnl_rates",
-    "pnl_fx",
-    "pnl_gold",
-    "pnl_cross",
-    "pv_before",
-    "pv_after",
-    "duration_before",
-    "duration_after",
-    "convexity_before",
-    "convexity_after",
-    "dv01_before",
-    "dv01_after",
-    "taylor_pnl",
-    "taylor_residual",
-)
-assert len(DETAIL_COLUMNS) == N_DETAIL
-
-#: Maturity buckets for ``by("maturity_bucket")``: (label, upper bound in years).
-MATURITY_BUCKETS = (
-    ("0-2y", 2.0),
-    ("2-5y", 5.0),
-    ("5-10y", 10.0),
-    ("10-20y", 20.0),
-    ("20-30y", 30.0),
-    ("30y+", np.inf),
-)
+#: Worst positions named in each summary row (``worst_1`` ... and their P&L).
+SUMMARY_WORST = 3
 
 
 def derived_columns(m: FloatArray) -> dict[str, FloatArray]:
@@ -81,33 +48,27 @@ def derived_columns(m: FloatArray) -> dict[str, FloatArray]:
     1 bp parallel rise of every curve; the Taylor estimate of the rates P&L is
     -sum(t*PV*shift) + 1/2*sum(t^2*PV*shift^2) and the residual is exact minus estimate.
     """
-    g = {k: m[i] for k, i in _M.items()}
     with np.errstate(invalid="ignore", divide="ignore"):
-        taylor = g["taylor_duration"] + g["taylor_convexity"]
+        taylor = m[TAYLOR_DURATION] + m[TAYLOR_CONVEXITY]
         return {
-            "pnl": g["pnl_rates"] + g["pnl_fx"] + g["pnl_gold"] + g["pnl_cross"],
-            "pnl_rates": g["pnl_rates"],
-            "pnl_fx": g["pnl_fx"],
-            "pnl_gold": g["pnl_gold"],
-            "pnl_cross": g["pnl_cross"],
-            "pv_before": g["pv_before"],
-            "pv_after": g["pv_after"],
-            "duration_before": g["dollar_duration_before"] / g["bond_pv_before"],
-            "duration_after": g["dollar_duration_after"] / g["bond_pv_after"],
-            "convexity_before": g["dollar_convexity_before"] / g["bond_pv_before"],
-            "convexity_after": g["dollar_convexity_after"] / g["bond_pv_after"],
-            "dv01_before": g["dollar_duration_before"] * 1e-4,
-            "dv01_after": g["dollar_duration_after"] * 1e-4,
-            "taylor_duration": g["taylor_duration"],
-            "taylor_convexity": g["taylor_convexity"],
+            "pnl": m[PNL_RATES] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS],
+            "pnl_rates": m[PNL_RATES],
+            "pnl_fx": m[PNL_FX],
+            "pnl_gold": m[PNL_GOLD],
+            "pnl_cross": m[PNL_CROSS],
+            "pv_before": m[PV_BEFORE],
+            "pv_after": m[PV_AFTER],
+            "duration_before": m[DOLLAR_DURATION_BEFORE] / m[BOND_PV_BEFORE],
+            "duration_after": m[DOLLAR_DURATION_AFTER] / m[BOND_PV_AFTER],
+            "convexity_before": m[DOLLAR_CONVEXITY_BEFORE] / m[BOND_PV_BEFORE],
+            "convexity_after": m[DOLLAR_CONVEXITY_AFTER] / m[BOND_PV_AFTER],
+            "dv01_before": m[DOLLAR_DURATION_BEFORE] * 1e-4,
+            "dv01_after": m[DOLLAR_DURATION_AFTER] * 1e-4,
+            "taylor_duration": m[TAYLOR_DURATION],
+            "taylor_convexity": m[TAYLOR_CONVEXITY],
             "taylor_pnl": taylor,
-            "taylor_residual": g["pnl_rates"] - taylor,
+            "taylor_residual": m[PNL_RATES] - taylor,
         }
-
-
-def _enum_of(values: pl.Series) -> pl.Series:
-    """``values`` (unique strings) as an Enum whose categories are those values, in order."""
-    return values.cast(pl.Enum(values))
 
 
 def _enum(codes: IntArray, categories: pl.Series) -> pl.Series:
@@ -117,117 +78,127 @@ def _enum(codes: IntArray, categories: pl.Series) -> pl.Series:
     return out.scatter(np.flatnonzero(missing), None) if missing.any() else out
 
 
+def enum_of(values: pl.Series) -> pl.Series:
+    """``values`` (unique strings) as an Enum whose categories are those values, in order."""
+    return values.cast(pl.Enum(values))
+
+
+@dataclass(frozen=True)
 class StressResult:
-    """What a stress run found.
+    """What a stress run found; all amounts in ``base_currency``.
 
     ``summary``: one row per scenario (P&L and its parts, risk before/after, Taylor estimate,
-    the three worst positions). ``positions``: one row per (scenario, position), only with
-    ``detail="positions"``. ``by(column)``: the summary per value of a position attribute.
-    All amounts are in the base currency ``base_currency``.
+    the worst positions). ``by(column)``: the summary per value of an attribute requested with
+    ``by=``. ``worst``: per scenario its lowest-P&L positions, worst first, with every
+    per-position column; ``contributors(scenario, n)`` reads it. ``positions``: one row per
+    (scenario, position), only with ``detail="positions"``. ``raw`` holds the sums the frames
+    were derived from.
     """
 
-    def __init__(
-        self,
-        prepared: Prepared,
-        scenarios: ScenarioSet,
-        sums: FloatArray,
-        worst: IntArray,
-        worst_pnl: FloatArray,
-        detail: FloatArray | None,
-    ) -> None:
-        self._prepared = prepared
-        self._group_sums = sums
-        self.scenarios = scenarios
-        self.base_currency = prepared.book.market.base_currency
-        # Built once: an Enum over a million ids is costly, and every column shares it.
-        self._ids = _enum_of(prepared.book.portfolio.frame["position_id"])
-        self._names = _enum_of(pl.Series(list(scenarios.names), dtype=pl.String))
-        self.summary = self._summary(sums[:, 0, :].T, worst, worst_pnl)
-        self._positions = None if detail is None else self._positions_frame(detail)
-
-    def _scenario_column(self, codes: IntArray) -> pl.Series:
-        return _enum(codes, self._names).alias("scenario")
-
-    def _summary(self, m: FloatArray, worst: IntArray, worst_pnl: FloatArray) -> pl.DataFrame:
-        S = len(self.scenarios)
-        cols: dict[str, pl.Series | FloatArray] = {
-            "scenario": self._scenario_column(np.arange(S)),
-            **derived_columns(m),
-        }
-        for k in range(min(worst.shape[1], len(self._ids))):
-            cols[f"worst_{k + 1}"] = _enum(worst[:, k], self._ids)
-            cols[f"worst_{k + 1}_pnl"] = worst_pnl[:, k]
-        return pl.DataFrame(cols)
-
-    def _positions_frame(self, detail: FloatArray) -> pl.DataFrame:
-        """Rows position-major: all scenarios of the first position, then the next."""
-        S, P = len(self.scenarios), len(self._ids)
-        return pl.DataFrame(
-            {
-                "scenario": self._scenario_column(np.tile(np.arange(S), P)),
-                "position_id": _enum(np.repeat(np.arange(P), S), self._ids),
-                **{name: detail[k] for k, name in enumerate(DETAIL_COLUMNS)},
-            }
-        )
+    scenarios: ScenarioSet
+    base_currency: str
+    summary: pl.DataFrame
+    groups: dict[str, pl.DataFrame]
+    worst: pl.DataFrame
+    raw: RawSums
+    detail: pl.DataFrame | None = None
 
     @property
     def positions(self) -> pl.DataFrame:
-        if self._positions is None:
+        if self.detail is None:
             raise ValueError("per-position results were not kept; run with detail='positions'")
-        return self._positions
+        return self.detail
 
     def by(self, column: str) -> pl.DataFrame:
-        """P&L and risk per scenario and value of ``column`` (any position attribute, e.g.
-        ``currency``, ``instrument``, ``book``, ``issuer``, or ``maturity_bucket``)."""
-        from stress.engine import evaluate
-
-        frame = self._prepared.book.portfolio.frame
-        if column == "maturity_bucket":
-            years = (
-                frame["maturity"].cast(pl.Int64).to_numpy(allow_copy=True).astype(float)
-                - self._prepared.book.cashflows.valuation_day
-            ) / 365.0
-            labels = np.array([b[0] for b in MATURITY_BUCKETS] + ["n/a"])
-            idx = np.searchsorted([b[1] for b in MATURITY_BUCKETS], years, side="left")
-            idx[np.isnan(years)] = len(MATURITY_BUCKETS)
-            values = pl.Series(column, labels[idx])
-        elif column in frame.columns:
-            values = frame[column].cast(pl.String).fill_null("n/a")
-        else:
+        """P&L and risk per scenario and value of ``column`` (requested with ``by=``)."""
+        if column not in self.groups:
+            asked = ", ".join(self.groups) or "none"
             raise KeyError(
-                f"no column {column!r} to group by; positions have "
-                f"{', '.join(frame.columns)} and maturity_bucket"
+                f"no grouping by {column!r} in this result (groupings: {asked}); run with "
+                f"by=[{column!r}] (CLI: --by {column})"
             )
-        present = set(values.to_list())
-        order = [b[0] for b in MATURITY_BUCKETS] + ["n/a"] if column == "maturity_bucket" else []
-        categories = [c for c in order if c in present] + sorted(present - set(order))
-        codes = values.replace_strict(
-            {c: i for i, c in enumerate(categories)}, return_dtype=pl.Int64
-        ).to_numpy()
-        res = evaluate(self._prepared, self.scenarios, codes, len(categories))
-        sums = res._group_sums
-        S, G = sums.shape[0], sums.shape[1]
-        m = sums.transpose(2, 0, 1).reshape(N_METRICS, S * G)
-        return pl.DataFrame(
-            {
-                "scenario": self._scenario_column(np.repeat(np.arange(S), G)),
-                column: pl.Series(np.tile(np.array(categories, dtype=object), S), dtype=pl.String),
-                **derived_columns(m),
-            }
-        )
+        return self.groups[column]
 
     def contributors(self, scenario: str, n: int = 10) -> pl.DataFrame:
         """The ``n`` positions that lose most in ``scenario``, worst first, with every
-        per-position column (works in summary mode: the scenario is revalued again)."""
-        from stress.engine import evaluate
-
+        per-position column."""
         if scenario not in self.scenarios.names:
             raise KeyError(f"no scenario {scenario!r} in this result")
-        one = self.scenarios.select([self.scenarios.names.index(scenario)])
-        groups = np.zeros(self._prepared.book.n_positions, dtype=np.int64)
-        res = evaluate(self._prepared, one, groups, 1, detail=True)
-        return res.positions.sort("pnl").head(n).with_columns(pl.lit(scenario).alias("scenario"))
+        kept = self.raw.worst.shape[1]
+        if n > kept:
+            raise ValueError(f"this result kept the {kept} worst positions; run with worst={n}")
+        return self.worst.filter(pl.col("scenario") == scenario).head(n)
 
     def to_pandas(self) -> pd.DataFrame:
         """The summary as a pandas DataFrame (``positions.to_pandas()`` for the detail)."""
         return self.summary.to_pandas()
+
+
+def build_result(
+    scenarios: ScenarioSet,
+    base_currency: str,
+    position_ids: pl.Series,
+    groups: Groupings,
+    raw: RawSums,
+    detail: FloatArray | None,
+) -> StressResult:
+    """Derive the frames of a StressResult from the raw sums."""
+    ids = enum_of(position_ids.alias("position_id"))
+    names = enum_of(pl.Series("scenario", list(scenarios.names), dtype=pl.String))
+    S, P = len(scenarios), len(ids)
+
+    def scenario_column(codes: IntArray) -> pl.Series:
+        return _enum(codes, names).alias("scenario")
+
+    summary: dict[str, pl.Series | FloatArray] = {
+        "scenario": scenario_column(np.arange(S)),
+        **derived_columns(raw.sums[:, 0, :].T),
+    }
+    for k in range(min(SUMMARY_WORST, raw.worst.shape[1], P)):
+        summary[f"worst_{k + 1}"] = _enum(raw.worst[:, k], ids).alias(f"worst_{k + 1}")
+        summary[f"worst_{k + 1}_pnl"] = raw.worst_pnl[:, k]
+    by: dict[str, pl.DataFrame] = {}
+    for q, name in enumerate(groups.names):
+        if name == TOTAL:
+            continue
+        span = groups.span(name)
+        block = raw.sums[:, span, :]
+        G = block.shape[1]
+        m = block.transpose(2, 0, 1).reshape(block.shape[2], S * G)
+        by[name] = pl.DataFrame(
+            {
+                "scenario": scenario_column(np.repeat(np.arange(S), G)),
+                name: pl.Series(
+                    np.tile(np.array(groups.labels[q], dtype=object), S), dtype=pl.String
+                ),
+                **derived_columns(m),
+            }
+        )
+    kept = raw.worst >= 0
+    s_idx, k_idx = np.nonzero(kept)
+    worst = pl.DataFrame(
+        {
+            "scenario": pl.Series(np.array(scenarios.names, dtype=object)[s_idx], dtype=pl.String),
+            "rank": k_idx + 1,
+            "position_id": ids.gather(raw.worst[kept]).cast(pl.String),
+            **{c: raw.worst_detail[s_idx, k_idx, i] for i, c in enumerate(DETAIL)},
+        }
+    )
+    positions = None
+    if detail is not None:
+        positions = pl.DataFrame(
+            {
+                "scenario": scenario_column(np.tile(np.arange(S), P)),
+                "position_id": _enum(np.repeat(np.arange(P), S), ids),
+                **{c: detail[i] for i, c in enumerate(DETAIL)},
+            }
+        )
+    return StressResult(
+        scenarios=scenarios,
+        base_currency=base_currency,
+        summary=pl.DataFrame(summary),
+        groups=by,
+        worst=worst,
+        raw=raw,
+        detail=positions,
+    )

@@ -25,7 +25,8 @@ import portfolios
 import shocks
 import stress
 from portfolios.synthetic import synthetic_book
-from stress.engine import prepare, resolve_shifts
+from stress.prepare import prepare
+from stress.resolve import resolve
 
 VAL = dt.date(2026, 1, 20)
 MARKET_SPEC: dict[str, Any] = {
@@ -238,7 +239,7 @@ def test_pnl_is_additive_across_books(rows: list[dict[str, Any]],
                                       scenarios: shocks.ScenarioSet) -> None:
     parts = {b: [r for r in rows if r["book"] == b] for b in ("A", "B")}
     assume(all(parts.values()))
-    whole = run(rows, scenarios, detail="positions")
+    whole = run(rows, scenarios, detail="positions", by=["book"])
     subs = {b: run(p, scenarios, detail="positions") for b, p in parts.items()}
 
     # each position's numbers do not depend on what else is in the book
@@ -267,7 +268,7 @@ def test_pnl_is_additive_across_books(rows: list[dict[str, Any]],
                                                                     "maturity_bucket")))
 def test_by_sums_to_summary(rows: list[dict[str, Any]], scenarios: shocks.ScenarioSet,
                             column: str) -> None:
-    res = run(rows, scenarios, detail="positions")
+    res = run(rows, scenarios, detail="positions", by=[column])
     floor = FLOOR * pv_scale(res)
     grouped = res.by(column)
     assert grouped.height == len(scenarios) * grouped[column].n_unique()
@@ -402,7 +403,7 @@ def test_thread_count_does_not_change_results(big: tuple[Any, Any]) -> None:
     try:
         for n in (1, 2):
             numba.set_num_threads(n)
-            res = stress.run(book, MARKET, scenarios, detail="positions")
+            res = stress.run(book, MARKET, scenarios, detail="positions", by=["currency"])
             out.append((res, res.by("currency")))
     finally:
         numba.set_num_threads(before)
@@ -418,7 +419,7 @@ def test_thread_count_does_not_change_results(big: tuple[Any, Any]) -> None:
 @given(position_rows(), scenario_sets(), st.sampled_from(CURRENCIES))
 def test_pnl_is_exactly_the_sum_of_its_parts(rows: list[dict[str, Any]],
                                              scenarios: shocks.ScenarioSet, base: str) -> None:
-    res = run(rows, scenarios, detail="positions", base_currency=base)
+    res = run(rows, scenarios, detail="positions", base_currency=base, by=["book", "currency"])
     for frame in (res.summary, res.positions, res.by("book"), res.by("currency")):
         total = frame["pnl_rates"] + frame["pnl_fx"] + frame["pnl_gold"] + frame["pnl_cross"]
         np.testing.assert_array_equal(frame["pnl"].to_numpy(), total.to_numpy())
@@ -459,38 +460,48 @@ def zero_coupon(pid: str, ccy: str, days: int, notional: float = 1e6) -> dict[st
     return bond(pid, ccy, notional, 0.0, VAL + dt.timedelta(days=days), "JGB")
 
 
+#: Days from VAL to its 10Y and 20Y tenor dates (2036-01-20, 2046-01-20), and their times.
+D10 = (dt.date(2036, 1, 20) - VAL).days
+D20 = (dt.date(2046, 1, 20) - VAL).days
+T10, T20 = D10 / 365.0, D20 / 365.0
+
+
 @pytest.mark.parametrize("with_all", [False, True])
 def test_level_target_lands_on_target(with_all: bool) -> None:
-    """A zero-coupon bond maturing exactly at the tenor (10Y = 3650 days: 10.0 ACT/365F years)
-    is worth exp(-target x t) after the scenario; a level target replaces the ALL shift."""
+    """A zero-coupon bond maturing exactly at the tenor (10Y = 2036-01-20: 3652/365 ACT/365F
+    years) is worth exp(-target x t) after the scenario; a level target replaces the ALL
+    shift."""
     rates: dict[str, Any] = {"JPY": {"tenors": ["10Y", "20Y"], "to_pct": [2.5, 3.75]}}
     if with_all:
         rates["ALL"] = {"parallel_bp": 40.0}
     scenarios = scen({"name": "to_level", "rates": rates})
-    rows = [zero_coupon("z10", "JPY", 3650), zero_coupon("z20", "JPY", 7300),
-            zero_coupon("z15", "JPY", 5475), zero_coupon("u10", "USD", 3650)]
+    mid = (D10 + D20) // 2
+    rows = [zero_coupon("z10", "JPY", D10), zero_coupon("z20", "JPY", D20),
+            zero_coupon("z15", "JPY", mid), zero_coupon("u10", "USD", D10)]
     res = run(rows, scenarios, detail="positions", base_currency="JPY")
     pv = {r["position_id"]: r["pv_after"] for r in res.positions.with_columns(
         pl.col("position_id").cast(pl.String)).iter_rows(named=True)}
-    assert pv["z10"] == pytest.approx(1e6 * math.exp(-0.025 * 10.0), rel=1e-13)
-    assert pv["z20"] == pytest.approx(1e6 * math.exp(-0.0375 * 20.0), rel=1e-13)
+    assert pv["z10"] == pytest.approx(1e6 * math.exp(-0.025 * T10), rel=1e-13)
+    assert pv["z20"] == pytest.approx(1e6 * math.exp(-0.0375 * T20), rel=1e-13)
     # between the targets the shift (not the rate) is linear in time
     jpy = MARKET.curves["JPY"]
-    mid_shift = 0.5 * ((0.025 - jpy.zero(10.0)) + (0.0375 - jpy.zero(20.0)))
+    tm = mid / 365.0
+    w = (tm - T10) / (T20 - T10)
+    mid_shift = (1 - w) * (0.025 - jpy.zero(T10)) + w * (0.0375 - jpy.zero(T20))
     assert pv["z15"] == pytest.approx(
-        1e6 * math.exp(-(jpy.zero(15.0) + mid_shift) * 15.0), rel=1e-13)
+        1e6 * math.exp(-(jpy.zero(tm) + mid_shift) * tm), rel=1e-13)
     usd_shift = 0.004 if with_all else 0.0
-    usd_zero = MARKET.curves["USD"].zero(10.0)
-    assert pv["u10"] == pytest.approx(1e6 * math.exp(-(usd_zero + usd_shift) * 10.0)
+    usd_zero = MARKET.curves["USD"].zero(T10)
+    assert pv["u10"] == pytest.approx(1e6 * math.exp(-(usd_zero + usd_shift) * T10)
                                       * MARKET.fx_rate("USD", "JPY"), rel=1e-13)
 
-    # the same through resolve_shifts: base zero + shift = target at the tenors
-    prepared = prepare(load(rows), MARKET)
-    shift = resolve_shifts(scenarios, prepared.book)
-    ci = prepared.book.currencies.index("JPY")
-    grid = list(scenarios.grid)
-    for tenor, target in ((10.0, 0.025), (20.0, 0.0375)):
-        z = jpy.zero(tenor) + shift[0, ci, grid.index(tenor)] / 1e4
+    # the same through resolve: base zero + shift = target at the tenors
+    book = prepare(load(rows), MARKET).book
+    shocks_ = resolve(scenarios, MARKET, book.currencies, book.position_currencies)
+    ci = book.currencies.index("JPY")
+    grid = list(shocks_.times)
+    for tenor, target in ((T10, 0.025), (T20, 0.0375)):
+        z = jpy.zero(tenor) + shocks_.shift_bp[0, ci, grid.index(tenor)] / 1e4
         assert z == pytest.approx(target, abs=1e-15)
 
 
@@ -500,6 +511,6 @@ def test_level_target_single_tenor_is_a_parallel_move() -> None:
     pos = run(rows, scenarios, detail="positions").positions.sort(
         pl.col("position_id").to_physical())
     usd = MARKET.curves["USD"]
-    shift = 0.05 - usd.zero(10.0)
+    shift = 0.05 - usd.zero(T10)
     want = [1e6 * math.exp(-(usd.zero(t) + shift) * t) for t in (10.0, 30.0)]
     assert pos["pv_after"].to_list() == pytest.approx(want, rel=1e-13)

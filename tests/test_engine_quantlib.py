@@ -53,9 +53,11 @@ RTOL = 1e-8
 PNL_FLOOR = 1e-6
 
 
-def tenor_days(label: str) -> int:
+def tenor_days(label: str, val: Any) -> int:
+    """Days from ``val`` to the end of the calendar period ``label`` (QuantLib's Period)."""
     n, unit = int(label[:-1]), label[-1]
-    return n * {"D": 1, "W": 7, "Y": 365}[unit]
+    units = {"D": ql.Days, "W": ql.Weeks, "M": ql.Months, "Y": ql.Years}[unit]
+    return int((val + ql.Period(n, units)) - val)
 
 
 def month_end(d: dt.date) -> dt.date:
@@ -182,19 +184,19 @@ def base_curve(val: Any, spec: dict[str, Any]) -> Any:
     return curve
 
 
-def shock_nodes(block: dict[str, Any] | None) -> tuple[list[int], list[float]]:
+def shock_nodes(block: dict[str, Any] | None, val: Any) -> tuple[list[int], list[float]]:
     """(node days, bp) of one rate block: linear between nodes in time, flat beyond."""
     if block is None:
         return [], []
     if "parallel_bp" in block:
         return [365], [block["parallel_bp"]]
-    return [tenor_days(t) for t in block["tenors"]], list(block["bp"])
+    return [tenor_days(t, val) for t in block["tenors"]], list(block["bp"])
 
 
 def shifted(handle: Any, val: Any, own: dict[str, Any] | None,
             every: dict[str, Any] | None) -> Any:
     """``handle``'s curve with zero rates shifted by own + ALL (piecewise linear in time)."""
-    parts = [p for p in (shock_nodes(own), shock_nodes(every)) if p[0]]
+    parts = [p for p in (shock_nodes(own, val), shock_nodes(every, val)) if p[0]]
     if not parts:
         return handle
     days = sorted({d for p in parts for d in p[0]})

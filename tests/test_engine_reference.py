@@ -66,8 +66,19 @@ def add_months(d: dt.date, n: int) -> dt.date:
 
 
 def tenor_years(label: str) -> float:
+    """Nominal length: n/12 for months, n/365 for days."""
     n, unit = float(label[:-1]), label[-1]
     return {"D": n / 365.0, "W": n * 7 / 365.0, "M": n / 12.0, "Y": n}[unit]
+
+
+def tenor_time(label: str, val: dt.date) -> float:
+    """ACT/365F years from ``val`` to the end of the calendar period ``label``."""
+    n, unit = int(label[:-1]), label[-1]
+    if unit in "MY":
+        end = add_months(val, n if unit == "M" else 12 * n)
+    else:
+        end = val + dt.timedelta(days=n * (7 if unit == "W" else 1))
+    return (end - val).days / 365.0
 
 
 def curve_nodes(val: dt.date, spec: dict[str, Any]) -> tuple[list[float], list[float]]:
@@ -80,32 +91,38 @@ def curve_nodes(val: dt.date, spec: dict[str, Any]) -> tuple[list[float], list[f
     return times, [r / 100.0 for r in spec["rates"]]
 
 
-def block_shift(block: dict[str, Any], t: float) -> float:
-    """Shift in bp at time t of one additive rates block."""
-    out = 0.0
+def block_shift(block: dict[str, Any], t: float, val: dt.date) -> float:
+    """Shift in bp at time t of one additive rates block: its shapes summed at the union of
+    their tenors (each shape evaluated there by nominal length), linear in calendar time
+    between those tenors, flat beyond; a parallel shift adds everywhere."""
+    shapes = []
     if "tenors" in block:
-        out += interp(t, [tenor_years(x) for x in block["tenors"]], block["bp"])
-    if "parallel_bp" in block:
-        out += block["parallel_bp"]
+        shapes.append((list(block["tenors"]), list(block["bp"])))
     if "twist" in block:
         tw = block["twist"]
-        out += interp(t, [tenor_years(tw[k]) for k in ("short", "pivot", "long")],
-                      [tw["short_bp"], 0.0, tw["long_bp"]])
-    return out
+        shapes.append(([tw[k] for k in ("short", "pivot", "long")],
+                       [tw["short_bp"], 0.0, tw["long_bp"]]))
+    out = block.get("parallel_bp", 0.0)
+    if not shapes:
+        return out
+    union = sorted({x for labels, _ in shapes for x in labels}, key=tenor_years)
+    values = [sum(interp(tenor_years(x), [tenor_years(y) for y in labels], bp)
+                  for labels, bp in shapes) for x in union]
+    return out + interp(t, [tenor_time(x, val) for x in union], values)
 
 
 def shift_bp(spec: dict[str, Any], ccy: str, t: float,
-             curve: tuple[list[float], list[float]]) -> float:
+             curve: tuple[list[float], list[float]], val: dt.date) -> float:
     """The scenario's shift of the ``ccy`` zero rate at time t: a level target replaces every
     other shift of that curve; otherwise the currency's block plus the ALL block."""
     rates = spec.get("rates", {})
     block = rates.get(ccy)
     if block is not None and "to_pct" in block:
-        tenors = [tenor_years(x) for x in block["tenors"]]
+        tenors = [tenor_time(x, val) for x in block["tenors"]]
         bp = [(p / 100.0 - interp(T, *curve)) * 1e4 for T, p in zip(tenors, block["to_pct"],
                                                                      strict=True)]
         return interp(t, tenors, bp)
-    return sum(block_shift(rates[c], t) for c in (ccy, "ALL") if c in rates)
+    return sum(block_shift(rates[c], t, val) for c in (ccy, "ALL") if c in rates)
 
 
 def reference(market: dict[str, Any], rows: list[dict[str, Any]],
@@ -145,7 +162,7 @@ def reference(market: dict[str, Any], rows: list[dict[str, Any]],
                 l0 = l1 = dd0 = dd1 = dc0 = dc1 = t1 = t2 = 0.0
                 for t, a in flows[i]:
                     z = interp(t, *curves[c])
-                    d = shift_bp(spec, c, t, curves[c]) / 1e4
+                    d = shift_bp(spec, c, t, curves[c], val) / 1e4
                     v0 = a * math.exp(-(z + s) * t)
                     v1 = a * math.exp(-(z + s + d) * t)
                     l0 += v0

@@ -17,6 +17,7 @@ import shocks
 import stress
 from shocks import ScenarioError, ScenarioSet
 from shocks.model import BASEL_GRID, Level
+from shocks.tenors import Tenor
 
 ORIGIN = "my_scenarios.toml"
 
@@ -111,7 +112,7 @@ def test_all_applies_to_every_curve_on_top_of_its_own() -> None:
 def test_level_target_is_kept_for_the_engine() -> None:
     sc = one({"rates": {"JPY": {"tenors": ["10Y", "40Y"], "to_pct": [2.5, 4.0]},
                         "USD": {"parallel_bp": 5}}})
-    assert sc.levels == (Level(0, "JPY", (10.0, 40.0), (2.5, 4.0)),)
+    assert sc.levels == (Level(0, "JPY", (Tenor(10.0, "Y"), Tenor(40.0, "Y")), (2.5, 4.0)),)
     assert "JPY" in sc.currencies
     assert {10.0, 40.0} <= set(sc.grid.tolist())
     np.testing.assert_array_equal(sc.shift_bp(0, "JPY", [1, 10, 40]), [0, 0, 0])  # no market
@@ -426,9 +427,11 @@ def test_engine_errors_for_what_the_market_lacks(spec: dict[str, Any], field: st
 
 def test_engine_error_for_a_level_on_a_curve_only_the_levels_name() -> None:
     """A hand-built set whose level names a currency outside ``currencies``."""
-    sc = ScenarioSet(("lvl",), ("",), ("",), ("hand.toml",), (), np.array([10.0]),
-                     np.zeros((1, 0, 1)), (), np.zeros((1, 0)), np.zeros(1),
-                     (Level(0, "GBP", (10.0,), (4.0,)),))
+    sc = ScenarioSet(names=("lvl",), descriptions=("",), sources=("",), origins=("hand.toml",),
+                     currencies=(), tenors=(Tenor(10.0, ""),), bp=np.zeros((1, 0, 1)),
+                     knots=np.zeros((1, 0, 1), dtype=bool), fx_currencies=(),
+                     fx_pct=np.zeros((1, 0)), gold_pct=np.zeros(1),
+                     levels=(Level(0, "GBP", (Tenor(10.0, ""),), (4.0,)),))
     with pytest.raises(ScenarioError) as info:
         stress.run(BOOK, MARKET, sc)
     assert str(info.value) == ("hand.toml: scenario 'lvl': rates.GBP.to_pct: the market "

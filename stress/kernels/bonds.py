@@ -5,27 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from stress.kernels.interp import bracket, interp_flat
+
 _MAX_ITER = 100
-
-
-@njit(cache=True)
-def interp_flat(xs, ys, x):
-    """Linear interpolation of ``ys`` over increasing ``xs``, flat outside."""
-    n = len(xs)
-    if x <= xs[0]:
-        return ys[0]
-    if x >= xs[n - 1]:
-        return ys[n - 1]
-    lo = 0
-    hi = n - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if xs[mid] <= x:
-            lo = mid
-        else:
-            hi = mid
-    w = (x - xs[lo]) / (xs[hi] - xs[lo])
-    return ys[lo] + w * (ys[hi] - ys[lo])
 
 
 @njit(cache=True)
@@ -68,17 +50,12 @@ def curve_risk(
             pv += v
             d += t * v
             cx += t * t * v
-            if t <= key_t[0]:
-                out_krd[i, 0] += t * v
-            elif t >= key_t[nk - 1]:
-                out_krd[i, nk - 1] += t * v
+            lo, hi, frac = bracket(key_t, t)
+            if lo == hi:
+                out_krd[i, lo] += t * v
             else:
-                k = 0
-                while key_t[k + 1] < t:
-                    k += 1
-                w = (key_t[k + 1] - t) / (key_t[k + 1] - key_t[k])
-                out_krd[i, k] += w * t * v
-                out_krd[i, k + 1] += (1.0 - w) * t * v
+                out_krd[i, lo] += (1.0 - frac) * t * v
+                out_krd[i, hi] += frac * t * v
         out_pv[i] = pv
         out_dur[i] = d / pv
         out_conv[i] = cx / pv
@@ -207,6 +184,7 @@ def yield_risk(offsets, yield_time, amount, frequency, y, out_mod, out_conv):
 def discount_cashflows(
     offsets,
     curve,
+    bucket,
     spread,
     time,
     amount,
@@ -216,15 +194,16 @@ def discount_cashflows(
     curve_off,
     curve_t,
     curve_z,
-    out_a,
-    out_at,
-    out_at2,
-    out_node,
+    out_pv,
+    out_pv_t,
+    out_pv_t2,
+    out_slot,
     out_used,
 ):
-    """Each cashflow discounted on its base curve plus the bond's spread (a), times t and t^2,
-    and its node: the slot (curve, payment day) in a dense table of ``n_days`` days per curve,
-    marked in ``out_used``."""
+    """Each cashflow's present value on its base curve plus the instrument's spread (per 100
+    face), times t and t^2, and its slot: (shock bucket, payment day) in a dense table of
+    ``n_days`` days per bucket, marked in ``out_used``. The base curve (``curve``) prices
+    today; the shock bucket (``bucket``) says which scenario shifts move the cashflow."""
     for i in range(len(offsets) - 1):
         c = curve[i]
         xs = curve_t[curve_off[c] : curve_off[c + 1]]
@@ -232,9 +211,9 @@ def discount_cashflows(
         for j in range(offsets[i], offsets[i + 1]):
             t = time[j]
             v = amount[j] * np.exp(-(interp_flat(xs, zs, t) + spread[i]) * t)
-            out_a[j] = v
-            out_at[j] = v * t
-            out_at2[j] = v * t * t
-            k = c * n_days + (pay_day[j] - first_day)
-            out_node[j] = k
+            out_pv[j] = v
+            out_pv_t[j] = v * t
+            out_pv_t2[j] = v * t * t
+            k = bucket[i] * n_days + (pay_day[j] - first_day)
+            out_slot[j] = k
             out_used[k] = True

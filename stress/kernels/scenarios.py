@@ -1,47 +1,171 @@
-"""Scenario kernels: shocked discount factors per cashflow date, then one fused pass that
-revalues every position under a block of scenarios and attributes its P&L.
+"""Scenario kernels: shocked discount multipliers per cashflow node, one fused pass that
+revalues every position under a block of scenarios and attributes its P&L, and the risk sums
+per group from per-node weights.
 
 Layout: scenarios come in blocks of ``BLOCK``; per-block arrays keep the scenario axis last
-and of fixed length, so the innermost loop over the block vectorizes, each cashflow is read
-once per block and a block's discount multipliers for every node stay in cache while all
-positions are processed. Blocks are independent (one thread each) and every sum runs over
-positions in portfolio order, so results do not depend on chunking or thread count.
+and of fixed length, so the innermost loop over the block vectorizes and each cashflow is read
+once per block. Blocks are independent (one thread each) and every sum runs in a fixed order
+(positions in portfolio order, nodes in node order), so results do not depend on chunking or
+thread count.
+
+Inputs and outputs are named records (``NamedTuple``) and every metric and detail column has a
+named index below, shared with ``stress.result``: nothing is matched by position. The records
+are unpacked in helpers called from the ``prange`` loops: numba (0.68) loses writes made through
+a named tuple's attribute directly inside a ``prange`` body.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+import numpy.typing as npt
 from numba import njit, prange
+
+from stress.kernels.interp import bracket
 
 BLOCK = 16
 
-#: Raw metrics summed per (scenario, group); see stress.result for their meaning.
-N_METRICS = 15
-#: Per-position detail columns written in positions mode; see stress.result.DETAIL_COLUMNS.
-N_DETAIL = 15
-N_WORST = 3
+# --- valuation forms: how a position's local value moves with a scenario --------------------
+#: Cashflows discounted on a curve (bonds): value = scale x sum of pv x discount multiplier.
+CASHFLOWS = 0
+#: Ounces of gold: value = scale x gold price, moved by the gold multiplier.
+GOLD = 1
+#: Currency cash: a constant amount of its currency (only FX moves its base value).
+CASH = 2
+
+# --- metrics summed per (scenario, group), base currency -----------------------------------
+METRICS = (
+    "pnl_rates",
+    "pnl_fx",
+    "pnl_gold",
+    "pnl_cross",
+    "pv_before",
+    "pv_after",
+    "bond_pv_before",  # cashflow instruments only: the weights of duration and convexity
+    "bond_pv_after",
+    "dollar_duration_before",  # sum of t x PV
+    "dollar_duration_after",
+    "dollar_convexity_before",  # sum of t^2 x PV
+    "dollar_convexity_after",
+    "taylor_duration",  # -sum of t x PV x shift
+    "taylor_convexity",  # 1/2 sum of t^2 x PV x shift^2
+)
+PNL_RATES = METRICS.index("pnl_rates")
+PNL_FX = METRICS.index("pnl_fx")
+PNL_GOLD = METRICS.index("pnl_gold")
+PNL_CROSS = METRICS.index("pnl_cross")
+PV_BEFORE = METRICS.index("pv_before")
+PV_AFTER = METRICS.index("pv_after")
+BOND_PV_BEFORE = METRICS.index("bond_pv_before")
+BOND_PV_AFTER = METRICS.index("bond_pv_after")
+DOLLAR_DURATION_BEFORE = METRICS.index("dollar_duration_before")
+DOLLAR_DURATION_AFTER = METRICS.index("dollar_duration_after")
+DOLLAR_CONVEXITY_BEFORE = METRICS.index("dollar_convexity_before")
+DOLLAR_CONVEXITY_AFTER = METRICS.index("dollar_convexity_after")
+TAYLOR_DURATION = METRICS.index("taylor_duration")
+TAYLOR_CONVEXITY = METRICS.index("taylor_convexity")
+N_METRICS = len(METRICS)
+#: Metrics the per-position pass sums; the rest come from the per-node weights.
+N_POSITION_METRICS = DOLLAR_DURATION_BEFORE
+
+# --- per-position detail columns (positions mode and the worst positions) -------------------
+DETAIL = (
+    "pnl",
+    "pnl_rates",
+    "pnl_fx",
+    "pnl_gold",
+    "pnl_cross",
+    "pv_before",
+    "pv_after",
+    "duration_before",
+    "duration_after",
+    "convexity_before",
+    "convexity_after",
+    "dv01_before",
+    "dv01_after",
+    "taylor_pnl",
+    "taylor_residual",
+)
+D_PNL = DETAIL.index("pnl")
+D_PNL_RATES = DETAIL.index("pnl_rates")
+D_PNL_FX = DETAIL.index("pnl_fx")
+D_PNL_GOLD = DETAIL.index("pnl_gold")
+D_PNL_CROSS = DETAIL.index("pnl_cross")
+D_PV_BEFORE = DETAIL.index("pv_before")
+D_PV_AFTER = DETAIL.index("pv_after")
+D_DURATION_BEFORE = DETAIL.index("duration_before")
+D_DURATION_AFTER = DETAIL.index("duration_after")
+D_CONVEXITY_BEFORE = DETAIL.index("convexity_before")
+D_CONVEXITY_AFTER = DETAIL.index("convexity_after")
+D_DV01_BEFORE = DETAIL.index("dv01_before")
+D_DV01_AFTER = DETAIL.index("dv01_after")
+D_TAYLOR_PNL = DETAIL.index("taylor_pnl")
+D_TAYLOR_RESIDUAL = DETAIL.index("taylor_residual")
+N_DETAIL = len(DETAIL)
+
+F8 = npt.NDArray[np.float64]
+I8 = npt.NDArray[np.int64]
+
+
+class Positions(NamedTuple):
+    """Per position (P), in portfolio order."""
+
+    form: npt.NDArray[np.int8]  # CASHFLOWS, GOLD or CASH
+    scale: F8  # notional / 100 for cashflow instruments (per 100 face), notional otherwise
+    fx_before: F8  # base-currency units per unit of the position's currency today
+    currency: I8  # the position currency: a column of ``Shocks.fx_multiplier``
+    cashflow_row: I8  # its row of ``Cashflows`` (-1 without cashflows)
+    group: I8  # (P, Q): the position's group in each of Q groupings (one shared group axis)
+
+
+class Cashflows(NamedTuple):
+    """Cashflow instruments (R rows) and their cashflows (N), per 100 face."""
+
+    offsets: I8  # (R+1,) row r owns cashflows offsets[r]:offsets[r+1]
+    node: I8  # (N,) the cashflow's node: (shock bucket, payment day)
+    pv: F8  # (N,) cashflow x base discount factor (spread included)
+    pv_t: F8  # (N,) pv x t (years)
+    pv_t2: F8  # (N,) pv x t^2
+    pv_before: F8  # (R,) sum of pv
+    pv_t_before: F8  # (R,) sum of pv_t
+    pv_t2_before: F8  # (R,) sum of pv_t2
+
+
+class Shocks(NamedTuple):
+    """One chunk of S scenarios, in blocks of BLOCK."""
+
+    multiplier: F8  # (blocks, nodes, BLOCK) discount multiplier exp(-shift t) per node
+    shift: F8  # (blocks, nodes, BLOCK) zero-rate shift per node, decimal
+    fx_multiplier: F8  # (S, currencies) factor on each currency's base-currency FX rate
+    gold_multiplier: F8  # (S,) factor on the gold price
+    gold_before: float  # gold price today, USD per troy ounce
+
+
+class Outputs(NamedTuple):
+    """Where one chunk's results go (S = the chunk's scenarios)."""
+
+    sums: F8  # (S, groups, N_METRICS) sums per scenario and group (all groupings)
+    worst: I8  # (S, K) the K lowest-P&L positions per scenario, worst first (-1: none)
+    worst_pnl: F8  # (S, K) their P&L (+inf: none)
+    worst_detail: F8  # (S, K, N_DETAIL) their detail columns
+    detail: F8  # (N_DETAIL, rows) every position's detail, or shape (0, 0) for none
+    detail_first: int  # detail row of (position i, chunk scenario s): i x stride + first + s
+    detail_stride: int
 
 
 @njit(cache=True)
 def _node(u, node_t, node_curve, grid, shift_bp, out_g, out_d):
-    nk = len(grid)
     n_s = shift_bp.shape[0]
     t = node_t[u]
     c = node_curve[u]
-    lo = 0
-    w = 1.0
-    if t >= grid[nk - 1]:
-        lo = nk - 1
-    elif t > grid[0]:
-        while grid[lo + 1] < t:
-            lo += 1
-        w = (grid[lo + 1] - t) / (grid[lo + 1] - grid[lo])
-    hi = min(lo + 1, nk - 1)
+    lo, hi, frac = bracket(grid, t)
     for b in range(out_g.shape[0]):
         for lane in range(BLOCK):
             s = b * BLOCK + lane
             if s < n_s:
-                d = (w * shift_bp[s, c, lo] + (1.0 - w) * shift_bp[s, c, hi]) * 1e-4
+                y0 = shift_bp[s, c, lo]
+                d = (y0 + frac * (shift_bp[s, c, hi] - y0)) * 1e-4
                 out_d[b, u, lane] = d
                 out_g[b, u, lane] = np.exp(-d * t)
             else:
@@ -51,10 +175,10 @@ def _node(u, node_t, node_curve, grid, shift_bp, out_g, out_d):
 
 @njit(cache=True, parallel=True)
 def node_shocks(node_t, node_curve, grid, shift_bp, out_g, out_d):
-    """For each distinct (curve, payment date) node u and scenario s of the chunk: the
-    zero-rate shift d = shift(t_u) as a decimal (``shift_bp[s, curve, :]`` linear on ``grid``,
-    flat beyond) and the discount multiplier g = exp(-d t_u), into ``out[block, u, lane]``.
-    Lanes past the last scenario get g = 1, d = 0."""
+    """For each distinct (shock bucket, payment date) node u and scenario s of the chunk: the
+    zero-rate shift d = shift(t_u) as a decimal (``shift_bp[s, node_curve[u], :]`` linear on
+    ``grid``, flat beyond) and the discount multiplier g = exp(-d t_u), into
+    ``out[block, u, lane]``. Lanes past the last scenario get g = 1, d = 0."""
     for u in prange(len(node_t)):
         _node(u, node_t, node_curve, grid, shift_bp, out_g, out_d)
 
@@ -67,252 +191,295 @@ def node_shocks_serial(node_t, node_curve, grid, shift_bp, out_g, out_d):
 
 
 @njit(cache=True)
-def base_sums(offsets, a, at, at2, out_pv, out_dd, out_dc):
-    """Unshocked PV, dollar duration and dollar convexity per bond (per 100 face), summed in
-    the same order as ``stress_positions`` so that a zero shock reproduces them exactly."""
+def base_sums(offsets, pv, pv_t, pv_t2, out_pv, out_pv_t, out_pv_t2):
+    """Unshocked sums of pv, pv x t and pv x t^2 per row (per 100 face), in the same order as
+    the scenario pass, so that a zero shock reproduces them exactly."""
     for i in range(len(offsets) - 1):
         p = 0.0
         dd = 0.0
         dc = 0.0
         for j in range(offsets[i], offsets[i + 1]):
-            p += a[j]
-            dd += at[j]
-            dc += at2[j]
+            p += pv[j]
+            dd += pv_t[j]
+            dc += pv_t2[j]
         out_pv[i] = p
-        out_dd[i] = dd
-        out_dc[i] = dc
+        out_pv_t[i] = dd
+        out_pv_t2[i] = dc
 
 
 @njit(cache=True)
-def _block(blk, args):
-    (
-        kind,
-        scale,
-        fx0,
-        fx_col,
-        group,
-        bond_row,
-        offsets,
-        node,
-        a,
-        at,
-        at2,
-        pv0,
-        dd0,
-        dc0,
-        gold0,
-        gold_mul,
-        fx_mul,
-        g,
-        d,
-        s_first,
-        s_total,
-        out_sums,
-        out_worst,
-        out_worst_pnl,
-        out_detail,
-        full,
-    ) = args
-    n_s = fx_mul.shape[0]
-    n_groups = out_sums.shape[1]
-    detail = out_detail.shape[0] > 0
+def _position_detail(i, s, blk, lane, pos, cf, sh, m, out):
+    """Every detail column of position i in chunk scenario s (``m``: its summed metrics)."""
+    sc = pos.scale[i]
+    x0 = pos.fx_before[i]
+    x1 = x0 * sh.fx_multiplier[s, pos.currency[i]]
+    out[D_PNL] = m[PNL_RATES] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS]
+    out[D_PNL_RATES] = m[PNL_RATES]
+    out[D_PNL_FX] = m[PNL_FX]
+    out[D_PNL_GOLD] = m[PNL_GOLD]
+    out[D_PNL_CROSS] = m[PNL_CROSS]
+    out[D_PV_BEFORE] = m[PV_BEFORE]
+    out[D_PV_AFTER] = m[PV_AFTER]
+    r = pos.cashflow_row[i]
+    if pos.form[i] != CASHFLOWS:
+        out[D_DURATION_BEFORE] = np.nan
+        out[D_DURATION_AFTER] = np.nan
+        out[D_CONVEXITY_BEFORE] = np.nan
+        out[D_CONVEXITY_AFTER] = np.nan
+        out[D_DV01_BEFORE] = 0.0
+        out[D_DV01_AFTER] = 0.0
+        out[D_TAYLOR_PNL] = 0.0
+        out[D_TAYLOR_RESIDUAL] = m[PNL_RATES]
+        return
+    pv1 = 0.0
+    pv_t1 = 0.0
+    pv_t2_1 = 0.0
+    taylor_d = 0.0
+    taylor_c = 0.0
+    for j in range(cf.offsets[r], cf.offsets[r + 1]):
+        u = cf.node[j]
+        g = sh.multiplier[blk, u, lane]
+        d = sh.shift[blk, u, lane]
+        pv1 += cf.pv[j] * g
+        pv_t1 += cf.pv_t[j] * g
+        pv_t2_1 += cf.pv_t2[j] * g
+        taylor_d += cf.pv_t[j] * d
+        taylor_c += cf.pv_t2[j] * d * d
+    out[D_DURATION_BEFORE] = cf.pv_t_before[r] / cf.pv_before[r]
+    out[D_DURATION_AFTER] = pv_t1 / pv1
+    out[D_CONVEXITY_BEFORE] = cf.pv_t2_before[r] / cf.pv_before[r]
+    out[D_CONVEXITY_AFTER] = pv_t2_1 / pv1
+    out[D_DV01_BEFORE] = sc * cf.pv_t_before[r] * x0 * 1e-4
+    out[D_DV01_AFTER] = sc * pv_t1 * x1 * 1e-4
+    taylor = -sc * taylor_d * x0 + 0.5 * sc * taylor_c * x0
+    out[D_TAYLOR_PNL] = taylor
+    out[D_TAYLOR_RESIDUAL] = m[PNL_RATES] - taylor
+
+
+@njit(cache=True)
+def _block(blk, pos, cf, sh, out):
+    n_s = sh.fx_multiplier.shape[0]
+    n_q = pos.group.shape[1]
+    n_worst = out.worst.shape[1]
+    keep_detail = out.detail.shape[0] > 0
     s0 = blk * BLOCK
     nb = min(BLOCK, n_s - s0)
-    acc = np.empty((5, BLOCK))
-    m = np.empty(N_METRICS)
+    pv_after = np.empty(BLOCK)
+    m = np.empty(N_POSITION_METRICS)
+    row = np.empty(N_DETAIL)
     for s in range(nb):
-        for gi in range(n_groups):
-            for k in range(N_METRICS):
-                out_sums[s0 + s, gi, k] = 0.0
-        for k in range(N_WORST):
-            out_worst[s0 + s, k] = -1
-            out_worst_pnl[s0 + s, k] = np.inf
-    for i in range(len(kind)):
-        b = bond_row[i]
-        if kind[i] == 0:
-            for k in range(5):
+        for gi in range(out.sums.shape[1]):
+            for k in range(N_POSITION_METRICS):
+                out.sums[s0 + s, gi, k] = 0.0
+        for k in range(n_worst):
+            out.worst[s0 + s, k] = -1
+            out.worst_pnl[s0 + s, k] = np.inf
+            for c in range(N_DETAIL):
+                out.worst_detail[s0 + s, k, c] = np.nan
+    for i in range(len(pos.form)):
+        form = pos.form[i]
+        r = pos.cashflow_row[i]
+        if form == CASHFLOWS:
+            for lane in range(BLOCK):
+                pv_after[lane] = 0.0
+            for j in range(cf.offsets[r], cf.offsets[r + 1]):
+                u = cf.node[j]
+                a = cf.pv[j]
                 for lane in range(BLOCK):
-                    acc[k, lane] = 0.0
-            if full:
-                for j in range(offsets[b], offsets[b + 1]):
-                    u = node[j]
-                    aj = a[j]
-                    atj = at[j]
-                    at2j = at2[j]
-                    for lane in range(BLOCK):
-                        gs = g[blk, u, lane]
-                        ds = d[blk, u, lane]
-                        acc[0, lane] += aj * gs
-                        acc[1, lane] += atj * gs
-                        acc[2, lane] += at2j * gs
-                        acc[3, lane] += atj * ds
-                        acc[4, lane] += at2j * ds * ds
-            else:
-                # Only the PV: the risk sums are linear in the nodes and summed per group
-                # by ``node_group_sums``.
-                for j in range(offsets[b], offsets[b + 1]):
-                    u = node[j]
-                    aj = a[j]
-                    for lane in range(BLOCK):
-                        acc[0, lane] += aj * g[blk, u, lane]
-        x0 = fx0[i]
-        sc = scale[i]
+                    pv_after[lane] += a * sh.multiplier[blk, u, lane]
+        x0 = pos.fx_before[i]
+        sc = pos.scale[i]
         for s in range(nb):
-            x1 = x0 * fx_mul[s0 + s, fx_col[i]]
-            for k in range(N_METRICS):
-                m[k] = 0.0
-            if kind[i] == 0:
-                l0 = sc * pv0[b]
-                l1 = sc * acc[0, s]
-            elif kind[i] == 1:
-                l0 = sc * gold0
-                l1 = l0 * gold_mul[s0 + s]
+            x1 = x0 * sh.fx_multiplier[s0 + s, pos.currency[i]]
+            if form == CASHFLOWS:
+                l0 = sc * cf.pv_before[r]
+                l1 = sc * pv_after[s]
+            elif form == GOLD:
+                l0 = sc * sh.gold_before
+                l1 = l0 * sh.gold_multiplier[s0 + s]
             else:
                 l0 = sc
                 l1 = sc
             dl = l1 - l0
             dx = x1 - x0
-            local = dl * x0
-            if kind[i] == 0:
-                m[1] = local
-                m[7] = l0 * x0
-                m[8] = l1 * x1
-                if full:
-                    m[9] = sc * dd0[b] * x0
-                    m[10] = sc * acc[1, s] * x1
-                    m[11] = sc * dc0[b] * x0
-                    m[12] = sc * acc[2, s] * x1
-                    m[13] = -sc * acc[3, s] * x0
-                    m[14] = 0.5 * sc * acc[4, s] * x0
-            elif kind[i] == 1:
-                m[3] = local
-            m[2] = l0 * dx
-            m[4] = dl * dx
-            m[5] = l0 * x0
-            m[6] = l1 * x1
-            m[0] = m[1] + m[2] + m[3] + m[4]
-            gi = group[i]
-            for k in range(N_METRICS):
-                out_sums[s0 + s, gi, k] += m[k]
-            pnl = m[0]
-            # Keep the N_WORST lowest P&Ls, earlier positions first on ties.
-            if pnl < out_worst_pnl[s0 + s, N_WORST - 1]:
-                k = N_WORST - 1
-                while k > 0 and pnl < out_worst_pnl[s0 + s, k - 1]:
-                    out_worst_pnl[s0 + s, k] = out_worst_pnl[s0 + s, k - 1]
-                    out_worst[s0 + s, k] = out_worst[s0 + s, k - 1]
+            for k in range(N_POSITION_METRICS):
+                m[k] = 0.0
+            if form == CASHFLOWS:
+                m[PNL_RATES] = dl * x0
+                m[BOND_PV_BEFORE] = l0 * x0
+                m[BOND_PV_AFTER] = l1 * x1
+            elif form == GOLD:
+                m[PNL_GOLD] = dl * x0
+            m[PNL_FX] = l0 * dx
+            m[PNL_CROSS] = dl * dx
+            m[PV_BEFORE] = l0 * x0
+            m[PV_AFTER] = l1 * x1
+            for q in range(n_q):
+                gi = pos.group[i, q]
+                for k in range(N_POSITION_METRICS):
+                    out.sums[s0 + s, gi, k] += m[k]
+            pnl = m[PNL_RATES] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS]
+            # Keep the n_worst lowest P&Ls, earlier positions first on ties; the detail of a
+            # position is computed only when it enters the list.
+            if n_worst > 0 and pnl < out.worst_pnl[s0 + s, n_worst - 1]:
+                k = n_worst - 1
+                while k > 0 and pnl < out.worst_pnl[s0 + s, k - 1]:
+                    out.worst_pnl[s0 + s, k] = out.worst_pnl[s0 + s, k - 1]
+                    out.worst[s0 + s, k] = out.worst[s0 + s, k - 1]
+                    for c in range(N_DETAIL):
+                        out.worst_detail[s0 + s, k, c] = out.worst_detail[s0 + s, k - 1, c]
                     k -= 1
-                out_worst_pnl[s0 + s, k] = pnl
-                out_worst[s0 + s, k] = i
-            if detail:
-                r = i * s_total + s_first + s0 + s
-                for k in range(7):
-                    out_detail[k, r] = m[k]
-                if kind[i] == 0:
-                    out_detail[7, r] = dd0[b] / pv0[b]
-                    out_detail[8, r] = acc[1, s] / acc[0, s]
-                    out_detail[9, r] = dc0[b] / pv0[b]
-                    out_detail[10, r] = acc[2, s] / acc[0, s]
-                else:
-                    out_detail[7, r] = np.nan
-                    out_detail[8, r] = np.nan
-                    out_detail[9, r] = np.nan
-                    out_detail[10, r] = np.nan
-                out_detail[11, r] = m[9] * 1e-4
-                out_detail[12, r] = m[10] * 1e-4
-                out_detail[13, r] = m[13] + m[14]
-                out_detail[14, r] = m[1] - (m[13] + m[14])
+                out.worst_pnl[s0 + s, k] = pnl
+                out.worst[s0 + s, k] = i
+                _position_detail(i, s0 + s, blk, s, pos, cf, sh, m, row)
+                for c in range(N_DETAIL):
+                    out.worst_detail[s0 + s, k, c] = row[c]
+            if keep_detail:
+                _position_detail(i, s0 + s, blk, s, pos, cf, sh, m, row)
+                dr = i * out.detail_stride + out.detail_first + s0 + s
+                for c in range(N_DETAIL):
+                    out.detail[c, dr] = row[c]
 
 
 @njit(cache=True, parallel=True)
-def stress_positions(n_blocks, args):
+def stress_positions(n_blocks, pos, cf, sh, out):
     """Full revaluation and P&L attribution of every position under the chunk's scenarios.
 
-    ``args`` is the tuple (kind, scale, fx0, fx_col, group, bond_row, offsets, node, a, at, at2,
-    pv0, dd0, dc0, gold0, gold_mul, fx_mul, g, d, s_first, s_total, out_sums, out_worst,
-    out_worst_pnl, out_detail, full), one numba tuple so the serial and threaded loops share it.
-    Without ``full`` only the P&L metrics are summed here; the risk metrics 9-14 are left 0
-    for ``node_group_sums``.
-
-    Per position and scenario (base currency, X = base units per unit of position currency,
-    L = local value): rates = (L1-L0) X0 for bonds, gold likewise for gold, fx = L0 (X1-X0),
-    cross = (L1-L0)(X1-X0). Bond L = scale * sum a_j g_j (a = cashflow x base discount
-    factor per 100 face, scale = notional/100). Sums per (scenario, group) go to
-    ``out_sums[s, group, metric]``; the ``N_WORST`` lowest P&Ls per scenario to
-    ``out_worst``/``out_worst_pnl``; with a non-empty ``out_detail`` every detail column to
-    ``out_detail[col, position * s_total + s_first + s]``.
+    Per position and scenario (base currency, X = base units per unit of the position
+    currency, L = local value): rates = (L1 - L0) X0 for cashflow instruments (gold likewise
+    as the gold part), fx = L0 (X1 - X0), cross = (L1 - L0)(X1 - X0); a cashflow instrument's
+    L = scale x sum of pv x multiplier. Sums per (scenario, group) of the metrics before
+    ``N_POSITION_METRICS`` go to ``out.sums`` (the risk metrics come from
+    ``node_group_sums``), the K worst positions with their detail to ``out.worst*``, and with a
+    non-empty ``out.detail`` every position's detail columns.
     """
     for blk in prange(n_blocks):
-        _block(blk, args)
+        _block(blk, pos, cf, sh, out)
 
 
 @njit(cache=True)
-def stress_positions_serial(n_blocks, args):
+def stress_positions_serial(n_blocks, pos, cf, sh, out):
     """``stress_positions`` without threads, for small inputs."""
     for blk in range(n_blocks):
-        _block(blk, args)
+        _block(blk, pos, cf, sh, out)
+
+
+class NodeWeights(NamedTuple):
+    """Per group, its nodes (increasing) with the sums over the group's cashflows paying there
+    of scale x pv x t (``w_t``) and scale x pv x t^2 (``w_t2``), local currency."""
+
+    offsets: I8  # (groups + 1,) group g owns entries offsets[g]:offsets[g+1]
+    node: I8
+    w_t: F8
+    w_t2: F8
+    node_currency: I8  # (nodes,) the currency of each node: a column of fx_multiplier
+    fx_before: F8  # (currencies,) base-currency units per unit of each currency today
 
 
 @njit(cache=True)
-def _node_group_sums_one(s, w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums):
-    n_groups, n_nodes = w1.shape
+def _group_risk(s, w, sh, sums):
     blk = s // BLOCK
     lane = s - blk * BLOCK
-    for grp in range(n_groups):
-        b1 = 0.0
-        a1 = 0.0
-        b2 = 0.0
-        a2 = 0.0
-        t1 = 0.0
-        t2 = 0.0
-        for u in range(n_nodes):
-            c = node_fx[u]
-            x0 = fx0_code[c]
-            x1 = x0 * fx_mul[s, c]
-            gs = g[blk, u, lane]
-            ds = d[blk, u, lane]
-            v1 = w1[grp, u]
-            v2 = w2[grp, u]
-            b1 += v1 * x0
-            a1 += v1 * gs * x1
-            b2 += v2 * x0
-            a2 += v2 * gs * x1
-            t1 += v1 * ds * x0
-            t2 += v2 * ds * ds * x0
-        out_sums[s, grp, 9] = b1
-        out_sums[s, grp, 10] = a1
-        out_sums[s, grp, 11] = b2
-        out_sums[s, grp, 12] = a2
-        out_sums[s, grp, 13] = -t1
-        out_sums[s, grp, 14] = 0.5 * t2
+    for grp in range(len(w.offsets) - 1):
+        dd0 = 0.0
+        dd1 = 0.0
+        dc0 = 0.0
+        dc1 = 0.0
+        td = 0.0
+        tc = 0.0
+        for e in range(w.offsets[grp], w.offsets[grp + 1]):
+            u = w.node[e]
+            c = w.node_currency[u]
+            x0 = w.fx_before[c]
+            x1 = x0 * sh.fx_multiplier[s, c]
+            g = sh.multiplier[blk, u, lane]
+            d = sh.shift[blk, u, lane]
+            v1 = w.w_t[e]
+            v2 = w.w_t2[e]
+            dd0 += v1 * x0
+            dd1 += v1 * g * x1
+            dc0 += v2 * x0
+            dc1 += v2 * g * x1
+            td += v1 * d * x0
+            tc += v2 * d * d * x0
+        sums[s, grp, DOLLAR_DURATION_BEFORE] = dd0
+        sums[s, grp, DOLLAR_DURATION_AFTER] = dd1
+        sums[s, grp, DOLLAR_CONVEXITY_BEFORE] = dc0
+        sums[s, grp, DOLLAR_CONVEXITY_AFTER] = dc1
+        sums[s, grp, TAYLOR_DURATION] = -td
+        sums[s, grp, TAYLOR_CONVEXITY] = 0.5 * tc
 
 
 @njit(cache=True, parallel=True)
-def node_group_sums(w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums):
-    """The risk metrics 9-14 per (scenario, group) from per-node weights: dollar duration and
-    convexity before/after and the Taylor terms are linear in each node's g and d, so they are
-    sums over the distinct nodes u of ``w1[group, u]`` = sum of scale * t * a and
-    ``w2[group, u]`` = sum of scale * t^2 * a over the group's cashflows at u, times the FX of
-    the node's currency (``node_fx`` indexes ``fx0_code`` and the columns of ``fx_mul``)."""
-    for s in prange(fx_mul.shape[0]):
-        _node_group_sums_one(s, w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums)
+def node_group_sums(w, sh, sums):
+    """The risk metrics per (scenario, group): dollar duration and convexity before/after and
+    the Taylor terms are linear in each node's multiplier and shift, so they are sums over the
+    group's nodes of its weights times the FX of the node's currency."""
+    for s in prange(sh.fx_multiplier.shape[0]):
+        _group_risk(s, w, sh, sums)
 
 
 @njit(cache=True)
-def node_group_sums_serial(w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums):
+def node_group_sums_serial(w, sh, sums):
     """``node_group_sums`` without threads, for small inputs."""
-    for s in range(fx_mul.shape[0]):
-        _node_group_sums_one(s, w1, w2, node_fx, fx0_code, fx_mul, g, d, out_sums)
+    for s in range(sh.fx_multiplier.shape[0]):
+        _group_risk(s, w, sh, sums)
 
 
 @njit(cache=True)
-def node_weight_table(offsets, bond_scale, bond_group, node, at, at2, out_w1, out_w2):
-    """``out_w1[group, u]`` += scale * t * a and ``out_w2[group, u]`` += scale * t^2 * a over
-    every cashflow (node u) of every bond, in cashflow order (the tables start at zero)."""
-    for i in range(len(offsets) - 1):
-        sc = bond_scale[i]
-        grp = bond_group[i]
-        for j in range(offsets[i], offsets[i + 1]):
-            u = node[j]
-            out_w1[grp, u] += sc * at[j]
-            out_w2[grp, u] += sc * at2[j]
+def _group_nodes(rows, row_lo, row_hi, cf, mark, stamp, touched):
+    """Mark the distinct nodes of cashflow rows ``rows[row_lo:row_hi]``; return how many."""
+    n = 0
+    for k in range(row_lo, row_hi):
+        r = rows[k]
+        for j in range(cf.offsets[r], cf.offsets[r + 1]):
+            u = cf.node[j]
+            if mark[u] != stamp:
+                mark[u] = stamp
+                touched[n] = u
+                n += 1
+    return n
+
+
+@njit(cache=True)
+def count_group_nodes(rows, group_offsets, cf, n_nodes, out_count):
+    """Number of distinct nodes of each group, the group owning cashflow rows
+    ``rows[group_offsets[g]:group_offsets[g+1]]``."""
+    mark = np.full(n_nodes, -1, dtype=np.int64)
+    touched = np.empty(n_nodes, dtype=np.int64)
+    for g in range(len(group_offsets) - 1):
+        out_count[g] = _group_nodes(
+            rows, group_offsets[g], group_offsets[g + 1], cf, mark, g, touched
+        )
+
+
+@njit(cache=True)
+def fill_group_nodes(rows, group_offsets, cf, scale, n_nodes, out_offsets, out_node, out_w_t,
+                     out_w_t2):  # fmt: skip
+    """The entries of ``NodeWeights`` (``out_offsets`` from ``count_group_nodes``): per group
+    and node, scale x pv_t and scale x pv_t2 summed in cashflow order, nodes increasing
+    (``scale[k]`` belongs to row ``rows[k]``)."""
+    mark = np.full(n_nodes, -1, dtype=np.int64)
+    touched = np.empty(n_nodes, dtype=np.int64)
+    acc_t = np.zeros(n_nodes)
+    acc_t2 = np.zeros(n_nodes)
+    for g in range(len(group_offsets) - 1):
+        lo = group_offsets[g]
+        hi = group_offsets[g + 1]
+        n = _group_nodes(rows, lo, hi, cf, mark, g, touched)
+        for k in range(lo, hi):
+            r = rows[k]
+            sc = scale[k]
+            for j in range(cf.offsets[r], cf.offsets[r + 1]):
+                u = cf.node[j]
+                acc_t[u] += sc * cf.pv_t[j]
+                acc_t2[u] += sc * cf.pv_t2[j]
+        nodes = np.sort(touched[:n])
+        e = out_offsets[g]
+        for u in nodes:
+            out_node[e] = u
+            out_w_t[e] = acc_t[u]
+            out_w_t2[e] = acc_t2[u]
+            acc_t[u] = 0.0
+            acc_t2[u] = 0.0
+            e += 1

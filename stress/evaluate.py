@@ -1,0 +1,183 @@
+"""The evaluator: run the kernels over a prepared book, chunk by chunk of scenarios, and return
+raw sums per (scenario, group, metric) and the worst positions, nothing derived.
+
+Raw sums of disjoint sets of positions add up, and worst positions merge by keeping the lowest
+P&Ls, so a result over shards of a book is their sum plus a merge.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from stress.groups import Groupings
+from stress.kernels.scenarios import (
+    BLOCK,
+    N_DETAIL,
+    N_METRICS,
+    NodeWeights,
+    Outputs,
+    Positions,
+    Shocks,
+    count_group_nodes,
+    fill_group_nodes,
+    node_group_sums,
+    node_group_sums_serial,
+    node_shocks,
+    node_shocks_serial,
+    stress_positions,
+    stress_positions_serial,
+)
+from stress.prepare import Prepared
+from stress.resolve import ResolvedShocks
+from stress.work import run_work, threaded
+
+log = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Memory budget for a chunk's per-node, per-scenario discount multipliers and shifts (bytes).
+CHUNK_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class RawSums:
+    """The scenario pass's output for S scenarios.
+
+    ``sums[s, group, metric]`` over the groups of every grouping (metrics named in
+    ``stress.kernels.scenarios.METRICS``, base currency); ``worst[s, k]`` the k-th lowest-P&L
+    position (index into the book, -1 when the book has fewer positions), ``worst_pnl`` its P&L
+    and ``worst_detail[s, k, column]`` its detail columns (``DETAIL``).
+    """
+
+    sums: FloatArray
+    worst: IntArray
+    worst_pnl: FloatArray
+    worst_detail: FloatArray
+
+
+def evaluate(
+    prepared: Prepared,
+    shocks: ResolvedShocks,
+    groups: Groupings,
+    *,
+    worst: int = 10,
+    detail: bool = False,
+    chunk_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[RawSums, FloatArray | None]:
+    """Revalue every position of ``prepared`` under every scenario of ``shocks``.
+
+    Returns the raw sums and, with ``detail``, every position's detail columns as an array
+    (N_DETAIL, positions x scenarios), position-major.
+
+    Args:
+        worst: how many lowest-P&L positions to keep per scenario.
+        chunk_size: scenarios per chunk (default: sized to keep work arrays near CHUNK_BYTES).
+        progress: called with (scenarios done, total) after each chunk.
+    """
+    book = prepared.book
+    n_p, S = book.n_positions, len(shocks.gold_multiplier)
+    n_nodes = max(prepared.n_nodes, 1)
+    if chunk_size is None:
+        # The multipliers and shifts take 16 bytes per node and scenario.
+        chunk_size = CHUNK_BYTES // (16 * n_nodes)
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    chunk_size = max(min(chunk_size, S), 1)
+    positions = Positions(
+        form=book.form,
+        scale=book.scale,
+        fx_before=book.fx0,
+        currency=book.currency_code,
+        cashflow_row=prepared.cashflow_row,
+        group=groups.codes,
+    )
+    weights = node_weights(prepared, groups)
+    sums = np.empty((S, groups.n_groups, N_METRICS))
+    worst_pos = np.empty((S, worst), dtype=np.int64)
+    worst_pnl = np.empty((S, worst))
+    worst_detail = np.empty((S, worst, N_DETAIL))
+    out_detail = np.empty((N_DETAIL, n_p * S)) if detail else np.empty((0, 0))
+    gold_before = book.market.gold_usd or 0.0
+    n_cashflows = len(prepared.cashflows.pv)
+    for lo in range(0, S, chunk_size):
+        hi = min(S, lo + chunk_size)
+        n_blocks = -(-(hi - lo) // BLOCK)
+        g = np.empty((n_blocks, n_nodes, BLOCK))
+        d = np.empty_like(g)
+        parallel = threaded(run_work(n_cashflows, n_p, hi - lo), n_blocks)
+        (node_shocks if parallel else node_shocks_serial)(
+            prepared.node_t,
+            prepared.node_curve,
+            shocks.times,
+            np.ascontiguousarray(shocks.shift_bp[lo:hi]),
+            g,
+            d,
+        )
+        sh = Shocks(
+            multiplier=g,
+            shift=d,
+            fx_multiplier=np.ascontiguousarray(shocks.fx_multiplier[lo:hi]),
+            gold_multiplier=np.ascontiguousarray(shocks.gold_multiplier[lo:hi]),
+            gold_before=gold_before,
+        )
+        out = Outputs(
+            sums=sums[lo:hi],
+            worst=worst_pos[lo:hi],
+            worst_pnl=worst_pnl[lo:hi],
+            worst_detail=worst_detail[lo:hi],
+            detail=out_detail,
+            detail_first=lo,
+            detail_stride=S,
+        )
+        (stress_positions if parallel else stress_positions_serial)(
+            n_blocks, positions, prepared.cashflows, sh, out
+        )
+        (node_group_sums if parallel else node_group_sums_serial)(weights, sh, sums[lo:hi])
+        if progress is not None:
+            progress(hi, S)
+        log.debug("scenarios %d-%d of %d done", lo, hi, S)
+    raw = RawSums(sums, worst_pos, worst_pnl, worst_detail)
+    return raw, (out_detail if detail else None)
+
+
+def node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:
+    """Per group of every grouping, the nodes its cashflows pay at, with the sums of
+    scale x pv x t and scale x pv x t^2 there (local currency), in cashflow order."""
+    book = prepared.book
+    rows_pos = book.cashflow_pos
+    n_rows, n_q = len(rows_pos), groups.codes.shape[1]
+    # One (group, row) pair per row and grouping, ordered by group, rows in book order.
+    group_of = groups.codes[rows_pos].T.ravel()
+    row_of = np.tile(np.arange(n_rows, dtype=np.int64), n_q)
+    order = np.argsort(group_of, kind="stable")
+    rows = np.ascontiguousarray(row_of[order])
+    scale = np.ascontiguousarray(book.scale[rows_pos][rows])
+    group_offsets = np.zeros(groups.n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(group_of, minlength=groups.n_groups), out=group_offsets[1:])
+    n_nodes = prepared.n_nodes
+    counts = np.empty(groups.n_groups, dtype=np.int64)
+    count_group_nodes(rows, group_offsets, prepared.cashflows, n_nodes, counts)
+    offsets = np.zeros(groups.n_groups + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    nnz = int(offsets[-1])
+    node, w_t, w_t2 = np.empty(nnz, dtype=np.int64), np.empty(nnz), np.empty(nnz)
+    fill_group_nodes(
+        rows, group_offsets, prepared.cashflows, scale, n_nodes, offsets, node, w_t, w_t2
+    )
+    return NodeWeights(
+        offsets=offsets,
+        node=node,
+        w_t=w_t,
+        w_t2=w_t2,
+        node_currency=prepared.node_currency,
+        fx_before=np.array(
+            [book.market.fx_rate(c) for c in book.position_currencies], dtype=np.float64
+        ),
+    )
