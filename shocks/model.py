@@ -306,9 +306,13 @@ def concat(sets: Sequence[ScenarioSet]) -> ScenarioSet:
         row = 0
         for s, part in zip(sets, parts, strict=True):
             where = [
-                [keyed[a][t.key if a == "tenors" else t] for t in getattr(s, a)] for a in dims
+                np.array(
+                    [keyed[a][t.key if a == "tenors" else t] for t in getattr(s, a)],
+                    dtype=np.int64,
+                )
+                for a in dims
             ]
-            out[np.ix_(np.arange(row, row + len(s)), *(np.array(w, dtype=np.int64) for w in where))] = part
+            out[np.ix_(np.arange(row, row + len(s)), *where)] = part
             row += len(s)
         built[f.name] = out
     levels: list[Level] = []

@@ -10,7 +10,7 @@ import datetime as dt
 import itertools
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,6 @@ class Market:
     usd_value: dict[str, float]
     gold_usd: float | None = None
     source: str = "<market>"
-    notes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path) -> Market:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
+import os
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -94,7 +96,8 @@ def maturities(draw: st.DrawFn, valuation_date: dt.date) -> dt.date:
     if kind == "february":
         d = month_end(year, 2)
     elif kind == "feb28_leap":
-        leap = next(y for y in range(year, year + 4) if calendar.isleap(y))
+        # The next leap year: not always within four years (2100 is not one).
+        leap = next(y for y in itertools.count(year) if calendar.isleap(y))
         d = dt.date(leap, 2, 28)
     elif kind == "31st":
         month = draw(st.sampled_from([1, 3, 5, 7, 8, 10, 12]))
@@ -237,3 +240,39 @@ def bond_frame(bs: tuple[BondSpec, ...] | list[BondSpec], currency: str = "USD")
 
 def portfolio(case: Case) -> portfolios.Portfolio:
     return portfolios.load(bond_frame(case.bonds), valuation_date=case.valuation_date)
+
+
+# --- example counts and position frames ------------------------------------------------------
+
+#: Multiplier of every test's example count under the ``explore`` profile (see conftest.py).
+EXPLORE = int(os.environ.get("STRESS_EXPLORE", "20"))
+
+
+def examples(n: int) -> int:
+    """``n`` examples, or ``EXPLORE`` times as many under the ``explore`` hypothesis profile."""
+    return n * EXPLORE if os.environ.get("HYPOTHESIS_PROFILE") == "explore" else n
+
+
+#: Column types of the positions frames the tests build from row dicts.
+POSITION_SCHEMA: dict[str, pl.DataType] = {
+    "position_id": pl.String(),
+    "instrument": pl.String(),
+    "currency": pl.String(),
+    "notional": pl.Float64(),
+    "coupon": pl.Float64(),
+    "maturity": pl.Date(),
+    "convention": pl.String(),
+    "frequency": pl.Int64(),
+    "day_count": pl.String(),
+    "spread_bp": pl.Float64(),
+    "clean_price": pl.Float64(),
+    "book": pl.String(),
+}
+
+
+def positions_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """A positions frame from row dicts: the schema's columns that some row has, in the
+    schema's order, missing cells null."""
+    schema = {k: v for k, v in POSITION_SCHEMA.items() if any(k in r for r in rows)}
+    return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema,
+                        orient="row")

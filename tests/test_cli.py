@@ -175,7 +175,7 @@ def test_analytics_table_and_file(files: dict[str, Path], tmp_path: Path,
 def test_default_run_on_bundled_data(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(["run", "--top", "5"], capsys)
     assert code == 0, err
-    assert "jgb" in out.lower() or "Scenarios ranked" in out
+    assert "Scenarios ranked by P&L (USD)" in out and "Top contributors" in out
     assert "positions x" in err
 
 

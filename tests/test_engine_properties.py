@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 from typing import Any
 
 import numba
@@ -27,6 +26,7 @@ import stress
 from portfolios.synthetic import synthetic_book
 from stress.prepare import prepare
 from stress.resolve import resolve
+from tests import strategies as ts
 
 VAL = dt.date(2026, 1, 20)
 MARKET_SPEC: dict[str, Any] = {
@@ -50,12 +50,8 @@ MONEY = ("pnl", "pnl_rates", "pnl_fx", "pnl_gold", "pnl_cross", "pv_before", "pv
          "dv01_before", "dv01_after", "taylor_pnl", "taylor_residual")
 SUMMED = (*MONEY, "taylor_duration", "taylor_convexity")  # summary columns that add up
 PARTS = ("pnl_rates", "pnl_fx", "pnl_gold", "pnl_cross")
-SCHEMA = {"position_id": pl.String, "instrument": pl.String, "currency": pl.String,
-          "notional": pl.Float64, "coupon": pl.Float64, "maturity": pl.Date,
-          "convention": pl.String, "spread_bp": pl.Float64, "clean_price": pl.Float64,
-          "book": pl.String}
 FLOOR = 1e-4  # differences smaller than FLOOR x |PV| are compared in absolute terms
-FAST = settings(max_examples=int(os.environ.get("STRESS_PROPERTY_EXAMPLES", "40")),
+FAST = settings(max_examples=ts.examples(40),
                 deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -64,7 +60,7 @@ FAST = settings(max_examples=int(os.environ.get("STRESS_PROPERTY_EXAMPLES", "40"
 
 
 def load(rows: list[dict[str, Any]]) -> portfolios.Portfolio:
-    return portfolios.load(pl.DataFrame(rows, schema=SCHEMA, orient="row"))
+    return portfolios.load(ts.positions_frame(rows))
 
 
 def scen(*specs: dict[str, Any]) -> shocks.ScenarioSet:

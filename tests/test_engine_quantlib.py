@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 import portfolios
 import shocks
 import stress
+from tests import strategies as ts
 
 ql = pytest.importorskip("QuantLib")
 
@@ -285,17 +286,9 @@ def quantlib_positions(case: Case) -> list[dict[str, float]]:
 # --------------------------------------------------------------------------- engine side
 
 
-def portfolio_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    schema = {"position_id": pl.String, "instrument": pl.String, "currency": pl.String,
-              "notional": pl.Float64, "coupon": pl.Float64, "maturity": pl.Date,
-              "convention": pl.String, "frequency": pl.Int64, "day_count": pl.String,
-              "spread_bp": pl.Float64}
-    return pl.DataFrame([{k: r[k] for k in schema} for r in rows], schema=schema, orient="row")
-
-
 def engine_positions(case: Case) -> pl.DataFrame:
     market = stress.Market.from_dict(case.market)
-    book = portfolios.load(portfolio_frame(case.rows))
+    book = portfolios.load(ts.positions_frame(case.rows))
     scen = shocks.from_dict({"scenario": case.scenarios}, "<quantlib test>")
     pos = stress.run(book, market, scen, detail="positions").positions
     return scenario_major(pos)
@@ -329,7 +322,7 @@ def relative_errors(case: Case) -> dict[str, float]:
     return worst
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
+@settings(max_examples=ts.examples(EXAMPLES), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(cases())
 def test_position_pnl_matches_quantlib(case: Case) -> None:

@@ -29,6 +29,7 @@ import shocks
 import stress
 from portfolios.conventions import DAY_COUNTS, PRESETS
 from stress.cashflows import build_cashflows
+from tests import strategies as ts
 
 RTOL = 1e-10
 FLOOR = 1e-4  # P&L magnitudes below FLOOR x |PV| are compared in absolute terms
@@ -314,11 +315,7 @@ def inputs(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]], list[
 
 def run_engine(market: dict[str, Any], rows: list[dict[str, Any]],
                scenarios: list[dict[str, Any]]) -> stress.StressResult:
-    schema = {"position_id": pl.String, "instrument": pl.String, "currency": pl.String,
-              "notional": pl.Float64, "coupon": pl.Float64, "maturity": pl.Date,
-              "convention": pl.String, "frequency": pl.Int64, "day_count": pl.String,
-              "spread_bp": pl.Float64}
-    frame = pl.DataFrame([{k: r[k] for k in schema} for r in rows], schema=schema, orient="row")
+    frame = ts.positions_frame(rows)
     return stress.run(portfolios.load(frame), stress.Market.from_dict(market),
                       shocks.from_dict({"scenario": scenarios}, "<reference test>"),
                       detail="positions")
@@ -367,7 +364,7 @@ def compare(market: dict[str, Any], rows: list[dict[str, Any]],
             check(got, p["pnl"], scale, f"summary[{s}].worst_{k} ({pid})")
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=ts.examples(60), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(inputs())
 def test_engine_matches_reference(case: tuple[Any, Any, Any]) -> None:

@@ -22,7 +22,7 @@ from stress.pricing import KEY_TENORS
 from tests import reference as ref
 from tests import strategies as ts
 
-SETTINGS = settings(max_examples=150, deadline=None)
+SETTINGS = settings(max_examples=ts.examples(150), deadline=None)
 
 
 def book_of(val: dt.date, specs: list[ts.BondSpec]):
@@ -252,7 +252,7 @@ def test_curve_risk_matches_reference(drawn, curve, spreads):
         assert krd[i].sum() == pytest.approx(dur[i], rel=1e-12, abs=1e-15)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=ts.examples(80), deadline=None)
 @given(books(), ts.zero_curves(), ts.spreads_bp())
 def test_solve_spread_matches_bisection(drawn, curve, spread_bp):
     val, specs = drawn
@@ -371,7 +371,7 @@ def test_yield_risk_matches_reference(drawn, y):
 # --- the whole analytics pipeline ------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=ts.examples(60), deadline=None)
 @given(ts.cases())
 def test_analytics_matches_reference_pipeline(case):
     book = book_of(case.valuation_date, list(case.bonds))

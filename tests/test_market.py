@@ -17,7 +17,6 @@ from shocks.tenors import Tenor, parse_tenor
 from stress import Market
 from stress.cashflows import build_cashflows
 from stress.dates import to_days
-from tests import qlref
 from tests import reference as ref
 from tests import strategies as ts
 
@@ -86,11 +85,11 @@ def _bootstraps(val, ccy, convention, tenors, rates) -> bool:
     return True
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=ts.examples(80), deadline=None)
 @given(par_curves())
 @example((dt.date(2000, 2, 29), "USD", None, ("1M", "2M", "3M", "6M", "9M", "1Y", "40Y", "50Y"),
           (7.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.5)))
-def test_par_bootstrap_reprices_every_par_bond_at_100(drawn):
+def test_par_bootstrap_reprices_every_par_bond_at_100(qlref, drawn):
     """Every par bond reprices at 100, or the bootstrap refuses a bond that no zero rate
     reaches (a yield step after a long gap: the earlier coupons alone are worth over par)."""
     val, ccy, convention, tenors, rates = drawn
@@ -134,10 +133,17 @@ def test_par_bootstrap_of_short_tenors(tenor, rate):
     """Regression: Newton in the bootstrap demanded a step below 1e-15, which price rounding
     makes impossible for short maturities (dP/dz = -t P is small): valid curves failed with
     "no zero rate reprices the ... par bond"."""
+    preset = PRESETS["UST"]
     for day in range(0, 365, 3):
         val = dt.date(2026, 1, 1) + dt.timedelta(days=day)
-        Market.from_dict({"valuation_date": val, "curves": {"USD": {
-            "type": "par", "tenors": [tenor], "rates": [rate]}}})
+        curve = Market.from_dict({"valuation_date": val, "curves": {"USD": {
+            "type": "par", "tenors": [tenor], "rates": [rate]}}}).curves["USD"]
+        maturity = parse_tenor(tenor).date(val)
+        book = build_cashflows(val, np.array([to_days(maturity)]), np.array([rate]),
+                               np.array([preset.frequency]),
+                               np.array([DAY_COUNTS[preset.day_count]]))
+        clean = float(np.sum(book.amount * curve.discount(book.time))) - book.accrued[0]
+        assert clean == pytest.approx(100.0, abs=1e-10), (val, tenor, rate)
 
 
 # --- zero curves ---------------------------------------------------------------------------
@@ -158,7 +164,7 @@ def test_zero_curve_nodes_are_calendar_dates():
     np.testing.assert_array_equal(c.rates, np.arange(1, 9) / 100)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=ts.examples(100), deadline=None)
 @given(ts.valuation_dates(), ts.zero_curves(), st.lists(st.floats(0, 80), min_size=1, max_size=20))
 def test_zero_curve_is_linear_between_nodes_and_flat_outside(val, spec, times):
     market = ts.market(val, spec)
@@ -176,7 +182,7 @@ def test_zero_curve_is_linear_between_nodes_and_flat_outside(val, spec, times):
     assert c.discount(5.0) == pytest.approx(np.exp(-c.zero(5.0) * 5.0), rel=1e-15)
 
 
-def test_zero_curve_matches_quantlib_discount_factors():
+def test_zero_curve_matches_quantlib_discount_factors(qlref):
     spec = ts.CurveSpec(("3M", "2Y", "10Y", "30Y"), (-0.2, 1.5, 3.0, 2.5))
     market = ts.market(VAL, spec)
     c = market.curves["USD"]
@@ -302,7 +308,7 @@ def test_parse_tenor_errors(value, message):
     assert str(info.value) == message
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=ts.examples(100), deadline=None)
 @given(st.integers(1, 600), st.sampled_from(["M", "Y"]), ts.valuation_dates())
 def test_month_and_year_tenors_are_calendar_periods(n, unit, val):
     tenor = parse_tenor(f"{n}{unit}")

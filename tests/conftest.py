@@ -1,0 +1,35 @@
+"""Test configuration: hypothesis profiles and the QuantLib oracle as a fixture.
+
+Profiles, chosen with the environment variable ``HYPOTHESIS_PROFILE``:
+
+- ``dev`` (default): random examples, as many as each test asks for (``examples(n)``).
+- ``ci``: derandomized (the same examples on every run), no deadline, no example database,
+  so a CI run is deterministic. ``.ci/run`` selects it.
+- ``explore``: random, with ``STRESS_EXPLORE`` (default 20) times the examples each test asks
+  for. Run it before you stop; a failure it finds becomes an ``@example`` regression.
+
+The package's own ``StressWarning`` is an error in every test (``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("dev", **_COMMON)
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, **_COMMON)
+settings.register_profile("explore", **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session")
+def qlref() -> ModuleType:
+    """The QuantLib oracle (``tests/qlref.py``); tests that use it skip without QuantLib."""
+    pytest.importorskip("QuantLib")
+    from tests import qlref as module
+
+    return module
