@@ -17,6 +17,12 @@ from shocks.tenors import Tenor, parse_tenor
 #: Keys allowed in a [scenario.rates.CCY] table.
 RATE_KEYS = ("tenors", "bp", "to_pct", "parallel_bp", "twist", "butterfly", "short_bp", "long_bp")
 _SCENARIO_KEYS = ("name", "description", "source", "rates", "fx", "gold")
+#: Largest zero-rate shift a scenario may give (bp, either sign): 100 percentage points.
+MAX_SHIFT_BP = 10_000.0
+#: Largest level a level target may move a zero rate to (percent, either sign).
+MAX_LEVEL_PCT = 100.0
+#: Largest rise of an FX rate or of gold (percent): tenfold.
+MAX_PERCENT_CHANGE = 900.0
 
 
 class ScenarioError(ValueError):
@@ -34,6 +40,11 @@ def read_toml(path: str | Path, origin: str | None = None) -> ScenarioSet:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ScenarioError(f"{origin}: cannot read scenario file ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"{origin}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start}); expected a TOML scenario file saved as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{origin}: not valid TOML: {exc}") from exc
     return from_dict(data, origin)
@@ -155,9 +166,14 @@ def _union(tenors: list[Tenor]) -> tuple[Tenor, ...]:
 Fail = Callable[[str, str], ScenarioError]
 
 
-def _number(v: Any, where: str, fail: Fail) -> float:
+def _number(
+    v: Any, where: str, fail: Fail, bound: float = MAX_SHIFT_BP, unit: str = "bp"
+) -> float:
+    """A number within +-``bound`` (a shift in bp unless ``unit`` says otherwise)."""
     if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
         raise fail(where, f"got {v!r}; expected a number")
+    if abs(v) > bound:
+        raise fail(where, f"got {v!r}; expected a number between {-bound:g} and {bound:g} {unit}")
     return float(v)
 
 
@@ -169,8 +185,16 @@ def _tenor(v: Any, where: str, fail: Fail) -> Tenor:
 
 
 def _percent_change(v: Any, where: str, fail: Fail) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v) or v <= -100:
-        raise fail(where, f"got {v!r}; expected a percent change above -100")
+    if (
+        isinstance(v, bool)
+        or not isinstance(v, int | float)
+        or not np.isfinite(v)
+        or not -100 < v <= MAX_PERCENT_CHANGE
+    ):
+        raise fail(
+            where, f"got {v!r}; expected a percent change above -100 and at most "
+            f"{MAX_PERCENT_CHANGE:g}"
+        )
     return float(v)
 
 
@@ -253,6 +277,8 @@ def _values(block: dict[str, Any], key: str, tenors: tuple[Tenor, ...], fail: Fa
     raw = block.get(key)
     if not isinstance(raw, list) or len(raw) != len(tenors):
         raise fail(key, f"got {raw!r}; expected a list of {len(tenors)} numbers, one per tenor")
+    if key == "to_pct":
+        return np.array([_number(v, key, fail, MAX_LEVEL_PCT, "percent") for v in raw])
     return np.array([_number(v, key, fail) for v in raw])
 
 

@@ -6,12 +6,19 @@
 >>> table = stress.analytics(book, market)
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from stress.analytics import analytics
 from stress.data import default_market_path
 from stress.engine import run
 from stress.market import Market, MarketError
 from stress.result import StressResult
 from stress.warnings import StressWarning
+
+try:
+    __version__ = version("stress")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Market",

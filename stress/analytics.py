@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 
 from portfolios.model import Portfolio
-from stress.book import build_book
+from stress.book import Book, build_book
 from stress.kernels.scenarios import GOLD
 from stress.market import Market
 from stress.pricing import KEY_TENORS, bond_risk
@@ -26,8 +26,13 @@ def analytics(
     in the position currency. Every row: ``pv`` in the position currency and ``pv_base`` in the
     base currency (gold: ounces x XAUUSD, in USD; fx: the cash amount).
     """
-    market = market.with_base(base_currency)
-    book = build_book(portfolio, market)
+    return book_analytics(build_book(portfolio, market.with_base(base_currency)))
+
+
+def book_analytics(book: Book) -> pl.DataFrame:
+    """``analytics`` of a book already laid out on its market (``stress.book.build_book``)."""
+    market = book.market
+    portfolio = book.portfolio
     risk = bond_risk(book)
     n = book.n_positions
     pos = book.cashflow_pos

@@ -49,6 +49,7 @@ class Book:
     bucket_curve: IntArray
     frequency: IntArray
     spread: FloatArray
+    clean_price: FloatArray  # quoted clean price per 100 face, NaN where the spread is given
     cashflows: CashflowBook
     curve_off: IntArray
     curve_t: FloatArray
@@ -71,14 +72,46 @@ class Book:
 FORMS = {"bond": CASHFLOWS, "gold": GOLD, "fx": CASH}
 
 
-def build_book(portfolio: Portfolio, market: Market) -> Book:
-    """Lay ``portfolio`` out on ``market``; raises if a bond has matured or the market lacks a
-    curve, an FX rate or the gold price a position needs."""
+def build_book(portfolio: Portfolio, market: Market, *, skip_invalid: bool = False) -> Book:
+    """Lay ``portfolio`` out on ``market``.
+
+    Rows the market cannot value (a bond matured by the valuation date, a currency without a
+    curve or FX rate, gold without a price, a clean price no spread reproduces) are errors, or
+    with ``skip_invalid`` left out and added to the portfolio's rejects (``book.portfolio``).
+
+    Raises:
+        PortfolioValidationError: rows that cannot be valued (without ``skip_invalid``).
+        MarketError: the market lacks data some positions need (without ``skip_invalid``).
+    """
     matured = portfolio.matured(market.valuation_date)
-    if matured:
+    if matured and not skip_invalid:
         raise PortfolioValidationError(matured)
+    gaps, summary = _market_gaps(portfolio, market)
+    if summary and not skip_invalid:
+        raise MarketError(
+            f"{market.source}: the market lacks data the portfolio needs:\n"
+            + "\n".join(f"  - {p}" for p in summary)
+        )
+    if matured or gaps:
+        portfolio = portfolio.drop_rows(matured + gaps)
+    book = _layout(portfolio, market)
+    unreachable = _solve_price_spreads(book)
+    if unreachable:
+        if not skip_invalid:
+            raise PortfolioValidationError(unreachable)
+        return _layout_solved(portfolio.drop_rows(unreachable), market)
+    return book
+
+
+def _layout_solved(portfolio: Portfolio, market: Market) -> Book:
+    book = _layout(portfolio, market)
+    left = _solve_price_spreads(book)
+    assert not left, "a spread solvable alone is solvable beside other rows"
+    return book
+
+
+def _layout(portfolio: Portfolio, market: Market) -> Book:
     f = portfolio.frame
-    _check_market(portfolio, market)
     position_currencies = tuple(sorted(f["currency"].unique().to_list()))
     # One query for every column the kernels need; non-bond rows hold nulls in the bond ones.
     cols = f.select(
@@ -94,14 +127,16 @@ def build_book(portfolio: Portfolio, market: Market) -> Book:
         spread_bp=pl.col("spread_bp").fill_null(0.0),
         clean_price=pl.col("clean_price").fill_null(np.nan),
     )
-    form = cols["form"].to_numpy()
-    currency_code = cols["currency"].to_numpy()
+    form = cols["form"].to_numpy().astype(np.int8)
+    currency_code = cols["currency"].to_numpy().astype(np.int64)
     bond_pos = np.flatnonzero(form == CASHFLOWS).astype(np.int64)
 
     def bond_column(name: str, dtype: type) -> npt.NDArray[Any]:
         return cols[name].to_numpy()[bond_pos].astype(dtype)
 
-    fx0 = np.array([market.fx_rate(c) for c in position_currencies])[currency_code]
+    fx0 = np.array([market.fx_rate(c) for c in position_currencies], dtype=np.float64)[
+        currency_code
+    ]
     curve_codes = np.unique(currency_code[bond_pos])
     currencies = tuple(position_currencies[c] for c in curve_codes)
     curve = np.searchsorted(curve_codes, currency_code[bond_pos]).astype(np.int64)
@@ -138,44 +173,63 @@ def build_book(portfolio: Portfolio, market: Market) -> Book:
         frequency=frequency,
         # Divided here: polars may multiply by the reciprocal, which differs in the last bit.
         spread=bond_column("spread_bp", np.float64) / 1e4,
+        clean_price=bond_column("clean_price", np.float64),
         cashflows=cashflows,
         curve_off=curve_off,
         curve_t=curve_t,
         curve_z=curve_z,
     )
-    _solve_price_spreads(book, bond_column("clean_price", np.float64))
     return book
 
 
-def _check_market(portfolio: Portfolio, market: Market) -> None:
+def _market_gaps(portfolio: Portfolio, market: Market) -> tuple[list[Problem], list[str]]:
+    """What the market lacks for the positions: one Problem per row it leaves unvalued, and
+    one line per (currency, instrument) for the error message."""
     f = portfolio.frame
-    problems = []
+    problems: list[Problem] = []
+    summary: list[str] = []
     needs = (
         f.group_by("currency", "instrument")
-        .agg(pl.col("position_id").first(), pl.len())
+        .agg(
+            pl.col("position_id").first().alias("example"),
+            pl.len(),
+            pl.col("row"),
+            pl.col("position_id").alias("ids"),
+        )
         .sort("currency", "instrument")
         .iter_rows()
     )
-    for ccy, instrument, example, n in needs:
+    for ccy, instrument, example, n, rows, ids in needs:
         what = f"{n} {instrument} position{'s' if n > 1 else ''} (e.g. {example!r})"
+        lacks = []
         if instrument == "bond" and ccy not in market.curves:
-            problems.append(f"no {ccy} curve, needed by {what}; add [curves.{ccy}]")
+            lacks.append((f"no {ccy} curve", f"add [curves.{ccy}]"))
         if ccy not in market.usd_value:
-            problems.append(f"no FX rate for {ccy}, needed by {what}; add a pair such as USD{ccy}")
+            lacks.append((f"no FX rate for {ccy}", f"add a pair such as USD{ccy}"))
         if instrument == "gold" and market.gold_usd is None:
-            problems.append(f"no gold price, needed by {what}; add [gold] XAUUSD = ...")
-    if problems:
-        raise MarketError(
-            f"{market.source}: the market lacks data the portfolio needs:\n"
-            + "\n".join(f"  - {p}" for p in problems)
-        )
+            lacks.append(("no gold price", "add [gold] XAUUSD = ..."))
+        for gap, fix in lacks:
+            summary.append(f"{gap}, needed by {what}; {fix}")
+            problems += [
+                Problem(
+                    portfolio.source,
+                    r,
+                    pid,
+                    "currency",
+                    ccy,
+                    f"a position the market can value ({market.source} has {gap})",
+                )
+                for r, pid in zip(rows, ids, strict=True)
+            ]
+    return problems, summary
 
 
-def _solve_price_spreads(book: Book, clean_price: FloatArray) -> None:
-    """Replace the spread of bonds quoted by clean price with the spread that reproduces it."""
-    quoted = np.flatnonzero(~np.isnan(clean_price))
+def _solve_price_spreads(book: Book) -> list[Problem]:
+    """Replace the spread of bonds quoted by clean price with the spread that reproduces it;
+    return a Problem for each quoted price no spread reproduces."""
+    quoted = np.flatnonzero(~np.isnan(book.clean_price))
     if not len(quoted):
-        return
+        return []
     cf = book.cashflows.subset(quoted)
     out = np.empty(len(quoted))
     ok = np.empty(len(quoted), dtype=np.bool_)
@@ -187,28 +241,25 @@ def _solve_price_spreads(book: Book, clean_price: FloatArray) -> None:
         book.curve_off,
         book.curve_t,
         book.curve_z,
-        clean_price[quoted] + cf.accrued,
+        book.clean_price[quoted] + cf.accrued,
         out,
         ok,
     )
     book.spread[quoted] = out
-    if not ok.all():
-        # A price no spread reproduces would turn every figure of the position into NaN:
-        # report it as bad input instead.
-        portfolio = book.portfolio
-        rows = portfolio.frame[book.cashflow_pos[quoted[~ok]]]
-        raise PortfolioValidationError(
-            [
-                Problem(
-                    portfolio.source,
-                    r,
-                    pid,
-                    "clean_price",
-                    price,
-                    f"a clean price that some spread over the {ccy} curve reproduces",
-                )
-                for r, pid, price, ccy in rows.select(
-                    "row", "position_id", "clean_price", "currency"
-                ).iter_rows()
-            ]
+    # A price no spread reproduces would turn every figure of the position into NaN: it is
+    # bad input.
+    portfolio = book.portfolio
+    rows = portfolio.frame[book.cashflow_pos[quoted[~ok]]]
+    return [
+        Problem(
+            portfolio.source,
+            r,
+            pid,
+            "clean_price",
+            price,
+            f"a clean price that some spread over the {ccy} curve reproduces",
         )
+        for r, pid, price, ccy in rows.select(
+            "row", "position_id", "clean_price", "currency"
+        ).iter_rows()
+    ]

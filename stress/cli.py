@@ -1,32 +1,48 @@
-"""The ``stress`` command line: analytics, stress runs and the scenario library."""
+"""The ``stress`` command line: analytics, stress runs and the scenario library.
+
+Every piece of user text (position ids, scenario names and descriptions, error messages) is
+printed as plain text, never parsed as terminal markup: the consoles have markup off and
+styling is applied with ``rich.text.Text``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import numpy as np
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 import portfolios
 import shocks
-from portfolios.problems import PortfolioError, problems_frame
+from portfolios.problems import PortfolioError, Problem
 from shocks.parse import ScenarioError
-from stress.analytics import analytics
+from shocks.tenors import parse_tenor
+from stress import __version__
+from stress.analytics import book_analytics
+from stress.book import Book, build_book
 from stress.data import default_market_path
 from stress.engine import run_prepared
+from stress.evaluate import NumericalError
 from stress.groups import GroupingError
 from stress.io import FORMATS, OutputError, write_frame
 from stress.market import Market, MarketError
-from stress.prepare import prepare
+from stress.output import OutputSet
+from stress.prepare import prepare_book
 from stress.report import analytics_table, print_run_report
+from stress.resolve import resolve
 from stress.work import run_work, shows_progress
 
 log = logging.getLogger("stress")
@@ -35,29 +51,39 @@ DEFAULT_BOOK = "global_macro"
 
 #: The project's own errors: bad inputs, reported in one line with exit code 2. OSError covers
 #: files that cannot be read or written (its message names the file).
-USER_ERRORS = (PortfolioError, MarketError, ScenarioError, GroupingError, OutputError, OSError)
-
-#: Tenors at which `stress scenarios NAME` shows a curve shift: (label, years).
-SHOW_TENORS = (
-    ("3M", 0.25),
-    ("1Y", 1.0),
-    ("2Y", 2.0),
-    ("5Y", 5.0),
-    ("10Y", 10.0),
-    ("20Y", 20.0),
-    ("30Y", 30.0),
-    ("40Y", 40.0),
+USER_ERRORS = (
+    PortfolioError,
+    MarketError,
+    ScenarioError,
+    GroupingError,
+    OutputError,
+    NumericalError,
+    OSError,
 )
+
+#: Tenors at which `stress scenarios NAME` shows a curve shift.
+SHOW_TENORS = ("3M", "1Y", "2Y", "5Y", "10Y", "20Y", "30Y", "40Y")
 
 EPILOG = """\
 examples:
   stress run                                   bundled macro book, bundled market, whole library
   stress run --scenarios jgb_meltdown_2026 irrbb --detail positions --out results/
   stress run --portfolio book.csv --market market.toml --skip-invalid --out out/
+  stress run --by currency book --out results/ --format csv
   stress analytics --portfolio jgb_life_insurer
   stress scenarios                             list the built-in scenario library
-  stress scenarios jgb_meltdown_2026           show one scenario's shocks
+  stress scenarios jgb_meltdown_2026           show one scenario's shocks on the market
 """
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return n
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,7 +94,18 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    p.add_argument("--version", action="version", version=f"stress {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def market_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--market",
+            "-m",
+            metavar="M",
+            type=Path,
+            default=None,
+            help="market TOML file; default: the bundled 2026-01-20 market",
+        )
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
@@ -79,14 +116,7 @@ def _parser() -> argparse.ArgumentParser:
             help="positions file (.csv/.parquet) or a bundled book name "
             f"({', '.join(portfolios.sample_names())}); default: {DEFAULT_BOOK}",
         )
-        sp.add_argument(
-            "--market",
-            "-m",
-            metavar="M",
-            type=Path,
-            default=None,
-            help="market TOML file; default: the bundled 2026-01-20 market",
-        )
+        market_option(sp)
         sp.add_argument(
             "--base-currency",
             metavar="CCY",
@@ -111,7 +141,8 @@ def _parser() -> argparse.ArgumentParser:
         "-o",
         type=Path,
         metavar="FILE",
-        help="write the table to FILE (.parquet or .csv) instead of the terminal",
+        help="write the table to FILE (.parquet or .csv) instead of the terminal; with "
+        "--skip-invalid the rejects go to rejects.csv beside it",
     )
 
     r = sub.add_parser(
@@ -137,13 +168,21 @@ def _parser() -> argparse.ArgumentParser:
         "-o",
         type=Path,
         metavar="DIR",
-        help="write summary (and positions, rejects) files into DIR",
+        help="write the results into DIR as one set: summary, by_<column>, positions, "
+        "rejects.csv and manifest.json (replaces an earlier run's set in DIR)",
     )
     r.add_argument(
         "--detail",
         choices=("summary", "positions"),
         default="summary",
         help="positions: also write one row per position and scenario",
+    )
+    r.add_argument(
+        "--by",
+        nargs="+",
+        default=[],
+        metavar="COLUMN",
+        help="also sum the results by these position columns (or maturity_bucket)",
     )
     r.add_argument(
         "--format",
@@ -153,7 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--top",
-        type=int,
+        type=_positive,
         default=25,
         metavar="N",
         help="scenarios shown on the terminal (default: 25, worst first)",
@@ -162,87 +201,145 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "scenarios",
         help="list or show the built-in scenario library",
-        description="List the built-in scenarios, or show the shocks of some.",
+        description="List the built-in scenarios, or show the shocks of some as they are "
+        "priced: placed on the market's valuation calendar and curves.",
     )
     s.add_argument("names", nargs="*", metavar="NAME|GROUP|FILE")
+    market_option(s)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
-    err = Console(stderr=True)
+    err = Console(stderr=True, markup=False, highlight=False)
     if not err.is_terminal:
         # Logs and CI capture lines whole: a wrapped message breaks grep.
-        err = Console(stderr=True, width=1000)
+        err = Console(stderr=True, width=1000, markup=False, highlight=False)
     logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err)])
-    out = Console()
+    out = Console(markup=False, highlight=False)
     if not out.is_terminal:
         # Piped or captured output has no width to fit; never elide numbers.
-        out = Console(width=200)
+        out = Console(width=200, markup=False, highlight=False)
+    with _terminate_cleanly():
+        try:
+            if args.command == "analytics":
+                return _analytics(args, out, err)
+            if args.command == "run":
+                return _run(args, out, err)
+            return _scenarios(args, out)
+        except USER_ERRORS as exc:
+            err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+            return 2
+        except KeyboardInterrupt:
+            err.print(Text("interrupted: nothing was written", style="yellow"))
+            return 130
+        except Exception as exc:
+            # Not a problem with the inputs: a bug. Say so, and how to see where it is.
+            if args.verbose:
+                raise
+            err.print(
+                Text.assemble(
+                    ("internal error: ", "bold red"),
+                    f"{type(exc).__name__}: {exc}\nThis is a bug in stress, not a problem with "
+                    "your inputs; rerun with -v to see the traceback, and please report it.",
+                ),
+                soft_wrap=True,
+            )
+            return 3
+
+
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """SIGTERM ends the run like Ctrl-C: cleanup runs (no half-written output), exit 143."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
     try:
-        if args.command == "analytics":
-            return _analytics(args, out, err)
-        if args.command == "run":
-            return _run(args, out, err)
-        return _scenarios(args, out)
-    except USER_ERRORS as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-        return 2
-    except Exception as exc:
-        # Not a problem with the inputs: a bug. Say so, and how to see where it is.
-        if args.verbose:
-            raise
-        err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
-            "This is a bug in stress, not a problem with your inputs; rerun with -v to see "
-            "the traceback, and please report it.",
-            highlight=False,
-            soft_wrap=True,
-        )
-        return 3
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
-def _inputs(args: argparse.Namespace, err: Console) -> tuple[portfolios.Portfolio, Market]:
-    market = Market.load(args.market or default_market_path()).with_base(args.base_currency)
+def _market(args: argparse.Namespace) -> Market:
+    return Market.load(args.market or default_market_path())
+
+
+def _book(args: argparse.Namespace, err: Console) -> Book:
+    """The portfolio laid out on the market; invalid rows stop the run or, with
+    --skip-invalid, join the rejects (``book.portfolio.rejected``)."""
+    market = _market(args).with_base(args.base_currency)
     src = args.portfolio
     path = portfolios.sample_path(src) if src in portfolios.sample_names() else Path(src)
-    book = portfolios.load(
+    portfolio = portfolios.load(
         path, valuation_date=market.valuation_date, skip_invalid=args.skip_invalid
     )
-    if book.rejected:
-        rows = len({p.row for p in book.rejected})
-        where = "the rejects file beside --out" if args.out else "--out to write them all"
+    book = build_book(portfolio, market, skip_invalid=args.skip_invalid)
+    _report_rejects(book.portfolio.rejected, book.portfolio.n_input_rows, args, err)
+    if not len(book.portfolio):
+        why = "every row was rejected" if book.portfolio.rejected else "the file has no rows"
         err.print(
-            f"[yellow]warning:[/] {rows} of {book.n_input_rows} rows rejected "
-            f"({len(book.rejected)} problems; see {where})"
+            Text.assemble(
+                ("warning: ", "yellow"),
+                f"no positions to value ({why}); every figure below is zero",
+            )
         )
-        for prob in book.rejected[:10]:
-            err.print(f"  - {prob}", highlight=False, markup=False)
-        if len(book.rejected) > 10:
-            err.print(f"  ... and {len(book.rejected) - 10} more")
-    return book, market
+    return book
+
+
+def _report_rejects(
+    rejected: Sequence[Problem], n_rows: int, args: argparse.Namespace, err: Console
+) -> None:
+    if not rejected:
+        return
+    rows = len({p.row for p in rejected})
+    where = "the rejects file beside --out" if args.out else "--out to write them all"
+    err.print(
+        Text.assemble(
+            ("warning: ", "yellow"),
+            f"{rows} of {n_rows} rows rejected ({len(rejected)} problems; see {where})",
+        )
+    )
+    for prob in rejected[:10]:
+        err.print(f"  - {prob}")
+    if len(rejected) > 10:
+        err.print(f"  ... and {len(rejected) - 10} more")
 
 
 def _analytics(args: argparse.Namespace, out: Console, err: Console) -> int:
-    book, market = _inputs(args, err)
-    table = analytics(book, market)
-    if args.out:
-        write_frame(table, args.out)
-        if book.rejected:
-            write_frame(book.rejects, args.out.with_name("rejects.csv"))
-        err.print(f"wrote {len(table)} rows to {args.out}")
-    else:
-        out.print(analytics_table(table, market.base_currency))
+    if args.out and args.out.name.lower() == "rejects.csv":
+        raise OutputError(
+            f"{args.out}: the rejects report is written as rejects.csv beside the table; "
+            "give the table another name"
+        )
+    book = _book(args, err)
+    table = book_analytics(book)
+    if not args.out:
+        out.print(analytics_table(table, book.market.base_currency))
+        return 0
+    # The rejects first: the table's arrival says the pair is complete.
+    if book.portfolio.rejected or args.skip_invalid:
+        write_frame(book.portfolio.rejects, args.out.with_name("rejects.csv"))
+    write_frame(table, args.out)
+    err.print(f"wrote {len(table)} rows to {args.out}")
     return 0
 
 
 def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     start = time.perf_counter()
-    book, market = _inputs(args, err)
+    # The output directory is checked before any work: a refused --out costs nothing.
+    target = OutputSet(args.out) if args.out else None
     scen = shocks.load(args.scenarios)
-    prepared = prepare(book, market)
-    work = run_work(len(prepared.cashflows.pv), len(book), len(scen))
+    book = _book(args, err)
+    market = book.market
+    prepared = prepare_book(book)
+    work = run_work(len(prepared.cashflows.pv), book.n_positions, len(scen))
     with Progress(
         TextColumn("revaluing"),
         BarColumn(),
@@ -258,34 +355,45 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
             prepared,
             scen,
             detail=args.detail,
+            by=args.by,
             progress=lambda done, total: bar.update(task, completed=done),
         )
     elapsed = time.perf_counter() - start
-    worst = str(result.summary.sort("pnl")["scenario"][0])
-    contributors = result.contributors(worst, 10)
-    print_run_report(
-        out,
-        result.summary,
-        contributors,
-        worst,
-        market.base_currency,
-        args.top if len(scen) > args.top else None,
-    )
-    if len(scen) > args.top:
+    limit = args.top if len(scen) > args.top else None
+    print_run_report(out, result, limit)
+    if limit is not None:
         out.print(f"(the {args.top} worst of {len(scen)} scenarios; --top N shows more)")
-    if args.out:
+    if target is not None:
         ext = args.format
-        written = [write_frame(result.summary, args.out / f"summary.{ext}")]
-        if args.detail == "positions":
-            written.append(write_frame(result.positions, args.out / f"positions.{ext}"))
-        if book.rejected or args.skip_invalid:
-            written.append(write_frame(problems_frame(book.rejected), args.out / "rejects.csv"))
+        with target as files:
+            written = [files.write(result.summary, f"summary.{ext}")]
+            for column in dict.fromkeys(args.by):
+                written.append(files.write(result.by(column), f"by_{column}.{ext}"))
+            if args.detail == "positions":
+                written.append(files.write(result.positions, f"positions.{ext}"))
+            written.append(files.write(result.rejects, "rejects.csv"))
+            files.commit(_manifest(args, book, len(scen)))
         err.print("wrote " + ", ".join(str(w) for w in written))
     err.print(
-        f"{len(book)} positions x {len(scen)} scenarios in {elapsed:.2f} s "
+        f"{book.n_positions} positions x {len(scen)} scenarios in {elapsed:.2f} s "
         f"(base currency {market.base_currency}, valuation {market.valuation_date})"
     )
     return 0
+
+
+def _manifest(args: argparse.Namespace, book: Book, n_scenarios: int) -> dict[str, Any]:
+    return {
+        "stress_version": __version__,
+        "command": ["stress", *sys.argv[1:]] if sys.argv else [],
+        "portfolio": str(book.portfolio.source),
+        "market": book.market.source,
+        "valuation_date": book.market.valuation_date.isoformat(),
+        "base_currency": book.market.base_currency,
+        "scenarios": n_scenarios,
+        "positions": book.n_positions,
+        "input_rows": book.portfolio.n_input_rows,
+        "rejected_rows": len({p.row for p in book.portfolio.rejected}),
+    }
 
 
 def _scenarios(args: argparse.Namespace, out: Console) -> int:
@@ -298,29 +406,39 @@ def _scenarios(args: argparse.Namespace, out: Console) -> int:
             t.add_row(r["group"], r["scenario"], r["description"])
         out.print(t)
         return 0
+    market = _market(args)
     scen = shocks.load(args.names)
+    curves = tuple(sorted(market.curves))
+    # The same arrays the engine prices with: tenors on the market's calendar, ALL included,
+    # level targets resolved against the market's curves.
+    shocks_ = resolve(scen, market, curves, ())
+    labels = SHOW_TENORS
+    times = np.array([parse_tenor(x).time(market.valuation_date) for x in labels])
+    shown = {c: shocks_.shift_at(c, times) for c in curves}
+    out.print(
+        f"shocks as priced on {market.source} (valuation {market.valuation_date}); "
+        "zero-rate shifts in bp at the market's tenor dates"
+    )
     for i, name in enumerate(scen.names):
-        out.rule(f"[bold]{name}")
-        out.print(scen.descriptions[i], highlight=False)
+        out.rule(Text(name, style="bold"))
+        out.print(scen.descriptions[i])
         if scen.sources[i]:
-            out.print(f"[dim]source: {scen.sources[i]}", highlight=False)
+            out.print(Text(f"source: {scen.sources[i]}", style="dim"))
         t = Table(header_style="bold", title="zero-rate shift (bp)", title_justify="left")
         t.add_column("curve")
-        for label, _ in SHOW_TENORS:
+        for label in labels:
             t.add_column(label, justify="right")
-        times = np.array([y for _, y in SHOW_TENORS])
-        for ci, c in enumerate(scen.currencies):
-            if scen.bp[i, ci].any():
-                t.add_row(c, *[f"{v:+.0f}" for v in scen.shift_bp(i, c, times)])
+        for c in curves:
+            row = shown[c][i]
+            if np.any(shocks_.shift_bp[i, curves.index(c)] != 0):
+                t.add_row(c, *[f"{v:+.0f}" for v in row])
         if t.row_count:
             out.print(t)
         for lv in scen.levels:
             if lv.scenario == i:
                 out.print(
-                    f"{lv.currency} zero rate to "
-                    + ", ".join(
-                        f"{p:g} % at {t:g}y" for t, p in zip(lv.tenors, lv.pct, strict=True)
-                    )
+                    f"{lv.currency} zero rate moved to "
+                    + ", ".join(f"{p:g} % at {t}" for t, p in zip(lv.tenors, lv.pct, strict=True))
                 )
         moves = [
             f"{c} {scen.fx_pct[i, k]:+.2f} %"

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from portfolios.model import Portfolio
 from shocks.library import ScenarioSource, load
-from stress.evaluate import evaluate
+from stress.evaluate import check_finite, evaluate
 from stress.groups import groupings
 from stress.market import Market
 from stress.prepare import Prepared, prepare
@@ -26,6 +26,7 @@ def run(
     base_currency: str | None = None,
     by: Sequence[str] = (),
     worst: int = 10,
+    skip_invalid: bool = False,
     chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> StressResult:
@@ -40,6 +41,9 @@ def run(
         by: position attributes (or ``maturity_bucket``) to sum the results by, read with
             ``result.by(column)``.
         worst: how many lowest-P&L positions to keep per scenario (``result.contributors``).
+        skip_invalid: leave out rows the market cannot value (matured, a currency without a
+            curve or FX rate, an unreachable clean price) instead of raising; they join
+            ``result.rejects`` with the portfolio's own rejects.
         chunk_size: scenarios per chunk (default: sized to keep work arrays near 256 MiB).
         progress: called with (scenarios done, total) after each chunk.
     """
@@ -49,7 +53,7 @@ def run(
         raise ValueError(f"worst: got {worst}; expected a count of positions, 0 or more")
     market = market.with_base(base_currency)
     scen = load(scenarios)
-    prepared = prepare(portfolio, market)
+    prepared = prepare(portfolio, market, skip_invalid=skip_invalid)
     return run_prepared(
         prepared,
         scen,
@@ -85,11 +89,5 @@ def run_prepared(
         chunk_size=chunk_size,
         progress=progress,
     )
-    return build_result(
-        scen,
-        book.market.base_currency,
-        book.portfolio.frame["position_id"],
-        groups,
-        raw,
-        positions,
-    )
+    check_finite(raw, prepared, shocks, scen)
+    return build_result(scen, book.market.base_currency, book.portfolio, groups, raw, positions)

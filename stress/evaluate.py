@@ -14,9 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from stress.groups import Groupings
+from shocks.model import ScenarioSet
+from stress.groups import TOTAL, Groupings
 from stress.kernels.scenarios import (
     BLOCK,
+    D_CONVEXITY_AFTER,
+    D_CONVEXITY_BEFORE,
+    D_DURATION_AFTER,
+    D_DURATION_BEFORE,
     N_DETAIL,
     N_METRICS,
     NodeWeights,
@@ -43,6 +48,10 @@ IntArray = npt.NDArray[np.int64]
 
 #: Memory budget for a chunk's per-node, per-scenario discount multipliers and shifts (bytes).
 CHUNK_BYTES = 256 * 2**20
+
+
+class NumericalError(ValueError):
+    """A result that is not a finite number: inputs so extreme that the arithmetic overflows."""
 
 
 @dataclass(frozen=True)
@@ -180,4 +189,31 @@ def node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:
         fx_before=np.array(
             [book.market.fx_rate(c) for c in book.position_currencies], dtype=np.float64
         ),
+    )
+
+
+def check_finite(
+    raw: RawSums, prepared: Prepared, shocks: ResolvedShocks, scenarios: ScenarioSet
+) -> None:
+    """Raise NumericalError naming the first scenario and position whose figures are not
+    finite numbers (validated inputs should never get here: this is the last guard)."""
+    bad = ~np.isfinite(raw.sums).all(axis=(1, 2))
+    if not bad.any():
+        return
+    s = int(np.flatnonzero(bad)[0])
+    one = Groupings((TOTAL,), ((TOTAL,),), np.zeros((prepared.book.n_positions, 1), np.int64))
+    _, detail = evaluate(prepared, shocks.select([s]), one, worst=0, detail=True)
+    assert detail is not None
+    values = np.delete(detail, [D_DURATION_BEFORE, D_DURATION_AFTER, D_CONVEXITY_BEFORE,
+                                D_CONVEXITY_AFTER], axis=0)  # fmt: skip
+    broken = np.flatnonzero(~np.isfinite(values).all(axis=0))
+    who = (
+        f"position {prepared.book.portfolio.position_ids[int(broken[0])]!r}"
+        if len(broken)
+        else "the book's risk sums"
+    )
+    raise NumericalError(
+        f"{scenarios.origins[s]}: scenario {scenarios.names[s]!r}: {who} has a value that is "
+        "not a finite number (the shocks or positions are too extreme to compute); check the "
+        "scenario's shifts and the position's notional and prices"
     )

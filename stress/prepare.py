@@ -45,9 +45,10 @@ class Prepared:
         return len(self.node_t)
 
 
-def prepare(portfolio: Portfolio, market: Market) -> Prepared:
-    """Build the book's cashflows and discount them on the base market, once."""
-    return prepare_book(build_book(portfolio, market))
+def prepare(portfolio: Portfolio, market: Market, *, skip_invalid: bool = False) -> Prepared:
+    """Build the book's cashflows and discount them on the base market, once. With
+    ``skip_invalid``, rows the market cannot value join the rejects (``book.portfolio``)."""
+    return prepare_book(build_book(portfolio, market, skip_invalid=skip_invalid))
 
 
 def prepare_book(book: Book) -> Prepared:

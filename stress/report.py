@@ -10,6 +10,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from stress.result import StressResult
+
 
 def _amount(x: float | None) -> Text:
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -54,7 +56,7 @@ def analytics_table(df: pl.DataFrame, base_currency: str) -> Table:
         )
     for r in df.iter_rows(named=True):
         t.add_row(
-            r["position_id"],
+            Text(r["position_id"]),
             r["currency"],
             _amount(r["notional"]),
             _num(r["clean_price"], 3),
@@ -99,7 +101,7 @@ def scenario_table(summary: pl.DataFrame, base_currency: str, limit: int | None 
     for i, r in enumerate(ranked.iter_rows(named=True), 1):
         t.add_row(
             str(i),
-            str(r["scenario"]),
+            Text(str(r["scenario"])),
             *_attribution(r),
             _arrow(r["convexity_before"], r["convexity_after"], 1),
             _arrow(r["dv01_before"], r["dv01_after"], 0),
@@ -111,7 +113,7 @@ def scenario_table(summary: pl.DataFrame, base_currency: str, limit: int | None 
 
 def contributors_table(frame: pl.DataFrame, scenario: str, base_currency: str) -> Table:
     t = Table(
-        title=f"Top contributors in the worst scenario, {scenario} ({base_currency})",
+        title=Text(f"Top contributors in the worst scenario, {scenario} ({base_currency})"),
         title_justify="left",
         header_style="bold",
     )
@@ -119,24 +121,16 @@ def contributors_table(frame: pl.DataFrame, scenario: str, base_currency: str) -
         t.add_column(name, justify="left" if name == "position" else "right", overflow="fold")
     for r in frame.iter_rows(named=True):
         t.add_row(
-            str(r["position_id"]),
+            Text(str(r["position_id"])),
             *_attribution(r),
         )
     return t
 
 
-def print_run_report(
-    console: Console,
-    summary: pl.DataFrame,
-    contributors: pl.DataFrame,
-    worst: str,
-    base_currency: str,
-    limit: int | None,
-) -> None:
-    console.print(
-        Group(
-            scenario_table(summary, base_currency, limit),
-            "",
-            contributors_table(contributors, worst, base_currency),
-        )
-    )
+def print_run_report(console: Console, result: StressResult, limit: int | None) -> None:
+    """Scenarios ranked by P&L, and the top contributors of the worst one."""
+    parts: list[Table | str] = [scenario_table(result.summary, result.base_currency, limit)]
+    if len(result.worst):
+        worst = str(result.summary.sort("pnl", maintain_order=True)["scenario"][0])
+        parts += ["", contributors_table(result.contributors(worst), worst, result.base_currency)]
+    console.print(Group(*parts))

@@ -9,7 +9,7 @@ engine, ``stress scenarios``, reports) uses these same arrays.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,16 @@ class ResolvedShocks:
     shift_bp: FloatArray
     fx_multiplier: FloatArray
     gold_multiplier: FloatArray
+
+    def select(self, index: npt.ArrayLike) -> ResolvedShocks:
+        """The scenarios at the given positions."""
+        idx = np.atleast_1d(np.asarray(index, dtype=np.int64))
+        return replace(
+            self,
+            shift_bp=self.shift_bp[idx],
+            fx_multiplier=self.fx_multiplier[idx],
+            gold_multiplier=self.gold_multiplier[idx],
+        )
 
     def shift_at(self, curve: str, t: npt.ArrayLike) -> FloatArray:
         """(S, len(t)) shift in bp of ``curve`` at times ``t`` (years), as the kernels

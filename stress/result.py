@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pandas as pd
 import polars as pl
 
+from portfolios.model import Portfolio
 from shocks.model import ScenarioSet
 from stress.evaluate import RawSums
 from stress.groups import TOTAL, Groupings
@@ -101,6 +102,7 @@ class StressResult:
     groups: dict[str, pl.DataFrame]
     worst: pl.DataFrame
     raw: RawSums
+    rejects: pl.DataFrame
     detail: pl.DataFrame | None = None
 
     @property
@@ -137,13 +139,13 @@ class StressResult:
 def build_result(
     scenarios: ScenarioSet,
     base_currency: str,
-    position_ids: pl.Series,
+    portfolio: Portfolio,
     groups: Groupings,
     raw: RawSums,
     detail: FloatArray | None,
 ) -> StressResult:
     """Derive the frames of a StressResult from the raw sums."""
-    ids = enum_of(position_ids.alias("position_id"))
+    ids = enum_of(portfolio.frame["position_id"].alias("position_id"))
     names = enum_of(pl.Series("scenario", list(scenarios.names), dtype=pl.String))
     S, P = len(scenarios), len(ids)
 
@@ -200,5 +202,6 @@ def build_result(
         groups=by,
         worst=worst,
         raw=raw,
+        rejects=portfolio.rejects,
         detail=positions,
     )

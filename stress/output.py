@@ -1,0 +1,141 @@
+"""Output sets: the files of one run appear in their directory whole, or not at all.
+
+A run's files are written into a hidden temporary directory beside the target, with a manifest
+written last, then swapped in with one rename (Linux ``renameat2(RENAME_EXCHANGE)`` when the
+target exists: readers never see a mix of two runs, nor a half-written file). A kill at any
+moment leaves the previous set intact; the temporary directory of a killed run is removed by
+the next run into the same target. A target that holds anything but an earlier output set is
+refused rather than replaced.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import polars as pl
+
+from stress.io import OutputError, write_frame
+
+MANIFEST = "manifest.json"
+_TMP_TAG = ".stress-tmp-"
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+class OutputSet:
+    """Write files into ``target`` as one set::
+
+        with OutputSet(Path("results")) as out:
+            out.write(summary, "summary.parquet")
+            out.commit({"scenarios": 43})
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.files: list[str] = []
+        self._tmp: Path | None = None
+        if target.exists() and not target.is_dir():
+            raise OutputError(f"{target}: exists and is not a directory; --out needs a directory")
+        if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).is_file():
+            raise OutputError(
+                f"{target}: the directory holds files that are not a stress output set (no "
+                f"{MANIFEST}); give a new or empty directory, or one an earlier run wrote"
+            )
+
+    def __enter__(self) -> OutputSet:
+        parent = self.target.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._remove_stale(parent)
+            self._tmp = Path(tempfile.mkdtemp(prefix=self._prefix, dir=parent))
+        except OSError as exc:
+            raise OutputError(f"{self.target}: cannot write results here ({exc.strerror})") from exc
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Whatever happened (an error, Ctrl-C, SIGTERM), no half set is left behind.
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def write(self, frame: pl.DataFrame, name: str, fmt: str | None = None) -> Path:
+        """Write ``frame`` as ``name`` in the set; returns its final path."""
+        if self._tmp is None:
+            raise RuntimeError("OutputSet.write outside its with-block")
+        write_frame(frame, self._tmp / name, fmt)
+        self.files.append(name)
+        return self.target / name
+
+    def commit(self, meta: dict[str, Any]) -> None:
+        """Write the manifest and swap the set in."""
+        if self._tmp is None:
+            raise RuntimeError("OutputSet.commit outside its with-block")
+        manifest = {
+            "files": self.files,
+            "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **meta,
+        }
+        (self._tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+        try:
+            if not self.target.exists():
+                os.rename(self._tmp, self.target)
+                self._tmp = None
+                return
+            if not _exchange(self._tmp, self.target):
+                # No atomic exchange here: move the old set aside first, so a kill between the
+                # two renames leaves the old set complete beside the target, never a mix.
+                aside = Path(tempfile.mkdtemp(prefix=self._prefix, dir=self.target.parent))
+                os.rename(self.target, aside / "old")
+                os.rename(self._tmp, self.target)
+                self._tmp = aside
+        except OSError as exc:
+            raise OutputError(f"{self.target}: cannot write results here ({exc.strerror})") from exc
+
+    @property
+    def _prefix(self) -> str:
+        return f".{self.target.name}{_TMP_TAG}{os.getpid()}-"
+
+    def _remove_stale(self, parent: Path) -> None:
+        """Temporary directories left by killed runs into the same target (their process is
+        gone; a run still going keeps its own)."""
+        stem = f".{self.target.name}{_TMP_TAG}"
+        for p in parent.iterdir():
+            if not p.name.startswith(stem):
+                continue
+            pid = p.name[len(stem) :].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux renameat2); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    return bool(done == 0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
