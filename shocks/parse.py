@@ -42,12 +42,20 @@ def read_toml(path: str | Path, origin: str | None = None) -> ScenarioSet:
         raise ScenarioError(f"{origin}: cannot read scenario file ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
         raise ScenarioError(
-            f"{origin}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
-            f"{exc.start}); expected a TOML scenario file saved as UTF-8"
+            f"{origin}: not UTF-8 text ({_where_byte(exc)}); expected a TOML scenario file "
+            "saved as UTF-8"
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{origin}: not valid TOML: {exc}") from exc
     return from_dict(data, origin)
+
+
+def _where_byte(exc: UnicodeDecodeError) -> str:
+    """Where the first byte that is not UTF-8 sits, as a line and column (1-based)."""
+    head = bytes(exc.object[: exc.start])
+    line = head.count(b"\n") + 1
+    column = exc.start - (head.rfind(b"\n") + 1) + 1
+    return f"byte {exc.object[exc.start]:#04x} on line {line}, column {column}"
 
 
 def from_dict(data: dict[str, Any], origin: str = "<scenarios>") -> ScenarioSet:

@@ -234,6 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             err.print(Text("interrupted: nothing was written", style="yellow"))
             return 130
+        except Terminated:
+            err.print(Text("terminated: nothing was written", style="yellow"))
+            return 128 + signal.SIGTERM
         except Exception as exc:
             # Not a problem with the inputs: a bug. Say so, and how to see where it is.
             if args.verbose:
@@ -249,12 +252,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 3
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C, so every cleanup runs."""
+
+
 @contextlib.contextmanager
 def _terminate_cleanly() -> Iterator[None]:
     """SIGTERM ends the run like Ctrl-C: cleanup runs (no half-written output), exit 143."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
+        raise Terminated
 
     try:
         previous = signal.signal(signal.SIGTERM, stop)

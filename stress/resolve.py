@@ -83,13 +83,16 @@ def resolve(
 
 
 def _check_market(scen: ScenarioSet, market: Market) -> None:
+    """Every curve a scenario shifts or targets and every FX rate it moves must be in the
+    market (a currency the set only carries on its axes, unused, is no problem)."""
     for c in scen.currencies:
-        if c != ALL and c not in market.curves:
-            # Blame the first scenario that shifts or targets c.
-            targets = {lv.scenario for lv in scen.levels if lv.currency == c}
-            k = scen.currencies.index(c)
-            users = [i for i in range(len(scen)) if i in targets or scen.knots[i, k].any()]
-            i = users[0] if users else 0
+        if c == ALL or c in market.curves:
+            continue
+        targets = {lv.scenario for lv in scen.levels if lv.currency == c}
+        k = scen.currencies.index(c)
+        users = [i for i in range(len(scen)) if i in targets or scen.knots[i, k].any()]
+        if users:
+            i = users[0]
             fld = f"rates.{c}.to_pct" if i in targets else f"rates.{c}"
             raise ScenarioError(
                 f"{scen.origins[i]}: scenario {scen.names[i]!r}: {fld}: the market "
@@ -103,9 +106,9 @@ def _check_market(scen: ScenarioSet, market: Market) -> None:
                 f"market ({market.source}) has no {lv.currency} curve"
             )
     for k, c in enumerate(scen.fx_currencies):
-        if c not in market.usd_value:
-            moved = np.flatnonzero(scen.fx_pct[:, k] != 0)
-            i = int(moved[0]) if len(moved) else 0
+        moved = np.flatnonzero(scen.fx_pct[:, k] != 0)
+        if c not in market.usd_value and len(moved):
+            i = int(moved[0])
             raise ScenarioError(
                 f"{scen.origins[i]}: scenario {scen.names[i]!r}: fx.{c}: the "
                 f"market ({market.source}) has no FX rate for {c}"
