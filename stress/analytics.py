@@ -7,7 +7,7 @@ import polars as pl
 
 from portfolios.model import Portfolio
 from stress.book import Book, build_book
-from stress.kernels.scenarios import GOLD
+from stress.instruments import INSTRUMENTS
 from stress.market import Market
 from stress.pricing import KEY_TENORS, bond_risk
 
@@ -42,12 +42,13 @@ def book_analytics(book: Book) -> pl.DataFrame:
         out[pos] = values
         return out
 
-    pv = book.notional.copy()
-    gold = book.form == GOLD
-    if gold.any():
-        pv[gold] *= market.gold_usd or np.nan
-    pv[pos] = book.notional[pos] / 100.0 * risk.dirty
     f = portfolio.frame
+    # Positions without cashflows are worth their units times the instrument's unit value.
+    unit = f["instrument"].replace_strict(
+        {name: i.unit_value(market) for name, i in INSTRUMENTS.items()}, return_dtype=pl.Float64
+    )
+    pv = book.notional * unit.to_numpy()
+    pv[pos] = book.notional[pos] / 100.0 * risk.dirty
     out = pl.DataFrame(
         {
             "position_id": f["position_id"],

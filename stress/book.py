@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from portfolios.conventions import DAY_COUNTS
 from portfolios.model import Portfolio
 from portfolios.problems import PortfolioValidationError, Problem
-from stress.cashflows import CashflowBook, build_cashflows
+from stress.cashflows import CashflowBook
+from stress.dates import to_days
+from stress.instruments import INSTRUMENTS, CashflowRows
 from stress.kernels.bonds import solve_spread
-from stress.kernels.scenarios import CASH, CASHFLOWS, GOLD
 from stress.market import Market, MarketError
 
 FloatArray = npt.NDArray[np.float64]
@@ -68,8 +67,6 @@ class Book:
         return scale
 
 
-#: How each instrument's value moves in a scenario (the kernels' valuation forms).
-FORMS = {"bond": CASHFLOWS, "gold": GOLD, "fx": CASH}
 
 
 def build_book(portfolio: Portfolio, market: Market, *, skip_invalid: bool = False) -> Book:
@@ -113,41 +110,32 @@ def _layout_solved(portfolio: Portfolio, market: Market) -> Book:
 def _layout(portfolio: Portfolio, market: Market) -> Book:
     f = portfolio.frame
     position_currencies = tuple(sorted(f["currency"].unique().to_list()))
-    # One query for every column the kernels need; non-bond rows hold nulls in the bond ones.
     cols = f.select(
-        form=pl.col("instrument").replace_strict(FORMS, return_dtype=pl.Int8),
+        form=pl.col("instrument").replace_strict(
+            {name: i.form for name, i in INSTRUMENTS.items()}, return_dtype=pl.Int8
+        ),
         currency=pl.col("currency").replace_strict(
             {c: i for i, c in enumerate(position_currencies)}, return_dtype=pl.Int64
         ),
         notional=pl.col("notional"),
-        maturity=pl.col("maturity").cast(pl.Int64),
-        coupon=pl.col("coupon"),
-        frequency=pl.col("frequency"),
-        day_count=pl.col("day_count").replace_strict(DAY_COUNTS, default=0, return_dtype=pl.Int64),
-        spread_bp=pl.col("spread_bp").fill_null(0.0),
-        clean_price=pl.col("clean_price").fill_null(np.nan),
     )
     form = cols["form"].to_numpy().astype(np.int8)
     currency_code = cols["currency"].to_numpy().astype(np.int64)
-    bond_pos = np.flatnonzero(form == CASHFLOWS).astype(np.int64)
-
-    def bond_column(name: str, dtype: type) -> npt.NDArray[Any]:
-        return cols[name].to_numpy()[bond_pos].astype(dtype)
-
     fx0 = np.array([market.fx_rate(c) for c in position_currencies], dtype=np.float64)[
         currency_code
     ]
-    curve_codes = np.unique(currency_code[bond_pos])
-    currencies = tuple(position_currencies[c] for c in curve_codes)
-    curve = np.searchsorted(curve_codes, currency_code[bond_pos]).astype(np.int64)
-    frequency = bond_column("frequency", np.int64)
-    cashflows = build_cashflows(
-        market.valuation_date,
-        bond_column("maturity", np.int64),
-        bond_column("coupon", np.float64),
-        frequency,
-        bond_column("day_count", np.int64),
-    )
+    # Each cashflow instrument lays out its own positions; their rows follow one another.
+    kinds = f["instrument"].to_numpy()
+    positions, parts = [], []
+    for name, instrument in INSTRUMENTS.items():
+        idx = np.flatnonzero(kinds == name).astype(np.int64)
+        if instrument.build is not None and len(idx):
+            positions.append(idx)
+            parts.append(instrument.build(f[idx], market))
+    rows = CashflowRows.concat(parts, to_days(market.valuation_date))
+    cashflow_pos = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
+    currencies = tuple(sorted(set(rows.currency)))
+    curve = np.array([currencies.index(c) for c in rows.currency], dtype=np.int64)
     curve_off = np.zeros(len(currencies) + 1, dtype=np.int64)
     curve_off[1:] = np.cumsum([len(market.curves[c].times) for c in currencies])
     curve_t = (
@@ -156,7 +144,7 @@ def _layout(portfolio: Portfolio, market: Market) -> Book:
     curve_z = (
         np.concatenate([market.curves[c].rates for c in currencies]) if currencies else np.zeros(0)
     )
-    book = Book(
+    return Book(
         portfolio=portfolio,
         market=market,
         form=form,
@@ -164,22 +152,20 @@ def _layout(portfolio: Portfolio, market: Market) -> Book:
         position_currencies=position_currencies,
         currency_code=currency_code,
         fx0=fx0,
-        cashflow_pos=bond_pos,
+        cashflow_pos=cashflow_pos,
         currencies=currencies,
         curve=curve,
-        # One shock bucket per curve: a bond moves with its own currency's curve shifts.
+        # One shock bucket per curve: a row moves with its own currency's curve shifts.
         bucket=curve,
         bucket_curve=np.arange(len(currencies), dtype=np.int64),
-        frequency=frequency,
-        # Divided here: polars may multiply by the reciprocal, which differs in the last bit.
-        spread=bond_column("spread_bp", np.float64) / 1e4,
-        clean_price=bond_column("clean_price", np.float64),
-        cashflows=cashflows,
+        frequency=rows.frequency,
+        spread=rows.spread,
+        clean_price=rows.clean_price,
+        cashflows=rows.cashflows,
         curve_off=curve_off,
         curve_t=curve_t,
         curve_z=curve_z,
     )
-    return book
 
 
 def _market_gaps(portfolio: Portfolio, market: Market) -> tuple[list[Problem], list[str]]:

@@ -62,6 +62,43 @@ class CashflowBook:
     def n_cashflows(self) -> int:
         return len(self.amount)
 
+    @staticmethod
+    def empty(valuation_day: int) -> CashflowBook:
+        """A book of no bonds."""
+        return CashflowBook(
+            valuation_day=valuation_day,
+            offsets=np.zeros(1, dtype=np.int64),
+            pay_day=np.zeros(0, dtype=np.int64),
+            time=np.zeros(0),
+            amount=np.zeros(0),
+            yield_time=np.zeros(0),
+            accrued=np.zeros(0),
+            coupon_days=np.zeros((0, 2), dtype=np.int64),
+        )
+
+    @staticmethod
+    def concat(books: list[CashflowBook]) -> CashflowBook:
+        """The rows of ``books`` one after the other (all on one valuation date)."""
+        if len(books) == 1:
+            return books[0]
+        if len({b.valuation_day for b in books}) > 1:
+            raise ValueError("CashflowBook.concat: books on different valuation dates")
+        sizes = np.array([b.n_cashflows for b in books], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        offsets = np.concatenate(
+            [[0]] + [b.offsets[1:] + s for b, s in zip(books, starts, strict=True)]
+        ).astype(np.int64)
+        return CashflowBook(
+            valuation_day=books[0].valuation_day,
+            offsets=offsets,
+            pay_day=np.concatenate([b.pay_day for b in books]),
+            time=np.concatenate([b.time for b in books]),
+            amount=np.concatenate([b.amount for b in books]),
+            yield_time=np.concatenate([b.yield_time for b in books]),
+            accrued=np.concatenate([b.accrued for b in books]),
+            coupon_days=np.concatenate([b.coupon_days for b in books]),
+        )
+
     def subset(self, bonds: IntArray) -> CashflowBook:
         """The book of the bonds at indices ``bonds`` (in that order)."""
         lengths = np.diff(self.offsets)[bonds]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import stress
 from portfolios.conventions import DAY_COUNT_NAMES, DAY_COUNTS, FREQUENCIES
 from shocks.tenors import add_months
-from stress.cashflows import build_cashflows
+from stress.cashflows import CashflowBook, build_cashflows
 from stress.curves import ZeroCurve
 from stress.dates import from_days, to_days
 from stress.kernels import bonds as kb
@@ -158,12 +158,27 @@ def test_cashflow_subset_picks_bonds(drawn, data):
             np.testing.assert_array_equal(getattr(sub, name), getattr(alone, name))
 
 
+@SETTINGS
+@given(books(max_bonds=6), st.data())
+def test_cashflow_concat_is_the_book_of_all_bonds(drawn, data):
+    val, specs = drawn
+    cut = data.draw(st.integers(0, len(specs)))
+    parts = [book_of(val, specs[:cut]) if cut else CashflowBook.empty(to_days(val)),
+             book_of(val, specs[cut:]) if cut < len(specs) else CashflowBook.empty(to_days(val))]
+    joined = CashflowBook.concat(parts)
+    whole = book_of(val, specs)
+    for name in ("offsets", "pay_day", "time", "amount", "yield_time", "accrued", "coupon_days"):
+        np.testing.assert_array_equal(getattr(joined, name), getattr(whole, name))
+
+
 def test_large_books_take_the_parallel_path_with_the_same_results():
     """Books above the parallel threshold give what the same bonds give in small (serial)
     chunks, and what the reference gives."""
-    import stress.cashflows as cashflows
+    from stress.cashflows import _WORK_PER_BOND
+    from stress.work import threaded
 
-    n = getattr(cashflows, "PARALLEL_MIN_BONDS", 2000) + 500
+    n = 2500
+    assert threaded(n * _WORK_PER_BOND, n) and not threaded(500 * _WORK_PER_BOND, 500)
     rng = np.random.default_rng(20260120)
     val = dt.date(2026, 1, 20)
     maturity = to_days(val) + rng.integers(1, 50 * 365, n)

@@ -1,0 +1,71 @@
+"""What every instrument module provides (see ``stress.instruments``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from stress.cashflows import CashflowBook
+from stress.market import Market
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class CashflowRows:
+    """A cashflow instrument's positions laid out for the kernels, one row per position.
+
+    ``cashflows`` per 100 face; per row: the ``currency`` whose curve discounts it (and whose
+    scenario shifts move it), its continuously compounded zero ``spread`` (decimal), the
+    quoted ``clean_price`` per 100 face the spread must reproduce (NaN when the spread is
+    given) and the coupon ``frequency`` its yield is quoted at (0 where none is).
+    """
+
+    cashflows: CashflowBook
+    currency: tuple[str, ...]
+    spread: FloatArray
+    clean_price: FloatArray
+    frequency: IntArray
+
+    @staticmethod
+    def concat(parts: list[CashflowRows], valuation_day: int) -> CashflowRows:
+        """The rows of ``parts`` one after the other (none: an empty layout)."""
+        if not parts:
+            return CashflowRows(
+                cashflows=CashflowBook.empty(valuation_day),
+                currency=(),
+                spread=np.zeros(0),
+                clean_price=np.zeros(0),
+                frequency=np.zeros(0, dtype=np.int64),
+            )
+        return CashflowRows(
+            cashflows=CashflowBook.concat([p.cashflows for p in parts]),
+            currency=tuple(c for p in parts for c in p.currency),
+            spread=np.concatenate([p.spread for p in parts]),
+            clean_price=np.concatenate([p.clean_price for p in parts]),
+            frequency=np.concatenate([p.frequency for p in parts]),
+        )
+
+
+#: Builds an instrument's rows from its positions (rows of ``Portfolio.frame``) on a market.
+Builder = Callable[[pl.DataFrame, Market], CashflowRows]
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One kind of position.
+
+    ``form`` is its valuation form in the kernels; ``unit_value(market)`` the value of one unit
+    of notional in the position currency for instruments without cashflows (gold: its price,
+    cash: 1); ``build`` lays out instruments with cashflows.
+    """
+
+    name: str
+    form: int
+    build: Builder | None = None
+    unit_value: Callable[[Market], float] = field(default=lambda market: 1.0)
