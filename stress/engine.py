@@ -7,12 +7,13 @@ from collections.abc import Callable, Sequence
 
 from portfolios.model import Portfolio
 from shocks.library import ScenarioSource, load
-from stress.evaluate import check_finite, evaluate
+from stress.evaluate import check_finite, evaluate, tail_components
 from stress.groups import groupings
 from stress.market import Market
 from stress.prepare import Prepared, prepare
 from stress.resolve import resolve
 from stress.result import StressResult, build_result
+from stress.risk import check_levels
 
 DETAIL_MODES = ("summary", "positions")
 
@@ -26,6 +27,7 @@ def run(
     base_currency: str | None = None,
     by: Sequence[str] = (),
     worst: int = 10,
+    risk: Sequence[float] = (),
     skip_invalid: bool = False,
     chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -41,6 +43,9 @@ def run(
         by: position attributes (or ``maturity_bucket``) to sum the results by, read with
             ``result.by(column)``.
         worst: how many lowest-P&L positions to keep per scenario (``result.contributors``).
+        risk: confidence levels (e.g. ``(0.99, 0.975)``) at which to keep each position's
+            component of the expected shortfall (``result.component_es``); VaR and ES
+            themselves (``result.risk``) need no request.
         skip_invalid: leave out rows the market cannot value (matured, a currency without a
             curve or FX rate, an unreachable clean price) instead of raising; they join
             ``result.rejects`` with the portfolio's own rejects.
@@ -60,6 +65,7 @@ def run(
         detail=detail,
         by=by,
         worst=worst,
+        risk=risk,
         chunk_size=chunk_size,
         progress=progress,
     )
@@ -72,6 +78,7 @@ def run_prepared(
     detail: str = "summary",
     by: Sequence[str] = (),
     worst: int = 10,
+    risk: Sequence[float] = (),
     chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> StressResult:
@@ -90,4 +97,7 @@ def run_prepared(
         progress=progress,
     )
     check_finite(raw, prepared, shocks, scen)
-    return build_result(scen, book.market.base_currency, book.portfolio, groups, raw, positions)
+    components = tail_components(prepared, shocks, raw, check_levels(risk)) if risk else {}
+    return build_result(
+        scen, book.market.base_currency, book.portfolio, groups, raw, positions, components
+    )

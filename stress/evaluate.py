@@ -22,8 +22,13 @@ from stress.kernels.scenarios import (
     D_CONVEXITY_BEFORE,
     D_DURATION_AFTER,
     D_DURATION_BEFORE,
+    D_PNL,
     N_DETAIL,
     N_METRICS,
+    PNL_CROSS,
+    PNL_FX,
+    PNL_GOLD,
+    PNL_RATES,
     NodeWeights,
     Outputs,
     Positions,
@@ -39,6 +44,7 @@ from stress.kernels.scenarios import (
 )
 from stress.prepare import Prepared
 from stress.resolve import ResolvedShocks
+from stress.risk import tail
 from stress.work import run_work, threaded
 
 log = logging.getLogger(__name__)
@@ -217,3 +223,25 @@ def check_finite(
         "not a finite number (the shocks or positions are too extreme to compute); check the "
         "scenario's shifts and the position's notional and prices"
     )
+
+
+def total_pnl(raw: RawSums) -> FloatArray:
+    """The book's P&L per scenario (the sum of its four parts, as in the summary)."""
+    m = raw.sums[:, 0, :]
+    return m[:, PNL_RATES] + m[:, PNL_FX] + m[:, PNL_GOLD] + m[:, PNL_CROSS]
+
+
+def tail_components(
+    prepared: Prepared, shocks: ResolvedShocks, raw: RawSums, levels: tuple[float, ...]
+) -> dict[float, FloatArray]:
+    """Per level, each position's component of the expected shortfall: minus its mean P&L over
+    the level's tail scenarios (``stress.risk``). The positions are revalued once more, in
+    the union of the tails only."""
+    tails = {a: tail(total_pnl(raw), a) for a in levels}
+    union = np.unique(np.concatenate(list(tails.values())))
+    n_p = prepared.book.n_positions
+    one = Groupings((TOTAL,), ((TOTAL,),), np.zeros((n_p, 1), np.int64))
+    _, detail = evaluate(prepared, shocks.select(union), one, worst=0, detail=True)
+    assert detail is not None
+    pnl = detail[D_PNL].reshape(n_p, len(union))  # position-major
+    return {a: -pnl[:, np.searchsorted(union, idx)].mean(axis=1) for a, idx in tails.items()}

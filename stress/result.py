@@ -5,7 +5,8 @@ positions kept are requested before the run (``stress.run(..., by=[...], worst=n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +34,7 @@ from stress.kernels.scenarios import (
     TAYLOR_CONVEXITY,
     TAYLOR_DURATION,
 )
+from stress.risk import DEFAULT_LEVELS, RiskError, check_levels, var_es
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -103,7 +105,9 @@ class StressResult:
     worst: pl.DataFrame
     raw: RawSums
     rejects: pl.DataFrame
+    position_ids: pl.Series
     detail: pl.DataFrame | None = None
+    components: dict[float, FloatArray] = field(default_factory=dict)
 
     @property
     def positions(self) -> pl.DataFrame:
@@ -131,6 +135,61 @@ class StressResult:
             raise ValueError(f"this result kept the {kept} worst positions; run with worst={n}")
         return self.worst.filter(pl.col("scenario") == scenario).head(n)
 
+    def risk(
+        self, levels: Sequence[float] = DEFAULT_LEVELS, by: str | None = None
+    ) -> pl.DataFrame:
+        """VaR and expected shortfall of the P&L over the scenarios (``stress.risk`` states
+        the rule), losses positive, base currency: one row per level, or per level and value
+        of ``by`` (a grouping requested with ``by=``) with each group's own VaR and ES.
+        ``tail`` is the number of tail scenarios, ``worst_scenario`` the worst of them."""
+        levels = check_levels(levels)
+        frames = [(None, self.summary["pnl"].to_numpy())]
+        if by is not None:
+            grouped = self.by(by)
+            frames = [
+                (g, grouped.filter(pl.col(by) == g)["pnl"].to_numpy())
+                for g in grouped[by].unique(maintain_order=True).to_list()
+            ]
+        rows = []
+        for group, pnl in frames:
+            for a in levels:
+                r = var_es(pnl, a)
+                row = {"level": a, "var": r.var, "es": r.es, "tail": len(r.tail),
+                       "worst_scenario": self.scenarios.names[int(r.tail[0])]}  # fmt: skip
+                rows.append(row if by is None else {by: group, **row})
+        return pl.DataFrame(rows)
+
+    def component_es(self, level: float, by: str | None = None) -> pl.DataFrame:
+        """Each position's (or, with ``by``, each group's) component of the expected shortfall
+        at ``level``: minus its mean P&L over the tail scenarios; the components add up to
+        the ES. Per position it needs the level requested with ``risk=`` before the run."""
+        (level,) = check_levels([level])
+        es = var_es(self.summary["pnl"].to_numpy(), level)
+        if by is None:
+            if level not in self.components:
+                asked = ", ".join(f"{a:g}" for a in self.components) or "none"
+                raise RiskError(
+                    f"component ES at {level:g} was not kept (levels kept: {asked}); run with "
+                    f"risk=[{level:g}] (CLI: --risk {level:g})"
+                )
+            comp = self.components[level]
+            names = self.position_ids
+        else:
+            grouped = self.by(by).with_columns(pl.col("scenario").to_physical().alias("s"))
+            tail_rows = grouped.filter(pl.col("s").is_in(es.tail))
+            per = tail_rows.group_by(by, maintain_order=True).agg(pl.col("pnl").mean())
+            comp = -per["pnl"].to_numpy()
+            names = per[by]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = comp / es.es
+        return pl.DataFrame(
+            {
+                by or "position_id": names,
+                "component_es": comp,
+                "share": share,
+            }
+        ).with_columns(pl.lit(level).alias("level"), pl.lit(es.es).alias("es"))
+
     def to_pandas(self) -> pd.DataFrame:
         """The summary as a pandas DataFrame (``positions.to_pandas()`` for the detail)."""
         return self.summary.to_pandas()
@@ -143,6 +202,7 @@ def build_result(
     groups: Groupings,
     raw: RawSums,
     detail: FloatArray | None,
+    components: dict[float, FloatArray] | None = None,
 ) -> StressResult:
     """Derive the frames of a StressResult from the raw sums."""
     ids = enum_of(portfolio.frame["position_id"].alias("position_id"))
@@ -203,5 +263,7 @@ def build_result(
         worst=worst,
         raw=raw,
         rejects=portfolio.rejects,
+        position_ids=portfolio.frame["position_id"],
         detail=positions,
+        components=components or {},
     )
