@@ -4,6 +4,7 @@ hold for any vector, and component ES adding up to ES through the engine."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from typing import Any
 
@@ -69,7 +70,7 @@ def test_es_at_least_var_and_both_monotone_in_the_level(pnl: list[float],
     for r in results:
         assert r.es >= r.var - 1e-9 * max(1.0, abs(r.var))
         assert r.var == -np.sort(x)[len(r.tail) - 1]
-    for lo, hi in zip(results, results[1:], strict=False):
+    for lo, hi in itertools.pairwise(results):
         assert hi.var >= lo.var and hi.es >= lo.es - 1e-9 * max(1.0, abs(lo.es))
 
 
