@@ -1,26 +1,39 @@
-"""Scenarios: the scenario model, the TOML scenario library and generators.
+"""Scenarios: the scenario model, the TOML scenario library and generators, and market history.
 
 >>> import shocks
 >>> s = shocks.load(["jgb_meltdown_2026", "irrbb"])
+>>> h = shocks.default_history()
 """
 
+from shocks.errors import HistoryError, ScenarioError
+from shocks.factors import Factor, FactorSpace, parse_factor
 from shocks.generators import parallel_grid
+from shocks.history import Changes, History, default_history
+from shocks.history_load import load_history
 from shocks.library import library, load
 from shocks.model import ALL, Level, ScenarioSet, concat
-from shocks.parse import ScenarioError, from_dict, read_toml
+from shocks.parse import from_dict, read_toml
 from shocks.tenors import Tenor, parse_tenor
 
 __all__ = [
     "ALL",
+    "Changes",
+    "Factor",
+    "FactorSpace",
+    "History",
+    "HistoryError",
     "Level",
     "ScenarioError",
     "ScenarioSet",
     "Tenor",
     "concat",
+    "default_history",
     "from_dict",
     "library",
     "load",
+    "load_history",
     "parallel_grid",
+    "parse_factor",
     "parse_tenor",
     "read_toml",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from portfolios.currencies import ISO_4217
+from shocks.errors import ScenarioError
 from shocks.model import ALL, BASEL_TENORS, FloatArray, Level, ScenarioSet, concat
 from shocks.tenors import Tenor, parse_tenor
 
@@ -24,9 +25,7 @@ MAX_LEVEL_PCT = 100.0
 #: Largest rise of an FX rate or of gold (percent): tenfold.
 MAX_PERCENT_CHANGE = 900.0
 
-
-class ScenarioError(ValueError):
-    """A scenario file or definition that cannot be used."""
+__all__ = ["RATE_KEYS", "ScenarioError", "from_dict", "read_toml"]
 
 
 Shape = tuple[tuple[Tenor, ...], FloatArray]  # (tenors, bp): linear between, flat beyond
