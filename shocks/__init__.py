@@ -1,13 +1,16 @@
-"""Scenarios: the scenario model, the TOML scenario library and generators, and market history.
+"""Scenarios: the scenario model, the TOML scenario library and generators, market history
+and historical simulation.
 
 >>> import shocks
 >>> s = shocks.load(["jgb_meltdown_2026", "irrbb"])
 >>> h = shocks.default_history()
+>>> hs = shocks.historical(h, start="2019-01-01", end="2024-06-30", horizon=10)
 """
 
 from shocks.errors import HistoryError, ScenarioError
 from shocks.factors import Factor, FactorSpace, parse_factor
 from shocks.generators import parallel_grid
+from shocks.historical import historical
 from shocks.history import Changes, History, default_history
 from shocks.history_load import load_history
 from shocks.library import library, load
@@ -29,6 +32,7 @@ __all__ = [
     "concat",
     "default_history",
     "from_dict",
+    "historical",
     "library",
     "load",
     "load_history",
