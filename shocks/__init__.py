@@ -15,6 +15,7 @@ from shocks.history import Changes, History, default_history
 from shocks.history_load import load_history
 from shocks.library import library, load
 from shocks.model import ALL, Level, ScenarioSet, concat
+from shocks.parquet import read_parquet, write_parquet
 from shocks.parse import from_dict, read_toml
 from shocks.tenors import Tenor, parse_tenor
 
@@ -39,5 +40,7 @@ __all__ = [
     "parallel_grid",
     "parse_factor",
     "parse_tenor",
+    "read_parquet",
     "read_toml",
+    "write_parquet",
 ]

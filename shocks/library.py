@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from shocks.model import ScenarioSet, concat
+from shocks.parquet import read_parquet
 from shocks.parse import ScenarioError, read_toml
 
 ScenarioSource = str | Path | ScenarioSet
@@ -36,7 +37,8 @@ def library() -> pl.DataFrame:
 
 def load(source: ScenarioSource | Sequence[ScenarioSource]) -> ScenarioSet:
     """Scenarios from a built-in name, a library group (``historical``, ``irrbb``, ...),
-    ``"all"`` for the whole library, a TOML path, a ScenarioSet, or a list of any of these."""
+    ``"all"`` for the whole library, a TOML or Parquet (``.parquet``) path, a ScenarioSet, or a
+    list of any of these."""
     if isinstance(source, str | Path | ScenarioSet):
         return _one(source)
     sets = [_one(s) for s in source]
@@ -61,6 +63,8 @@ def _one(source: ScenarioSource) -> ScenarioSet:
     if group:
         return lib.select(group)
     path = Path(source)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return read_parquet(path)
     if path.suffix.lower() == ".toml" or path.exists():
         return read_toml(path)
     groups = sorted({o[8:-5] for o in lib.origins})
