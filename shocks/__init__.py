@@ -1,5 +1,5 @@
-"""Scenarios: the scenario model, the TOML scenario library and generators, market history
-and historical simulation.
+"""Scenarios: the scenario model, the TOML scenario library and generators, market history,
+historical simulation and Monte Carlo.
 
 >>> import shocks
 >>> s = shocks.load(["jgb_meltdown_2026", "irrbb"])
@@ -7,6 +7,7 @@ and historical simulation.
 >>> hs = shocks.historical(h, start="2019-01-01", end="2024-06-30", horizon=10)
 """
 
+from shocks.covariance import Covariance, covariance
 from shocks.errors import HistoryError, ScenarioError
 from shocks.factors import Factor, FactorSpace, parse_factor
 from shocks.generators import parallel_grid
@@ -15,6 +16,7 @@ from shocks.history import Changes, History, default_history
 from shocks.history_load import load_history
 from shocks.library import library, load
 from shocks.model import ALL, Level, ScenarioSet, concat
+from shocks.montecarlo import monte_carlo
 from shocks.parquet import read_parquet, write_parquet
 from shocks.parse import from_dict, read_toml
 from shocks.tenors import Tenor, parse_tenor
@@ -22,6 +24,7 @@ from shocks.tenors import Tenor, parse_tenor
 __all__ = [
     "ALL",
     "Changes",
+    "Covariance",
     "Factor",
     "FactorSpace",
     "History",
@@ -31,12 +34,14 @@ __all__ = [
     "ScenarioSet",
     "Tenor",
     "concat",
+    "covariance",
     "default_history",
     "from_dict",
     "historical",
     "library",
     "load",
     "load_history",
+    "monte_carlo",
     "parallel_grid",
     "parse_factor",
     "parse_tenor",

@@ -283,6 +283,10 @@ def _expected(f: Factor) -> tuple[str, float, float]:
     return "a positive gold price in USD per troy ounce", 0.0, np.inf
 
 
+def _nan_text(v: Any) -> bool:
+    return isinstance(v, str) and v.strip().lower() in ("nan", "na", "n/a", "-", ".", "null")
+
+
 def _numbers(
     df: pl.DataFrame, column: str, f: Factor, name: str, problems: list[Problem]
 ) -> np.ndarray:
@@ -316,7 +320,9 @@ def _numbers(
     bad = unparsable | nonfinite | out_of_range
     if bad.any():
         values = shown_values.to_list()
+        blank = f"{expected}; leave the cell empty (null) where there is no observation"
         for i in np.flatnonzero(bad).tolist():
-            problems.append(Problem(name, i + 1, shown, values[i], expected))
+            why = blank if nonfinite[i] or (unparsable[i] and _nan_text(values[i])) else expected
+            problems.append(Problem(name, i + 1, shown, values[i], why))
     x[bad | is_null] = np.nan
     return x

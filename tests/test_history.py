@@ -166,7 +166,9 @@ def test_typed_sources(tmp_path: Path) -> None:
     days = [dt.date(2020, 1, 2), dt.date(2020, 1, 3)]
     good = History.load(pd.DataFrame({"date": pd.to_datetime(days), "XAU": [1500.0, np.nan]}))
     np.testing.assert_array_equal(good.values[:, 0], [1500.0])
-    with pytest.raises(HistoryError, match=r"<polars DataFrame>: row 2, column 'XAU': got nan"):
+    with pytest.raises(HistoryError, match=r"<polars DataFrame>: row 2, column 'XAU': got nan; "
+                       r"expected a positive gold price in USD per troy ounce; leave the cell "
+                       r"empty \(null\) where there is no observation"):
         History.load(pl.DataFrame({"date": days, "XAU": [1500.0, float("nan")]}))
     frame = pl.DataFrame({"date": [20200102, 20200103], "XAU": [True, False]})
     frame.write_parquet(tmp_path / "t.parquet")
