@@ -1,5 +1,5 @@
-"""Scenarios: the scenario model, the TOML scenario library and generators, market history,
-historical simulation and Monte Carlo.
+"""Scenarios: the scenario model, the TOML scenario library and generators, and scenarios from
+market history (historical simulation, Monte Carlo, predictive stress).
 
 >>> import shocks
 >>> s = shocks.load(["jgb_meltdown_2026", "irrbb"])
@@ -19,6 +19,7 @@ from shocks.model import ALL, Level, ScenarioSet, concat
 from shocks.montecarlo import monte_carlo
 from shocks.parquet import read_parquet, write_parquet
 from shocks.parse import from_dict, read_toml
+from shocks.predict import Prediction, fill_unshocked, predict
 from shocks.tenors import Tenor, parse_tenor
 
 __all__ = [
@@ -30,12 +31,14 @@ __all__ = [
     "History",
     "HistoryError",
     "Level",
+    "Prediction",
     "ScenarioError",
     "ScenarioSet",
     "Tenor",
     "concat",
     "covariance",
     "default_history",
+    "fill_unshocked",
     "from_dict",
     "historical",
     "library",
@@ -45,6 +48,7 @@ __all__ = [
     "parallel_grid",
     "parse_factor",
     "parse_tenor",
+    "predict",
     "read_parquet",
     "read_toml",
     "write_parquet",
