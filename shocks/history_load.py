@@ -28,6 +28,9 @@ HistorySource = str | Path | pd.DataFrame | pl.DataFrame
 
 #: Accepted yield levels (percent): anything outside is a unit or data error.
 RATE_MIN, RATE_MAX = -50.0, 100.0
+#: Highest accepted value of one unit of a currency in USD (an inverted quote of a currency
+#: worth thousands to the dollar lands above it) and gold price in USD per ounce.
+FX_MAX, GOLD_MAX = 1e4, 1e6
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -127,13 +130,18 @@ def _from_pandas(df: pd.DataFrame) -> pl.DataFrame:
         s = df.iloc[:, i]
         key = str(c) if str(c) not in cols else f"{c}\x00{i}"
         try:
-            if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            plain_number = not (
+                pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_complex_dtype(s.dtype)
+            )
+            if pd.api.types.is_numeric_dtype(s.dtype) and plain_number:
                 cols[key] = pl.Series(key, s.to_numpy(dtype=np.float64, na_value=np.nan),
                                       nan_to_null=True)
             elif pd.api.types.is_datetime64_any_dtype(s.dtype):
                 cols[key] = pl.from_pandas(s.rename(key)).alias(key)
             elif pd.api.types.is_bool_dtype(s.dtype):
-                cols[key] = pl.Series(key, s.astype("boolean").to_list(), dtype=pl.Boolean)
+                cols[key] = pl.Series(
+                    key, [None if _is_null(v) else bool(v) for v in s.tolist()], dtype=pl.Boolean
+                )
             else:
                 cols[key] = pl.Series(
                     key, [None if _is_null(v) else str(v) for v in s.tolist()], dtype=pl.String
@@ -276,11 +284,12 @@ def _expected(f: Factor) -> tuple[str, float, float]:
         )
     if f.kind == "fx":
         return (
-            f"a positive value of one {f.currency} in USD (e.g. 0.0067 for JPY, 1.08 for EUR)",
+            f"a positive value of one {f.currency} in USD, at most {FX_MAX:,.0f} (e.g. 0.0067 "
+            "for JPY, 1.08 for EUR)",
             0.0,
-            np.inf,
+            FX_MAX,
         )
-    return "a positive gold price in USD per troy ounce", 0.0, np.inf
+    return f"a positive gold price in USD per troy ounce, at most {GOLD_MAX:,.0f}", 0.0, GOLD_MAX
 
 
 def _nan_text(v: Any) -> bool:
@@ -315,7 +324,7 @@ def _numbers(
     is_null = nums.is_null().to_numpy()
     nonfinite = ~is_null & ~np.isfinite(x)  # NaN or inf given as a value
     with np.errstate(invalid="ignore"):
-        inside = (x > 0) if lo == 0.0 else (x >= lo) & (x <= hi)
+        inside = ((x > 0) if lo == 0.0 else (x >= lo)) & (x <= hi)
     out_of_range = np.isfinite(x) & ~inside
     bad = unparsable | nonfinite | out_of_range
     if bad.any():

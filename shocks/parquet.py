@@ -184,8 +184,8 @@ def _from_frame(df: pl.DataFrame, origin: str) -> ScenarioSet:
     names: list[Any] | None = None
     if "scenario" in lower.values():
         col = df[next(c for c in df.columns if lower[c] == "scenario")]
-        if col.dtype in (pl.String, pl.Null):
-            names = col.to_list()
+        if col.dtype in (pl.String, pl.Null, pl.Categorical) or isinstance(col.dtype, pl.Enum):
+            names = col.cast(pl.String).to_list()
     problems = _Problems(origin, names)
     if "scenario" not in lower.values():
         problems.column("scenario", "a 'scenario' column of unique names")
@@ -198,10 +198,12 @@ def _from_frame(df: pl.DataFrame, origin: str) -> ScenarioSet:
         if key in TEXT_COLUMNS:
             if key in text:
                 problems.column(c, f"one {key!r} column (it appears twice)")
-            elif df[c].dtype not in (pl.String, pl.Null):
-                problems.column(c, f"text (the column holds {df[c].dtype})")
+            elif df[c].dtype in (pl.String, pl.Null, pl.Categorical) or isinstance(
+                df[c].dtype, pl.Enum
+            ):
+                text[key] = df[c].cast(pl.String)
             else:
-                text[key] = df[c]
+                problems.column(c, f"text (the column holds {df[c].dtype})")
             continue
         head, _, rest = c.strip().partition(".")
         if key == "gold":

@@ -80,6 +80,8 @@ BAD_CELLS = [
     ("date,FX.JPY\n2020-01-02,0\n", 1, "FX.JPY", "'0'", "a positive value of one JPY in USD"),
     ("date,FX.EUR\n2020-01-02,-1.1\n", 1, "FX.EUR", "'-1.1'", "positive value of one EUR in USD"),
     ("date,XAU\n2020-01-02,-5\n", 1, "XAU", "'-5'", "a positive gold price in USD per troy"),
+    ("date,XAU\n2020-01-02,2e6\n", 1, "XAU", "'2e6'", "at most 1,000,000"),
+    ("date,FX.IDR\n2020-01-02,16000\n", 1, "FX.IDR", "'16000'", "at most 10,000 (e.g. 0.0067"),
     ("date,XAU\n2020-01-02,1500\n2020/01/03,1510\n", 2, "date", "'2020/01/03'", "YYYY-MM-DD"),
     ("date,XAU\n2020-01-02,1500\n2020-1-3,1510\n", 2, "date", "'2020-1-3'", "YYYY-MM-DD"),
     ("date,XAU\n2020-02-30,1500\n", 1, "date", "'2020-02-30'", "a date YYYY-MM-DD"),
@@ -167,7 +169,8 @@ def test_typed_sources(tmp_path: Path) -> None:
     good = History.load(pd.DataFrame({"date": pd.to_datetime(days), "XAU": [1500.0, np.nan]}))
     np.testing.assert_array_equal(good.values[:, 0], [1500.0])
     with pytest.raises(HistoryError, match=r"<polars DataFrame>: row 2, column 'XAU': got nan; "
-                       r"expected a positive gold price in USD per troy ounce; leave the cell "
+                       r"expected a positive gold price in USD per troy ounce, at most "
+                       r"1,000,000; leave the cell "
                        r"empty \(null\) where there is no observation"):
         History.load(pl.DataFrame({"date": days, "XAU": [1500.0, float("nan")]}))
     frame = pl.DataFrame({"date": [20200102, 20200103], "XAU": [True, False]})
@@ -175,12 +178,18 @@ def test_typed_sources(tmp_path: Path) -> None:
     with pytest.raises(HistoryError) as info:
         History.load(tmp_path / "t.parquet")
     assert "column 'date': expected dates YYYY-MM-DD (the column holds Int64)" in str(info.value)
-    assert "column 'XAU': expected a positive gold price in USD per troy ounce (the column " \
-        "holds Boolean)" in str(info.value)
+    assert "column 'XAU': expected a positive gold price in USD per troy ounce, at most " \
+        "1,000,000 (the column holds Boolean)" in str(info.value)
     mixed = pd.DataFrame({"date": ["2020-01-02", "2020-01-03"], "XAU": ["1500", 7]})
     with pytest.raises(HistoryError, match=r"<pandas DataFrame>: row 1, column 'date'") as info:
         History.load(mixed.assign(date=[None, "2020-01-03"]))
     assert len(History.load(mixed)) == 2
+    odd = pd.DataFrame({"date": ["2020-01-02", "2020-01-03"], "XAU": [1 + 2j, 3],
+                        "FX.EUR": pd.array([True, None], dtype="boolean")})
+    with pytest.raises(HistoryError) as info:
+        History.load(odd)
+    assert "row 1, column 'XAU': got '(1+2j)'" in str(info.value)
+    assert "column 'FX.EUR': expected a positive value of one EUR in USD" in str(info.value)
 
 
 # --------------------------------------------------------------------------- fuzz

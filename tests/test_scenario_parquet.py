@@ -216,3 +216,30 @@ def test_text_and_nulls(tmp_path: Path) -> None:
     assert s.fx_pct[:, 0].tolist() == [0.0, 1.5]
     assert s.sources == ("", "x") and s.descriptions == ("", "")
     np.testing.assert_array_equal(s.gold_pct, [0.0, 0.0])
+
+
+NAMES = ["scenario", "Scenario", "description", "source", "gold", "fx.JPY", "fx.USD", "FX.eur",
+         "rates.JPY.10Y", "rates.jpy.12M", "rates.JPY.1Y", "rates.ALL.2.5", "rates.XYZ.1Y",
+         "rates.JPY", "other", ""]
+VALUES = st.one_of(
+    st.lists(st.one_of(st.none(), st.floats()), min_size=3, max_size=3),
+    st.lists(st.one_of(st.none(), st.text(max_size=4)), min_size=3, max_size=3),
+    st.lists(st.one_of(st.none(), st.booleans()), min_size=3, max_size=3),
+    st.lists(st.one_of(st.none(), st.integers(-10**6, 10**6)), min_size=3, max_size=3),
+)
+
+
+@settings(max_examples=examples(60), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from(NAMES), VALUES, max_size=5))
+def test_fuzzed_files_raise_only_scenario_errors(tmp_path: Path,
+                                                 columns: dict[str, list[Any]]) -> None:
+    path = tmp_path / "fuzz.parquet"
+    pl.DataFrame({k: pl.Series(k, v, strict=False) for k, v in columns.items()}).write_parquet(
+        path)
+    try:
+        s = shocks.read_parquet(path)
+    except ScenarioError as exc:
+        assert str(exc).startswith(str(path))
+    else:
+        same(s, shocks.read_parquet(shocks.write_parquet(s, tmp_path / "again.parquet")))
