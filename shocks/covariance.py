@@ -62,6 +62,11 @@ class Covariance:
         return np.asarray(self.counts.diagonal() >= self.min_obs)
 
     @property
+    def available_factors(self) -> tuple[str, ...]:
+        """The factors ``psd()`` and ``factor()`` are over, in order."""
+        return tuple(f for f, a in zip(self.factors, self.available, strict=True) if a)
+
+    @property
     def stdev(self) -> FloatArray:
         """(F,) root mean square N-day change (NaN where not available)."""
         return np.sqrt(self.matrix.diagonal())

@@ -345,6 +345,8 @@ def default_history() -> History:
 
     path = Path(str(resources.files("shocks") / "data" / "history.parquet"))
     h = load_history(path)
+    for a in (h.dates, h.values):
+        a.setflags(write=False)  # shared by every caller
     return History(
         dates=h.dates, factors=h.factors, values=h.values, source=BUNDLED,
         max_carry_days=h.max_carry_days,

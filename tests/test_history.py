@@ -270,7 +270,9 @@ def test_fuzzed_parquet_and_frames_raise_only_history_errors(
 
 def test_default_history() -> None:
     h = shocks.default_history()
-    assert h is shocks.default_history()  # cached
+    assert h is shocks.default_history()  # cached, and read-only since it is shared
+    with pytest.raises(ValueError, match="read-only"):
+        h.values[0, 0] = 1.0
     assert h.source == "bundled:shocks/data/history.parquet"
     assert h.factors[:2] == ("JPY.1Y", "JPY.2Y")
     assert set(h.curves) == {"JPY", "USD"}

@@ -49,6 +49,7 @@ def test_missing_changes_are_left_out_pairwise() -> None:
     g = FACTORS.index("XAU")
     assert cov.counts[g, g] == 9 and not cov.available[g]  # fewer than min_obs = 20
     assert np.isnan(cov.matrix[g]).all() and np.isnan(cov.matrix[:, g]).all()
+    assert cov.available_factors == FACTORS[:-1] and cov.psd().shape == (5, 5)
     few = shocks.covariance(holed, horizon=1, window=WHOLE, min_obs=5)
     assert few.available[g] and few.matrix[g, g] > 0
     with pytest.raises(HistoryError, match="min_obs: got 1"):
