@@ -30,7 +30,7 @@ import datetime as dt
 import numpy as np
 
 from shocks.errors import HistoryError
-from shocks.factors import describe
+from shocks.factors import describe, row_patterns
 from shocks.history import DateLike, History, as_date
 from shocks.model import ScenarioSet
 
@@ -129,9 +129,9 @@ def _scale(
 
 def _missing_notes(history: History, missing: np.ndarray) -> list[str]:
     """Per window, the text naming the factors it leaves unshocked (one text per pattern)."""
-    patterns, which = np.unique(missing, axis=0, return_inverse=True)
+    patterns, which = row_patterns(missing)
     texts = [
         f"; unshocked, no change in this window: {describe(history.space, p)}" if p.any() else ""
         for p in patterns
     ]
-    return [texts[i] for i in which.ravel().tolist()]
+    return [texts[i] for i in which.tolist()]

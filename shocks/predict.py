@@ -30,7 +30,7 @@ import polars as pl
 
 from shocks.covariance import MIN_OBS, Covariance, covariance
 from shocks.errors import HistoryError
-from shocks.factors import FactorSpace, describe
+from shocks.factors import FactorSpace, describe, row_patterns
 from shocks.history import History, Window
 from shocks.model import ALL, FloatArray, ScenarioSet
 
@@ -275,8 +275,7 @@ def fill_unshocked(
     cov = covariance(history, horizon, window, min_obs=min_obs)
     fill = np.full(x.shape, np.nan)
     descriptions = list(scen.descriptions)
-    patterns, which = np.unique(np.hstack([given, blocked]), axis=0, return_inverse=True)
-    which = which.ravel()
+    patterns, which = row_patterns(np.hstack([given, blocked]))
     F = len(space)
     for p, pattern in enumerate(patterns):
         g, b = pattern[:F], pattern[F:]

@@ -14,6 +14,7 @@ import portfolios
 import shocks
 import stress
 from shocks import FactorSpace, History, HistoryError, ScenarioError
+from shocks.factors import row_patterns
 from shocks.tenors import Tenor
 from tests.strategies import examples
 
@@ -208,6 +209,16 @@ def test_moves_refuse_levels_and_total_losses() -> None:
         SPACE.moves(gone)
     with pytest.raises(ValueError, match="expected moves of shape"):
         SPACE.scenarios(np.zeros((2, 3)), names=["a", "b"])
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(st.integers(1, 70).flatmap(lambda k: st.lists(
+    st.lists(st.booleans(), min_size=k, max_size=k), min_size=1, max_size=30)))
+def test_row_patterns_are_the_distinct_rows(rows: list[list[bool]]) -> None:
+    mask = np.array(rows, dtype=bool)
+    patterns, which = row_patterns(mask)
+    np.testing.assert_array_equal(patterns[which], mask)
+    assert len(patterns) == len(np.unique(mask, axis=0))
 
 
 @settings(max_examples=examples(40), deadline=None)
