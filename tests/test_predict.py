@@ -10,11 +10,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import shocks
 from shocks import History, HistoryError, ScenarioError
 from shocks.predict import ILL_CONDITIONED
 from tests.history_samples import CORR, FACTORS, factor_changes, synthetic
+from tests.strategies import examples
 
 WHOLE = ("2000-01-01", "2030-01-01")
 REL = np.array([f.startswith(("FX", "XAU")) for f in FACTORS])
@@ -294,3 +297,33 @@ def test_toml_predict_errors(spec: dict[str, Any], field: str, fragment: str) ->
         toml_one(spec, synthetic(200))
     assert str(info.value).startswith(f"p.toml: scenario 'p': {field}: "), info.value
     assert fragment in str(info.value)
+
+
+JUNK = st.one_of(st.none(), st.booleans(), st.integers(-5, 40), st.floats(allow_nan=True),
+                 st.text(max_size=10), st.dates().map(str), st.dates(),
+                 st.lists(st.one_of(st.dates(), st.text(max_size=10)), max_size=3))
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(st.dictionaries(st.sampled_from(["window", "horizon", "other"]), JUNK, max_size=3),
+       st.sampled_from([{"JPY": {"tenors": ["10Y"], "bp": [5]}},
+                        {"JPY": {"tenors": ["2Y", "7Y"], "bp": [5, 6]}},
+                        {"USD": {"parallel_bp": 3}, "EUR": {"short_bp": 10}},
+                        {"ALL": {"parallel_bp": 1}},
+                        {"JPY": {"tenors": ["30Y"], "to_pct": [2.0]}}, {}]),
+       st.dictionaries(st.sampled_from(["JPY", "EUR", "XAU"]), st.floats(-50, 50), max_size=2))
+def test_fuzzed_predict_tables_raise_only_scenario_errors(
+    table: dict[str, Any], rates: dict[str, Any], fx: dict[str, float]
+) -> None:
+    spec: dict[str, Any] = {"rates": rates, "predict": table}
+    if fx:
+        spec["fx"] = fx
+    try:
+        s = toml_one(spec, FUZZ_HISTORY)
+    except ScenarioError as exc:
+        assert str(exc).startswith("p.toml: scenario 'p': ")
+    else:
+        assert np.isfinite(s.bp).all() and np.isfinite(s.fx_pct).all()
+
+
+FUZZ_HISTORY = synthetic(300)
