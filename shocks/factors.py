@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from portfolios.currencies import ISO_4217
 from shocks.errors import ScenarioError
-from shocks.model import ALL, FloatArray, ScenarioSet, _axis_order
+from shocks.model import ALL, FloatArray, ScenarioSet, _axis_order, row_patterns
 from shocks.tenors import Tenor, parse_tenor
 
 Kind = Literal["rate", "fx", "gold"]
@@ -318,23 +318,6 @@ class FactorSpace:
         t = self.factors[j].tenor
         assert t is not None
         return t
-
-
-def row_patterns(
-    mask: npt.NDArray[np.bool_],
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
-    """The distinct rows of a boolean (S, K) matrix, in a fixed order, and each row's pattern:
-    ``np.unique(mask, axis=0, return_inverse=True)``, but through one integer per row when
-    K <= 62 (sorting 100,000 rows as raw bytes takes seconds; as integers, milliseconds)."""
-    K = mask.shape[1]
-    if K > 62:
-        patterns, which = np.unique(mask, axis=0, return_inverse=True)
-        return patterns, which.ravel()
-    bits = np.left_shift(np.int64(1), np.arange(K, dtype=np.int64))
-    keys = mask.astype(np.int64) @ bits
-    uniq, which = np.unique(keys, return_inverse=True)
-    patterns = ((uniq[:, None] >> np.arange(K, dtype=np.int64)) & 1).astype(np.bool_)
-    return patterns, which.ravel()
 
 
 def _shift_at(scen: ScenarioSet, currency: str, years: FloatArray) -> FloatArray:

@@ -30,9 +30,9 @@ import datetime as dt
 import numpy as np
 
 from shocks.errors import HistoryError
-from shocks.factors import describe, row_patterns
+from shocks.factors import describe
 from shocks.history import DateLike, History, as_date
-from shocks.model import ScenarioSet
+from shocks.model import ScenarioSet, row_patterns
 
 RATES_MODES = ("absolute", "relative")
 DEFAULT_DISPLACEMENT = 2.0

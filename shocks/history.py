@@ -38,7 +38,7 @@ its change from its first to its last observation: no move is lost or counted tw
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
@@ -335,6 +335,17 @@ class Changes:
 # ---------------------------------------------------------------------- bundled history
 
 BUNDLED = "bundled:shocks/data/history.parquet"
+
+
+#: A history, or a function that gives one (called only when a history is needed).
+HistoryLike = History | Callable[[], History]
+
+
+def resolve_history(history: HistoryLike | None) -> History:
+    """The history ``history`` stands for (None: the bundled one)."""
+    if history is None:
+        return default_history()
+    return history() if callable(history) else history
 
 
 @cache

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from shocks.history import History
+from shocks.history import HistoryLike
 from shocks.model import ScenarioSet, concat
 from shocks.parquet import read_parquet
 from shocks.parse import ScenarioError, read_toml
@@ -37,7 +37,7 @@ def library() -> pl.DataFrame:
 
 
 def load(
-    source: ScenarioSource | Sequence[ScenarioSource], history: History | None = None
+    source: ScenarioSource | Sequence[ScenarioSource], history: HistoryLike | None = None
 ) -> ScenarioSet:
     """Scenarios from a built-in name, a library group (``historical``, ``irrbb``, ...),
     ``"all"`` for the whole library, a TOML or Parquet (``.parquet``) path, a ScenarioSet, or a
@@ -54,7 +54,7 @@ def load(
         raise ScenarioError(str(exc)) from None
 
 
-def _one(source: ScenarioSource, history: History | None = None) -> ScenarioSet:
+def _one(source: ScenarioSource, history: HistoryLike | None = None) -> ScenarioSet:
     if isinstance(source, ScenarioSet):
         return source
     lib = _library()

@@ -12,7 +12,7 @@ import numpy as np
 
 from portfolios.currencies import ISO_4217
 from shocks.errors import HistoryError, ScenarioError
-from shocks.history import History, as_date, default_history
+from shocks.history import HistoryLike, as_date, resolve_history
 from shocks.model import ALL, BASEL_TENORS, FloatArray, Level, ScenarioSet, concat
 from shocks.predict import predict
 from shocks.tenors import Tenor, parse_tenor
@@ -35,7 +35,7 @@ Shape = tuple[tuple[Tenor, ...], FloatArray]  # (tenors, bp): linear between, fl
 
 
 def read_toml(
-    path: str | Path, origin: str | None = None, history: History | None = None
+    path: str | Path, origin: str | None = None, history: HistoryLike | None = None
 ) -> ScenarioSet:
     """Parse one scenario file (``history``: for ``[scenario.predict]``, default the bundled
     one)."""
@@ -64,7 +64,7 @@ def _where_byte(exc: UnicodeDecodeError) -> str:
 
 
 def from_dict(
-    data: dict[str, Any], origin: str = "<scenarios>", history: History | None = None
+    data: dict[str, Any], origin: str = "<scenarios>", history: HistoryLike | None = None
 ) -> ScenarioSet:
     """Build a ScenarioSet from the parsed TOML structure ``{"scenario": [ {...}, ... ]}``.
 
@@ -85,7 +85,7 @@ def from_dict(
         raise ScenarioError(f"{origin}: {exc}") from None
 
 
-def _scenario(spec: Any, index: int, origin: str, history: History | None) -> ScenarioSet:
+def _scenario(spec: Any, index: int, origin: str, history: HistoryLike | None) -> ScenarioSet:
     if not isinstance(spec, dict):
         raise ScenarioError(f"{origin}: scenario #{index + 1}: expected a table")
     name = spec.get("name")
@@ -179,7 +179,7 @@ def _scenario(spec: Any, index: int, origin: str, history: History | None) -> Sc
 
 
 def _predicted(
-    base: ScenarioSet, spec: dict[str, Any], fail: Fail, history: History | None
+    base: ScenarioSet, spec: dict[str, Any], fail: Fail, history: HistoryLike | None
 ) -> ScenarioSet:
     """``base`` with the history factors it does not give filled by ``predict``.
 
@@ -217,7 +217,7 @@ def _predicted(
         )
     if ALL in base.currencies:
         raise fail("rates.ALL", "predict needs moves of named curves, not of ALL curves")
-    h = history if history is not None else default_history()
+    h = resolve_history(history)
     given: dict[str, float] = {}
     for ccy_raw, block in spec.get("rates", {}).items():
         ccy = ccy_raw.upper()

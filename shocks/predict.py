@@ -30,9 +30,9 @@ import polars as pl
 
 from shocks.covariance import MIN_OBS, Covariance, covariance
 from shocks.errors import HistoryError
-from shocks.factors import FactorSpace, describe, row_patterns
+from shocks.factors import FactorSpace, describe
 from shocks.history import History, Window
-from shocks.model import ALL, FloatArray, ScenarioSet
+from shocks.model import ALL, FloatArray, ScenarioSet, row_patterns
 
 BoolArray = npt.NDArray[np.bool_]
 
