@@ -40,7 +40,8 @@ def problems_of(source, **kwargs) -> list[Problem]:
 
 def only_problem(tmp_path: Path, row: str, header: str = HEADER) -> tuple[Path, str]:
     """The message of the one problem of a file with a good row then ``row``."""
-    path = write(tmp_path, [GOOD_ROW, row], header)
+    good = GOOD_ROW + "," * (header.count(",") - GOOD_ROW.count(","))  # one field per column
+    path = write(tmp_path, [good, row], header)
     problems = problems_of(path)
     assert len(problems) == 1, problems
     return path, str(problems[0])
