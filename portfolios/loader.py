@@ -197,7 +197,9 @@ def _parse_parquet(data: bytes, name: str) -> pl.DataFrame:
 
         names = pq.ParquetFile(io.BytesIO(data)).schema_arrow.names
     except Exception as exc:
-        raise PortfolioError(f"{where}: the file is damaged (its schema cannot be read)") from exc
+        raise PortfolioError(
+            f"{where}: the file is damaged (its list of columns cannot be read)"
+        ) from exc
     _check_names(list(names), name)
     try:
         return pl.read_parquet(io.BytesIO(data))
@@ -259,6 +261,31 @@ def _check_dtypes(df: pl.DataFrame, name: str) -> None:
                 f"{name}: column {c!r} holds {kind}; expected one plain value per cell "
                 "(text, numbers or dates)"
             )
+        if isinstance(dtype, pl.Date | pl.Datetime):
+            _check_calendar(df[c], name)
+
+
+#: Dates further than this from 1970 (about 200,000 years) are refused outright: polars panics
+#: formatting dates beyond year 262,142, and no position has one.
+_MAX_CALENDAR_DAYS = 73_000_000
+_PER_DAY = {"ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+def _check_calendar(column: pl.Series, name: str) -> None:
+    dtype = column.dtype
+    per_day = _PER_DAY[dtype.time_unit or "us"] if isinstance(dtype, pl.Datetime) else 1
+    limit = _MAX_CALENDAR_DAYS * per_day
+    if limit >= 2**63:  # nanoseconds in int64 span 1677-2262
+        return
+    physical = column.to_physical()
+    beyond = ((physical > limit) | (physical < -limit)).arg_true()
+    if beyond.len():
+        i = int(beyond[0])
+        days = int(physical[i]) // per_day
+        raise PortfolioError(
+            f"{name}: row {i + 1}, column {column.name!r}: got a date {days} days from "
+            "1970-01-01 (beyond year 200,000); expected a real date"
+        )
 
 
 def _clean_names(df: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -383,8 +410,8 @@ def _scan(text: str, names: list[str] | None = None) -> Iterator[tuple[int, int,
                 fields.append(m.group(1).replace('""', '"'))
                 line += m.group(0).count("\n")
                 pos = m.end()
-                if text.startswith("\r\n", pos):
-                    pos += 1
+                if text.startswith("\r", pos) and (pos + 1 == n or text[pos + 1] == "\n"):
+                    pos += 1  # CRLF line end
                 if pos < n and text[pos] not in ",\n":
                     raise _CsvSyntaxError(
                         record,
@@ -418,7 +445,7 @@ def _scan(text: str, names: list[str] | None = None) -> Iterator[tuple[int, int,
 def _parse_csv(data: bytes, name: str) -> pl.DataFrame:
     data = _utf8(data, name)
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # old Mac line ends
+        data = _lf_line_ends(data)
     data, lead = _trim_blank_lines(data)
     if not data:
         raise PortfolioError(
@@ -436,6 +463,8 @@ def _parse_csv(data: bytes, name: str) -> pl.DataFrame:
             "with quotes only around whole values"
         ) from exc
     _check_field_counts(data, names, df.height, name, lead)
+    if b'""' in data:  # polars reads a quoted empty cell as "", an unquoted one as null
+        df = df.with_columns(pl.col(c).replace("", None) for c in df.columns)
     return df
 
 
@@ -469,6 +498,19 @@ def _utf8(data: bytes, name: str) -> bytes:
             where = f"row {row} (line {exc.line})" if row > 0 else f"the header (line {exc.line})"
         raise PortfolioError(f"{name}: {where}: {exc.reason}") from None
     return text.encode("utf-8") if had_bom else data
+
+
+def _lf_line_ends(data: bytes) -> bytes:
+    """A lone CR (old Mac line ends) outside quoted values ends a line, as in Python's csv
+    module; inside a quoted value it is text."""
+
+    def lf(b: bytes) -> bytes:
+        return b.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+    if b'"' not in data:
+        return lf(data)
+    parts = re.split(rb'("(?:[^"]|"")*")', data)
+    return b"".join(p if i % 2 else lf(p) for i, p in enumerate(parts))
 
 
 def _trim_blank_lines(data: bytes) -> tuple[bytes, int]:
@@ -643,7 +685,9 @@ class _Checker:
         for k in np.flatnonzero(flags.any(axis=0)):
             _, column, expected, value, _ = self.checks[k]
             rows = np.flatnonzero(flags[:, k])
-            shown = self.df.select(value.gather(rows).alias("v"))["v"]
+            # with_columns, not select: a literal value (an absent column) broadcasts to every
+            # row before the gather (select would keep one row).
+            shown = self.df.with_columns(value.alias("__v"))["__v"].gather(rows)
             if shown.dtype.is_temporal():  # dates beyond year 9999 have no Python date
                 shown = shown.cast(pl.String)
             for i, v in zip(rows.tolist(), shown.to_list(), strict=True):
@@ -744,6 +788,7 @@ def _validate(
         instrument.is_null(),
         "instrument",
         "an instrument: one of " + ", ".join(INSTRUMENTS) + " (it is missing)",
+        instrument,
     )
     chk.flag(
         instrument.is_not_null() & ~instrument.is_in(INSTRUMENTS),
@@ -753,7 +798,12 @@ def _validate(
     )
     (is_bond,) = chk.stage(is_bond=(instrument == "bond").fill_null(False))
 
-    chk.flag(currency.is_null(), "currency", "an ISO 4217 currency code, e.g. USD (it is missing)")
+    chk.flag(
+        currency.is_null(),
+        "currency",
+        "an ISO 4217 currency code, e.g. USD (it is missing)",
+        currency,
+    )
     chk.flag(
         currency.is_not_null() & ~currency.is_in(sorted(ISO_4217)),
         "currency",
