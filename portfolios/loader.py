@@ -124,7 +124,13 @@ def _read(source: PositionSource) -> tuple[pl.DataFrame, str]:
             "path, or a pandas or polars DataFrame"
         )
     _check_dtypes(df, name)
-    return _clean_names(df, name), name
+    df = _clean_names(df, name)
+    if "row" in df.columns:
+        raise PortfolioError(
+            f"{name}: a column is named 'row', which the loader uses for the data row numbers; "
+            "expected another name for it (e.g. source_row)"
+        )
+    return df, name
 
 
 def _read_file(path: Path) -> tuple[pl.DataFrame, str]:
@@ -640,6 +646,10 @@ class _Checker:
         self.problems: list[Problem] = []
         self.checks: list[tuple[pl.Expr, str, str, pl.Expr, bool]] = []
         self.staged = df.lazy()
+        # The prefix of hidden working columns: one no input column starts with.
+        self.hidden = "__"
+        while any(c.startswith(self.hidden) for c in df.columns):
+            self.hidden += "_"
 
     def flag(
         self,
@@ -657,13 +667,13 @@ class _Checker:
     def stage(self, **exprs: pl.Expr) -> list[pl.Expr]:
         """Compute ``exprs`` once into hidden columns and return references to them: polars
         would otherwise evaluate an expression again in every check that uses it."""
-        self.staged = self.staged.with_columns(**{f"__{k}": e for k, e in exprs.items()})
-        return [pl.col(f"__{k}") for k in exprs]
+        self.staged = self.staged.with_columns(**{f"{self.hidden}{k}": e for k, e in exprs.items()})
+        return [pl.col(f"{self.hidden}{k}") for k in exprs]
 
     def evaluate(self, columns: dict[str, pl.Expr]) -> pl.DataFrame:
         """Run every check and compute ``columns`` in one query; return the computed columns.
         Small books are dominated by polars' per-query cost, so everything shares one query."""
-        bad_names = [f"__bad{i}" for i in range(len(self.checks))]
+        bad_names = [f"{self.hidden}bad{i}" for i in range(len(self.checks))]
         self.df = self.staged.collect()
         out = self.df.select(
             *(
@@ -687,7 +697,8 @@ class _Checker:
             rows = np.flatnonzero(flags[:, k])
             # with_columns, not select: a literal value (an absent column) broadcasts to every
             # row before the gather (select would keep one row).
-            shown = self.df.with_columns(value.alias("__v"))["__v"].gather(rows)
+            v = f"{self.hidden}v"
+            shown = self.df.with_columns(value.alias(v))[v].gather(rows)
             if shown.dtype.is_temporal():  # dates beyond year 9999 have no Python date
                 shown = shown.cast(pl.String)
             for i, v in zip(rows.tolist(), shown.to_list(), strict=True):
@@ -750,10 +761,12 @@ def _outside(x: pl.Expr, low: Any, high: Any) -> pl.Expr:
 
 
 def _years_after(d: dt.date, years: int) -> dt.date:
+    if d.year + years > dt.MAXYEAR:
+        return dt.date.max
     try:
-        return d.replace(year=d.year + years)
+        return dt.date(d.year + years, d.month, d.day)
     except ValueError:  # 29 February
-        return d.replace(year=d.year + years, day=28)
+        return dt.date(d.year + years, d.month, 28)
 
 
 def _validate(

@@ -256,6 +256,20 @@ def test_a_file_separated_by_something_else_than_commas(tmp_path, sep, shown):
         f"separated by commas (this file seems to use {shown})")
 
 
+def test_attribute_names_cannot_reach_the_loaders_own_columns():
+    """Regression: an attribute named 'row' replaced the row numbers (skip_invalid then
+    dropped the wrong rows); one named '__pid' was replaced by a working column, and one named
+    '__bad0' made polars raise."""
+    base = {"position_id": ["A", "B"], "instrument": ["fx", "swap"], "currency": ["USD"] * 2,
+            "notional": [1.0, 2.0]}
+    for name in ("__pid", "__bad0", "__instrument"):
+        book = portfolios.load(pl.DataFrame({**base, name: ["mine", "yours"]}), skip_invalid=True)
+        assert book.frame[name].to_list() == ["mine"] and book.attributes == (name,)
+    assert read_error(pl.DataFrame({**base, "Row": [7, 8]})) == (
+        "<polars DataFrame>: a column is named 'row', which the loader uses for the data row "
+        "numbers; expected another name for it (e.g. source_row)")
+
+
 # === 3. A path is a path, never a pattern =====================================================
 
 
@@ -420,6 +434,17 @@ def test_without_a_valuation_date_maturities_end_100_years_after_today(tmp_path)
         f"column 'maturity': got '2999-01-01'; expected a maturity date from 1900-01-01 to "
         f"{d.replace(year=d.year + 100, day=min(d.day, 28) if d.month == 2 else d.day)} "
         "(100 years after today)") for d in (before, after)), message
+
+
+@pytest.mark.parametrize(("valuation_date", "latest"), [
+    (dt.date(2000, 2, 29), "2100-02-28"), (dt.date(9950, 1, 1), "9999-12-31"),
+    (dt.datetime(2026, 1, 20, 12, 30), "2126-01-20"),
+])
+def test_odd_valuation_dates(tmp_path, valuation_date, latest):
+    """Regression: a valuation date after 9899 raised ValueError (year out of range)."""
+    path = write(tmp_path, csv_text("B,bond,USD,1e6,4,1800-01-01,UST,,,,,x"))
+    (message,) = problems(path, valuation_date=valuation_date)
+    assert f"expected a maturity date from 1900-01-01 to {latest} (100 years after" in message
 
 
 def test_extreme_values_in_parquet(tmp_path):
@@ -1006,6 +1031,11 @@ def well_formed_csv(draw: st.DrawFn) -> tuple[str, list[list[str]]]:
 @example(('position_id,instrument,currency,notional,coupon,maturity,convention,frequency,'
           'day_count,spread_bp,clean_price,book\n"a\rb",fx,USD,1,,,,,,,,"c\rd"\r\n',
           [["a\rb", "fx", "USD", "1", "", "", "", "", "", "", "", "c\rd"]]))
+# Regression: a quoted last header name before CRLF was read as text after the quote.
+@example((",".join(f'"{h}"' for h in HEADER.split(",")) + "\r\n", []))
+# Regression: polars read a quoted empty cell as "", an unquoted one as null.
+@example((csv_text('"A","fx","USD","1","","","","","","","",""'),
+          [["A", "fx", "USD", "1", "", "", "", "", "", "", "", ""]]))
 def test_fuzz_well_formed_csv_reads_exactly_what_was_written(fuzz_dir, drawn):
     """Differential: every cell the loader keeps is the cell Python's csv module wrote; well-
     formed CSV is never refused as unreadable, and every row is accounted for."""
@@ -1077,7 +1107,8 @@ def hostile_frames(draw: st.DrawFn) -> dict[str, tuple[str, list[Any]]]:
     more: {column: (kind, values)}."""
     n = draw(st.integers(0, 4))
     columns = {k: ("good", v[:n]) for k, v in GOOD_VALUES.items()}
-    for name in draw(st.lists(st.sampled_from([*KNOWN, "book", "x"]), max_size=4)):
+    for name in draw(st.lists(st.sampled_from([*KNOWN, "book", "x", "row", "__bad0", "__pid"]),
+                              max_size=4)):
         columns[name] = draw(_column_values(n))
     for name in draw(st.lists(st.sampled_from(list(columns)), max_size=2)):
         columns.pop(name, None)
