@@ -231,8 +231,8 @@ def _check_names(names: list[Any], name: str) -> None:
                         f"by commas (this file seems to use {sep!r})"
                     )
         raise PortfolioError(
-            f"{name}: no positions column among {shown}; expected a header naming the columns "
-            f"({', '.join(REQUIRED)}, ...) as the first line"
+            f"{name}: no positions column among {shown}; expected columns named "
+            f"{', '.join(REQUIRED)}, ... (a CSV file names them in its first line)"
         )
     for i, c in enumerate(names, 1):
         if not str(c).strip():
@@ -573,7 +573,8 @@ def _diagnose(data: bytes, names: list[str], name: str, lead: int) -> None:
     width = len(names)
     try:
         for record, line, fields in _scan(data.decode("utf-8"), names):
-            if record and len(fields) != width and "".join(fields).strip():
+            blank = len(fields) == 1 and not fields[0].strip()  # a blank line: an empty row
+            if record and len(fields) != width and not blank:
                 raise _field_count_fault(record, line, len(fields), width)
     except _CsvSyntaxError as fault:
         raise _fault(name, fault, lead) from None
@@ -790,6 +791,12 @@ def _validate(
 
     (pid,) = chk.stage(pid=_text(df, "position_id"))
     chk.flag(pid.is_null(), "position_id", "a non-empty position id", pid)
+    chk.flag(
+        pid.is_not_null() & pid.str.contains(r"\p{Cc}"),
+        "position_id",
+        "a position id without control characters (tabs, line breaks, ...)",
+        pid,
+    )
     dup = pid.is_not_null() & pid.is_duplicated() & ~pid.is_first_distinct()
     chk.flag(dup, "position_id", "a unique position id (it appears on an earlier row)", pid)
 

@@ -244,8 +244,11 @@ def test_a_file_without_a_header(tmp_path):
     path = write(tmp_path, "\n".join(ROWS[:2]) + "\n")
     assert read_error(path) == (
         f"{path}: no positions column among 'UST_10Y', 'bond', 'USD', '1000000', '4.25', "
-        "'2035-11-15', 'UST', '', ...; expected a header naming the columns (position_id, "
-        "instrument, currency, notional, ...) as the first line")
+        "'2035-11-15', 'UST', '', ...; expected columns named position_id, instrument, "
+        "currency, notional, ... (a CSV file names them in its first line)")
+    assert read_error(pl.DataFrame({"x": [1]})) == (
+        "<polars DataFrame>: no positions column among 'x'; expected columns named position_id, "
+        "instrument, currency, notional, ... (a CSV file names them in its first line)")
 
 
 @pytest.mark.parametrize(("sep", "shown"), [(";", "';'"), ("\t", "'\\t'")])
@@ -776,12 +779,12 @@ def test_well_formed_oddities_load(tmp_path):
                  "\n \n" + GOOD_CSV + "\n\n \n\t\n"):
         assert portfolios.load(write(tmp_path, text)).position_ids == [
             r.split(",")[0] for r in ROWS]
-    path = write(tmp_path, csv_text('"A,""1""\nsecond line",fx,USD,1,,,,,,,,x',
+    path = write(tmp_path, csv_text('"A,""1""",fx,USD,1,,,,,,,,"two\nlines"',
                                     "B,fx,US D,1,,,,,,,,x"))
     assert problems(path) == [f"{path}: row 2 (position_id 'B'), column 'currency': got "
                               "'US D'; expected an ISO 4217 currency code, e.g. USD"]
     book = portfolios.load(path, skip_invalid=True)
-    assert book.position_ids == ['A,"1"\nsecond line']
+    assert book.position_ids == ['A,"1"'] and book.frame["book"].to_list() == ["two\nlines"]
     path = write(tmp_path, csv_text(BOND, "", "B,fx,USD,1,,,,,,,,x"))
     assert problems(path)[0] == f"{path}: row 2, column 'position_id': expected a non-empty " \
                                 "position id"
@@ -846,13 +849,15 @@ def test_bracketed_and_control_text_stays_visible_in_messages(tmp_path):
         f"{path}: row 1 (position_id '[X]'), column 'notional': got '1e99'; expected {bounds}",
         f"{path}: row 2 (position_id '[/]'), column 'notional': got '[bold]1'; expected a number "
         "(face amount, ounces or currency amount; negative = short)",
+        f"{path}: row 3 (position_id 'new\\nline'), column 'position_id': got 'new\\nline'; "
+        "expected a position id without control characters (tabs, line breaks, ...)",
         f"{path}: row 3 (position_id 'new\\nline'), column 'notional': got '1e99'; expected "
         f"{bounds}",
     ]
     # One line per problem, whatever the cells hold.
     with pytest.raises(PortfolioValidationError) as info:
         portfolios.load(path)
-    assert len(str(info.value).splitlines()) == 1 + 3
+    assert len(str(info.value).splitlines()) == 1 + 4
 
 
 def test_long_values_are_shortened_in_messages_but_kept_in_rejects(tmp_path):
@@ -1031,6 +1036,9 @@ def well_formed_csv(draw: st.DrawFn) -> tuple[str, list[list[str]]]:
 @example(('position_id,instrument,currency,notional,coupon,maturity,convention,frequency,'
           'day_count,spread_bp,clean_price,book\n"a\rb",fx,USD,1,,,,,,,,"c\rd"\r\n',
           [["a\rb", "fx", "USD", "1", "", "", "", "", "", "", "", "c\rd"]]))
+# Regression: an id of a control character ('\x1f', which Python strips as space and polars
+# does not) loaded as an invisible position id.
+@example((csv_text("\x1f,fx,USD,1,,,,,,,,x"), [["\x1f", "fx", "USD", "1", *[""] * 7, "x"]]))
 # Regression: a quoted last header name before CRLF was read as text after the quote.
 @example((",".join(f'"{h}"' for h in HEADER.split(",")) + "\r\n", []))
 # Regression: polars read a quoted empty cell as "", an unquoted one as null.
