@@ -603,18 +603,16 @@ def _check_field_counts(data: bytes, names: list[str], height: int, name: str, l
     except (Exception, pl.exceptions.PanicException):
         lines = None
     if lines is not None and lines.len() - 1 == height:
-        quoted = lines.str.contains('"', literal=True)
-        if not quoted.any():
-            bare = lines
-        elif lines.filter(quoted).str.contains(_STRICT_LINE).all():
-            bare = lines.str.replace_all('"(?:[^"]|"")*"', "")
-        else:
-            bare = None
+        bare: pl.Series | None = lines
+        if b'"' in data:
+            quoted = lines.str.contains('"', literal=True)
+            strict = lines.filter(quoted).str.contains(_STRICT_LINE).all()
+            bare = lines.str.replace_all('"(?:[^"]|"")*"', "") if strict else None
         if bare is not None:
             counts = bare.str.count_matches(",", literal=True) + 1
-            blank = lines.str.strip_chars() == ""
-            wrong = ((counts != width) & ~blank).arg_true()
-            wrong = wrong.filter(wrong > 0)
+            wrong = (counts != width).arg_true()
+            if wrong.len():  # blank lines are rows of empty cells, not wrong ones
+                wrong = wrong.filter((wrong > 0) & (lines.gather(wrong).str.strip_chars() != ""))
             if wrong.len():
                 i = int(wrong[0])
                 raise _fault(name, _field_count_fault(i, i + 1, int(counts[i]), width), lead)
