@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+import reprlib
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -267,15 +269,38 @@ def _union(tenors: list[Tenor]) -> tuple[Tenor, ...]:
 Fail = Callable[[str, str], ScenarioError]
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlong, _REPR.maxstring, _REPR.maxother = 40, 80, 80
+
+
+def _show(v: Any) -> str:
+    """A value as it appears in a message: its repr, long ones shortened."""
+    return _REPR.repr(v)
+
+
+def _real(v: Any) -> float | None:
+    """``v`` as a float when it is a TOML number (not a bool); integers too large for a float
+    become infinite."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
 def _number(
     v: Any, where: str, fail: Fail, bound: float = MAX_SHIFT_BP, unit: str = "bp"
 ) -> float:
     """A number within +-``bound`` (a shift in bp unless ``unit`` says otherwise)."""
-    if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
-        raise fail(where, f"got {v!r}; expected a number")
-    if abs(v) > bound:
-        raise fail(where, f"got {v!r}; expected a number between {-bound:g} and {bound:g} {unit}")
-    return float(v)
+    x = _real(v)
+    if x is None or math.isnan(x):
+        raise fail(where, f"got {_show(v)}; expected a number")
+    if not abs(x) <= bound:
+        raise fail(
+            where, f"got {_show(v)}; expected a number between {-bound:g} and {bound:g} {unit}"
+        )
+    return x
 
 
 def _tenor(v: Any, where: str, fail: Fail) -> Tenor:
@@ -286,17 +311,13 @@ def _tenor(v: Any, where: str, fail: Fail) -> Tenor:
 
 
 def _percent_change(v: Any, where: str, fail: Fail) -> float:
-    if (
-        isinstance(v, bool)
-        or not isinstance(v, int | float)
-        or not np.isfinite(v)
-        or not -100 < v <= MAX_PERCENT_CHANGE
-    ):
+    x = _real(v)
+    if x is None or not -100 < x <= MAX_PERCENT_CHANGE:
         raise fail(
-            where, f"got {v!r}; expected a percent change above -100 and at most "
+            where, f"got {_show(v)}; expected a percent change above -100 and at most "
             f"{MAX_PERCENT_CHANGE:g}"
         )
-    return float(v)
+    return x
 
 
 def _rate_block(block: Any, prefix: str, scenario_fail: Fail) -> tuple[Shape | None, Shape | None]:
