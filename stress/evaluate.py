@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shocks.model import ScenarioSet
-from stress.groups import TOTAL, Groupings
+from stress.groups import Groupings
 from stress.kernels.scenarios import (
     BLOCK,
     D_CONVEXITY_AFTER,
@@ -278,7 +278,7 @@ def check_finite(
     if not bad.any():
         return
     s = int(np.flatnonzero(bad)[0])
-    one = Groupings((TOTAL,), ((TOTAL,),), np.zeros((prepared.book.n_positions, 1), np.int64))
+    one = Groupings.total(prepared.book.n_positions)
     _, detail = evaluate(prepared, shocks.select([s]), one, worst=0, detail=True)
     assert detail is not None
     values = np.delete(detail, [D_DURATION_BEFORE, D_DURATION_AFTER, D_CONVEXITY_BEFORE,
@@ -311,7 +311,7 @@ def tail_components(
     tails = {a: tail(total_pnl(raw), a) for a in levels}
     union = np.unique(np.concatenate(list(tails.values())))
     n_p = prepared.book.n_positions
-    one = Groupings((TOTAL,), ((TOTAL,),), np.zeros((n_p, 1), np.int64))
+    one = Groupings.total(n_p)
     _, detail = evaluate(prepared, shocks.select(union), one, worst=0, detail=True)
     assert detail is not None
     pnl = detail[D_PNL].reshape(n_p, len(union))  # position-major
