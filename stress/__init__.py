@@ -13,6 +13,7 @@ from stress.data import default_market_path
 from stress.engine import run
 from stress.market import Market, MarketError
 from stress.result import StressResult
+from stress.session import Session, WhatIf
 from stress.warnings import StressWarning
 
 try:
@@ -23,8 +24,10 @@ except PackageNotFoundError:  # run from a source tree that was never installed
 __all__ = [
     "Market",
     "MarketError",
+    "Session",
     "StressResult",
     "StressWarning",
+    "WhatIf",
     "analytics",
     "default_market_path",
     "run",

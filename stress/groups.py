@@ -51,6 +51,11 @@ class Groupings:
     labels: tuple[tuple[str, ...], ...]
     codes: IntArray  # (P, Q)
 
+    @classmethod
+    def total(cls, n_positions: int) -> Groupings:
+        """The whole book as one group."""
+        return cls((TOTAL,), ((TOTAL,),), np.zeros((n_positions, 1), dtype=np.int64))
+
     @property
     def offsets(self) -> IntArray:
         out = np.zeros(len(self.labels) + 1, dtype=np.int64)

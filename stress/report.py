@@ -203,10 +203,12 @@ def risk_table(risk: pl.DataFrame, counts: dict[str, int], base_currency: str) -
     return t
 
 
-def print_run_report(console: Console, result: StressResult, top: int | None) -> None:
+def print_run_report(
+    console: Console, result: StressResult, top: int | None, *, family_risk: bool = True
+) -> None:
     """Scenarios ranked by P&L within their families (the ``top`` worst of the run, and the
     January 2026 JGB episode whatever its rank), the top contributors and the per-currency
-    DV01 of the worst one, and VaR/ES of generated sets."""
+    DV01 of the worst one, and (``family_risk``) VaR/ES of each generated family."""
     summary = result.summary
     scen = result.scenarios
     base = result.base_currency
@@ -224,7 +226,7 @@ def print_run_report(console: Console, result: StressResult, top: int | None) ->
         parts += ["", contributors_table(result.contributors(worst), worst, base)]
     if S and "currency" in result.groups and result.by("currency").height:
         parts += ["", currency_table(result.by("currency"), ranked[0], base)]
-    risk = generated_risk(summary, families)
+    risk = generated_risk(summary, families) if family_risk else summary.head(0)
     if risk.height:
         counts = {k: families.count(k) for k in set(families)}
         parts += ["", risk_table(risk, counts, base)]

@@ -18,7 +18,8 @@ Files of a set, beside ``summary``, ``by_<column>``, ``positions`` and ``rejects
   currency, as priced;
 - ``key_rate_dv01``: per position currency, before any shock: PV, DV01 and the key-rate DV01s
   (base currency, loss for a 1 bp rise);
-- ``risk`` (when the run has generated scenarios): VaR and ES per generated family;
+- ``risk_by_family`` (when the run has generated scenarios): VaR and ES per generated family
+  (the run's own ``risk`` file, when it writes one, is VaR and ES over all its scenarios);
 - ``reverse_stress`` (optional, written by a reverse-stress run): see ``check_reverse``.
 
 The manifest's ``report`` entry holds the header facts and the file of each part.
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from portfolios.model import Portfolio
@@ -44,17 +46,23 @@ from stress import __version__
 from stress.analytics import book_analytics
 from stress.book import Book, build_book
 from stress.engine import run_prepared
-from stress.families import BY_KEY, families_of
+from stress.families import BY_KEY, JGB_2026, families_of
 from stress.io import FORMATS
 from stress.kernels.scenarios import DETAIL
 from stress.market import Market
 from stress.output import MANIFEST, OutputSet
-from stress.prepare import prepare_book
+from stress.prepare import Prepared, prepare_book
 from stress.pricing import KEY_TENORS
 from stress.resolve import resolve
 from stress.result import SUMMARY_WORST, StressResult
 from stress.risk import DEFAULT_LEVELS, var_es
 
+#: Scenarios a report shows in full (curve shifts, contributors, per currency): all of them up
+#: to DETAIL_ALL; beyond, the DETAIL_WORST worst of the run, the DETAIL_PER_FAMILY worst of
+#: each family and the January 2026 episode.
+DETAIL_ALL = 300
+DETAIL_WORST = 100
+DETAIL_PER_FAMILY = 20
 #: Version of the report files; ``stress report`` reads sets of this version.
 REPORT_VERSION = 1
 #: Groupings every run sums by, for the report and the terminal's per-currency table.
@@ -95,7 +103,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "curve_shifts": {"scenario": pl.String, "curve": pl.String, "tenor": pl.String},
     "fx_moves": {"scenario": pl.String, "currency": pl.String},
     "key_rate_dv01": {"currency": pl.String},
-    "risk": {"family": pl.String, "tail": pl.Int64, "worst_scenario": pl.String},
+    "risk_by_family": {"family": pl.String, "tail": pl.Int64, "worst_scenario": pl.String},
     "reverse_stress": {"solution": pl.String, "factor": pl.String, "unit": pl.String},
 }
 #: The columns each part must have (the rest of its columns are kept as they are).
@@ -108,11 +116,11 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "curve_shifts": ("scenario", "curve", "tenor", "years", "shift_bp"),
     "fx_moves": ("scenario", "currency", "pct"),
     "key_rate_dv01": ("currency", "pv_base", "dv01", *KEY_RATE_COLUMNS),
-    "risk": ("family", "level", "var", "es", "tail", "worst_scenario"),
+    "risk_by_family": ("family", "level", "var", "es", "tail", "worst_scenario"),
     "reverse_stress": ("solution", "factor", "unit", "move", "distance", "pnl"),
 }
 #: Parts a set may lack: no generated scenarios, no reverse stress.
-OPTIONAL = ("risk", "reverse_stress")
+OPTIONAL = ("risk_by_family", "reverse_stress")
 
 
 class ReportError(ValueError):
@@ -135,7 +143,7 @@ class ReportData:
     curve_shifts: pl.DataFrame
     fx_moves: pl.DataFrame
     key_rate_dv01: pl.DataFrame
-    risk: pl.DataFrame
+    risk_by_family: pl.DataFrame
     reverse_stress: pl.DataFrame | None = None
 
     @property
@@ -199,17 +207,40 @@ def check_reverse(frame: pl.DataFrame) -> pl.DataFrame:
 # --------------------------------------------------------------------------- from a run
 
 
+def detailed_scenarios(
+    names: Sequence[str], pnl: npt.ArrayLike, family: Sequence[str]
+) -> list[str]:
+    """The scenarios a report shows in full (see DETAIL_ALL), worst first."""
+    p = np.asarray(pnl, dtype=np.float64)
+    order = np.argsort(p, kind="stable")
+    ranked = [names[i] for i in order]
+    if len(ranked) <= DETAIL_ALL:
+        return ranked
+    keep = set(ranked[:DETAIL_WORST])
+    seen: dict[str, int] = {}
+    for i in order:
+        f = family[i]
+        if seen.get(f, 0) < DETAIL_PER_FAMILY:
+            keep.add(names[i])
+            seen[f] = seen.get(f, 0) + 1
+    keep.add(JGB_2026)
+    return [n for n in ranked if n in keep]
+
+
 def collect(
     result: StressResult,
     book: Book,
     *,
+    prepared: Prepared | None = None,
     book_name: str | None = None,
     scenario_set: str = "",
     run_started: dt.datetime | None = None,
     run_seconds: float | None = None,
 ) -> ReportData:
     """The report data of ``result``, a run of ``book`` (grouped at least by
-    ``REPORT_GROUPINGS``)."""
+    ``REPORT_GROUPINGS``). A summary run finds the worst positions of its scenarios of lowest
+    P&L only (``stress.run(worst_scenarios=...)``); with the ``prepared`` book the run was
+    made on, they are found for every scenario the report shows in full too."""
     market = book.market
     scen = result.scenarios
     for column in REPORT_GROUPINGS:
@@ -273,18 +304,38 @@ def collect(
         },
         schema={**SCHEMAS["fx_moves"], "pct": pl.Float64},
     )
+    worst = result.worst
+    if prepared is not None:
+        wanted = detailed_scenarios(scen.names, result.summary["pnl"].to_numpy(), family)
+        worst = _fill_worst(result, prepared, wanted)
     frames = {
         "summary": result.summary,
         "by_currency": result.by("currency"),
         "by_maturity_bucket": result.by("maturity_bucket"),
-        "worst": result.worst,
+        "worst": worst,
         "scenarios": scenarios,
         "curve_shifts": curve_shifts,
         "fx_moves": fx_moves,
         "key_rate_dv01": key_rate_dv01(book),
-        "risk": generated_risk(result.summary, family),
+        "risk_by_family": generated_risk(result.summary, family),
     }
     return ReportData(header=header, **{k: normalize(k, v) for k, v in frames.items()})
+
+
+def _fill_worst(result: StressResult, prepared: Prepared, wanted: list[str]) -> pl.DataFrame:
+    """``result.worst`` with the worst positions of the ``wanted`` scenarios it lacks, found
+    by a run of those scenarios alone."""
+    kept = result.raw.worst.shape[1]
+    have = set(result.worst["scenario"].to_list())
+    missing = [n for n in wanted if n not in have]
+    if not missing or not kept or not prepared.book.n_positions:
+        return result.worst
+    scen = result.scenarios
+    index = {n: i for i, n in enumerate(scen.names)}
+    extra = run_prepared(
+        prepared, scen.select([index[n] for n in missing]), worst=kept, worst_scenarios=None
+    )
+    return pl.concat([result.worst, extra.worst])
 
 
 def _describe_set(origins: tuple[str, ...]) -> str:
@@ -373,10 +424,12 @@ def run_report(
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
     book = build_book(portfolio, market.with_base(base_currency), skip_invalid=skip_invalid)
-    result = run_prepared(prepare_book(book), scenarios, by=REPORT_GROUPINGS, worst=worst)
+    prepared = prepare_book(book)
+    result = run_prepared(prepared, scenarios, by=REPORT_GROUPINGS, worst=worst)
     data = collect(
         result,
         book,
+        prepared=prepared,
         book_name=book_name,
         scenario_set=scenario_set,
         run_started=started,
@@ -453,8 +506,8 @@ def read(directory: Path) -> ReportData:
             raise ReportError(f"{path}: {exc}") from None
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise ReportError(f"{path}: unreadable ({exc}); {rerun}") from None
-    if "risk" not in frames:
-        frames["risk"] = generated_risk(frames["summary"].head(0), [])
+    if "risk_by_family" not in frames:
+        frames["risk_by_family"] = generated_risk(frames["summary"].head(0), [])
     header = entry.get("header")
     if not isinstance(header, dict) or "base_currency" not in header:
         raise ReportError(f"{directory / MANIFEST}: report entry without its header; {rerun}")

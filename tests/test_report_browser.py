@@ -295,7 +295,8 @@ def test_hostile_and_generated_report_in_a_browser(browser: Any, tmp_path: Path)
                           ".data[0].x")  # fmt: skip
     assert dates[0] == "2019-01-02" and dates == sorted(dates) and len(dates) == 60
     assert page.locator("#chart-series-monte_carlo").count() == 0
-    risk = data.risk.filter(pl.col("family") == "monte_carlo").sort("level", descending=True)
+    risk = data.risk_by_family.filter(pl.col("family") == "monte_carlo")
+    risk = risk.sort("level", descending=True)
     table = page.text_content("#table-risk-monte_carlo")
     assert fmt_amount(risk["var"][0]) in table and fmt_amount(risk["es"][1]) in table
 

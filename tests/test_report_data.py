@@ -193,13 +193,13 @@ def test_key_rate_dv01_adds_up_and_matches_the_run(macro_report: tuple) -> None:
 def test_risk_of_a_generated_set_is_result_risk() -> None:
     result, data = run_report(MACRO, MARKET, generated(120, "monte_carlo", 5))
     want = result.risk()
-    got = data.risk
+    got = data.risk_by_family
     assert got["family"].to_list() == ["monte_carlo"] * want.height
     for c in ("level", "var", "es", "tail", "worst_scenario"):
         assert got[c].to_list() == want[c].to_list(), c
     # Named scenarios only: no risk rows.
     _, named = run_report(MACRO, MARKET, "irrbb")
-    assert named.risk.is_empty()
+    assert named.risk_by_family.is_empty()
 
 
 def test_payload_lists_families_in_order_and_pins_the_episode(macro_report: tuple) -> None:
@@ -231,6 +231,10 @@ def test_payload_of_large_generated_sets_stays_small(tmp_path: Path) -> None:
     assert dist["monte_carlo"]["series"] is None
     assert len(p["scen"]["name"]) < 600  # the listed ones: named sets + the worst 200 of each
     assert len(p["details"]) <= 300
+    # A summary run finds the worst positions of its 100 worst scenarios; the report finds
+    # them for every scenario it shows in full (the January 2026 episode among them).
+    assert all(d["contributors"]["label"] for d in p["details"])
+    assert p["scen"]["name"][p["details"][p["pinned_card"]]["row"]] == "jgb_meltdown_2026"
     assert len(json_for_script(p)) < 1_500_000
 
 

@@ -33,17 +33,18 @@ from stress.families import BY_KEY, JGB_2026, ORDER, window_end
 from stress.groups import MATURITY_BUCKETS, MISSING
 from stress.io import OutputError
 from stress.pricing import KEY_TENORS
-from stress.reportdata import KEY_RATE_COLUMNS, REPORT_TENORS, ReportData, ReportError
+from stress.reportdata import (
+    KEY_RATE_COLUMNS,
+    REPORT_TENORS,
+    ReportData,
+    ReportError,
+    detailed_scenarios,
+)
 
 #: Shown for a missing number (an en dash), here and in the page's script.
 MISSING_TEXT = "\u2013"
 #: Install hint named by every error about a missing plotly.
 INSTALL_HINT = "pip install 'stress[report]'"
-#: Scenarios with every detail (curve shifts, contributors, per currency) in the page: all of
-#: them up to this many; beyond, the worst of the run and of each family (below).
-DETAIL_ALL = 300
-DETAIL_WORST = 100
-DETAIL_PER_FAMILY = 20
 #: Scenarios of a generated family listed one by one (ranking, Taylor scatter); the histogram
 #: and the time series always hold all of them.
 LISTED_PER_GENERATED = 200
@@ -154,7 +155,15 @@ def payload(data: ReportData) -> dict[str, Any]:
     generated = pl.col("family").is_in([k for k in present if BY_KEY[k].generated])
     listed = per_family_rank.filter(~generated | (pl.col("family_rank") < LISTED_PER_GENERATED))
     names = listed["scenario"].to_list()
-    detailed = _detailed(ranked, per_family_rank, set(names))
+    # Those shown in full (stress.reportdata.detailed_scenarios), all of them listed.
+    listed_names = set(names)
+    detailed = [
+        n
+        for n in detailed_scenarios(
+            summary["scenario"].to_list(), summary["pnl"].to_numpy(), summary["family"].to_list()
+        )
+        if n in listed_names
+    ]
     detail_index = {n: i for i, n in enumerate(detailed)}
     dates = [window_end(n) for n in names]
     scen = {
@@ -199,17 +208,6 @@ def payload(data: ReportData) -> dict[str, Any]:
         "distributions": _distributions(data, ordered, present),
         "reverse": _reverse(data.reverse_stress),
     }
-
-
-def _detailed(ranked: pl.DataFrame, by_family: pl.DataFrame, listed: set[str]) -> list[str]:
-    """Scenarios with every detail in the page, in run-rank order (the worst first)."""
-    names = ranked["scenario"].to_list()
-    if len(names) <= DETAIL_ALL:
-        return [n for n in names if n in listed]
-    keep = set(names[:DETAIL_WORST])
-    keep |= set(by_family.filter(pl.col("family_rank") < DETAIL_PER_FAMILY)["scenario"])
-    keep.add(JGB_2026)
-    return [n for n in names if n in keep and n in listed]
 
 
 def _by(rows: pl.DataFrame, label: str, order: Sequence[str] | None = None) -> dict[str, Any]:
@@ -326,7 +324,7 @@ def _distributions(
                 for d, p in zip(dates, rows["pnl"].to_list(), strict=True)
             )
             series = {"date": [d for d, _ in pairs], "pnl": _amounts([p for _, p in pairs])}
-        risk = data.risk.filter(pl.col("family") == key)
+        risk = data.risk_by_family.filter(pl.col("family") == key)
         out.append(
             {
                 "family": key,
@@ -428,7 +426,7 @@ def _key_figures(data: ReportData) -> str:
         )
         pv = float(s["pv_before"][0])
         cards.append(("Book value before", "all positions", f"{fmt_amount(pv)} {base}"))
-    for r in data.risk.filter(pl.col("level") == 0.99).iter_rows(named=True):
+    for r in data.risk_by_family.filter(pl.col("level") == 0.99).iter_rows(named=True):
         cards.append(
             (
                 f"VaR 99% ({BY_KEY[r['family']].label})",

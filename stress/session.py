@@ -1,0 +1,234 @@
+"""A session for trading tools: a book prepared once against a market and a scenario set, then
+what-if questions about trades, each pricing only the trades' own cashflows.
+
+    session = stress.Session(book, market, "all")
+    answer = session.what_if(trades)      # the trades' P&L per scenario, book + trades totals
+    session.add(trades); session.remove(["UST_10Y"])
+    session.result()                      # a StressResult of the current book
+
+The book's raw sums per scenario are kept; a what-if adds the trades' sums to them (raw sums of
+disjoint positions add up), ``add`` and ``remove`` update them in place, and ``result`` runs the
+current book afresh (cached until the next change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+import portfolios
+from portfolios.loader import PositionSource
+from portfolios.model import Portfolio
+from portfolios.problems import PortfolioValidationError, Problem
+from shocks.library import ScenarioSource, load
+from shocks.model import ScenarioSet
+from stress.engine import run_prepared
+from stress.evaluate import RawSums, check_finite, evaluate
+from stress.groups import Groupings
+from stress.market import Market
+from stress.prepare import Prepared, prepare
+from stress.resolve import ResolvedShocks, resolve
+from stress.result import StressResult, derived_columns, enum_of
+from stress.risk import DEFAULT_LEVELS, check_levels, var_es
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class WhatIf:
+    """The answer to one what-if, all amounts in the base currency (frames built on first use).
+
+    ``trades``: per scenario the trades' P&L, its parts and their risk figures (summary
+    columns); ``combined``: the same for the book plus the trades; ``worst``: the combined
+    book's scenarios ranked by P&L, worst first (scenario, pnl, and pnl_before, the book's
+    P&L without the trades); ``risk``: VaR and ES of the combined book and of the book alone
+    at the session's levels. ``pnl`` is the trades' P&L per scenario as an array.
+    """
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        book: FloatArray,
+        trades: FloatArray,
+        levels: tuple[float, ...],
+    ) -> None:
+        self._names = names
+        self._book = book  # (S, N_METRICS) raw sums
+        self._trades = trades
+        self._levels = levels
+        self.pnl = derived_columns(trades.T)["pnl"]
+
+    @cached_property
+    def _scenario(self) -> pl.Series:
+        return enum_of(pl.Series("scenario", list(self._names), dtype=pl.String))
+
+    @cached_property
+    def trades(self) -> pl.DataFrame:
+        return pl.DataFrame({"scenario": self._scenario, **derived_columns(self._trades.T)})
+
+    @cached_property
+    def combined(self) -> pl.DataFrame:
+        sums = self._book + self._trades
+        return pl.DataFrame({"scenario": self._scenario, **derived_columns(sums.T)})
+
+    @cached_property
+    def worst(self) -> pl.DataFrame:
+        before = derived_columns(self._book.T)["pnl"]
+        after = before + self.pnl
+        order = np.argsort(after, kind="stable")
+        return pl.DataFrame(
+            {
+                "scenario": self._scenario.gather(order),
+                "pnl": after[order],
+                "pnl_before": before[order],
+            }
+        )
+
+    @cached_property
+    def risk(self) -> pl.DataFrame:
+        before = derived_columns(self._book.T)["pnl"]
+        rows = []
+        for which, pnl in (("combined", before + self.pnl), ("book", before)):
+            for a in self._levels:
+                r = var_es(pnl, a)
+                rows.append({"book": which, "level": a, "var": r.var, "es": r.es})
+        return pl.DataFrame(rows)
+
+
+class Session:
+    """A book prepared once for many what-ifs (see the module docstring).
+
+    Args:
+        portfolio: the book (validated positions).
+        market: the market; ``base_currency`` overrides its base currency.
+        scenarios: built-in names or groups, TOML or Parquet paths, a ScenarioSet, or a list.
+        risk_levels: levels of the VaR/ES figures every answer carries.
+    """
+
+    def __init__(
+        self,
+        portfolio: Portfolio,
+        market: Market,
+        scenarios: ScenarioSource | Sequence[ScenarioSource],
+        *,
+        base_currency: str | None = None,
+        risk_levels: Sequence[float] = DEFAULT_LEVELS,
+    ) -> None:
+        self.market = market.with_base(base_currency)
+        self.scenarios: ScenarioSet = load(scenarios)
+        self.risk_levels = check_levels(risk_levels)
+        self._portfolio = portfolio
+        self._result: StressResult | None = None
+        # Every curve and currency of the market, resolved once: a trade in any of them
+        # reads its rows.
+        self._shocks = resolve(
+            self.scenarios,
+            self.market,
+            tuple(sorted(self.market.curves)),
+            tuple(sorted(self.market.usd_value)),
+        )
+        self._sums = self._raw(prepare(portfolio, self.market)).sums[:, 0, :].copy()
+
+    @property
+    def portfolio(self) -> Portfolio:
+        """The current book."""
+        return self._portfolio
+
+    def what_if(self, trades: PositionSource | Portfolio) -> WhatIf:
+        """The trades' P&L under every scenario and the book-plus-trades figures; the book is
+        unchanged. ``trades`` are positions in the positions format (validated like a
+        positions file) or an already loaded Portfolio."""
+        trade_sums = self._raw(prepare(self._load(trades), self.market)).sums[:, 0, :]
+        return WhatIf(self.scenarios.names, self._sums.copy(), trade_sums, self.risk_levels)
+
+    def add(self, trades: PositionSource | Portfolio) -> None:
+        """Add positions to the book (their ids must be new)."""
+        added = self._load(trades)
+        clash = set(added.position_ids) & set(self._portfolio.position_ids)
+        if clash:
+            raise PortfolioValidationError(
+                [
+                    Problem(added.source, r, pid, "position_id", pid, "an id not in the book")
+                    for r, pid in added.frame.select("row", "position_id").iter_rows()
+                    if pid in clash
+                ]
+            )
+        self._sums += self._raw(prepare(added, self.market)).sums[:, 0, :]
+        self._portfolio = _concat(self._portfolio, added)
+        self._result = None
+
+    def remove(self, position_ids: Sequence[str]) -> None:
+        """Remove positions from the book by id."""
+        ids = list(dict.fromkeys(position_ids))
+        unknown = sorted(set(ids) - set(self._portfolio.position_ids))
+        if unknown:
+            raise KeyError(f"no position {', '.join(map(repr, unknown))} in the book")
+        frame = self._portfolio.frame
+        gone = frame["position_id"].is_in(ids)
+        removed = Portfolio(frame.filter(gone), self._portfolio.source,
+                            self._portfolio.attributes)  # fmt: skip
+        self._sums -= self._raw(prepare(removed, self.market)).sums[:, 0, :]
+        self._portfolio = Portfolio(
+            frame.filter(~gone),
+            self._portfolio.source,
+            self._portfolio.attributes,
+            self._portfolio.rejected,
+            self._portfolio.n_input_rows,
+        )
+        self._result = None
+
+    def totals(self) -> pl.DataFrame:
+        """The current book's summary columns per scenario, from the kept sums."""
+        names = enum_of(pl.Series("scenario", list(self.scenarios.names), dtype=pl.String))
+        return pl.DataFrame({"scenario": names, **derived_columns(self._sums.T)})
+
+    def result(self, *, by: Sequence[str] = (), detail: str = "summary") -> StressResult:
+        """A StressResult of the current book: a fresh run (the plain one is cached until the
+        book changes)."""
+        if by or detail != "summary":
+            return run_prepared(prepare(self._portfolio, self.market), self.scenarios,
+                                by=by, detail=detail)  # fmt: skip
+        if self._result is None:
+            self._result = run_prepared(prepare(self._portfolio, self.market), self.scenarios)
+        return self._result
+
+    def _load(self, trades: PositionSource | Portfolio) -> Portfolio:
+        if isinstance(trades, Portfolio):
+            return trades
+        return portfolios.load(trades, valuation_date=self.market.valuation_date)
+
+    def _raw(self, prepared: Prepared) -> RawSums:
+        book = prepared.book
+        shocks = self._rows(book.currencies, book.position_currencies)
+        one = Groupings.total(book.n_positions)
+        raw, _ = evaluate(prepared, shocks, one, worst=0)
+        check_finite(raw, prepared, shocks, self.scenarios)
+        return raw
+
+    def _rows(self, curves: tuple[str, ...], currencies: tuple[str, ...]) -> ResolvedShocks:
+        """The session's resolved shocks for the given curves and position currencies."""
+        s = self._shocks
+        return ResolvedShocks(
+            curves=curves,
+            currencies=currencies,
+            times=s.times,
+            shift_bp=np.ascontiguousarray(s.shift_bp[:, [s.curves.index(c) for c in curves]]),
+            fx_multiplier=np.ascontiguousarray(
+                s.fx_multiplier[:, [s.currencies.index(c) for c in currencies]]
+            ),
+            gold_multiplier=s.gold_multiplier,
+        )
+
+
+def _concat(book: Portfolio, added: Portfolio) -> Portfolio:
+    attributes = tuple(dict.fromkeys(book.attributes + added.attributes))
+    return Portfolio(
+        pl.concat([book.frame, added.frame], how="diagonal_relaxed"),
+        book.source,
+        attributes,
+        book.rejected,
+        book.n_input_rows,
+    )
