@@ -1,10 +1,11 @@
 """Scenario families: how reports group scenarios, read from where each one came from.
 
 A scenario's family follows from its origin (``ScenarioSet.origins``: ``library:<group>.toml``
-for the built-in library, ``generator:<name>`` for generated sets, a file path for the user's
-own TOML) and, inside the January 2026 library group, from its name and description: the
-episode itself (``jgb_meltdown_2026``) apart from the continuations whose descriptions say they
-are hypothetical. Families are shown in a fixed order, the January 2026 episode first.
+for the built-in library, ``generator:<name>`` for generated sets, ``generator:<name> (<file>)``
+for one read back from a Parquet file, a file path for the user's own TOML) and, inside the
+January 2026 library group, from its name and description: the episode itself
+(``jgb_meltdown_2026``) apart from the continuations whose descriptions say they are
+hypothetical. Families are shown in a fixed order, the January 2026 episode first.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Family:
 FAMILIES = (
     Family("jgb_2026", "January 2026 JGB episode"),
     Family("hypothetical", "Hypothetical continuations"),
+    Family("predictive", "Predictive stress"),
     Family("historical", "Historical episodes"),
     Family("irrbb", "Regulatory IRRBB"),
     Family("parallel", "Parallel grid"),
@@ -49,7 +51,11 @@ _GENERATORS = {
     "historical_simulation": "historical_simulation",
     "monte_carlo": "monte_carlo",
     "mc": "monte_carlo",
+    "predict": "predictive",
 }
+#: ``generator:<name>``, possibly followed by the file it was read back from: ``generator:
+#: historical (hist.parquet)``.
+_GENERATOR = re.compile(r"^generator:([A-Za-z0-9_.-]*)")
 _HYPOTHETICAL = re.compile(r"\bhypothetical\b", re.IGNORECASE)
 _WINDOW = re.compile(r"^hist_(\d{4}-\d{2}-\d{2})_(\d+)d$")
 
@@ -63,9 +69,9 @@ def family_of(name: str, origin: str, description: str = "") -> str:
                 return "jgb_2026"
             return "hypothetical"
         return _LIBRARY_GROUPS.get(group, "library")
-    if origin.startswith("generator:"):
-        generator = origin[len("generator:") :].split(":", 1)[0]
-        return _GENERATORS.get(generator, "generated")
+    m = _GENERATOR.match(origin)
+    if m:
+        return _GENERATORS.get(m.group(1), "generated")
     return "user"
 
 

@@ -80,7 +80,10 @@ def test_every_library_scenario_has_its_family() -> None:
     [
         ("generator:parallel_grid", "parallel"),
         ("generator:historical", "historical_simulation"),
+        ("generator:historical (/data/hist.parquet)", "historical_simulation"),
         ("generator:monte_carlo", "monte_carlo"),
+        ("generator:monte_carlo (mc [1].parquet)", "monte_carlo"),
+        ("generator:predict", "predictive"),
         ("generator:something_new", "generated"),
         ("library:credit.toml", "library"),
         ("/home/me/my scenarios.toml", "user"),
@@ -90,8 +93,8 @@ def test_every_library_scenario_has_its_family() -> None:
 def test_families_from_origins(origin: str, family: str) -> None:
     assert family_of("x", origin, "HYPOTHETICAL: not a library jgb file") == family
     assert family in BY_KEY
-    assert BY_KEY[family].generated == (family in ("historical_simulation", "monte_carlo",
-                                                   "generated"))  # fmt: skip
+    generated_families = ("historical_simulation", "monte_carlo", "generated")
+    assert BY_KEY[family].generated == (family in generated_families)
 
 
 def test_families_order_starts_with_the_january_2026_episode() -> None:
