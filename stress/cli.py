@@ -45,7 +45,14 @@ from stress.market import Market, MarketError
 from stress.output import MANIFEST, OutputSet
 from stress.prepare import prepare_book
 from stress.report import analytics_table, print_run_report
-from stress.reportdata import REPORT_GROUPINGS, ReportData, ReportError, collect, read, read_reverse
+from stress.reportdata import (
+    REPORT_GROUPINGS,
+    ReportData,
+    ReportError,
+    collect,
+    read,
+    read_reverses,
+)
 from stress.reportdata import write as write_report_data
 from stress.resolve import resolve
 from stress.reverse import ReverseStressError
@@ -270,9 +277,12 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument(
         "--reverse",
         type=Path,
-        metavar="FILE",
-        help="a reverse-stress result to show (CSV or Parquet: factor, move, and optionally "
-        "unit, solution, distance, pnl); default: the set's reverse_stress file, if any",
+        nargs="+",
+        metavar="PATH",
+        help="reverse-stress results to show: directories `stress reverse --out` wrote (one "
+        "per loss draws P&L against distance), or CSV/Parquet files (factor, move, and "
+        "optionally unit, z, solution, distance, pnl); default: the set's reverse_stress "
+        "file, if any",
     )
     return p
 
@@ -530,7 +540,7 @@ def _report(args: argparse.Namespace, err: Console) -> int:
     directory: Path = args.directory
     data = read(directory)
     if args.reverse is not None:
-        data = data.with_reverse(read_reverse(args.reverse))
+        data = data.with_reverse(read_reverses(args.reverse))
     target = args.output
     if target is None:
         full = directory.resolve()

@@ -232,7 +232,7 @@ def print_run_report(
         parts += ["", risk_table(risk, counts, base)]
     console.print(Group(*parts))
     if limit is not None:
-        console.print(f"(the {limit} worst of {S} scenarios; --top N shows more)")
+        console.print(f"(the {limit:,} worst of {S:,} scenarios; --top N shows more)")
     if pinned:
         rank = ranked.index(JGB_2026) + 1
         console.print(

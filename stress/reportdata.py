@@ -33,7 +33,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +56,9 @@ from stress.pricing import KEY_TENORS
 from stress.resolve import resolve
 from stress.result import SUMMARY_WORST, StressResult
 from stress.risk import DEFAULT_LEVELS, var_es
+
+if TYPE_CHECKING:
+    from stress.reverse import ReverseStress
 
 #: Scenarios a report shows in full (curve shifts, contributors, per currency): all of them up
 #: to DETAIL_ALL; beyond, the DETAIL_WORST worst of the run, the DETAIL_PER_FAMILY worst of
@@ -117,7 +120,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "fx_moves": ("scenario", "currency", "pct"),
     "key_rate_dv01": ("currency", "pv_base", "dv01", *KEY_RATE_COLUMNS),
     "risk_by_family": ("family", "level", "var", "es", "tail", "worst_scenario"),
-    "reverse_stress": ("solution", "factor", "unit", "move", "distance", "pnl"),
+    "reverse_stress": ("solution", "factor", "unit", "move", "z", "distance", "pnl"),
 }
 #: Parts a set may lack: no generated scenarios, no reverse stress.
 OPTIONAL = ("risk_by_family", "reverse_stress")
@@ -174,27 +177,29 @@ def normalize(part: str, frame: pl.DataFrame) -> pl.DataFrame:
 def check_reverse(frame: pl.DataFrame) -> pl.DataFrame:
     """A reverse-stress result, for reports: one row per factor move of each solution.
 
-    Columns: ``factor`` (text, e.g. ``JPY 10Y`` or ``USDJPY``) and ``move`` (number) are
-    required; ``unit`` (``bp`` or ``%``, default empty), ``solution`` (a label, default
-    ``reverse stress``; several solutions, e.g. one per target loss, form a frontier),
-    ``distance`` (how implausible the solution is, e.g. its Mahalanobis distance) and ``pnl``
-    (the book's P&L in the solution, base currency) are optional; distance and P&L hold one
-    value per solution.
+    Columns: ``factor`` (text, e.g. ``JPY.10Y`` or ``FX.JPY``) and ``move`` (number) are
+    required; ``unit`` (``bp`` or ``%``, default empty), ``z`` (the move in standard
+    deviations), ``solution`` (a label, default ``reverse stress``; several solutions, e.g.
+    one per target loss, form a frontier), ``distance`` (how implausible the solution is, e.g.
+    its Mahalanobis distance) and ``pnl`` (the book's P&L in the solution, base currency) are
+    optional; distance and P&L hold one value per solution. ``stress.reverse`` results
+    convert with ``reverse_frame``.
     """
     missing = [c for c in ("factor", "move") if c not in frame.columns]
     if missing:
         raise ReportError(
             f"reverse stress: missing column(s) {', '.join(missing)}; expected factor, move "
-            "and optionally unit, solution, distance, pnl"
+            "and optionally unit, z, solution, distance, pnl"
         )
-    defaults = {"solution": "reverse stress", "unit": "", "distance": None, "pnl": None}
+    defaults = {"solution": "reverse stress", "unit": "", "z": None, "distance": None,
+                "pnl": None}  # fmt: skip
     out = frame.with_columns(
         pl.lit(v, dtype=SCHEMAS["reverse_stress"].get(c, pl.Float64)).alias(c)
         for c, v in defaults.items()
         if c not in frame.columns
     )
     try:
-        out = out.with_columns(pl.col("move", "distance", "pnl").cast(pl.Float64, strict=True))
+        out = out.with_columns(pl.col("move", "z", "distance", "pnl").cast(pl.Float64, strict=True))
         out = normalize("reverse_stress", out.select(REQUIRED_COLUMNS["reverse_stress"]))
     except (pl.exceptions.PolarsError, ReportError) as exc:
         raise ReportError(f"reverse stress: {exc}") from None
@@ -524,15 +529,66 @@ def _read_frame(path: Path) -> pl.DataFrame:
     return pl.read_csv(path, infer_schema=False)
 
 
+def reverse_frame(result: ReverseStress) -> pl.DataFrame:
+    """A ``stress.reverse`` result as a reverse-stress frame (``check_reverse``): one solution,
+    labelled by its loss."""
+    label = f"loss {result.loss:,.0f} {result.base_currency}"
+    return check_reverse(
+        result.moves.select("factor", "move", "unit", "z").with_columns(
+            pl.lit(label).alias("solution"),
+            pl.lit(result.distance).alias("distance"),
+            pl.lit(result.pnl).alias("pnl"),
+        )
+    )
+
+
 def read_reverse(path: Path) -> pl.DataFrame:
-    """A reverse-stress result from a CSV or Parquet file (``check_reverse``)."""
+    """A reverse-stress result: a CSV or Parquet file (``check_reverse``), or the directory
+    ``stress reverse --out`` wrote (its moves, and its loss, P&L and distance)."""
     try:
+        if path.is_dir():
+            return _read_reverse_set(path)
         frame = _read_frame(path)
-    except (OSError, pl.exceptions.PolarsError) as exc:
+    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
         raise ReportError(f"{path}: unreadable ({exc})") from None
-    except ReportError as exc:
-        raise ReportError(f"{path}: {exc}") from None
     try:
         return check_reverse(frame)
     except ReportError as exc:
         raise ReportError(f"{path}: {exc}") from None
+
+
+def _read_reverse_set(directory: Path) -> pl.DataFrame:
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        facts = {k: float(manifest[k]) for k in ("loss", "pnl", "distance")}
+        base = str(manifest.get("base_currency", ""))
+        moves = _read_frame(directory / "moves.csv")
+    except (KeyError, TypeError, FileNotFoundError):
+        raise ReportError(
+            f"{directory}: not a reverse-stress output set (stress reverse --out writes "
+            f"{MANIFEST} with loss, pnl and distance, and moves.csv)"
+        ) from None
+    label = f"loss {facts['loss']:,.0f} {base}".strip()
+    frame = moves.with_columns(
+        pl.lit(label).alias("solution"),
+        pl.lit(facts["distance"]).alias("distance"),
+        pl.lit(facts["pnl"]).alias("pnl"),
+    )
+    try:
+        return check_reverse(frame)
+    except ReportError as exc:
+        raise ReportError(f"{directory}: {exc}") from None
+
+
+def read_reverses(paths: Sequence[Path]) -> pl.DataFrame:
+    """Several reverse-stress results as one frame (e.g. one per loss: a frontier); a label
+    seen before gets its file's name added."""
+    frames = []
+    seen: set[str] = set()
+    for path in paths:
+        frame = read_reverse(path)
+        labels = frame["solution"].unique(maintain_order=True).to_list()
+        renamed = {x: f"{x} ({path.name})" if x in seen else x for x in labels}
+        seen |= set(renamed.values())
+        frames.append(frame.with_columns(pl.col("solution").replace(renamed)))
+    return pl.concat(frames)

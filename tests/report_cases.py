@@ -93,7 +93,7 @@ def full_scenarios(scen_path: Path, n_hist: int = 260, n_mc: int = 400) -> Scena
     )
 
 
-def reverse_frame() -> pl.DataFrame:
+def hand_made_reverse() -> pl.DataFrame:
     """A hand-made reverse-stress result: two solutions, each a few factor moves."""
     rows = []
     for label, scale, distance, pnl in (

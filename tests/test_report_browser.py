@@ -31,8 +31,8 @@ from tests.report_cases import (
     HOSTILE_POSITION,
     HOSTILE_SCENARIO,
     full_scenarios,
+    hand_made_reverse,
     hostile_files,
-    reverse_frame,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -263,7 +263,7 @@ def test_hostile_and_generated_report_in_a_browser(browser: Any, tmp_path: Path)
     _, data = run_report(portfolios.load(book_path), market, full_scenarios(scen_path, 60, 80),
                          book_name="<b>book</b>")  # fmt: skip
     html = tmp_path / "hostile.html"
-    write_html(data.with_reverse(reverse_frame()), html)
+    write_html(data.with_reverse(hand_made_reverse()), html)
     opened = _open(browser, html)
     page = opened.page
     _offline_and_clean(opened)  # no alert() ran: a dialog would be a problem
@@ -307,7 +307,8 @@ def test_hostile_and_generated_report_in_a_browser(browser: Any, tmp_path: Path)
     page.select_option("#reverse-chooser", "1")
     moves = page.evaluate("document.getElementById('chart-reverse-moves').data[0].x")
     assert moves == pytest.approx([63.0, 108.0, 72.0, -5.4, -10.8])
-    assert "loss 100m <i>" in page.text_content("#table-reverse")
+    summary = page.text_content("#reverse-summary")
+    assert summary == "loss 100m <i>: P&L -100,000,000 USD, distance 3.40"
     assert page.locator("#chart-reverse-frontier .cartesianlayer .trace .point").count() == 2
 
     shot = tmp_path / "hostile_report.png"

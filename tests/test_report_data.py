@@ -32,6 +32,8 @@ from stress.reportdata import (
     ReportError,
     check_reverse,
     read,
+    read_reverses,
+    reverse_frame,
     run_report,
 )
 from stress.resolve import resolve
@@ -41,8 +43,8 @@ from tests.report_cases import (
     HOSTILE_SCENARIO,
     full_scenarios,
     generated,
+    hand_made_reverse,
     hostile_files,
-    reverse_frame,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,7 +255,7 @@ def hostile_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, object]
     book_path, scen_path = hostile_files(tmp)
     _, data = run_report(portfolios.load(book_path), MARKET, full_scenarios(scen_path, 40, 60),
                          book_name="<b>book</b> \"x\"")  # fmt: skip
-    data = data.with_reverse(reverse_frame())
+    data = data.with_reverse(hand_made_reverse())
     return render(data), data
 
 
@@ -376,7 +378,7 @@ def test_report_of_an_incomplete_set_is_a_clear_error(bundled_run: dict[str, Pat
 def test_report_reads_a_reverse_stress_file(bundled_run: dict[str, Path], tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     rev = tmp_path / "reverse.csv"
-    reverse_frame().write_csv(rev)
+    hand_made_reverse().write_csv(rev)
     html = tmp_path / "r.html"
     code, _, err = _run(["report", str(bundled_run["out"]), "-o", str(html), "--reverse",
                          str(rev)], capsys)  # fmt: skip
@@ -391,10 +393,56 @@ def test_report_reads_a_reverse_stress_file(bundled_run: dict[str, Path], tmp_pa
     assert code == 2 and "missing column(s) move" in err
 
 
+def _reverse_set(directory: Path, loss: float, pnl: float, distance: float) -> Path:
+    """A directory as `stress reverse --out` writes it."""
+    directory.mkdir()
+    (directory / MANIFEST).write_text(json.dumps({
+        "files": ["moves.csv"], "loss": loss, "pnl": pnl, "distance": distance,
+        "base_currency": "USD"}))  # fmt: skip
+    pl.DataFrame({"factor": ["JPY.10Y", "FX.JPY"], "move": [20.0 * loss / 5e7, -2.0],
+                  "unit": ["bp", "%"], "stdev": [8.0, 1.0],
+                  "z": [2.5 * loss / 5e7, -2.0]}).write_csv(directory / "moves.csv")  # fmt: skip
+    return directory
+
+
+def test_report_reads_reverse_stress_output_sets(bundled_run: dict[str, Path], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    a = _reverse_set(tmp_path / "rev50", 5e7, -50_000_010.0, 3.25)
+    b = _reverse_set(tmp_path / "rev100", 1e8, -99_999_990.0, 6.5)
+    html = tmp_path / "r.html"
+    code, _, err = _run(["report", str(bundled_run["out"]), "-o", str(html), "--reverse",
+                         str(a), str(b)], capsys)  # fmt: skip
+    assert code == 0, err
+    reverse = _page_data(html.read_text(encoding="utf-8"))["reverse"]
+    assert [s["label"] for s in reverse] == ["loss 50,000,000 USD", "loss 100,000,000 USD"]  # type: ignore[union-attr]
+    assert [s["distance"] for s in reverse] == [3.25, 6.5]  # type: ignore[union-attr]
+    assert reverse[1]["z"] == [5.0, -2.0] and reverse[1]["unit"] == ["bp", "%"]  # type: ignore[index]
+    # The same set twice: the second keeps its own label.
+    frame = read_reverses([a, a])
+    assert frame["solution"].unique(maintain_order=True).to_list() == [
+        "loss 50,000,000 USD", "loss 50,000,000 USD (rev50)"]  # fmt: skip
+    (tmp_path / "other").mkdir()
+    code, _, err = _run(["report", str(bundled_run["out"]), "-o", str(html), "--reverse",
+                         str(tmp_path / "other")], capsys)  # fmt: skip
+    assert code == 2 and "not a reverse-stress output set" in err
+
+
+def test_reverse_stress_results_convert() -> None:
+    from stress.reverse import reverse
+
+    result = reverse(MACRO, MARKET, 40e6)
+    frame = reverse_frame(result)
+    assert frame["solution"].unique().to_list() == ["loss 40,000,000 USD"]
+    assert frame["factor"].to_list() == result.moves["factor"].to_list()
+    assert frame["move"].to_list() == result.moves["move"].to_list()
+    assert frame["distance"].unique().to_list() == [result.distance]
+    assert frame["pnl"][0] == pytest.approx(-40e6, rel=2e-3)
+
+
 def test_reverse_frames_are_checked() -> None:
     ok = check_reverse(pl.DataFrame({"factor": ["JPY 10Y"], "move": [12]}))
     want = {"solution": "reverse stress", "factor": "JPY 10Y", "unit": "", "move": 12.0,
-            "distance": None, "pnl": None}  # fmt: skip
+            "z": None, "distance": None, "pnl": None}  # fmt: skip
     assert ok.row(0, named=True) == want
     with pytest.raises(ReportError, match="missing column"):
         check_reverse(pl.DataFrame({"factor": ["x"]}))

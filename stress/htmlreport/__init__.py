@@ -359,6 +359,7 @@ def _reverse(frame: pl.DataFrame | None) -> list[dict[str, Any]] | None:
                 "factor": rows["factor"].to_list(),
                 "unit": rows["unit"].to_list(),
                 "move": _ratios(rows["move"]),
+                "z": _ratios(rows["z"]),
             }
         )
     return out

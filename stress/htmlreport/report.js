@@ -643,20 +643,26 @@
       var labels = s.factor.map(function (f, j) {
         return esc(f) + (s.unit[j] ? " (" + esc(s.unit[j]) + ")" : "");
       });
-      draw(byId("chart-reverse-moves"), [{ type: "bar", orientation: "h", y: labels, x: s.move,
-        marker: { color: s.move.map(function (v) { return v < 0 ? "#b3261e" : "#2e8b57"; }) },
-        hovertemplate: "%{y}: %{x:+.2f}<extra></extra>" }],
-      layout("Factor moves: " + esc(s.label), {
-        height: Math.max(260, 90 + 22 * labels.length), showlegend: false,
+      // Moves in bp and % side by side compare badly: in standard deviations when known.
+      var inSd = s.z.length > 0 && s.z.every(finite);
+      var x = inSd ? s.z : s.move;
+      draw(byId("chart-reverse-moves"), [{ type: "bar", orientation: "h", y: labels, x: x,
+        customdata: s.move.map(function (m, j) { return signed(m, 2) + " " + esc(s.unit[j]); }),
+        marker: { color: x.map(function (v) { return v < 0 ? "#b3261e" : "#2e8b57"; }) },
+        hovertemplate: "%{y}: %{customdata}" + (inSd ? " (%{x:+.2f} sd)" : "") +
+          "<extra></extra>" }],
+      layout("Factor moves" + (inSd ? " in standard deviations" : "") + ": " + esc(s.label), {
+        height: Math.max(260, 90 + 20 * labels.length), showlegend: false,
         margin: { l: labelMargin(s.factor, 40), r: 16, t: 40, b: 44 },
-        xaxis: axis({ nticks: 6 }), yaxis: axis({ type: "category", autorange: "reversed" })
+        xaxis: axis({ nticks: 6 }),
+        yaxis: axis({ type: "category", autorange: "reversed", tickfont: { size: 11 } })
       }));
-      fillTable(byId("table-reverse"), [{ label: "solution", cls: "text" },
-        { label: "factor", cls: "text" }, { label: "move" }, { label: "unit", cls: "text" },
-        { label: "distance" }, { label: "P&L" }],
+      byId("reverse-summary").textContent = s.label + ": P&L " + amount(s.pnl) + " " + BASE +
+        ", distance " + fixed(s.distance, 2);
+      fillTable(byId("table-reverse"), [{ label: "factor", cls: "text" }, { label: "move" },
+        { label: "unit", cls: "text" }, { label: "z (sd)" }],
       s.factor.map(function (f, j) {
-        return [s.label, f, signed(s.move[j], 2), s.unit[j], fixed(s.distance, 2),
-          moneyCell(s.pnl)];
+        return [f, signed(s.move[j], 2), s.unit[j], signed(s.z[j], 2)];
       }));
     }
     show(0);
