@@ -55,7 +55,7 @@ from stress.reportdata import (
 )
 from stress.reportdata import write as write_report_data
 from stress.resolve import resolve
-from stress.reverse import ReverseStressError
+from stress.reverse_stress import ReverseStressError
 from stress.risk import RiskError
 from stress.work import run_work, shows_progress
 

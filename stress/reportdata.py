@@ -58,7 +58,7 @@ from stress.result import SUMMARY_WORST, StressResult
 from stress.risk import DEFAULT_LEVELS, var_es
 
 if TYPE_CHECKING:
-    from stress.reverse import ReverseStress
+    from stress.reverse_stress import ReverseStress
 
 #: Scenarios a report shows in full (curve shifts, contributors, per currency): all of them up
 #: to DETAIL_ALL; beyond, the DETAIL_WORST worst of the run, the DETAIL_PER_FAMILY worst of

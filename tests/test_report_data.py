@@ -428,7 +428,7 @@ def test_report_reads_reverse_stress_output_sets(bundled_run: dict[str, Path], t
 
 
 def test_reverse_stress_results_convert() -> None:
-    from stress.reverse import reverse
+    from stress.reverse_stress import reverse
 
     result = reverse(MACRO, MARKET, 40e6)
     frame = reverse_frame(result)
