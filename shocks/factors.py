@@ -312,6 +312,9 @@ class FactorSpace:
             fx_pct=fx,
             gold_pct=gold,
             levels=scen.levels,
+            spread_keys=scen.spread_keys,
+            spread_bp=scen.spread_bp,
+            spread_set=scen.spread_set,
         )
 
     def _tenor(self, j: int) -> Tenor:

@@ -7,6 +7,10 @@ them flat; other entries of ``bp`` are unused (0). Tenors are calendar periods, 
 only against a valuation date (``curve_shifts``), so a shock at "10Y" sits on a market's 10Y
 pillar exactly. The currency ``"ALL"`` applies to every curve (added to a curve's own shift).
 Level targets ("move the 40Y JPY zero rate *to* 4 %") need a market and are kept in ``levels``.
+Credit-spread shifts are keyed by (position attribute, value): ``spread_bp[s, g]`` moves the
+spread of every position whose attribute ``spread_keys[g][0]`` has the value
+``spread_keys[g][1]`` where ``spread_set[s, g]`` is true; the value ``"ALL"`` stands for every
+position the scenario does not name under that attribute.
 
 Every per-scenario field is declared once (``_per_scenario``) with the axes it is labelled by,
 so ``select`` and ``concat`` handle every field, including ones added later, the same way.
@@ -84,6 +88,9 @@ def _per_scenario(*axes: str, dtype: type | None = None) -> dict[str, Any]:
 #: Field metadata: the labels of one dimension of the per-scenario arrays.
 _AXIS = {"axis": True}
 
+#: The default of optional per-scenario arrays (filled in as zeros of the declared shape).
+_ZEROS: Any = None
+
 
 @dataclass(frozen=True)
 class ScenarioSet:
@@ -108,6 +115,17 @@ class ScenarioSet:
     #: (S,) percent change of XAU in USD.
     gold_pct: FloatArray = field(metadata=_per_scenario(dtype=np.float64))
     levels: tuple[Level, ...] = field(default=())
+    #: Credit-spread groups: (position attribute, value) pairs, the value ALL standing for
+    #: every position a scenario does not name under that attribute.
+    spread_keys: tuple[tuple[str, str], ...] = field(default=(), metadata=_AXIS)
+    #: (S, G) spread shift in bp of each group (where ``spread_set``).
+    spread_bp: FloatArray = field(
+        default=_ZEROS, metadata=_per_scenario("spread_keys", dtype=np.float64)
+    )
+    #: (S, G) which groups each scenario shifts.
+    spread_set: BoolArray = field(
+        default=_ZEROS, metadata=_per_scenario("spread_keys", dtype=np.bool_)
+    )
 
     def __post_init__(self) -> None:
         n = len(self.names)
@@ -118,6 +136,9 @@ class ScenarioSet:
             value = getattr(self, f.name)
             shape = (n, *(len(getattr(self, a)) for a in axes))
             dtype = f.metadata["dtype"]
+            if value is None:  # an optional field left out: nothing shifted
+                value = np.zeros(shape, dtype=dtype)
+                object.__setattr__(self, f.name, value)
             if dtype is None:
                 ok = isinstance(value, tuple) and len(value) == n
             else:
@@ -141,6 +162,32 @@ class ScenarioSet:
     def grid(self) -> FloatArray:
         """The key tenors' nominal lengths in years (``Tenor.years``)."""
         return np.array([t.years for t in self.tenors], dtype=np.float64)
+
+    @property
+    def spread_attributes(self) -> tuple[str, ...]:
+        """The position attributes the set's spread shifts go by (sorted)."""
+        used = self.spread_set.any(axis=0) if len(self) else np.zeros(0, dtype=np.bool_)
+        return tuple(sorted({k[0] for k, u in zip(self.spread_keys, used, strict=True) if u}))
+
+    def spread_shift(
+        self, attributes: Sequence[str], labels: Sequence[Sequence[str]]
+    ) -> FloatArray:
+        """(S, len(labels)) spread shift in bp of positions whose values of ``attributes`` are
+        ``labels[g]``: per attribute the scenario's value for the position's label, else its
+        ALL value, else 0; added over attributes."""
+        out = np.zeros((len(self), len(labels)))
+        index = {k: i for i, k in enumerate(self.spread_keys)}
+        for a, attr in enumerate(attributes):
+            default = index.get((attr, ALL))
+            for g, lab in enumerate(labels):
+                k = index.get((attr, lab[a]))
+                own = self.spread_set[:, k] if k is not None else np.zeros(len(self), np.bool_)
+                value = np.where(own, self.spread_bp[:, k] if k is not None else 0.0, 0.0)
+                if default is not None:
+                    value = np.where(~own & self.spread_set[:, default],
+                                     self.spread_bp[:, default], value)
+                out[:, g] += value
+        return out
 
     def frame(self) -> pl.DataFrame:
         """One row per scenario: name, description, source, origin."""

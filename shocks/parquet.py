@@ -10,6 +10,7 @@ Layout (wide; column names ignore case in their fixed parts, currencies are uppe
 | ``rates.CCY.TENOR`` | float64 | zero-rate shift in bp at a knot of the CCY curve |
 | ``fx.CCY`` | float64 | percent change of the value of one CCY in USD; null = 0 |
 | ``gold`` | float64 | percent change of XAU in USD; null = 0 |
+| ``spreads.ATTR.VALUE`` | float64 | spread shift in bp where ATTR is VALUE (ALL: the others) |
 
 A ``rates`` cell is null where the scenario has no knot at that tenor of that curve (``ALL`` =
 every curve, as in TOML files). Shifts lie within +-10,000 bp and FX and gold moves above -100 %
@@ -45,7 +46,8 @@ TEXT_COLUMNS = ("scenario", "description", "source", "generator")
 _GENERATOR = "generator:"
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 _LAYOUT = (
-    "scenario, description, source, rates.CCY.TENOR (bp), fx.CCY (percent) or gold (percent)"
+    "scenario, description, source, rates.CCY.TENOR (bp), spreads.ATTRIBUTE.VALUE (bp), fx.CCY "
+    "(percent) or gold (percent)"
 )
 
 
@@ -94,6 +96,12 @@ def write_parquet(scen: ScenarioSet, path: str | Path) -> Path:
             _check(scen, p, name, scen.bp[:, c, k], knots, "bp")
             columns[name] = pl.Series(name, np.where(knots, scen.bp[:, c, k], np.nan),
                                       nan_to_null=True)
+    for g, (attr, label) in enumerate(scen.spread_keys):
+        name = f"spreads.{attr}.{label}"
+        used = scen.spread_set[:, g]
+        _check(scen, p, name, scen.spread_bp[:, g], used, "bp")
+        columns[name] = pl.Series(name, np.where(used, scen.spread_bp[:, g], np.nan),
+                                  nan_to_null=True)
     everywhere = np.ones(len(scen), dtype=np.bool_)
     for k, ccy in enumerate(scen.fx_currencies):
         name = f"fx.{ccy}"
@@ -201,6 +209,7 @@ def _from_frame(df: pl.DataFrame, origin: str) -> ScenarioSet:
     text: dict[str, pl.Series] = {}
     rates: dict[tuple[str, tuple[str, float]], tuple[str, Tenor]] = {}
     fx: dict[str, str] = {}
+    spreads: dict[tuple[str, str], str] = {}
     gold: str | None = None
     for c in df.columns:
         key = lower[c]
@@ -232,6 +241,15 @@ def _from_frame(df: pl.DataFrame, origin: str) -> ScenarioSet:
                 problems.column(c, f"each knot once (column {rates[ccy, t.key][0]!r} is the same)")
                 continue
             rates[ccy, t.key] = (c, t)
+        elif head.lower() == "spreads" and rest:
+            attr, _, label = rest.partition(".")
+            attr = attr.strip().lower()
+            if not re.match(r"^[a-z_][a-z0-9_]*$", attr) or not label.strip():
+                problems.column(c, "spreads.ATTRIBUTE.VALUE: a position attribute and a value")
+            elif (attr, label) in spreads:
+                problems.column(c, f"each group once (column {spreads[attr, label]!r} is the same)")
+            else:
+                spreads[attr, label] = c
         elif head.lower() == "fx" and rest:
             ccy = rest.upper()
             if ccy == "USD" or ccy not in ISO_4217:
@@ -295,6 +313,12 @@ def _from_frame(df: pl.DataFrame, origin: str) -> ScenarioSet:
     for k, ccy in enumerate(fx_ccy):
         fx_pct[:, k] = numbers(fx[ccy], "pct", 0.0)
     gold_pct = numbers(gold, "pct", 0.0) if gold is not None else np.zeros(S)
+    spread_keys = tuple(sorted(spreads))
+    spread_bp = np.zeros((S, len(spread_keys)))
+    for g, key in enumerate(spread_keys):
+        spread_bp[:, g] = numbers(spreads[key], "bp", np.nan)
+    spread_set = ~np.isnan(spread_bp)
+    spread_bp[~spread_set] = 0.0
     problems.raise_any()
 
     def texts(key: str) -> tuple[str, ...]:
@@ -314,4 +338,7 @@ def _from_frame(df: pl.DataFrame, origin: str) -> ScenarioSet:
         fx_currencies=fx_ccy,
         fx_pct=fx_pct,
         gold_pct=gold_pct,
+        spread_keys=spread_keys,
+        spread_bp=spread_bp,
+        spread_set=spread_set,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import reprlib
 import tomllib
 from collections.abc import Callable
@@ -21,7 +22,10 @@ from shocks.tenors import Tenor, parse_tenor
 
 #: Keys allowed in a [scenario.rates.CCY] table.
 RATE_KEYS = ("tenors", "bp", "to_pct", "parallel_bp", "twist", "butterfly", "short_bp", "long_bp")
-_SCENARIO_KEYS = ("name", "description", "source", "rates", "fx", "gold", "predict")
+_SCENARIO_KEYS = ("name", "description", "source", "rates", "spreads", "fx", "gold", "predict")
+_SPREAD_KEYS = ("by", "bp")
+#: A position attribute a spread shift may go by: a column name as the loader keeps it.
+_ATTRIBUTE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _PREDICT_KEYS = ("window", "horizon")
 #: Largest zero-rate shift a scenario may give (bp, either sign): 100 percentage points.
 MAX_SHIFT_BP = 10_000.0
@@ -146,6 +150,8 @@ def _scenario(spec: Any, index: int, origin: str, history: HistoryLike | None) -
         raise fail("gold", "expected a table with one key, pct (percent change of XAU in USD)")
     gold = _percent_change(gold_block.get("pct", 0.0), "gold.pct", fail)
 
+    spread_keys, spread_bp = _spreads(spec.get("spreads"), fail)
+
     # Level targets' currencies and tenors join the axes too (no knots: the engine resolves
     # them against the market), so the set's axes name everything it touches.
     currencies = tuple(sorted(set(shapes) | {lv.currency for lv in levels}))
@@ -174,6 +180,9 @@ def _scenario(spec: Any, index: int, origin: str, history: HistoryLike | None) -
         fx_pct=np.array([[fx[c] for c in fx_ccy]], dtype=np.float64).reshape(1, -1),
         gold_pct=np.array([gold]),
         levels=tuple(levels),
+        spread_keys=spread_keys,
+        spread_bp=np.array([spread_bp], dtype=np.float64).reshape(1, -1),
+        spread_set=np.ones((1, len(spread_keys)), dtype=np.bool_),
     )
     if "predict" not in spec:
         return base
@@ -258,6 +267,38 @@ def _predicted(
     except HistoryError as exc:
         raise fail("predict", str(exc)) from None
     return prediction.overlay(base)
+
+
+def _spreads(block: Any, fail: Fail) -> tuple[tuple[tuple[str, str], ...], list[float]]:
+    """The (attribute, value) keys and bp of a ``[scenario.spreads]`` table, keys sorted."""
+    if block is None:
+        return (), []
+    if not isinstance(block, dict):
+        raise fail("spreads", 'expected a table like { by = "sector", bp = { financials = 80 } }')
+    for key in sorted(set(block) - set(_SPREAD_KEYS)):
+        raise fail(f"spreads.{key}", f"unknown key; expected one of {', '.join(_SPREAD_KEYS)}")
+    by = block.get("by")
+    if not isinstance(by, str) or not _ATTRIBUTE.match(by.strip().lower()):
+        raise fail(
+            "spreads.by",
+            f"got {_show(by)}; expected the name of a position attribute (a column such as "
+            '"sector", "rating", "issuer" or "currency")',
+        )
+    by = by.strip().lower()
+    values = block.get("bp")
+    if not isinstance(values, dict) or not values:
+        raise fail(
+            "spreads.bp",
+            f"got {_show(values)}; expected a table of shifts in bp by value of {by!r}, e.g. "
+            "{ financials = 80, ALL = 25 }",
+        )
+    out: dict[str, float] = {}
+    for label, v in values.items():
+        if not label.strip():
+            raise fail("spreads.bp", "expected non-empty values of the attribute as keys")
+        out[label] = _number(v, f"spreads.bp.{label}", fail)
+    keys = sorted(out)
+    return tuple((by, k) for k in keys), [out[k] for k in keys]
 
 
 def _union(tenors: list[Tenor]) -> tuple[Tenor, ...]:
