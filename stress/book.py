@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -12,12 +12,28 @@ from portfolios.model import Portfolio
 from portfolios.problems import PortfolioValidationError, Problem
 from stress.cashflows import CashflowBook
 from stress.dates import to_days
-from stress.instruments import INSTRUMENTS, CashflowRows
+from stress.instruments import INSTRUMENTS, CashflowRows, ForwardRows
 from stress.kernels.bonds import solve_spread
 from stress.market import Market, MarketError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class FuturesBook:
+    """The bond futures of a book: ``pos`` their positions, ``rows`` their contracts and CTD
+    bonds (``ForwardRows``; spreads solved from quoted CTD prices), ``curve`` the curve of
+    each (an index into ``Book.currencies``)."""
+
+    pos: IntArray
+    rows: ForwardRows
+    curve: IntArray
+
+    @property
+    def n(self) -> int:
+        return len(self.pos)
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,11 @@ class Book:
     curve_off: IntArray
     curve_t: FloatArray
     curve_z: FloatArray
+    #: Per cashflow: the time its credit spread discounts over (``CashflowRows``).
+    spread_time: FloatArray = field(default_factory=lambda: np.zeros(0))
+    #: Per cashflow row: whether it has a credit spread (spread shocks and spread duration).
+    credit: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
+    futures: FuturesBook | None = None
 
     @property
     def n_positions(self) -> int:
@@ -61,9 +82,13 @@ class Book:
     @property
     def scale(self) -> FloatArray:
         """Units of each position's value: notional / 100 for cashflow rows (priced per 100
-        face), the notional otherwise."""
+        face), contracts x contract size / 100 / conversion factor for futures (priced per
+        100 of the CTD's forward), the notional otherwise."""
         scale = self.notional.copy()
         scale[self.cashflow_pos] /= 100.0
+        if self.futures is not None and self.futures.n:
+            r = self.futures.rows
+            scale[self.futures.pos] *= r.contract_size / 100.0 / r.conversion_factor
         return scale
 
 
@@ -80,7 +105,7 @@ def build_book(portfolio: Portfolio, market: Market, *, skip_invalid: bool = Fal
         PortfolioValidationError: rows that cannot be valued (without ``skip_invalid``).
         MarketError: the market lacks data some positions need (without ``skip_invalid``).
     """
-    matured = portfolio.matured(market.valuation_date)
+    matured = portfolio.matured(market.valuation_date) + _expired(portfolio, market)
     if matured and not skip_invalid:
         raise PortfolioValidationError(matured)
     gaps, summary = _market_gaps(portfolio, market)
@@ -127,14 +152,20 @@ def _layout(portfolio: Portfolio, market: Market) -> Book:
     # Each cashflow instrument lays out its own positions; their rows follow one another.
     kinds = f["instrument"].to_numpy()
     positions, parts = [], []
+    forward_pos: list[IntArray] = []
+    forwards: list[ForwardRows] = []
     for name, instrument in INSTRUMENTS.items():
         idx = np.flatnonzero(kinds == name).astype(np.int64)
         if instrument.build is not None and len(idx):
             positions.append(idx)
             parts.append(instrument.build(f[idx], market))
+        if instrument.forward is not None and len(idx):
+            forward_pos.append(idx)
+            forwards.append(instrument.forward(f[idx], market))
     rows = CashflowRows.concat(parts, to_days(market.valuation_date))
     cashflow_pos = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
-    currencies = tuple(sorted(set(rows.currency)))
+    fut_currency = tuple(c for fr in forwards for c in fr.currency)
+    currencies = tuple(sorted(set(rows.currency) | set(fut_currency)))
     curve = np.array([currencies.index(c) for c in rows.currency], dtype=np.int64)
     curve_off = np.zeros(len(currencies) + 1, dtype=np.int64)
     curve_off[1:] = np.cumsum([len(market.curves[c].times) for c in currencies])
@@ -165,7 +196,34 @@ def _layout(portfolio: Portfolio, market: Market) -> Book:
         curve_off=curve_off,
         curve_t=curve_t,
         curve_z=curve_z,
+        spread_time=rows.spread_times,
+        credit=rows.credits,
+        futures=FuturesBook(
+            pos=np.concatenate(forward_pos),
+            rows=forwards[0],
+            curve=np.array([currencies.index(c) for c in fut_currency], dtype=np.int64),
+        )
+        if forwards
+        else None,
     )
+
+
+def _expired(portfolio: Portfolio, market: Market) -> list[Problem]:
+    """Problems for FRNs, swaps and futures' CTDs maturing, and futures delivering, on or
+    before the valuation date."""
+    val = market.valuation_date
+    f = portfolio.frame
+    out = []
+    for column, kinds in (("maturity", ("frn", "swap", "future")), ("delivery_date", ("future",))):
+        if column not in f.columns:
+            continue
+        gone = f.filter(pl.col("instrument").is_in(kinds) & (pl.col(column) <= val))
+        out += [
+            Problem(portfolio.source, r, pid, column, d.isoformat(),
+                    f"a {column.replace('_', ' ')} after the valuation date {val.isoformat()}")
+            for r, pid, d in gone.select("row", "position_id", column).iter_rows()
+        ]  # fmt: skip
+    return out
 
 
 def _market_gaps(portfolio: Portfolio, market: Market) -> tuple[list[Problem], list[str]]:
@@ -188,7 +246,7 @@ def _market_gaps(portfolio: Portfolio, market: Market) -> tuple[list[Problem], l
     for ccy, instrument, example, n, rows, ids in needs:
         what = f"{n} {instrument} position{'s' if n > 1 else ''} (e.g. {example!r})"
         lacks = []
-        if instrument == "bond" and ccy not in market.curves:
+        if instrument in ("bond", "frn", "swap", "future") and ccy not in market.curves:
             lacks.append((f"no {ccy} curve", f"add [curves.{ccy}]"))
         if ccy not in market.usd_value:
             lacks.append((f"no FX rate for {ccy}", f"add a pair such as USD{ccy}"))
@@ -213,9 +271,10 @@ def _market_gaps(portfolio: Portfolio, market: Market) -> tuple[list[Problem], l
 def _solve_price_spreads(book: Book) -> list[Problem]:
     """Replace the spread of bonds quoted by clean price with the spread that reproduces it;
     return a Problem for each quoted price no spread reproduces."""
+    problems = _solve_ctd_spreads(book)
     quoted = np.flatnonzero(~np.isnan(book.clean_price))
     if not len(quoted):
-        return []
+        return problems
     cf = book.cashflows.subset(quoted)
     out = np.empty(len(quoted))
     ok = np.empty(len(quoted), dtype=np.bool_)
@@ -236,7 +295,7 @@ def _solve_price_spreads(book: Book) -> list[Problem]:
     # bad input.
     portfolio = book.portfolio
     rows = portfolio.frame[book.cashflow_pos[quoted[~ok]]]
-    return [
+    return problems + [
         Problem(
             portfolio.source,
             r,
@@ -249,3 +308,29 @@ def _solve_price_spreads(book: Book) -> list[Problem]:
             "row", "position_id", "clean_price", "currency"
         ).iter_rows()
     ]
+
+
+def _solve_ctd_spreads(book: Book) -> list[Problem]:
+    """``_solve_price_spreads`` for the cheapest-to-deliver bonds of futures."""
+    fb = book.futures
+    if fb is None:
+        return []
+    r = fb.rows
+    quoted = np.flatnonzero(~np.isnan(r.clean_price))
+    if not len(quoted):
+        return []
+    cf = r.ctd.subset(quoted)
+    out = np.empty(len(quoted))
+    ok = np.empty(len(quoted), dtype=np.bool_)
+    solve_spread(cf.offsets, cf.time, cf.amount, fb.curve[quoted], book.curve_off,
+                 book.curve_t, book.curve_z, r.clean_price[quoted] + cf.accrued, out,
+                 ok)  # fmt: skip
+    r.spread[quoted] = out
+    rows = book.portfolio.frame[fb.pos[quoted[~ok]]]
+    return [
+        Problem(book.portfolio.source, row, pid, "clean_price", price,
+                f"a clean price of the cheapest-to-deliver bond that some spread over the "
+                f"{ccy} curve reproduces")
+        for row, pid, price, ccy in rows.select(
+            "row", "position_id", "clean_price", "currency").iter_rows()
+    ]  # fmt: skip

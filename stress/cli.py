@@ -456,7 +456,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     scen = load_for(market, args.scenarios, history, fill_unshocked=args.fill_unshocked)
     book = _book(args, err, market)
     levels = cli_history.risk_levels(args, cli_history.generated(scen.origins))
-    prepared = prepare_book(book)
+    prepared = prepare_book(book, scen.spread_attributes)
     work = run_work(len(prepared.cashflows.pv), book.n_positions, len(scen))
     by = list(dict.fromkeys([*args.by, *REPORT_GROUPINGS]))
     with Progress(

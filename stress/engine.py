@@ -75,7 +75,8 @@ def run(
         raise ValueError(f"worst: got {worst}; expected a count of positions, 0 or more")
     market = market.with_base(base_currency)
     scen = load_for(market, scenarios, history, fill_unshocked=fill_unshocked)
-    prepared = prepare(portfolio, market, skip_invalid=skip_invalid)
+    prepared = prepare(portfolio, market, skip_invalid=skip_invalid,
+                       spread_by=scen.spread_attributes)
     return run_prepared(
         prepared,
         scen,

@@ -29,7 +29,9 @@ from stress.kernels.scenarios import (
     PNL_FX,
     PNL_GOLD,
     PNL_RATES,
+    PNL_SPREAD,
     CurveShifts,
+    Futures,
     GroupValues,
     NodeWeights,
     Outputs,
@@ -37,6 +39,7 @@ from stress.kernels.scenarios import (
     Shocks,
     count_group_nodes,
     fill_group_nodes,
+    group_futures_values,
     group_node_values,
     group_sums,
     group_sums_serial,
@@ -44,7 +47,7 @@ from stress.kernels.scenarios import (
     stress_positions,
     stress_positions_serial,
 )
-from stress.prepare import Prepared
+from stress.prepare import Prepared, prepare_book
 from stress.resolve import ResolvedShocks
 from stress.risk import tail
 from stress.work import run_work, threaded
@@ -109,6 +112,10 @@ def evaluate(
         chunk_size: scenarios per chunk (default: sized to keep work arrays near CHUNK_BYTES).
         progress: called with (scenarios done, total) after each chunk.
     """
+    if prepared.spread_by != tuple(sorted(set(shocks.spread_attributes))):
+        # The book's shock buckets follow other spread attributes: lay it out for these.
+        log.debug("laying the book out again for spread shifts by %s", shocks.spread_attributes)
+        prepared = prepare_book(prepared.book, shocks.spread_attributes)
     book = prepared.book
     n_p, S = book.n_positions, len(shocks.gold_multiplier)
     n_nodes = max(prepared.n_nodes, 1)
@@ -122,7 +129,10 @@ def evaluate(
     n_shards = max(1, -(-n_p // SHARD_POSITIONS))
     by_shard = groups.by_shard(SHARD_POSITIONS)
     weights = node_weights(prepared, by_shard)
-    values = _group_values(prepared, by_shard, weights)
+    futures = prepared.futures._replace(
+        group=np.ascontiguousarray(by_shard.codes[prepared.futures_pos])
+    )
+    values = _group_values(prepared, by_shard, weights, futures)
     partial = np.empty((0, 0, 0)) if n_shards == 1 else np.empty(
         (chunk_size, by_shard.n_groups, N_METRICS)
     )  # fmt: skip
@@ -135,20 +145,22 @@ def evaluate(
     )
     out_detail = np.empty((N_DETAIL, n_p * S)) if detail else np.empty((0, 0))
     by_position = detail or worst_scenarios is None or worst_scenarios >= S
-    segments = _day_segments(shocks.times, int(prepared.node_day.max()) if prepared.n_nodes else 0)
+    last_day = max(int(prepared.node_day.max()) if prepared.n_nodes else 0,
+                   int(prepared.futures.node_day.max()) if len(prepared.futures.node_day) else 0)
+    segments = _day_segments(shocks.times, last_day)
     for lo in range(0, S, chunk_size):
         hi = min(S, lo + chunk_size)
         idx = np.arange(lo, hi)
         n_blocks = -(-(hi - lo) // BLOCK)
         work = run_work(len(prepared.cashflows.pv), n_p, hi - lo)
         parallel = threaded(work, n_blocks)
-        cs = _curve_shifts(shocks, idx, segments)
+        cs = _curve_shifts(shocks, idx, segments, prepared)
         kernel = group_sums if parallel else group_sums_serial
         if n_shards == 1:
-            kernel(n_blocks, weights, values, cs, sums[lo:hi])
+            kernel(n_blocks, weights, values, futures, cs, sums[lo:hi])
         else:
             part = partial[: hi - lo]
-            kernel(n_blocks, weights, values, cs, part)
+            kernel(n_blocks, weights, values, futures, cs, part)
             _add_shards(part, n_shards, groups.n_groups, sums[lo:hi])
         if by_position and (worst or detail):
             _positions_pass(prepared, *_shocks(prepared, shocks, idx, segments), raw, idx,
@@ -204,15 +216,23 @@ def _shocks(
     sh = Shocks(
         node_day=prepared.node_day,
         node_curve=prepared.node_curve,
+        node_spread=prepared.node_spread,
+        node_sday=prepared.node_sday,
         lanes=lanes,
         gold_before=prepared.book.market.gold_usd or 0.0,
     )
-    return _curve_shifts(shocks, idx, segments), sh, threaded(work, n_blocks)
+    return _curve_shifts(shocks, idx, segments, prepared), sh, threaded(work, n_blocks)
 
 
 def _curve_shifts(
-    shocks: ResolvedShocks, idx: IntArray, segments: tuple[IntArray, IntArray]
-) -> CurveShifts:
+    shocks: ResolvedShocks, idx: IntArray, segments: tuple[IntArray, IntArray],
+    prepared: Prepared,
+) -> CurveShifts:  # fmt: skip
+    spread = (
+        shocks.select(idx).spread_shift(prepared.spread_by, prepared.spread_labels)
+        if prepared.spread_by
+        else np.zeros((len(idx), 0))
+    )
     return CurveShifts(
         grid=shocks.times,
         shift_bp=np.ascontiguousarray(shocks.shift_bp[idx]),
@@ -220,6 +240,7 @@ def _curve_shifts(
         first_day=segments[1],
         fx_multiplier=np.ascontiguousarray(shocks.fx_multiplier[idx]),
         gold_multiplier=np.ascontiguousarray(shocks.gold_multiplier[idx]),
+        spread_bp=np.ascontiguousarray(spread, dtype=np.float64),
     )
 
 
@@ -254,14 +275,15 @@ def _positions_pass(
     )
     n_blocks = -(-len(idx) // sh.lanes)
     (stress_positions if parallel else stress_positions_serial)(
-        n_blocks, positions, prepared.cashflows, cs, sh, out
+        n_blocks, positions, prepared.cashflows, prepared.futures, cs, sh, out
     )
     raw.worst[idx] = out.worst
     raw.worst_pnl[idx] = out.worst_pnl
     raw.worst_detail[idx] = out.worst_detail
 
 
-def _group_values(prepared: Prepared, groups: Groupings, weights: NodeWeights) -> GroupValues:
+def _group_values(prepared: Prepared, groups: Groupings, weights: NodeWeights,
+                  futures: Futures) -> GroupValues:  # fmt: skip
     book = prepared.book
     n_ccy = len(book.position_currencies)
     values = GroupValues(
@@ -274,8 +296,10 @@ def _group_values(prepared: Prepared, groups: Groupings, weights: NodeWeights) -
         bond=np.zeros(groups.n_groups),
         dollar_duration=np.zeros(groups.n_groups),
         dollar_convexity=np.zeros(groups.n_groups),
+        dollar_spread_duration=np.zeros(groups.n_groups),
     )
     group_node_values(weights, values)
+    group_futures_values(futures, values)
     group_values(
         book.form,
         book.scale,
@@ -311,9 +335,10 @@ def node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:
     np.cumsum(counts, out=offsets[1:])
     nnz = int(offsets[-1])
     node = np.empty(nnz, dtype=np.int64)
-    w_pv, w_t, w_t2 = np.empty(nnz), np.empty(nnz), np.empty(nnz)
+    w_pv, w_t, w_t2, w_ts = np.empty(nnz), np.empty(nnz), np.empty(nnz), np.empty(nnz)
     fill_group_nodes(
-        rows, group_offsets, prepared.cashflows, scale, n_nodes, offsets, node, w_pv, w_t, w_t2
+        rows, group_offsets, prepared.cashflows, scale, n_nodes, offsets, node, w_pv, w_t, w_t2,
+        w_ts,
     )
     # The same entries node by node (groups increasing within a node): each group still meets
     # its nodes in increasing order, so every sum runs in the same order.
@@ -327,8 +352,11 @@ def node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:
         w_pv=w_pv[by_node],
         w_t=w_t[by_node],
         w_t2=w_t2[by_node],
+        w_ts=w_ts[by_node],
         day=prepared.node_day,
         curve=prepared.node_curve,
+        spread=prepared.node_spread,
+        sday=prepared.node_sday,
         currency=prepared.node_currency,
         fx_before=np.array(
             [book.market.fx_rate(c) for c in book.position_currencies], dtype=np.float64
@@ -365,7 +393,7 @@ def check_finite(
 def total_pnl(raw: RawSums) -> FloatArray:
     """The book's P&L per scenario (the sum of its four parts, as in the summary)."""
     m = raw.sums[:, 0, :]
-    return m[:, PNL_RATES] + m[:, PNL_FX] + m[:, PNL_GOLD] + m[:, PNL_CROSS]
+    return m[:, PNL_RATES] + m[:, PNL_SPREAD] + m[:, PNL_FX] + m[:, PNL_GOLD] + m[:, PNL_CROSS]
 
 
 def tail_components(

@@ -1,21 +1,30 @@
 """The cashflow book: a portfolio laid out on a market once, as the named kernel records.
 
 Everything here is what the scenarios do not change: each cashflow's present value on the base
-curve (and times t, t^2), the distinct (shock bucket, payment day) nodes every scenario shift is
-evaluated on, and the per-position arrays of the scenario pass.
+curve (and times t, t^2 and its spread time), the distinct (shock bucket, payment day) nodes
+every scenario shift is evaluated on, and the per-position arrays of the scenario pass.
+
+A shock bucket is a curve and a *spread line*: the credit spread group of the positions, by
+the position attributes the scenarios' spread shifts go by (``spread_by``), whose shift is the
+curve's shift plus the group's parallel spread shift. Rows without a credit spread (swaps)
+have a bucket of their own per curve (line NO_CREDIT), rows with one but no spread attribute
+to go by line NO_SHIFT. Nothing else distinguishes a spread shock: the kernels see nodes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 from portfolios.model import Portfolio
 from stress.book import Book, build_book
-from stress.kernels.bonds import discount_cashflows
-from stress.kernels.scenarios import Cashflows, base_sums
+from stress.groups import MISSING
+from stress.kernels.nodes import discount_nodes, ordered_sums
+from stress.kernels.scenarios import NO_CREDIT, NO_SHIFT, Cashflows, Futures, base_sums
 from stress.market import Market
 
 FloatArray = npt.NDArray[np.float64]
@@ -28,10 +37,13 @@ class Prepared:
 
     ``node_day`` (days after the valuation date), ``node_t`` (years) and ``node_curve`` (the
     curve whose shifts move it, an index into ``book.currencies``) describe each distinct
-    (shock bucket, payment day) node, in (bucket, day) order;
-    ``node_currency`` is its currency as an index into ``book.position_currencies``.
-    ``cashflows`` is the kernels' record of the cashflow rows; ``cashflow_row`` maps each
-    position to its row (-1 for positions without cashflows).
+    (shock bucket, payment day) node, in (bucket, day) order, then the nodes of cashflows
+    whose spread line is read on another day (``node_sday``; floating coupons' reset terms);
+    ``node_spread`` is its spread line (NO_CREDIT, NO_SHIFT or an index into
+    ``spread_labels``, the values of ``spread_by`` of each line) and ``node_currency`` its
+    currency as an index into ``book.position_currencies``. ``cashflows`` is the kernels'
+    record of the cashflow rows; ``cashflow_row`` maps each position to its row (futures: to
+    their row of ``futures``; -1 for positions without either).
     """
 
     book: Book
@@ -41,71 +53,121 @@ class Prepared:
     node_currency: IntArray
     cashflows: Cashflows
     cashflow_row: IntArray
+    node_spread: IntArray
+    node_sday: IntArray
+    spread_by: tuple[str, ...]
+    spread_labels: tuple[tuple[str, ...], ...]
+    futures: Futures
+    futures_pos: IntArray
 
     @property
     def n_nodes(self) -> int:
         return len(self.node_t)
 
 
-def prepare(portfolio: Portfolio, market: Market, *, skip_invalid: bool = False) -> Prepared:
+def prepare(
+    portfolio: Portfolio,
+    market: Market,
+    *,
+    skip_invalid: bool = False,
+    spread_by: Sequence[str] = (),
+) -> Prepared:
     """Build the book's cashflows and discount them on the base market, once. With
-    ``skip_invalid``, rows the market cannot value join the rejects (``book.portfolio``)."""
-    return prepare_book(build_book(portfolio, market, skip_invalid=skip_invalid))
+    ``skip_invalid``, rows the market cannot value join the rejects (``book.portfolio``).
+    ``spread_by``: the position attributes credit-spread shifts go by (a ScenarioSet's
+    ``spread_attributes``); a run needing others lays the book out again."""
+    return prepare_book(build_book(portfolio, market, skip_invalid=skip_invalid), spread_by)
 
 
-def prepare_book(book: Book) -> Prepared:
+def spread_lines(
+    book: Book, spread_by: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], IntArray]:
+    """The attributes (sorted), the distinct label tuples of the positions with a credit
+    spread (sorted) and each position's line (NO_SHIFT without attributes)."""
+    attrs = tuple(sorted(set(spread_by)))
+    n = book.n_positions
+    if not attrs:
+        return attrs, (), np.full(n, NO_SHIFT, dtype=np.int64)
+    f = book.portfolio.frame
+    cols = [
+        (f[a].cast(pl.String).fill_null(MISSING) if a in f.columns
+         else pl.Series(a, [MISSING] * n, dtype=pl.String)).to_list()
+        for a in attrs
+    ]  # fmt: skip
+    labels = list(zip(*cols, strict=True)) if n else []
+    lines = tuple(sorted(set(labels)))
+    index = {lab: i for i, lab in enumerate(lines)}
+    return attrs, lines, np.array([index[lab] for lab in labels], dtype=np.int64)
+
+
+def prepare_book(book: Book, spread_by: Sequence[str] = ()) -> Prepared:
     """``prepare`` for a book already laid out on its market."""
+    attrs, labels, pos_line = spread_lines(book, spread_by)
     cf = book.cashflows
     n = cf.n_cashflows
+    rows = cf.n_bonds
+    # Shock buckets: (curve, spread line) of each row, numbered in sorted order (so a subset
+    # of the positions numbers its buckets in the same relative order).
+    row_line = np.where(book.credit, pos_line[book.cashflow_pos], NO_CREDIT).astype(np.int64)
+    keys = np.stack([book.curve, row_line], axis=1) if rows else np.zeros((0, 2), np.int64)
+    uniq, bucket = (np.unique(keys, axis=0, return_inverse=True) if rows
+                    else (np.zeros((0, 2), np.int64), np.zeros(0, np.int64)))  # fmt: skip
+    bucket = bucket.ravel().astype(np.int64)
+    bucket_curve = uniq[:, 0].astype(np.int64)
+    bucket_line = uniq[:, 1].astype(np.int64)
     first_day = cf.valuation_day + 1
     n_days = int(cf.pay_day.max() - cf.valuation_day) if n else 1
-    pv, pv_t, pv_t2 = np.empty(n), np.empty(n), np.empty(n)
+    pv, pv_t, pv_t2, pv_ts = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     slot = np.empty(n, dtype=np.int64)
-    n_buckets = max(len(book.bucket_curve), 1)
+    n_buckets = max(len(bucket_curve), 1)
     used = np.zeros(n_buckets * n_days, dtype=np.bool_)
-    discount_cashflows(
-        cf.offsets,
-        book.curve,
-        book.bucket,
-        book.spread,
-        cf.time,
-        cf.amount,
-        cf.pay_day,
-        first_day,
-        n_days,
-        book.curve_off,
-        book.curve_t,
-        book.curve_z,
-        pv,
-        pv_t,
-        pv_t2,
-        slot,
-        used,
-    )
+    spread_time = book.spread_time if len(book.spread_time) == n else cf.time
+    credit = book.credit if len(book.credit) == rows else np.ones(rows, dtype=np.bool_)
+    discount_nodes(cf.offsets, book.curve, bucket, bucket_line, credit, book.spread, cf.time,
+                   spread_time, cf.amount, cf.pay_day, first_day, n_days, book.curve_off,
+                   book.curve_t, book.curve_z, pv, pv_t, pv_t2, pv_ts, slot,
+                   used)  # fmt: skip
     # Distinct (bucket, payment day) nodes without sorting the cashflows: compact the dense
     # table of days to the ones some cashflow uses.
     slots = np.flatnonzero(used)
     compact = np.empty(len(used), dtype=np.int64)
     compact[slots] = np.arange(len(slots))
-    node = compact[slot]
+    node = np.where(slot >= 0, compact[np.maximum(slot, 0)], -1)
     node_bucket = slots // n_days
     node_day = (slots % n_days + 1).astype(np.int64)
+    node_sday = node_day.copy()
+    reset = np.flatnonzero(slot < 0)
+    if len(reset):
+        # Cashflows reading their spread line on another day: nodes (bucket, day, spread day).
+        row_of = np.repeat(np.arange(rows), np.diff(cf.offsets))[reset]
+        sday = np.rint(spread_time[reset] * 365.0).astype(np.int64)
+        rkeys = np.stack([bucket[row_of], cf.pay_day[reset] - cf.valuation_day, sday], axis=1)
+        ru, rinv = np.unique(rkeys, axis=0, return_inverse=True)
+        node[reset] = len(slots) + rinv.ravel()
+        node_bucket = np.concatenate([node_bucket, ru[:, 0]])
+        node_day = np.concatenate([node_day, ru[:, 1]])
+        node_sday = np.concatenate([node_sday, ru[:, 2]])
     node_t = node_day / 365.0
-    rows = cf.n_bonds
     before = np.empty(rows), np.empty(rows), np.empty(rows)
     base_sums(cf.offsets, pv, pv_t, pv_t2, *before)
+    ts_before = np.empty(rows)
+    ordered_sums(cf.offsets, pv_ts, ts_before)
     cashflow_row = np.full(book.n_positions, -1, dtype=np.int64)
     cashflow_row[book.cashflow_pos] = np.arange(len(book.cashflow_pos))
-    node_curve = book.bucket_curve[node_bucket] if len(slots) else np.zeros(0, dtype=np.int64)
+    has_nodes = len(node_bucket) > 0
+    node_curve = bucket_curve[node_bucket] if has_nodes else np.zeros(0, dtype=np.int64)
+    node_spread = bucket_line[node_bucket] if has_nodes else np.zeros(0, dtype=np.int64)
     curve_currency = np.array(
         [book.position_currencies.index(c) for c in book.currencies], dtype=np.int64
     )
+    futures, futures_pos = _futures(book, pos_line)
+    cashflow_row[futures_pos] = np.arange(len(futures_pos))
     return Prepared(
         book=book,
         node_t=node_t,
         node_day=node_day,
         node_curve=node_curve.astype(np.int64),
-        node_currency=curve_currency[node_curve] if len(slots) else np.zeros(0, np.int64),
+        node_currency=curve_currency[node_curve] if has_nodes else np.zeros(0, np.int64),
         cashflows=Cashflows(
             offsets=cf.offsets,
             node=node,
@@ -115,6 +177,94 @@ def prepare_book(book: Book) -> Prepared:
             pv_before=before[0],
             pv_t_before=before[1],
             pv_t2_before=before[2],
+            pv_ts=pv_ts,
+            pv_ts_before=ts_before,
         ),
         cashflow_row=cashflow_row,
+        node_spread=node_spread.astype(np.int64),
+        node_sday=node_sday.astype(np.int64),
+        spread_by=attrs,
+        spread_labels=labels,
+        futures=futures,
+        futures_pos=futures_pos,
     )
+
+
+def empty_futures() -> Futures:
+    z = np.zeros(0)
+    zi = np.zeros(0, dtype=np.int64)
+    return Futures(offsets=np.zeros(1, dtype=np.int64), node=zi, fpv=z, fpv_tau=z, fpv_tau2=z,
+                   fpv_ts=z, time=z, delivery=zi, delivery_t=z, fwd=z, fwd_tau=z, fwd_tau2=z,
+                   fwd_ts=z, scale=z, currency=zi, fx_before=z,
+                   group=np.zeros((0, 0), dtype=np.int64), node_day=zi, node_curve=zi,
+                   node_spread=zi, node_sday=zi)  # fmt: skip
+
+
+def _futures(book: Book, pos_line: IntArray) -> tuple[Futures, IntArray]:
+    """The kernels' record of the book's bond futures: their CTD cashflows after delivery,
+    forward to the delivery date on the base market, and their nodes."""
+    fb = book.futures
+    if fb is None or not fb.n:
+        return empty_futures(), np.zeros(0, dtype=np.int64)
+    r = fb.rows
+    ctd = r.ctd
+    val = ctd.valuation_day
+    lengths = np.diff(ctd.offsets)
+    row = np.repeat(np.arange(fb.n), lengths)
+    keep = ctd.pay_day > r.delivery_day[row]
+    row = row[keep]
+    t = ctd.time[keep]
+    pv = np.empty(len(t))
+    for f in range(fb.n):
+        on = row == f
+        c = book.currencies[fb.curve[f]]
+        z = book.market.curves[c].zero(t[on])
+        pv[on] = ctd.amount[keep][on] * np.exp(-(z + r.spread[f]) * t[on])
+    td = (r.delivery_day - val) / 365.0
+    pd = np.array([np.exp(-float(book.market.curves[book.currencies[fb.curve[f]]].zero(
+        np.array([td[f]]))[0]) * td[f]) for f in range(fb.n)])  # fmt: skip
+    fpv = pv / pd[row]
+    tau = t - td[row]
+    offsets = np.zeros(fb.n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=fb.n), out=offsets[1:])
+    fpv_tau = fpv * tau
+    fpv_tau2 = fpv * tau * tau
+    fpv_ts = fpv * t
+    sums = [np.empty(fb.n) for _ in range(4)]
+    for x, out in zip((fpv, fpv_tau, fpv_tau2, fpv_ts), sums, strict=True):
+        ordered_sums(offsets, x, out)
+    # Nodes: (curve, spread line, day) of each CTD cashflow, (curve, NO_CREDIT, delivery day).
+    line = pos_line[fb.pos]
+    day = ctd.pay_day[keep] - val
+    keys = np.concatenate([
+        np.stack([fb.curve[row], line[row], day], axis=1),
+        np.stack([fb.curve, np.full(fb.n, NO_CREDIT), r.delivery_day - val], axis=1),
+    ]).astype(np.int64)  # fmt: skip
+    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    position_currency = np.array(
+        [book.position_currencies.index(book.currencies[c]) for c in fb.curve], dtype=np.int64
+    )
+    return Futures(
+        offsets=offsets,
+        node=inv[: len(row)].astype(np.int64),
+        fpv=fpv,
+        fpv_tau=fpv_tau,
+        fpv_tau2=fpv_tau2,
+        fpv_ts=fpv_ts,
+        time=t,
+        delivery=inv[len(row):].astype(np.int64),
+        delivery_t=td,
+        fwd=sums[0],
+        fwd_tau=sums[1],
+        fwd_tau2=sums[2],
+        fwd_ts=sums[3],
+        scale=book.scale[fb.pos],
+        currency=position_currency,
+        fx_before=book.fx0[fb.pos],
+        group=np.zeros((fb.n, 0), dtype=np.int64),
+        node_day=uniq[:, 2].copy(),
+        node_curve=uniq[:, 0].copy(),
+        node_spread=uniq[:, 1].copy(),
+        node_sday=uniq[:, 2].copy(),
+    ), fb.pos

@@ -40,7 +40,7 @@ import numpy.typing as npt
 import polars as pl
 
 from portfolios.model import Portfolio
-from shocks.library import ScenarioSource
+from shocks.library import ScenarioSource, load
 from shocks.tenors import parse_tenor
 from stress import __version__
 from stress.analytics import book_analytics
@@ -429,8 +429,9 @@ def run_report(
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
     book = build_book(portfolio, market.with_base(base_currency), skip_invalid=skip_invalid)
-    prepared = prepare_book(book)
-    result = run_prepared(prepared, scenarios, by=REPORT_GROUPINGS, worst=worst)
+    scen = load(scenarios)
+    prepared = prepare_book(book, scen.spread_attributes)
+    result = run_prepared(prepared, scen, by=REPORT_GROUPINGS, worst=worst)
     data = collect(
         result,
         book,

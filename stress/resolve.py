@@ -28,7 +28,9 @@ class ResolvedShocks:
     ``times`` (K,) ACT/365F years of the key tenors on the valuation calendar; ``shift_bp``
     (S, len(curves), K) the zero-rate shift of each curve there (linear between, flat beyond);
     ``fx_multiplier`` (S, len(currencies)) the factor on each currency's base-currency FX
-    rate; ``gold_multiplier`` (S,) the factor on the gold price.
+    rate; ``gold_multiplier`` (S,) the factor on the gold price; ``spreads`` the scenarios'
+    credit-spread shifts by position attribute (a ScenarioSet's spread fields, placed on the
+    positions by ``spread_shift``).
     """
 
     curves: tuple[str, ...]
@@ -37,6 +39,19 @@ class ResolvedShocks:
     shift_bp: FloatArray
     fx_multiplier: FloatArray
     gold_multiplier: FloatArray
+    spreads: ScenarioSet | None = None
+
+    @property
+    def spread_attributes(self) -> tuple[str, ...]:
+        return self.spreads.spread_attributes if self.spreads is not None else ()
+
+    def spread_shift(self, attributes: Sequence[str],
+                     labels: Sequence[Sequence[str]]) -> FloatArray:  # fmt: skip
+        """(S, len(labels)) parallel spread shift in bp of positions whose values of
+        ``attributes`` are ``labels[g]`` (``ScenarioSet.spread_shift``)."""
+        if self.spreads is None or not attributes:
+            return np.zeros((len(self.gold_multiplier), len(labels)))
+        return self.spreads.spread_shift(attributes, labels)
 
     def select(self, index: npt.ArrayLike) -> ResolvedShocks:
         """The scenarios at the given positions."""
@@ -46,6 +61,7 @@ class ResolvedShocks:
             shift_bp=self.shift_bp[idx],
             fx_multiplier=self.fx_multiplier[idx],
             gold_multiplier=self.gold_multiplier[idx],
+            spreads=self.spreads.select(idx) if self.spreads is not None else None,
         )
 
     def shift_at(self, curve: str, t: npt.ArrayLike) -> FloatArray:
@@ -79,7 +95,22 @@ def resolve(
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
     fx_mul, gold_mul = _fx_gold(scen, market, tuple(currencies))
-    return ResolvedShocks(tuple(curves), tuple(currencies), times, shift, fx_mul, gold_mul)
+    return ResolvedShocks(tuple(curves), tuple(currencies), times, shift, fx_mul, gold_mul,
+                          _spread_part(scen))  # fmt: skip
+
+
+def _spread_part(scen: ScenarioSet) -> ScenarioSet | None:
+    """The set's spread shifts alone (names and spread fields), or None without any."""
+    if not scen.spread_set.any():
+        return None
+    n = len(scen)
+    return ScenarioSet(
+        names=scen.names, descriptions=("",) * n, sources=("",) * n, origins=scen.origins,
+        currencies=(), tenors=(), bp=np.zeros((n, 0, 0)),
+        knots=np.zeros((n, 0, 0), dtype=np.bool_), fx_currencies=(), fx_pct=np.zeros((n, 0)),
+        gold_pct=np.zeros(n), spread_keys=scen.spread_keys, spread_bp=scen.spread_bp,
+        spread_set=scen.spread_set,
+    )  # fmt: skip
 
 
 def _check_market(scen: ScenarioSet, market: Market) -> None:

@@ -25,10 +25,13 @@ from stress.kernels.scenarios import (
     DOLLAR_CONVEXITY_BEFORE,
     DOLLAR_DURATION_AFTER,
     DOLLAR_DURATION_BEFORE,
+    DOLLAR_SPREAD_DURATION_AFTER,
+    DOLLAR_SPREAD_DURATION_BEFORE,
     PNL_CROSS,
     PNL_FX,
     PNL_GOLD,
     PNL_RATES,
+    PNL_SPREAD,
     PV_AFTER,
     PV_BEFORE,
     TAYLOR_CONVEXITY,
@@ -46,16 +49,20 @@ SUMMARY_WORST = 3
 def derived_columns(m: FloatArray) -> dict[str, FloatArray]:
     """Report columns from raw metrics ``m[metric, ...]`` (any trailing shape), base currency.
 
-    ``pnl`` is the sum of its four parts, so they add up to it exactly. Durations and
-    convexities are bond-PV weighted (years, years^2); DV01 is the base-currency loss for a
-    1 bp parallel rise of every curve; the Taylor estimate of the rates P&L is
-    -sum(t*PV*shift) + 1/2*sum(t^2*PV*shift^2) and the residual is exact minus estimate.
+    ``pnl`` is the sum of its five parts, so they add up to it exactly. Durations and
+    convexities are weighted by the PV of cashflow instruments (years, years^2; futures add
+    their forward dollar duration and no PV); DV01 is the base-currency loss for a 1 bp
+    parallel rise of every curve and CS01 for a 1 bp rise of every credit spread, spread
+    duration its PV-weighted duration; the Taylor estimate of the rates P&L is
+    -sum(t*PV*shift) + 1/2*sum(t^2*PV*shift^2) (curve shifts) and the residual is exact minus
+    estimate.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         taylor = m[TAYLOR_DURATION] + m[TAYLOR_CONVEXITY]
         return {
-            "pnl": m[PNL_RATES] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS],
+            "pnl": m[PNL_RATES] + m[PNL_SPREAD] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS],
             "pnl_rates": m[PNL_RATES],
+            "pnl_spread": m[PNL_SPREAD],
             "pnl_fx": m[PNL_FX],
             "pnl_gold": m[PNL_GOLD],
             "pnl_cross": m[PNL_CROSS],
@@ -67,6 +74,10 @@ def derived_columns(m: FloatArray) -> dict[str, FloatArray]:
             "convexity_after": _ratio(m[DOLLAR_CONVEXITY_AFTER], m[BOND_PV_AFTER]),
             "dv01_before": m[DOLLAR_DURATION_BEFORE] * 1e-4,
             "dv01_after": m[DOLLAR_DURATION_AFTER] * 1e-4,
+            "spread_duration_before": _ratio(m[DOLLAR_SPREAD_DURATION_BEFORE], m[BOND_PV_BEFORE]),
+            "spread_duration_after": _ratio(m[DOLLAR_SPREAD_DURATION_AFTER], m[BOND_PV_AFTER]),
+            "cs01_before": m[DOLLAR_SPREAD_DURATION_BEFORE] * 1e-4,
+            "cs01_after": m[DOLLAR_SPREAD_DURATION_AFTER] * 1e-4,
             "taylor_duration": m[TAYLOR_DURATION],
             "taylor_convexity": m[TAYLOR_CONVEXITY],
             "taylor_pnl": taylor,

@@ -130,7 +130,7 @@ class Session:
             tuple(sorted(self.market.curves)),
             tuple(sorted(self.market.usd_value)),
         )
-        self._sums = self._raw(prepare(portfolio, self.market)).sums[:, 0, :].copy()
+        self._sums = self._raw(self._prepare(portfolio)).sums[:, 0, :].copy()
 
     @property
     def portfolio(self) -> Portfolio:
@@ -141,7 +141,7 @@ class Session:
         """The trades' P&L under every scenario and the book-plus-trades figures; the book is
         unchanged. ``trades`` are positions in the positions format (validated like a
         positions file) or an already loaded Portfolio."""
-        trade_sums = self._raw(prepare(self._load(trades), self.market)).sums[:, 0, :]
+        trade_sums = self._raw(self._prepare(self._load(trades))).sums[:, 0, :]
         return WhatIf(self.scenarios.names, self._sums.copy(), trade_sums, self.risk_levels)
 
     def add(self, trades: PositionSource | Portfolio) -> None:
@@ -156,7 +156,7 @@ class Session:
                     if pid in clash
                 ]
             )
-        self._sums += self._raw(prepare(added, self.market)).sums[:, 0, :]
+        self._sums += self._raw(self._prepare(added)).sums[:, 0, :]
         self._portfolio = _concat(self._portfolio, added)
         self._result = None
 
@@ -170,7 +170,7 @@ class Session:
         gone = frame["position_id"].is_in(ids)
         removed = Portfolio(frame.filter(gone), self._portfolio.source,
                             self._portfolio.attributes)  # fmt: skip
-        self._sums -= self._raw(prepare(removed, self.market)).sums[:, 0, :]
+        self._sums -= self._raw(self._prepare(removed)).sums[:, 0, :]
         self._portfolio = Portfolio(
             frame.filter(~gone),
             self._portfolio.source,
@@ -189,16 +189,19 @@ class Session:
         """A StressResult of the current book: a fresh run (the plain one is cached until the
         book changes)."""
         if by or detail != "summary":
-            return run_prepared(prepare(self._portfolio, self.market), self.scenarios,
+            return run_prepared(self._prepare(self._portfolio), self.scenarios,
                                 by=by, detail=detail)  # fmt: skip
         if self._result is None:
-            self._result = run_prepared(prepare(self._portfolio, self.market), self.scenarios)
+            self._result = run_prepared(self._prepare(self._portfolio), self.scenarios)
         return self._result
 
     def _load(self, trades: PositionSource | Portfolio) -> Portfolio:
         if isinstance(trades, Portfolio):
             return trades
         return portfolios.load(trades, valuation_date=self.market.valuation_date)
+
+    def _prepare(self, portfolio: Portfolio) -> Prepared:
+        return prepare(portfolio, self.market, spread_by=self.scenarios.spread_attributes)
 
     def _raw(self, prepared: Prepared) -> RawSums:
         book = prepared.book
@@ -220,6 +223,7 @@ class Session:
                 s.fx_multiplier[:, [s.currencies.index(c) for c in currencies]]
             ),
             gold_multiplier=s.gold_multiplier,
+            spreads=s.spreads,
         )
 
 

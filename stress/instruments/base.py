@@ -23,7 +23,11 @@ class CashflowRows:
     ``cashflows`` per 100 face; per row: the ``currency`` whose curve discounts it (and whose
     scenario shifts move it), its continuously compounded zero ``spread`` (decimal), the
     quoted ``clean_price`` per 100 face the spread must reproduce (NaN when the spread is
-    given) and the coupon ``frequency`` its yield is quoted at (0 where none is).
+    given) and the coupon ``frequency`` its yield is quoted at (0 where none is). ``spread_time``
+    (per cashflow, default its curve time) is the time its credit spread discounts over: a
+    floating coupon's reset term sits on its reset date for the curve but is discounted for
+    credit to its payment date. ``credit`` (per row, default true) says whether the row has a
+    credit spread at all (a swap has none: spread shocks and spread duration skip it).
     """
 
     cashflows: CashflowBook
@@ -31,6 +35,17 @@ class CashflowRows:
     spread: FloatArray
     clean_price: FloatArray
     frequency: IntArray
+    spread_time: FloatArray | None = None
+    credit: npt.NDArray[np.bool_] | None = None
+
+    @property
+    def spread_times(self) -> FloatArray:
+        return self.cashflows.time if self.spread_time is None else self.spread_time
+
+    @property
+    def credits(self) -> npt.NDArray[np.bool_]:
+        n = self.cashflows.n_bonds
+        return np.ones(n, dtype=np.bool_) if self.credit is None else self.credit
 
     @staticmethod
     def concat(parts: list[CashflowRows], valuation_day: int) -> CashflowRows:
@@ -49,6 +64,8 @@ class CashflowRows:
             spread=np.concatenate([p.spread for p in parts]),
             clean_price=np.concatenate([p.clean_price for p in parts]),
             frequency=np.concatenate([p.frequency for p in parts]),
+            spread_time=np.concatenate([p.spread_times for p in parts]),
+            credit=np.concatenate([p.credits for p in parts]),
         )
 
 
@@ -57,15 +74,40 @@ Builder = Callable[[pl.DataFrame, Market], CashflowRows]
 
 
 @dataclass(frozen=True)
+class ForwardRows:
+    """Bond futures laid out, one row per position: the cheapest-to-deliver bond's cashflows
+    per 100 face (``ctd``, all of them; those paid after delivery make its forward price),
+    the currency whose curve discounts it, its zero spread (or the clean price that sets it),
+    the delivery date (days since 1970), the conversion factor, the contract size (face per
+    contract) and the quoted futures price and the CTD's accrued interest at delivery, per 100."""
+
+    ctd: CashflowBook
+    currency: tuple[str, ...]
+    spread: FloatArray
+    clean_price: FloatArray
+    delivery_day: IntArray
+    conversion_factor: FloatArray
+    contract_size: FloatArray
+    futures_price: FloatArray
+    delivery_accrued: FloatArray
+    contract: tuple[str, ...]
+
+
+ForwardBuilder = Callable[[pl.DataFrame, Market], ForwardRows]
+
+
+@dataclass(frozen=True)
 class Instrument:
     """One kind of position.
 
     ``form`` is its valuation form in the kernels; ``unit_value(market)`` the value of one unit
     of notional in the position currency for instruments without cashflows (gold: its price,
-    cash: 1); ``build`` lays out instruments with cashflows.
+    cash: 1); ``build`` lays out instruments with cashflows, ``forward`` bond futures.
     """
 
     name: str
     form: int
     build: Builder | None = None
     unit_value: Callable[[Market], float] = field(default=lambda market: 1.0)
+    #: Lays out instruments priced off a forward (bond futures).
+    forward: ForwardBuilder | None = None

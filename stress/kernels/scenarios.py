@@ -31,10 +31,14 @@ CASHFLOWS = 0
 GOLD = 1
 #: Currency cash: a constant amount of its currency (only FX moves its base value).
 CASH = 2
+#: A bond future: worth nothing today (margined); after a shock, scale x the change of its
+#: cheapest-to-deliver bond's forward price, a ratio of discount multipliers (``Futures``).
+FUTURE = 3
 
 # --- metrics summed per (scenario, group), base currency -----------------------------------
 METRICS = (
     "pnl_rates",
+    "pnl_spread",
     "pnl_fx",
     "pnl_gold",
     "pnl_cross",
@@ -48,8 +52,11 @@ METRICS = (
     "dollar_convexity_after",
     "taylor_duration",  # -sum of t x PV x shift
     "taylor_convexity",  # 1/2 sum of t^2 x PV x shift^2
+    "dollar_spread_duration_before",  # sum of t_spread x PV over cashflows with a credit spread
+    "dollar_spread_duration_after",
 )
 PNL_RATES = METRICS.index("pnl_rates")
+PNL_SPREAD = METRICS.index("pnl_spread")
 PNL_FX = METRICS.index("pnl_fx")
 PNL_GOLD = METRICS.index("pnl_gold")
 PNL_CROSS = METRICS.index("pnl_cross")
@@ -63,6 +70,8 @@ DOLLAR_CONVEXITY_BEFORE = METRICS.index("dollar_convexity_before")
 DOLLAR_CONVEXITY_AFTER = METRICS.index("dollar_convexity_after")
 TAYLOR_DURATION = METRICS.index("taylor_duration")
 TAYLOR_CONVEXITY = METRICS.index("taylor_convexity")
+DOLLAR_SPREAD_DURATION_BEFORE = METRICS.index("dollar_spread_duration_before")
+DOLLAR_SPREAD_DURATION_AFTER = METRICS.index("dollar_spread_duration_after")
 N_METRICS = len(METRICS)
 #: Metrics a position has on its own (the per-position pass keeps them for its detail).
 N_POSITION_METRICS = DOLLAR_DURATION_BEFORE
@@ -71,6 +80,7 @@ N_POSITION_METRICS = DOLLAR_DURATION_BEFORE
 DETAIL = (
     "pnl",
     "pnl_rates",
+    "pnl_spread",
     "pnl_fx",
     "pnl_gold",
     "pnl_cross",
@@ -84,9 +94,18 @@ DETAIL = (
     "dv01_after",
     "taylor_pnl",
     "taylor_residual",
+    "spread_duration_before",
+    "spread_duration_after",
+    "cs01_before",
+    "cs01_after",
 )
 D_PNL = DETAIL.index("pnl")
 D_PNL_RATES = DETAIL.index("pnl_rates")
+D_PNL_SPREAD = DETAIL.index("pnl_spread")
+D_SPREAD_DURATION_BEFORE = DETAIL.index("spread_duration_before")
+D_SPREAD_DURATION_AFTER = DETAIL.index("spread_duration_after")
+D_CS01_BEFORE = DETAIL.index("cs01_before")
+D_CS01_AFTER = DETAIL.index("cs01_after")
 D_PNL_FX = DETAIL.index("pnl_fx")
 D_PNL_GOLD = DETAIL.index("pnl_gold")
 D_PNL_CROSS = DETAIL.index("pnl_cross")
@@ -109,11 +128,11 @@ I8 = npt.NDArray[np.int64]
 class Positions(NamedTuple):
     """Per position (P), in portfolio order."""
 
-    form: npt.NDArray[np.int8]  # CASHFLOWS, GOLD or CASH
+    form: npt.NDArray[np.int8]  # CASHFLOWS, GOLD, CASH or FUTURE
     scale: F8  # notional / 100 for cashflow instruments (per 100 face), notional otherwise
     fx_before: F8  # base-currency units per unit of the position's currency today
     currency: I8  # the position currency: a column of ``Shocks.fx_multiplier``
-    cashflow_row: I8  # its row of ``Cashflows`` (-1 without cashflows)
+    cashflow_row: I8  # its row of ``Cashflows`` (futures: of ``Futures``; -1 for none)
 
 
 class Cashflows(NamedTuple):
@@ -127,6 +146,39 @@ class Cashflows(NamedTuple):
     pv_before: F8  # (R,) sum of pv
     pv_t_before: F8  # (R,) sum of pv_t
     pv_t2_before: F8  # (R,) sum of pv_t2
+    pv_ts: F8  # (N,) pv x its spread time where the row has a credit spread (0 otherwise)
+    pv_ts_before: F8  # (R,) sum of pv_ts
+
+
+class Futures(NamedTuple):
+    """Bond futures (F rows) and the cashflows their cheapest-to-deliver bonds pay after
+    delivery (M), per 100 face of the CTD and forward to the delivery date T_d:
+    fpv = cashflow x DF(t) / DF_curve(T_d) on the base market (the CTD's spread in DF(t), none
+    in the delivery discount factor), so sum fpv is the CTD's forward dirty price. A shock
+    moves it to sum fpv g(t) / g_curve(T_d): a ratio of discount multipliers, priced per
+    position (its own nodes ``node_*``, walked like the book's)."""
+
+    offsets: I8  # (F+1,) row f owns cashflows offsets[f]:offsets[f+1]
+    node: I8  # (M,) the cashflow's node
+    fpv: F8  # (M,)
+    fpv_tau: F8  # (M,) fpv x (t - T_d)
+    fpv_tau2: F8  # (M,) fpv x (t - T_d)^2
+    fpv_ts: F8  # (M,) fpv x t where the CTD has a credit spread, else 0
+    time: F8  # (M,) t
+    delivery: I8  # (F,) node of the delivery date (its curve alone)
+    delivery_t: F8  # (F,) T_d
+    fwd: F8  # (F,) sum of fpv: the forward dirty price today
+    fwd_tau: F8  # (F,) sum of fpv_tau
+    fwd_tau2: F8  # (F,) sum of fpv_tau2
+    fwd_ts: F8  # (F,) sum of fpv_ts
+    scale: F8  # (F,) contracts x contract size / 100 / conversion factor
+    currency: I8  # (F,) column of fx_multiplier
+    fx_before: F8  # (F,)
+    group: I8  # (F, Q) each future's groups in the sums per group
+    node_day: I8  # (nodes,)
+    node_curve: I8  # (nodes,)
+    node_spread: I8  # (nodes,) spread line (-1: none)
+    node_sday: I8  # (nodes,) the day the spread line is read on
 
 
 class CurveShifts(NamedTuple):
@@ -141,6 +193,13 @@ class CurveShifts(NamedTuple):
     first_day: I8  # (K + 1,)
     fx_multiplier: F8  # (S, currencies)
     gold_multiplier: F8  # (S,)
+    spread_bp: F8  # (S, spread lines) a parallel credit-spread shift per spread group
+
+
+#: Spread lines of nodes: -2 a cashflow without a credit spread (swaps), -1 one with a spread
+#: the scenarios do not move, k >= 0 one moved by ``CurveShifts.spread_bp[:, k]``.
+NO_CREDIT = -2
+NO_SHIFT = -1
 
 
 class Shocks(NamedTuple):
@@ -151,6 +210,8 @@ class Shocks(NamedTuple):
 
     node_day: I8  # (nodes,) in node order
     node_curve: I8  # (nodes,)
+    node_spread: I8  # (nodes,) spread line (see NO_SHIFT)
+    node_sday: I8  # (nodes,) the day its spread line is read on
     lanes: int
     gold_before: float  # gold price today, USD per troy ounce
 
@@ -183,32 +244,39 @@ def base_sums(offsets, pv, pv_t, pv_t2, out_pv, out_pv_t, out_pv_t2):
         out_pv_t2[i] = dc
 
 
-# Per-lane sums of a cashflow position under one block: pv, pv t, pv t^2 after the shock,
-# and the two Taylor sums (pv t shift, pv t^2 shift^2).
+
+# Per-lane sums of a cashflow position under one block: pv after the shock (and after the
+# curve shift alone), pv t, pv t^2, pv t_spread after it, and the two Taylor sums
+# (pv t shift, pv t^2 shift^2). A future's sums are of fpv, forward to its delivery.
 ACC_PV = 0
 ACC_PV_T = 1
 ACC_PV_T2 = 2
 ACC_TAYLOR_D = 3
 ACC_TAYLOR_C = 4
-N_ACC = 5
+ACC_PV_TS = 5
+ACC_PV_RATES = 6
+N_ACC = 7
 
 
 @njit(cache=True)
-def _position_detail(i, s, pos, cf, cs, m, acc, lane, out):
+def _position_detail(i, s, pos, cf, fu, cs, m, acc, lane, out):
     """Every detail column of position i in chunk scenario s: ``m`` holds its own metrics,
-    ``acc[:, lane]`` its sums after the shock (cashflow instruments)."""
+    ``acc[:, lane]`` its sums after the shock (cashflow instruments and futures; a future's
+    are forward sums, already divided by its delivery multiplier)."""
     sc = pos.scale[i]
     x0 = pos.fx_before[i]
     x1 = x0 * cs.fx_multiplier[s, pos.currency[i]]
-    out[D_PNL] = m[PNL_RATES] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS]
+    out[D_PNL] = m[PNL_RATES] + m[PNL_SPREAD] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS]
     out[D_PNL_RATES] = m[PNL_RATES]
+    out[D_PNL_SPREAD] = m[PNL_SPREAD]
     out[D_PNL_FX] = m[PNL_FX]
     out[D_PNL_GOLD] = m[PNL_GOLD]
     out[D_PNL_CROSS] = m[PNL_CROSS]
     out[D_PV_BEFORE] = m[PV_BEFORE]
     out[D_PV_AFTER] = m[PV_AFTER]
     r = pos.cashflow_row[i]
-    if pos.form[i] != CASHFLOWS:
+    form = pos.form[i]
+    if form != CASHFLOWS and form != FUTURE:
         out[D_DURATION_BEFORE] = np.nan
         out[D_DURATION_AFTER] = np.nan
         out[D_CONVEXITY_BEFORE] = np.nan
@@ -217,33 +285,56 @@ def _position_detail(i, s, pos, cf, cs, m, acc, lane, out):
         out[D_DV01_AFTER] = 0.0
         out[D_TAYLOR_PNL] = 0.0
         out[D_TAYLOR_RESIDUAL] = m[PNL_RATES]
+        out[D_SPREAD_DURATION_BEFORE] = np.nan
+        out[D_SPREAD_DURATION_AFTER] = np.nan
+        out[D_CS01_BEFORE] = 0.0
+        out[D_CS01_AFTER] = 0.0
         return
+    if form == CASHFLOWS:
+        p0 = cf.pv_before[r]
+        t0 = cf.pv_t_before[r]
+        c0 = cf.pv_t2_before[r]
+        s0 = cf.pv_ts_before[r]
+    else:
+        p0 = fu.fwd[r]
+        t0 = fu.fwd_tau[r]
+        c0 = fu.fwd_tau2[r]
+        s0 = fu.fwd_ts[r]
     pv1 = acc[ACC_PV, lane]
-    out[D_DURATION_BEFORE] = cf.pv_t_before[r] / cf.pv_before[r]
+    out[D_DURATION_BEFORE] = t0 / p0
     out[D_DURATION_AFTER] = acc[ACC_PV_T, lane] / pv1
-    out[D_CONVEXITY_BEFORE] = cf.pv_t2_before[r] / cf.pv_before[r]
+    out[D_CONVEXITY_BEFORE] = c0 / p0
     out[D_CONVEXITY_AFTER] = acc[ACC_PV_T2, lane] / pv1
-    out[D_DV01_BEFORE] = sc * cf.pv_t_before[r] * x0 * 1e-4
+    out[D_DV01_BEFORE] = sc * t0 * x0 * 1e-4
     out[D_DV01_AFTER] = sc * acc[ACC_PV_T, lane] * x1 * 1e-4
+    out[D_SPREAD_DURATION_BEFORE] = s0 / p0
+    out[D_SPREAD_DURATION_AFTER] = acc[ACC_PV_TS, lane] / pv1
+    out[D_CS01_BEFORE] = sc * s0 * x0 * 1e-4
+    out[D_CS01_AFTER] = sc * acc[ACC_PV_TS, lane] * x1 * 1e-4
     taylor = -sc * acc[ACC_TAYLOR_D, lane] * x0 + 0.5 * sc * acc[ACC_TAYLOR_C, lane] * x0
     out[D_TAYLOR_PNL] = taylor
     out[D_TAYLOR_RESIDUAL] = m[PNL_RATES] - taylor
 
 
 @njit(cache=True)
-def _accumulate(r, cf, gtab, dtab, acc, full, lane_lo, lane_hi):
+def _accumulate(r, cf, gtab, rtab, dtab, acc, full, spreads, lane_lo, lane_hi):
     """Sums of cashflow row r over its cashflows for lanes lane_lo:lane_hi from the block's
-    tables of node multipliers and shifts: the pv after the shock, and with ``full`` the
-    other sums of ``acc`` too."""
+    tables of node multipliers (``gtab``; ``rtab`` of the curve shifts alone when the block
+    moves spreads) and curve shifts: the pv after the shock, and with ``full`` the other sums
+    of ``acc`` too."""
     for k in range(N_ACC if full else 1):
         for lane in range(lane_lo, lane_hi):
             acc[k, lane] = 0.0
+    if spreads:
+        for lane in range(lane_lo, lane_hi):
+            acc[ACC_PV_RATES, lane] = 0.0
     for j in range(cf.offsets[r], cf.offsets[r + 1]):
         u = cf.node[j]
         a = cf.pv[j]
         if full:
             at = cf.pv_t[j]
             at2 = cf.pv_t2[j]
+            ats = cf.pv_ts[j]
             for lane in range(lane_lo, lane_hi):
                 g = gtab[u, lane]
                 d = dtab[u, lane]
@@ -252,19 +343,89 @@ def _accumulate(r, cf, gtab, dtab, acc, full, lane_lo, lane_hi):
                 acc[ACC_PV_T2, lane] += at2 * g
                 acc[ACC_TAYLOR_D, lane] += at * d
                 acc[ACC_TAYLOR_C, lane] += at2 * d * d
+                acc[ACC_PV_TS, lane] += ats * g
         else:
             for lane in range(lane_lo, lane_hi):
                 acc[ACC_PV, lane] += a * gtab[u, lane]
+        if spreads:
+            for lane in range(lane_lo, lane_hi):
+                acc[ACC_PV_RATES, lane] += a * rtab[u, lane]
 
 
 @njit(cache=True)
-def _block(blk, pos, cf, cs, sh, out):
+def _forward(f, fu, ftab, frtab, fdtab, acc, lane_lo, lane_hi):
+    """A future's forward sums under lanes lane_lo:lane_hi into ``acc`` (``_accumulate``'s
+    slots), each divided by the delivery date's multiplier of the curve shift: the CTD's
+    forward price sum fpv g(t) / g(T_d) (and after the curve shift alone), its forward
+    dollar duration and convexity, its spread sum, and the Taylor sums of x = t shift(t) -
+    T_d shift(T_d) (sum fpv x, sum fpv x^2)."""
+    dn = fu.delivery[f]
+    td = fu.delivery_t[f]
+    for k in range(N_ACC):
+        for lane in range(lane_lo, lane_hi):
+            acc[k, lane] = 0.0
+    for j in range(fu.offsets[f], fu.offsets[f + 1]):
+        u = fu.node[j]
+        a = fu.fpv[j]
+        at = fu.fpv_tau[j]
+        at2 = fu.fpv_tau2[j]
+        ats = fu.fpv_ts[j]
+        t = fu.time[j]
+        for lane in range(lane_lo, lane_hi):
+            g = ftab[u, lane]
+            x = t * fdtab[u, lane] - td * fdtab[dn, lane]
+            acc[ACC_PV, lane] += a * g
+            acc[ACC_PV_RATES, lane] += a * frtab[u, lane]
+            acc[ACC_PV_T, lane] += at * g
+            acc[ACC_PV_T2, lane] += at2 * g
+            acc[ACC_PV_TS, lane] += ats * g
+            acc[ACC_TAYLOR_D, lane] += a * x
+            acc[ACC_TAYLOR_C, lane] += a * x * x
+    for lane in range(lane_lo, lane_hi):
+        gd = frtab[dn, lane]
+        acc[ACC_PV, lane] = acc[ACC_PV, lane] / gd
+        acc[ACC_PV_RATES, lane] = acc[ACC_PV_RATES, lane] / gd
+        acc[ACC_PV_T, lane] = acc[ACC_PV_T, lane] / gd
+        acc[ACC_PV_T2, lane] = acc[ACC_PV_T2, lane] / gd
+        acc[ACC_PV_TS, lane] = acc[ACC_PV_TS, lane] / gd
+
+
+@njit(cache=True)
+def _node_tables(day, curve, spread, sday, cs, s0, nb, gtab, rtab, dtab):
+    """Walk the multipliers of nodes (day, curve, spread line, spread day) for the block's
+    lanes into tables: ``gtab`` the multiplier of the whole shift, ``rtab`` of the curve
+    shift alone (only when it has rows) and ``dtab`` the curve shift."""
+    walk = np.zeros((6, BLOCK))
+    state = np.full(4, -1, dtype=np.int64)
+    swalk = np.zeros((3, BLOCK))
+    sstate = np.full(3, -1, dtype=np.int64)
+    keep_rates = rtab.shape[0] > 0
+    for u in range(len(day)):
+        _walk(day[u], curve[u], cs, s0, nb, state, walk)
+        k = spread[u]
+        if k >= 0:
+            _walk_flat(sday[u], k, cs, s0, nb, sstate, swalk)
+            for lane in range(nb):
+                gtab[u, lane] = walk[2, lane] * swalk[0, lane]
+        else:
+            for lane in range(nb):
+                gtab[u, lane] = walk[2, lane]
+        if keep_rates:
+            for lane in range(nb):
+                rtab[u, lane] = walk[2, lane]
+        for lane in range(nb):
+            dtab[u, lane] = walk[5, lane]
+
+
+@njit(cache=True)
+def _block(blk, pos, cf, fu, cs, sh, out):
     n_s = cs.fx_multiplier.shape[0]
     n_worst = out.worst.shape[1]
     keep_detail = out.detail.shape[0] > 0
     lanes = sh.lanes
     s0 = blk * lanes
     nb = min(lanes, n_s - s0)
+    spreads = cs.spread_bp.shape[1] > 0
     acc = np.zeros((N_ACC, BLOCK))
     m = np.empty(N_POSITION_METRICS)
     row = np.empty(N_DETAIL)
@@ -277,19 +438,24 @@ def _block(blk, pos, cf, cs, sh, out):
     n_nodes = len(sh.node_day)
     gtab = np.empty((n_nodes, lanes))
     dtab = np.empty((n_nodes, lanes))
-    walk = np.zeros((6, BLOCK))
-    state = np.full(4, -1, dtype=np.int64)
-    for u in range(n_nodes):
-        _walk(sh.node_day[u], sh.node_curve[u], cs, s0, nb, state, walk)
-        for lane in range(nb):
-            gtab[u, lane] = walk[2, lane]
-            dtab[u, lane] = walk[5, lane]
+    rtab = np.empty((n_nodes if spreads else 0, lanes))
+    _node_tables(sh.node_day, sh.node_curve, sh.node_spread, sh.node_sday, cs, s0, nb, gtab,
+                 rtab, dtab)  # fmt: skip
+    n_fn = len(fu.node_day)
+    ftab = np.empty((n_fn, lanes))
+    frtab = np.empty((n_fn, lanes))
+    fdtab = np.empty((n_fn, lanes))
+    if n_fn:
+        _node_tables(fu.node_day, fu.node_curve, fu.node_spread, fu.node_sday, cs, s0, nb,
+                     ftab, frtab, fdtab)  # fmt: skip
     for i in range(len(pos.form)):
         form = pos.form[i]
         r = pos.cashflow_row[i]
         if form == CASHFLOWS:
             # Every sum a detail row needs when every row is kept; else the pv alone.
-            _accumulate(r, cf, gtab, dtab, acc, keep_detail, 0, nb)
+            _accumulate(r, cf, gtab, rtab, dtab, acc, keep_detail, spreads, 0, nb)
+        elif form == FUTURE:
+            _forward(r, fu, ftab, frtab, fdtab, acc, 0, nb)
         x0 = pos.fx_before[i]
         sc = pos.scale[i]
         for s in range(nb):
@@ -297,31 +463,40 @@ def _block(blk, pos, cf, cs, sh, out):
             if form == CASHFLOWS:
                 l0 = sc * cf.pv_before[r]
                 l1 = sc * acc[ACC_PV, s]
+                lr = sc * acc[ACC_PV_RATES, s] if spreads else l1
+            elif form == FUTURE:
+                # Margined: worth 0 today, the change of its price after the shock.
+                l0 = 0.0
+                l1 = sc * (acc[ACC_PV, s] - fu.fwd[r])
+                lr = sc * (acc[ACC_PV_RATES, s] - fu.fwd[r])
             elif form == GOLD:
                 l0 = sc * sh.gold_before
                 l1 = l0 * cs.gold_multiplier[s0 + s]
+                lr = l1
             else:
                 l0 = sc
                 l1 = sc
+                lr = l1
             dl = l1 - l0
             dx = x1 - x0
             for k in range(N_POSITION_METRICS):
                 m[k] = 0.0
-            if form == CASHFLOWS:
-                m[PNL_RATES] = dl * x0
+            if form == CASHFLOWS or form == FUTURE:
+                m[PNL_RATES] = (lr - l0) * x0
+                m[PNL_SPREAD] = (l1 - lr) * x0
             elif form == GOLD:
                 m[PNL_GOLD] = dl * x0
             m[PNL_FX] = l0 * dx
             m[PNL_CROSS] = dl * dx
             m[PV_BEFORE] = l0 * x0
             m[PV_AFTER] = l1 * x1
-            pnl = m[PNL_RATES] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS]
+            pnl = m[PNL_RATES] + m[PNL_SPREAD] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS]
             enters = n_worst > 0 and pnl < out.worst_pnl[s0 + s, n_worst - 1]
             if keep_detail or enters:
                 if form == CASHFLOWS and not keep_detail:
                     # A rare event: this lane's full sums for the detail of a worst position.
-                    _accumulate(r, cf, gtab, dtab, acc, True, s, s + 1)
-                _position_detail(i, s0 + s, pos, cf, cs, m, acc, s, row)
+                    _accumulate(r, cf, gtab, rtab, dtab, acc, True, spreads, s, s + 1)
+                _position_detail(i, s0 + s, pos, cf, fu, cs, m, acc, s, row)
             # Keep the n_worst lowest P&Ls, earlier positions first on ties.
             if enters:
                 k = n_worst - 1
@@ -342,39 +517,44 @@ def _block(blk, pos, cf, cs, sh, out):
 
 
 @njit(cache=True, parallel=True)
-def stress_positions(n_blocks, pos, cf, cs, sh, out):
+def stress_positions(n_blocks, pos, cf, fu, cs, sh, out):
     """Full revaluation and P&L attribution of every position under the chunk's scenarios.
 
     Per position and scenario (base currency, X = base units per unit of the position
-    currency, L = local value): rates = (L1 - L0) X0 for cashflow instruments (gold likewise
-    as the gold part), fx = L0 (X1 - X0), cross = (L1 - L0)(X1 - X0); a cashflow instrument's
-    L = scale x sum of pv x multiplier. The K worst positions with their detail go to
+    currency, L = local value, Lr = L after the curve shifts alone): rates = (Lr - L0) X0 and
+    spread = (L1 - Lr) X0 for cashflow instruments and futures (gold: (L1 - L0) X0 as the gold
+    part), fx = L0 (X1 - X0), cross = (L1 - L0)(X1 - X0); a cashflow instrument's
+    L = scale x sum of pv x multiplier, a future's L1 = scale x (forward price after - today). The K worst positions with their detail go to
     ``out.worst*``, and with a non-empty ``out.detail`` every position's detail columns. (The
     sums per group come from ``group_sums``, which needs no pass over positions.)
     """
     for blk in prange(n_blocks):
-        _block(blk, pos, cf, cs, sh, out)
+        _block(blk, pos, cf, fu, cs, sh, out)
 
 
 @njit(cache=True)
-def stress_positions_serial(n_blocks, pos, cf, cs, sh, out):
+def stress_positions_serial(n_blocks, pos, cf, fu, cs, sh, out):
     """``stress_positions`` without threads, for small inputs."""
     for blk in range(n_blocks):
-        _block(blk, pos, cf, cs, sh, out)
+        _block(blk, pos, cf, fu, cs, sh, out)
 
 
 class NodeWeights(NamedTuple):
-    """Per node (in node order: curve, then payment day), the groups whose cashflows pay there,
-    each with the sums over its cashflows at the node of scale x pv (``w_pv``), scale x pv x t
-    (``w_t``) and scale x pv x t^2 (``w_t2``), local currency."""
+    """Per node (in node order: shock bucket, then payment day), the groups whose cashflows
+    pay there, each with the sums over its cashflows at the node of scale x pv (``w_pv``),
+    scale x pv x t (``w_t``), scale x pv x t^2 (``w_t2``) and scale x pv_ts (``w_ts``), local
+    currency."""
 
     offsets: I8  # (nodes + 1,) node u owns entries offsets[u]:offsets[u+1], groups increasing
     group: I8
     w_pv: F8
     w_t: F8
     w_t2: F8
+    w_ts: F8
     day: I8  # (nodes,) payment day, days after the valuation date
     curve: I8  # (nodes,) the curve whose shifts move the node: a row of the shifts
+    spread: I8  # (nodes,) its spread line (NO_CREDIT, NO_SHIFT or a column of spread_bp)
+    sday: I8  # (nodes,) the day its spread line is read on
     currency: I8  # (nodes,) the node's currency: a column of fx_multiplier
     fx_before: F8  # (currencies,) base-currency units per unit of each currency today
 
@@ -389,8 +569,9 @@ class GroupValues(NamedTuple):
     gold: F8  # (groups,)
     gold_currency: int  # the currency gold is held in (USD) as a column of fx_multiplier
     bond: F8  # (groups,) sum over nodes of w_pv X0
-    dollar_duration: F8  # (groups,) sum of w_t X0
-    dollar_convexity: F8  # (groups,) sum of w_t2 X0
+    dollar_duration: F8  # (groups,) sum of w_t X0 (and the futures' forward ones)
+    dollar_convexity: F8  # (groups,) sum of w_t2 X0 (likewise)
+    dollar_spread_duration: F8  # (groups,) sum of w_ts X0 (likewise)
 
 
 #: Discount multipliers are computed exactly on calendar anchors (every ANCHOR days, and at the
@@ -461,14 +642,84 @@ def _walk(day, c, cs, s0, nb, state, walk):
         walk[5, lane] = a[lane] + b[lane] * t
 
 
+@njit(cache=True, inline="always")
+def _walk_flat(day, k, cs, s0, nb, state, walk):
+    """``_walk`` for the parallel spread shift of spread line k: ``walk`` holds per lane the
+    multiplier exp(-shift t) at ``day`` (row 0) and its daily ratio (1); exact on anchors
+    every ANCHOR days, so it is a function of the day alone."""
+    start = (day // ANCHOR) * ANCHOR
+    g = walk[0]
+    r = walk[1]
+    if k != state[0] or start != state[1] or day < state[2]:
+        t0 = start * _DAY
+        for lane in range(nb):
+            a = cs.spread_bp[s0 + lane, k] * 1e-4
+            g[lane] = np.exp(-a * t0)
+            r[lane] = np.exp(-a * _DAY)
+        state[0] = k
+        state[1] = start
+        state[2] = start
+    for _ in range(day - state[2]):
+        for lane in range(nb):
+            g[lane] *= r[lane]
+    state[2] = day
+
+
+#: Slots of the per-group accumulators of ``_totals_block``.
+T_RATES = 0
+T_CROSS = 1
+T_PV = 2
+T_DD = 3
+T_DC = 4
+T_TAYLOR_D = 5
+T_TAYLOR_C = 6
+T_SPREAD = 7
+T_SD = 8
+N_T = 9
+
+
 @njit(cache=True)
-def _totals_block(blk, w, v, cs, sums):
+def _totals_futures(fu, cs, s0, nb, x1, acc):
+    """Add the futures' figures of the block's lanes to their groups' accumulators, futures
+    in position order (each one's own small computation: its forward price is a ratio of
+    multipliers, not a sum of weights)."""
+    n_fn = len(fu.node_day)
+    ftab = np.empty((n_fn, BLOCK))
+    frtab = np.empty((n_fn, BLOCK))
+    fdtab = np.empty((n_fn, BLOCK))
+    _node_tables(fu.node_day, fu.node_curve, fu.node_spread, fu.node_sday, cs, s0, nb, ftab,
+                 frtab, fdtab)  # fmt: skip
+    facc = np.zeros((N_ACC, BLOCK))
+    for f in range(len(fu.scale)):
+        _forward(f, fu, ftab, frtab, fdtab, facc, 0, nb)
+        sc = fu.scale[f]
+        k = fu.currency[f]
+        x0 = fu.fx_before[f]
+        for q in range(fu.group.shape[1]):
+            grp = fu.group[f, q]
+            for lane in range(nb):
+                xl = x1[k, lane]
+                l1 = sc * (facc[ACC_PV, lane] - fu.fwd[f])
+                lr = sc * (facc[ACC_PV_RATES, lane] - fu.fwd[f])
+                acc[grp, T_RATES, lane] += lr * x0
+                acc[grp, T_SPREAD, lane] += (l1 - lr) * x0
+                acc[grp, T_CROSS, lane] += l1 * (xl - x0)
+                acc[grp, T_PV, lane] += l1 * xl
+                acc[grp, T_DD, lane] += sc * facc[ACC_PV_T, lane] * xl
+                acc[grp, T_DC, lane] += sc * facc[ACC_PV_T2, lane] * xl
+                acc[grp, T_SD, lane] += sc * facc[ACC_PV_TS, lane] * xl
+                acc[grp, T_TAYLOR_D, lane] += sc * facc[ACC_TAYLOR_D, lane] * x0
+                acc[grp, T_TAYLOR_C, lane] += sc * facc[ACC_TAYLOR_C, lane] * x0
+
+
+@njit(cache=True)
+def _totals_block(blk, w, v, fu, cs, sums):
     n_s = cs.fx_multiplier.shape[0]
     s0 = blk * BLOCK
     nb = min(BLOCK, n_s - s0)
     n_groups = sums.shape[1]
     n_ccy = len(w.fx_before)
-    acc = np.zeros((n_groups, 7, BLOCK))
+    acc = np.zeros((n_groups, N_T, BLOCK))
     x1 = np.empty((max(n_ccy, 1), BLOCK))
     for c in range(n_ccy):
         for lane in range(BLOCK):
@@ -476,29 +727,55 @@ def _totals_block(blk, w, v, cs, sums):
             x1[c, lane] = w.fx_before[c] * m
     walk = np.zeros((6, BLOCK))  # a, b, g, r, q, d per lane (see _walk)
     state = np.full(4, -1, dtype=np.int64)
+    swalk = np.zeros((3, BLOCK))  # spread multiplier and ratio per lane (see _walk_flat)
+    sstate = np.full(3, -1, dtype=np.int64)
     d = walk[5]
     g = walk[2]
+    h = swalk[0]
     for u in range(len(w.day)):
         _walk(w.day[u], w.curve[u], cs, s0, nb, state, walk)
         k = w.currency[u]
         x0 = w.fx_before[k]
+        line = w.spread[u]
+        if line >= 0:
+            _walk_flat(w.sday[u], line, cs, s0, nb, sstate, swalk)
         for e in range(w.offsets[u], w.offsets[u + 1]):
             grp = w.group[e]
             v0 = w.w_pv[e]
             v1 = w.w_t[e]
             v2 = w.w_t2[e]
-            for lane in range(BLOCK):
-                gl = g[lane]
-                dl = d[lane]
-                xl = x1[k, lane]
-                moved = v0 * (gl - 1.0)
-                acc[grp, 0, lane] += moved * x0
-                acc[grp, 1, lane] += moved * (xl - x0)
-                acc[grp, 2, lane] += v0 * gl * xl
-                acc[grp, 3, lane] += v1 * gl * xl
-                acc[grp, 4, lane] += v2 * gl * xl
-                acc[grp, 5, lane] += v1 * dl * x0
-                acc[grp, 6, lane] += v2 * dl * dl * x0
+            v3 = w.w_ts[e]
+            if line >= 0:
+                for lane in range(BLOCK):
+                    gl = g[lane]
+                    gf = gl * h[lane]
+                    dl = d[lane]
+                    xl = x1[k, lane]
+                    acc[grp, T_RATES, lane] += v0 * (gl - 1.0) * x0
+                    acc[grp, T_SPREAD, lane] += v0 * (gf - gl) * x0
+                    acc[grp, T_CROSS, lane] += v0 * (gf - 1.0) * (xl - x0)
+                    acc[grp, T_PV, lane] += v0 * gf * xl
+                    acc[grp, T_DD, lane] += v1 * gf * xl
+                    acc[grp, T_DC, lane] += v2 * gf * xl
+                    acc[grp, T_SD, lane] += v3 * gf * xl
+                    acc[grp, T_TAYLOR_D, lane] += v1 * dl * x0
+                    acc[grp, T_TAYLOR_C, lane] += v2 * dl * dl * x0
+            else:
+                for lane in range(BLOCK):
+                    gl = g[lane]
+                    dl = d[lane]
+                    xl = x1[k, lane]
+                    moved = v0 * (gl - 1.0)
+                    acc[grp, T_RATES, lane] += moved * x0
+                    acc[grp, T_CROSS, lane] += moved * (xl - x0)
+                    acc[grp, T_PV, lane] += v0 * gl * xl
+                    acc[grp, T_DD, lane] += v1 * gl * xl
+                    acc[grp, T_DC, lane] += v2 * gl * xl
+                    acc[grp, T_SD, lane] += v3 * gl * xl
+                    acc[grp, T_TAYLOR_D, lane] += v1 * dl * x0
+                    acc[grp, T_TAYLOR_C, lane] += v2 * dl * dl * x0
+    if len(fu.scale):
+        _totals_futures(fu, cs, s0, nb, x1, acc)
     for lane in range(nb):
         s = s0 + lane
         gm = cs.gold_multiplier[s]
@@ -506,8 +783,6 @@ def _totals_block(blk, w, v, cs, sums):
             fx = 0.0
             pv0 = 0.0
             pv1 = 0.0
-            dd0 = 0.0
-            dc0 = 0.0
             for k in range(n_ccy):
                 x0 = w.fx_before[k]
                 xk = x1[k, lane]
@@ -515,10 +790,8 @@ def _totals_block(blk, w, v, cs, sums):
                 pv0 += v.cash[grp, k] * x0
                 pv1 += v.cash[grp, k] * xk
             bpv0 = v.bond[grp]
-            dd0 = v.dollar_duration[grp]
-            dc0 = v.dollar_convexity[grp]
             gold = 0.0
-            cross = acc[grp, 1, lane]
+            cross = acc[grp, T_CROSS, lane]
             if v.gold[grp] != 0.0:
                 x0 = w.fx_before[v.gold_currency]
                 xg = x1[v.gold_currency, lane]
@@ -527,41 +800,47 @@ def _totals_block(blk, w, v, cs, sums):
                 cross += moved * (xg - x0)
                 pv0 += v.gold[grp] * x0
                 pv1 += v.gold[grp] * gm * xg
-            sums[s, grp, PNL_RATES] = acc[grp, 0, lane]
+            sums[s, grp, PNL_RATES] = acc[grp, T_RATES, lane]
+            sums[s, grp, PNL_SPREAD] = acc[grp, T_SPREAD, lane]
             sums[s, grp, PNL_FX] = fx
             sums[s, grp, PNL_GOLD] = gold
             sums[s, grp, PNL_CROSS] = cross
             sums[s, grp, PV_BEFORE] = bpv0 + pv0
-            sums[s, grp, PV_AFTER] = acc[grp, 2, lane] + pv1
+            sums[s, grp, PV_AFTER] = acc[grp, T_PV, lane] + pv1
             sums[s, grp, BOND_PV_BEFORE] = bpv0
-            sums[s, grp, BOND_PV_AFTER] = acc[grp, 2, lane]
-            sums[s, grp, DOLLAR_DURATION_BEFORE] = dd0
-            sums[s, grp, DOLLAR_DURATION_AFTER] = acc[grp, 3, lane]
-            sums[s, grp, DOLLAR_CONVEXITY_BEFORE] = dc0
-            sums[s, grp, DOLLAR_CONVEXITY_AFTER] = acc[grp, 4, lane]
-            sums[s, grp, TAYLOR_DURATION] = -acc[grp, 5, lane]
-            sums[s, grp, TAYLOR_CONVEXITY] = 0.5 * acc[grp, 6, lane]
+            sums[s, grp, BOND_PV_AFTER] = acc[grp, T_PV, lane]
+            sums[s, grp, DOLLAR_DURATION_BEFORE] = v.dollar_duration[grp]
+            sums[s, grp, DOLLAR_DURATION_AFTER] = acc[grp, T_DD, lane]
+            sums[s, grp, DOLLAR_CONVEXITY_BEFORE] = v.dollar_convexity[grp]
+            sums[s, grp, DOLLAR_CONVEXITY_AFTER] = acc[grp, T_DC, lane]
+            sums[s, grp, TAYLOR_DURATION] = -acc[grp, T_TAYLOR_D, lane]
+            sums[s, grp, TAYLOR_CONVEXITY] = 0.5 * acc[grp, T_TAYLOR_C, lane]
+            sums[s, grp, DOLLAR_SPREAD_DURATION_BEFORE] = v.dollar_spread_duration[grp]
+            sums[s, grp, DOLLAR_SPREAD_DURATION_AFTER] = acc[grp, T_SD, lane]
 
 
 @njit(cache=True, parallel=True)
-def group_sums(n_blocks, w, v, cs, sums):
+def group_sums(n_blocks, w, v, fu, cs, sums):
     """Every metric per (scenario, group), without a pass over positions or a table of
     multipliers: each one is linear in the nodes' discount multipliers (and shifts) weighted
     by the group's per-node sums, plus its cash and gold, times the FX of each currency. Per
     position and scenario the definitions are those of ``stress_positions``; summed over a
     group they become: rates = sum over nodes of w_pv (g - 1) X0, cross = sum of
     w_pv (g - 1)(X1 - X0) (plus gold's), fx = sum over currencies of the group's value today x
-    (X1 - X0), gold = gold value x (gold multiplier - 1) X0. Multipliers are walked along the
-    calendar (see ANCHOR), one block of scenarios per thread."""
+    (X1 - X0), gold = gold value x (gold multiplier - 1) X0. With spread shifts a node's
+    multiplier is g h (h of its spread line): rates = w_pv (g - 1) X0, spread = w_pv g (h - 1)
+    X0. Futures (a ratio of multipliers) are each priced on their own nodes and added to their
+    groups after the nodes, in position order. Multipliers are walked along the calendar (see
+    ANCHOR), one block of scenarios per thread."""
     for blk in prange(n_blocks):
-        _totals_block(blk, w, v, cs, sums)
+        _totals_block(blk, w, v, fu, cs, sums)
 
 
 @njit(cache=True)
-def group_sums_serial(n_blocks, w, v, cs, sums):
+def group_sums_serial(n_blocks, w, v, fu, cs, sums):
     """``group_sums`` without threads, for small inputs."""
     for blk in range(n_blocks):
-        _totals_block(blk, w, v, cs, sums)
+        _totals_block(blk, w, v, fu, cs, sums)
 
 
 @njit(cache=True)
@@ -576,6 +855,21 @@ def group_node_values(w, out):
             out.bond[grp] += w.w_pv[e] * 1.0 * x0
             out.dollar_duration[grp] += w.w_t[e] * 1.0 * x0
             out.dollar_convexity[grp] += w.w_t2[e] * 1.0 * x0
+            out.dollar_spread_duration[grp] += w.w_ts[e] * 1.0 * x0
+
+
+@njit(cache=True)
+def group_futures_values(fu, out):
+    """The futures' part of ``GroupValues``, added after ``group_node_values`` in position
+    order exactly as ``group_sums`` adds them after a shock (their value today is 0)."""
+    for f in range(len(fu.scale)):
+        sc = fu.scale[f]
+        x0 = fu.fx_before[f]
+        for q in range(fu.group.shape[1]):
+            grp = fu.group[f, q]
+            out.dollar_duration[grp] += sc * (fu.fwd_tau[f] / 1.0) * x0
+            out.dollar_convexity[grp] += sc * (fu.fwd_tau2[f] / 1.0) * x0
+            out.dollar_spread_duration[grp] += sc * (fu.fwd_ts[f] / 1.0) * x0
 
 
 @njit(cache=True)
@@ -587,6 +881,8 @@ def group_values(form, scale, cashflow_row, currency, group, pv_before, gold_bef
             value = scale[i] * pv_before[cashflow_row[i]]
         elif form[i] == GOLD:
             value = scale[i] * gold_before
+        elif form[i] == FUTURE:
+            value = 0.0
         else:
             value = scale[i]
         c = currency[i]
@@ -597,7 +893,6 @@ def group_values(form, scale, cashflow_row, currency, group, pv_before, gold_bef
                 out.cash[g, c] += value
             elif form[i] == GOLD:
                 out.gold[g] += value
-
 
 @njit(cache=True)
 def _group_nodes(rows, row_lo, row_hi, cf, mark, stamp, touched):
@@ -628,15 +923,16 @@ def count_group_nodes(rows, group_offsets, cf, n_nodes, out_count):
 
 @njit(cache=True)
 def fill_group_nodes(rows, group_offsets, cf, scale, n_nodes, out_offsets, out_node, out_w_pv,
-                     out_w_t, out_w_t2):  # fmt: skip
+                     out_w_t, out_w_t2, out_w_ts):  # fmt: skip
     """The entries of ``NodeWeights`` (``out_offsets`` from ``count_group_nodes``): per group
-    and node, scale x pv, scale x pv_t and scale x pv_t2 summed in cashflow order, nodes
-    increasing (``scale[k]`` belongs to row ``rows[k]``)."""
+    and node, scale x pv, scale x pv_t, scale x pv_t2 and scale x pv_ts summed in cashflow
+    order, nodes increasing (``scale[k]`` belongs to row ``rows[k]``)."""
     mark = np.full(n_nodes, -1, dtype=np.int64)
     touched = np.empty(n_nodes, dtype=np.int64)
     acc_pv = np.zeros(n_nodes)
     acc_t = np.zeros(n_nodes)
     acc_t2 = np.zeros(n_nodes)
+    acc_ts = np.zeros(n_nodes)
     for g in range(len(group_offsets) - 1):
         lo = group_offsets[g]
         hi = group_offsets[g + 1]
@@ -649,6 +945,7 @@ def fill_group_nodes(rows, group_offsets, cf, scale, n_nodes, out_offsets, out_n
                 acc_pv[u] += sc * cf.pv[j]
                 acc_t[u] += sc * cf.pv_t[j]
                 acc_t2[u] += sc * cf.pv_t2[j]
+                acc_ts[u] += sc * cf.pv_ts[j]
         nodes = np.sort(touched[:n])
         e = out_offsets[g]
         for u in nodes:
@@ -656,7 +953,9 @@ def fill_group_nodes(rows, group_offsets, cf, scale, n_nodes, out_offsets, out_n
             out_w_pv[e] = acc_pv[u]
             out_w_t[e] = acc_t[u]
             out_w_t2[e] = acc_t2[u]
+            out_w_ts[e] = acc_ts[u]
             acc_pv[u] = 0.0
             acc_t[u] = 0.0
             acc_t2[u] = 0.0
+            acc_ts[u] = 0.0
             e += 1

@@ -1,0 +1,186 @@
+"""Floating-rate notes and interest-rate swaps as equivalent cashflows on one curve.
+
+On a single curve (projection = discounting, par coupons: the forward of a period is simply
+compounded over its accrual dates in the coupon's day count) the projected coupon of a period
+[s, e] with margin m pays 100 (P(s)/P(e) - 1) + 100 m tau at e; discounted (with a credit
+spread x over the curve: exp(-x t_e)) it is 100 P(s) exp(-x t_e) - 100 P(e) exp(-x t_e) +
+100 m tau P(e) exp(-x t_e): linear in the curve's discount factors. So a note is a set of
+cashflows (the CASHFLOWS form, no kernel of its own): per future period a *reset term* of 100
+on the curve at s but discounted for credit to e (``spread_time``), and a payment term
+100 m tau - 100 at e; the current period's coupon is fixed (``current_coupon``, percent,
+margin included) and paid at its end, and 100 is redeemed at maturity. A curve shift moves the
+reset and payment terms at their own dates (rate duration near the next reset); a spread shift
+moves every term by its payment date (spread duration to maturity).
+
+A swap has no credit spread. Its floating leg telescopes: the reset term of each period and the
+payment term of the one before fall on the same date, so the leg is worth the current coupon +
+100 at the next reset, plus the margin's annuity, less 100 at maturity. A receiver swap
+(receives fixed) is then a fixed-rate bond (coupons and 100 at maturity) less
+(current coupon + 100) at the first floating payment date less the margin terms; a payer swap
+is the opposite. Schedules of both legs are rolled back from maturity like bonds'.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from portfolios.conventions import DAY_COUNTS
+from stress.cashflows import CashflowBook, build_cashflows
+from stress.dates import to_days
+from stress.instruments.base import CashflowRows, Instrument
+from stress.kernels.scenarios import CASHFLOWS
+from stress.market import Market
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def _periods(market: Market, maturity: IntArray, frequency: IntArray,
+             day_count: IntArray) -> tuple[CashflowBook, FloatArray, IntArray]:  # fmt: skip
+    """The live periods of each row: a book of coupons of 100 % (so each amount is 100 x the
+    period's year fraction, plus 100 on the last), the year fractions and the start days."""
+    book = build_cashflows(market.valuation_date, maturity, np.full(len(maturity), 100.0),
+                           frequency, day_count)  # fmt: skip
+    tau = book.amount / 100.0
+    last = book.offsets[1:] - 1
+    tau[last] -= 1.0
+    start = np.empty(book.n_cashflows, dtype=np.int64)
+    start[1:] = book.pay_day[:-1]
+    start[book.offsets[:-1]] = book.coupon_days[:, 0]
+    return book, tau, start
+
+
+def _book(market: Market, offsets: IntArray, pay: IntArray, amount: FloatArray,
+          accrued: FloatArray, coupon_days: IntArray) -> CashflowBook:  # fmt: skip
+    val = to_days(market.valuation_date)
+    return CashflowBook(
+        valuation_day=val,
+        offsets=offsets,
+        pay_day=pay,
+        time=(pay - val) / 365.0,
+        amount=amount,
+        yield_time=np.zeros(len(amount)),
+        accrued=accrued,
+        coupon_days=coupon_days,
+    )
+
+
+def _columns(rows: pl.DataFrame) -> dict[str, npt.NDArray[np.generic]]:
+    cols = rows.select(
+        maturity=pl.col("maturity").cast(pl.Int64),
+        frequency=pl.col("frequency").cast(pl.Int64),
+        day_count=pl.col("day_count").replace_strict(DAY_COUNTS, return_dtype=pl.Int64),
+        margin=pl.col("margin_bp").cast(pl.Float64).fill_null(0.0),
+        current=pl.col("current_coupon").cast(pl.Float64),
+    )
+    return {c: cols[c].to_numpy() for c in cols.columns}
+
+
+def build_frn(rows: pl.DataFrame, market: Market) -> CashflowRows:
+    """The FRN ``rows`` as equivalent cashflows per 100 face (module docstring)."""
+    c = _columns(rows)
+    per, tau, start = _periods(market, c["maturity"].astype(np.int64),
+                               c["frequency"].astype(np.int64),
+                               c["day_count"].astype(np.int64))  # fmt: skip
+    n = per.n_bonds
+    counts = np.diff(per.offsets)
+    first = per.offsets[:-1]
+    is_first = np.zeros(per.n_cashflows, dtype=np.bool_)
+    is_first[first] = True
+    is_last = np.zeros(per.n_cashflows, dtype=np.bool_)
+    is_last[per.offsets[1:] - 1] = True
+    row = np.repeat(np.arange(n), counts)
+    margin = (c["margin"].astype(np.float64) / 1e4)[row]
+    current = c["current"].astype(np.float64)[row]
+    # Per period: its reset term (later periods only), then its payment.
+    payment = np.where(is_first, current * tau, 100.0 * margin * tau - 100.0)
+    payment = payment + np.where(is_last, 100.0, 0.0)
+    reset = ~is_first
+    k = 1 + reset.astype(np.int64)  # entries per period
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.add.reduceat(k, first) if n else np.zeros(0, np.int64), out=offsets[1:])
+    total = int(offsets[-1])
+    pos = np.cumsum(k) - 1  # the payment entry of each period
+    pay = np.empty(total, dtype=np.int64)
+    amount = np.empty(total)
+    spread_day = np.empty(total, dtype=np.int64)
+    pay[pos] = per.pay_day
+    amount[pos] = payment
+    spread_day[pos] = per.pay_day
+    rp = pos[reset] - 1
+    pay[rp] = start[reset]
+    amount[rp] = 100.0
+    spread_day[rp] = per.pay_day[reset]
+    val = to_days(market.valuation_date)
+    accrued = c["current"].astype(np.float64) * (per.accrued / 100.0)
+    cashflows = _book(market, offsets, pay, amount, accrued, per.coupon_days)
+    spread = rows["spread_bp"].cast(pl.Float64).fill_null(0.0).to_numpy().astype(np.float64)
+    return CashflowRows(
+        cashflows=cashflows,
+        currency=tuple(rows["currency"].to_list()),
+        spread=spread / 1e4,
+        clean_price=np.full(n, np.nan),
+        frequency=np.zeros(n, dtype=np.int64),
+        spread_time=(spread_day - val) / 365.0,
+        credit=np.ones(n, dtype=np.bool_),
+    )
+
+
+def build_swap(rows: pl.DataFrame, market: Market) -> CashflowRows:
+    """The swap ``rows`` as equivalent cashflows per 100 notional (module docstring)."""
+    c = _columns(rows)
+    fixed = build_cashflows(
+        market.valuation_date,
+        c["maturity"].astype(np.int64),
+        rows["coupon"].cast(pl.Float64).to_numpy().astype(np.float64),
+        c["frequency"].astype(np.int64),
+        c["day_count"].astype(np.int64),
+    )
+    flt = rows.select(
+        frequency=pl.col("float_frequency").cast(pl.Int64),
+        day_count=pl.col("float_day_count").replace_strict(DAY_COUNTS, return_dtype=pl.Int64),
+    )
+    per, tau, _ = _periods(market, c["maturity"].astype(np.int64),
+                           flt["frequency"].to_numpy().astype(np.int64),
+                           flt["day_count"].to_numpy().astype(np.int64))  # fmt: skip
+    n = fixed.n_bonds
+    margin = c["margin"].astype(np.float64) / 1e4
+    current = c["current"].astype(np.float64)
+    sign = np.where(rows["side"].to_numpy() == "payer", -1.0, 1.0)
+    # Entries per row: the fixed leg's, then the floating leg's (its first payment carries
+    # the current coupon and the 100 of the telescoped leg; later ones the margin alone).
+    nf = np.diff(fixed.offsets)
+    nl = np.diff(per.offsets)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(nf + nl, out=offsets[1:])
+    total = int(offsets[-1])
+    row_f = np.repeat(np.arange(n), nf)
+    row_l = np.repeat(np.arange(n), nl)
+    at_f = offsets[:-1][row_f] + (np.arange(fixed.n_cashflows) - fixed.offsets[:-1][row_f])
+    at_l = offsets[:-1][row_l] + nf[row_l] + (np.arange(per.n_cashflows)
+                                               - per.offsets[:-1][row_l])  # fmt: skip
+    is_first = np.zeros(per.n_cashflows, dtype=np.bool_)
+    is_first[per.offsets[:-1]] = True
+    leg = np.where(is_first, current[row_l] * tau + 100.0, 0.0) + 100.0 * margin[row_l] * tau
+    pay = np.empty(total, dtype=np.int64)
+    amount = np.empty(total)
+    pay[at_f] = fixed.pay_day
+    amount[at_f] = fixed.amount * sign[row_f]
+    pay[at_l] = per.pay_day
+    amount[at_l] = -leg * sign[row_l]
+    accrued = (fixed.accrued - current * per.accrued / 100.0) * sign
+    cashflows = _book(market, offsets, pay, amount, accrued, fixed.coupon_days)
+    return CashflowRows(
+        cashflows=cashflows,
+        currency=tuple(rows["currency"].to_list()),
+        spread=np.zeros(n),
+        clean_price=np.full(n, np.nan),
+        frequency=np.zeros(n, dtype=np.int64),
+        credit=np.zeros(n, dtype=np.bool_),
+    )
+
+
+FRN = Instrument(name="frn", form=CASHFLOWS, build=build_frn)
+SWAP = Instrument(name="swap", form=CASHFLOWS, build=build_swap)
