@@ -33,6 +33,7 @@ import polars as pl
 
 from portfolios.conventions import DAY_COUNT_NAMES, FREQUENCIES, PRESETS
 from portfolios.currencies import ISO_4217
+from portfolios.futures import CONTRACTS, conversion_factor
 from portfolios.model import CORE_SCHEMA, INSTRUMENTS, Portfolio
 from portfolios.problems import PortfolioError, PortfolioValidationError, Problem
 
@@ -48,7 +49,24 @@ KNOWN = (
     "day_count",
     "spread_bp",
     "clean_price",
+    "contract",
+    "futures_price",
+    "conversion_factor",
+    "delivery_date",
+    "margin_bp",
+    "current_coupon",
+    "side",
+    "float_frequency",
+    "float_day_count",
 )
+#: Swap sides: receives fixed (receiver) or pays fixed (payer).
+SIDES = ("payer", "receiver")
+#: Current floating coupons (percent, margin included) and swaps' fixed rates: inclusive bounds.
+RATE_PCT_RANGE: Final = (-50.0, 100.0)
+#: Futures prices per 100 of the notional bond: 0 < price < MAX_FUTURES_PRICE.
+MAX_FUTURES_PRICE: Final = 1_000.0
+#: Conversion factors: 0 < factor < MAX_CONVERSION_FACTOR.
+MAX_CONVERSION_FACTOR: Final = 10.0
 
 # --- plausibility ranges (README, "What is validated") ----------------------------------------
 
@@ -814,7 +832,19 @@ def _validate(
         "one of " + ", ".join(INSTRUMENTS),
         _text(df, "instrument"),
     )
-    (is_bond,) = chk.stage(is_bond=(instrument == "bond").fill_null(False))
+    is_bond, is_frn, is_swap, is_future = chk.stage(
+        is_bond=(instrument == "bond").fill_null(False),
+        is_frn=(instrument == "frn").fill_null(False),
+        is_swap=(instrument == "swap").fill_null(False),
+        is_future=(instrument == "future").fill_null(False),
+    )
+    # Which instruments read which columns: the coupon (a future's is its CTD's, a swap's its
+    # fixed rate), the maturity, the schedule conventions, the spread and the clean price.
+    fixed_coupon = is_bond | is_future
+    has_maturity = is_bond | is_frn | is_swap | is_future
+    has_schedule = is_bond | is_frn | is_swap
+    takes_spread = is_bond | is_frn | is_future
+    takes_price = is_bond | is_future
 
     chk.flag(
         currency.is_null(),
@@ -845,57 +875,77 @@ def _validate(
     )
 
     coupon, bad = chk.stage(**_named("coupon", _number(df, "coupon")))
-    chk.flag(is_bond & bad, "coupon", "a coupon in percent per annum, e.g. 4.25")
+    chk.flag((fixed_coupon | is_swap) & bad, "coupon", "a coupon in percent per annum, e.g. 4.25")
     chk.flag(is_bond & coupon.is_null() & ~bad, "coupon", "a coupon for a bond (0 for zero-coupon)")
+    chk.flag(is_future & coupon.is_null() & ~bad, "coupon",
+             "the coupon of the cheapest-to-deliver bond (percent per annum)")  # fmt: skip
+    chk.flag(is_swap & coupon.is_null() & ~bad, "coupon",
+             "the swap's fixed rate in percent per annum")  # fmt: skip
     chk.flag(
-        is_bond & coupon.is_not_null() & ((coupon < 0) | (coupon >= MAX_COUPON)),
+        fixed_coupon & coupon.is_not_null() & ((coupon < 0) | (coupon >= MAX_COUPON)),
         "coupon",
         "a coupon in percent per annum between 0 and 100",
+    )
+    chk.flag(
+        is_swap & _outside(coupon, *RATE_PCT_RANGE),
+        "coupon",
+        f"a fixed rate in percent per annum between {RATE_PCT_RANGE[0]:g} and "
+        f"{RATE_PCT_RANGE[1]:g}",
     )
 
     anchor = valuation_date or dt.date.today()
     latest = _years_after(anchor, MATURITY_HORIZON_YEARS)
     after = f"the valuation date {anchor.isoformat()}" if valuation_date else "today"
     maturity, bad = chk.stage(**_named("maturity", _date(df, "maturity")))
-    chk.flag(is_bond & bad, "maturity", "an ISO date YYYY-MM-DD", _text(df, "maturity"))
+    chk.flag(has_maturity & bad, "maturity", "an ISO date YYYY-MM-DD", _text(df, "maturity"))
     chk.flag(is_bond & maturity.is_null() & ~bad, "maturity", "a maturity date for a bond")
+    chk.flag((is_frn | is_swap) & maturity.is_null() & ~bad, "maturity",
+             "a maturity date for an FRN or swap")  # fmt: skip
+    chk.flag(is_future & maturity.is_null() & ~bad, "maturity",
+             "the maturity date of the cheapest-to-deliver bond")  # fmt: skip
     chk.flag(
-        is_bond & _outside(maturity, EARLIEST_MATURITY, latest),
+        has_maturity & _outside(maturity, EARLIEST_MATURITY, latest),
         "maturity",
         f"a maturity date from {EARLIEST_MATURITY.isoformat()} to {latest.isoformat()} "
         f"({MATURITY_HORIZON_YEARS} years after {after})",
     )
 
-    frequency, day_count = _conventions(df, chk, is_bond)
+    frequency, day_count = _conventions(df, chk, has_schedule)
 
     spread, bad = chk.stage(**_named("spread_bp", _number(df, "spread_bp")))
     low, high = SPREAD_BP_RANGE
-    chk.flag(is_bond & bad, "spread_bp", "a spread over the curve in basis points")
+    chk.flag(takes_spread & bad, "spread_bp", "a spread over the curve in basis points")
     chk.flag(
-        is_bond & _outside(spread, low, high),
+        takes_spread & _outside(spread, low, high),
         "spread_bp",
         f"a spread over the curve between {low:g} and {high:g} basis points",
     )
+    chk.flag(is_swap & (spread.is_not_null() | bad), "spread_bp",
+             "an empty cell (a swap is priced on its currency's curve, without a spread)")
     price, bad = chk.stage(**_named("clean_price", _number(df, "clean_price")))
-    chk.flag(is_bond & bad, "clean_price", "a clean price per 100 face")
+    chk.flag(takes_price & bad, "clean_price", "a clean price per 100 face")
     chk.flag(
-        is_bond & price.is_not_null() & (price <= 0),
+        takes_price & price.is_not_null() & (price <= 0),
         "clean_price",
         "a positive clean price per 100 face",
     )
     chk.flag(
-        is_bond & price.is_not_null() & (price >= MAX_CLEAN_PRICE),
+        takes_price & price.is_not_null() & (price >= MAX_CLEAN_PRICE),
         "clean_price",
         f"a clean price per 100 face below {MAX_CLEAN_PRICE:g}",
     )
     chk.flag(
-        is_bond & spread.is_not_null() & price.is_not_null(),
+        takes_price & spread.is_not_null() & price.is_not_null(),
         "clean_price",
         "either spread_bp or clean_price, not both",
     )
+    chk.flag((is_frn | is_swap) & (price.is_not_null() | bad), "clean_price",
+             "an empty cell (FRNs take a discount spread_bp, swaps none)")  # fmt: skip
+    extra = _instrument_columns(df, chk, instrument, coupon, maturity, frequency, day_count,
+                                anchor)  # fmt: skip
 
-    def bond_only(e: pl.Expr) -> pl.Expr:
-        return pl.when(is_bond).then(e).otherwise(None)
+    def only(mask: pl.Expr, e: pl.Expr) -> pl.Expr:
+        return pl.when(mask).then(e).otherwise(None)
 
     columns = {
         "row": pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
@@ -903,19 +953,24 @@ def _validate(
         "instrument": instrument,
         "currency": currency,
         "notional": notional,
-        "coupon": bond_only(coupon),
-        "maturity": bond_only(maturity),
-        "frequency": bond_only(frequency),
-        "day_count": bond_only(day_count),
-        "spread_bp": bond_only(spread),
-        "clean_price": bond_only(price),
+        "coupon": only(fixed_coupon | is_swap, coupon),
+        "maturity": only(has_maturity, maturity),
+        "frequency": only(has_schedule | is_future, extra.pop("frequency")),
+        "day_count": only(has_schedule | is_future, extra.pop("day_count")),
+        "spread_bp": only(takes_spread, spread),
+        "clean_price": only(takes_price, price),
+        **extra,
     }
     columns = {k: e.cast(CORE_SCHEMA[k]) for k, e in columns.items()}
     # The net under the checks above: a row they all pass must have every value the engine
     # needs for its instrument.
     for c, needed in [(c, pl.lit(True)) for c in REQUIRED] + [
-        (c, is_bond) for c in ("coupon", "maturity", "frequency", "day_count")
-    ]:
+        (c, is_bond | is_future) for c in ("coupon", "maturity", "frequency", "day_count")
+    ] + [(c, is_frn | is_swap) for c in ("maturity", "frequency", "day_count",
+                                          "current_coupon")] + [
+        (c, is_swap) for c in ("coupon", "side", "float_frequency", "float_day_count")
+    ] + [(c, is_future) for c in ("contract", "futures_price", "conversion_factor",
+                                  "delivery_date")]:  # fmt: skip
         chk.flag(
             needed & columns[c].is_null(),
             c,
@@ -930,8 +985,141 @@ def _validate(
     return frame, chk.problems
 
 
+def _instrument_columns(df: pl.DataFrame, chk: _Checker, instrument: pl.Expr, coupon: pl.Expr,
+                        maturity: pl.Expr, frequency: pl.Expr, day_count: pl.Expr,
+                        anchor: dt.date) -> dict[str, pl.Expr]:  # fmt: skip
+    """Checks and columns of FRNs, swaps and bond futures (README, Positions file); the
+    ``frequency`` and ``day_count`` returned are the schedule's (a future's from its
+    contract's convention)."""
+    is_frn = (instrument == "frn").fill_null(False)
+    is_swap = (instrument == "swap").fill_null(False)
+    is_future = (instrument == "future").fill_null(False)
+    floating = is_frn | is_swap
+    out: dict[str, pl.Expr] = {}
+
+    margin, bad = chk.stage(**_named("margin_bp", _number(df, "margin_bp")))
+    low, high = SPREAD_BP_RANGE
+    chk.flag(floating & bad, "margin_bp", "a quoted margin over the floating rate in basis points")
+    chk.flag(floating & _outside(margin, low, high), "margin_bp",
+             f"a quoted margin between {low:g} and {high:g} basis points")  # fmt: skip
+    out["margin_bp"] = pl.when(floating).then(margin.fill_null(0.0)).otherwise(None)
+
+    current, bad = chk.stage(**_named("current_coupon", _number(df, "current_coupon")))
+    lo, hi = RATE_PCT_RANGE
+    chk.flag(floating & bad, "current_coupon",
+             "the current period's coupon in percent per annum (margin included)")
+    chk.flag(floating & current.is_null() & ~bad, "current_coupon",
+             "the current period's fixed coupon in percent per annum (margin included)")
+    chk.flag(floating & _outside(current, lo, hi), "current_coupon",
+             f"a current coupon in percent per annum between {lo:g} and {hi:g}")
+    out["current_coupon"] = pl.when(floating).then(current).otherwise(None)
+
+    (side,) = chk.stage(side=_text(df, "side").str.to_lowercase())
+    chk.flag(is_swap & side.is_null(), "side", "a side: payer (pays fixed) or receiver "
+             "(receives fixed)", side)
+    chk.flag(is_swap & side.is_not_null() & ~side.is_in(SIDES), "side",
+             "payer or receiver", _text(df, "side"))
+    out["side"] = pl.when(is_swap).then(side).otherwise(None)
+
+    ffreq, fbad = _number(df, "float_frequency")
+    ffreq, fbad, fdc = chk.stage(ffreq=ffreq, fbad=fbad,
+                                 fdc=_text(df, "float_day_count").str.to_uppercase())
+    (fint,) = chk.stage(fint=ffreq.cast(pl.Int64, strict=False))
+    chk.flag(is_swap & (fbad | (ffreq.is_not_null() & (~fint.is_in(FREQUENCIES)
+                                                     | (ffreq != fint.cast(pl.Float64))))),
+             "float_frequency", "a floating-leg frequency of 1, 2, 4 or 12 per year")
+    chk.flag(is_swap & ffreq.is_null() & ~fbad, "float_frequency",
+             "the floating leg's payments per year (1, 2, 4 or 12)")
+    chk.flag(is_swap & fdc.is_null(), "float_day_count",
+             "the floating leg's day count: one of " + ", ".join(DAY_COUNT_NAMES))
+    chk.flag(is_swap & fdc.is_not_null() & ~fdc.is_in(DAY_COUNT_NAMES), "float_day_count",
+             "one of " + ", ".join(DAY_COUNT_NAMES), _text(df, "float_day_count"))
+    out["float_frequency"] = pl.when(is_swap).then(fint).otherwise(None)
+    out["float_day_count"] = pl.when(is_swap).then(fdc).otherwise(None)
+
+    (contract,) = chk.stage(contract=_text(df, "contract").str.to_uppercase())
+    names = ", ".join(CONTRACTS)
+    chk.flag(is_future & contract.is_null(), "contract", f"a futures contract: one of {names}",
+             contract)
+    chk.flag(is_future & contract.is_not_null() & ~contract.is_in(list(CONTRACTS)), "contract",
+             f"one of {names}", _text(df, "contract"))
+    ccy = _text(df, "currency").str.to_uppercase()
+    want = contract.replace_strict({k: c.currency for k, c in CONTRACTS.items()}, default=None,
+                                   return_dtype=pl.String)
+    chk.flag(is_future & want.is_not_null() & ccy.is_not_null() & (ccy != want), "currency",
+             "the contract's currency (JGB10: JPY, TU/FV/TY/US: USD, FGBL: EUR)")
+    conv = contract.replace_strict({k: c.convention for k, c in CONTRACTS.items()},
+                                   default=None, return_dtype=pl.String)
+    given = _text(df, "convention").str.to_uppercase()
+    chk.flag(is_future & given.is_not_null() & conv.is_not_null() & (given != conv),
+             "convention", "the contract's bond convention or an empty cell",
+             _text(df, "convention"))
+    for col in ("frequency", "day_count"):
+        chk.flag(is_future & _text(df, col).is_not_null(), col,
+                 "an empty cell (a future's CTD follows its contract's convention)")
+    preset_f = conv.replace_strict({k: v.frequency for k, v in PRESETS.items()}, default=None,
+                                   return_dtype=pl.Int64)
+    preset_d = conv.replace_strict({k: v.day_count for k, v in PRESETS.items()}, default=None,
+                                   return_dtype=pl.String)
+    out["frequency"] = pl.when(is_future).then(preset_f).otherwise(frequency)
+    out["day_count"] = pl.when(is_future).then(preset_d).otherwise(day_count)
+
+    price, bad = chk.stage(**_named("futures_price", _number(df, "futures_price")))
+    chk.flag(is_future & bad, "futures_price", "a futures price per 100, e.g. 132.45")
+    chk.flag(is_future & price.is_null() & ~bad, "futures_price",
+             "the futures price per 100 (it is missing)")
+    chk.flag(is_future & price.is_not_null() & ((price <= 0) | (price >= MAX_FUTURES_PRICE)),
+             "futures_price", f"a futures price per 100 above 0 and below {MAX_FUTURES_PRICE:g}")
+    out["futures_price"] = pl.when(is_future).then(price).otherwise(None)
+
+    delivery, bad = chk.stage(**_named("delivery_date", _date(df, "delivery_date")))
+    chk.flag(is_future & bad, "delivery_date", "an ISO date YYYY-MM-DD",
+             _text(df, "delivery_date"))
+    chk.flag(is_future & delivery.is_null() & ~bad, "delivery_date",
+             "the contract's delivery date (it is missing)")
+    chk.flag(is_future & _outside(delivery, EARLIEST_MATURITY, _years_after(anchor, 2)),
+             "delivery_date", f"a delivery date from {EARLIEST_MATURITY.isoformat()} to "
+             f"{_years_after(anchor, 2).isoformat()} (two years ahead)")
+    chk.flag(is_future & delivery.is_not_null() & maturity.is_not_null()
+             & (delivery >= maturity), "delivery_date",
+             "a delivery date before the cheapest-to-deliver bond's maturity")
+    out["delivery_date"] = pl.when(is_future).then(delivery).otherwise(None)
+
+    factor, bad = chk.stage(**_named("conversion_factor", _number(df, "conversion_factor")))
+    chk.flag(is_future & bad, "conversion_factor", "a conversion factor, e.g. 0.6962")
+    chk.flag(is_future & factor.is_not_null() & ((factor <= 0)
+                                                 | (factor >= MAX_CONVERSION_FACTOR)),
+             "conversion_factor",
+             f"a conversion factor above 0 and below {MAX_CONVERSION_FACTOR:g}")
+    # Left empty: the exchange's formula for the CTD (portfolios.futures).
+    known = contract.is_in(list(CONTRACTS)) & coupon.is_not_null() & maturity.is_not_null() \
+        & delivery.is_not_null() & (delivery < maturity)
+    formula = pl.struct(c=contract, cp=coupon, m=maturity, d=delivery).map_elements(
+        _formula_factor, return_dtype=pl.Float64, skip_nulls=False
+    )
+    computed = pl.when(is_future & factor.is_null() & known.fill_null(False)).then(formula)
+    out["conversion_factor"] = pl.when(is_future).then(
+        pl.coalesce(factor, computed.otherwise(None))).otherwise(None)
+    out["contract"] = pl.when(is_future).then(contract).otherwise(None)
+
+    # Columns another instrument reads, given on the wrong row kind, are ignored (like a
+    # bond's coupon on a gold row), not flagged.
+    return out
+
+
+def _formula_factor(r: dict[str, Any]) -> float | None:
+    """The exchange's conversion factor of a row's CTD (None where it cannot be computed)."""
+    c, cp, m, d = r["c"], r["cp"], r["m"], r["d"]
+    if c not in CONTRACTS or cp is None or m is None or d is None or not d < m:
+        return None
+    if not (0 <= cp < MAX_COUPON) or m.year > d.year + 200:
+        return None
+    return conversion_factor(c, cp, m, d)
+
+
 def _conventions(df: pl.DataFrame, chk: _Checker, is_bond: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """Resolve each bond's (frequency, day count) from a preset or the explicit columns."""
+    """Resolve each scheduled instrument's (frequency, day count) from a preset or the
+    explicit columns (``is_bond``: bonds, FRNs and swaps)."""
     convention = _text(df, "convention").str.to_uppercase()
     freq_raw, freq_bad = _number(df, "frequency")
     convention, freq_raw, freq_bad, dc, preset_freq, preset_dc = chk.stage(

@@ -11,7 +11,7 @@ import polars as pl
 
 from portfolios.problems import Problem, problems_frame
 
-INSTRUMENTS = ("bond", "gold", "fx")
+INSTRUMENTS = ("bond", "gold", "fx", "frn", "swap", "future")
 
 #: Normalized columns of ``Portfolio.frame`` (attributes follow them).
 CORE_SCHEMA: dict[str, pl.DataType] = {
@@ -26,6 +26,15 @@ CORE_SCHEMA: dict[str, pl.DataType] = {
     "day_count": pl.String(),
     "spread_bp": pl.Float64(),
     "clean_price": pl.Float64(),
+    "contract": pl.String(),
+    "futures_price": pl.Float64(),
+    "conversion_factor": pl.Float64(),
+    "delivery_date": pl.Date(),
+    "margin_bp": pl.Float64(),
+    "current_coupon": pl.Float64(),
+    "side": pl.String(),
+    "float_frequency": pl.Int64(),
+    "float_day_count": pl.String(),
 }
 
 
@@ -36,7 +45,12 @@ class Portfolio:
     ``notional`` is face in the position currency for bonds, troy ounces for gold and the
     currency amount for fx cash; negative means short. ``coupon`` is percent per annum,
     ``spread_bp`` a continuously compounded zero spread over the currency curve in bp, and
-    ``clean_price`` per 100 face. ``row`` is the 1-based data row of the source. Any further
+    ``clean_price`` per 100 face. FRNs, swaps and bond futures carry the columns of their
+    kind (README, Positions file): ``margin_bp`` and ``current_coupon`` (FRNs, swaps),
+    ``side``, ``float_frequency`` and ``float_day_count`` (swaps), ``contract``,
+    ``futures_price``, ``conversion_factor`` and ``delivery_date`` (futures, whose ``coupon``
+    and ``maturity`` are the cheapest-to-deliver bond's and whose ``notional`` is a number of
+    contracts). ``row`` is the 1-based data row of the source. Any further
     columns (book, issuer, sector, ...) are ``attributes`` carried through for grouping.
     ``rejects`` lists the problems of rows left out (only when loaded with ``skip_invalid``).
     """

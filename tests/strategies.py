@@ -267,6 +267,16 @@ POSITION_SCHEMA: dict[str, pl.DataType] = {
     "spread_bp": pl.Float64(),
     "clean_price": pl.Float64(),
     "book": pl.String(),
+    "sector": pl.String(),
+    "contract": pl.String(),
+    "futures_price": pl.Float64(),
+    "conversion_factor": pl.Float64(),
+    "delivery_date": pl.Date(),
+    "margin_bp": pl.Float64(),
+    "current_coupon": pl.Float64(),
+    "side": pl.String(),
+    "float_frequency": pl.Int64(),
+    "float_day_count": pl.String(),
 }
 
 

@@ -46,10 +46,11 @@ MARKET_SPEC: dict[str, Any] = {
 }
 MARKET = stress.Market.from_dict(MARKET_SPEC)
 CURRENCIES = ("USD", "JPY", "EUR", "GBP")
-MONEY = ("pnl", "pnl_rates", "pnl_fx", "pnl_gold", "pnl_cross", "pv_before", "pv_after",
+MONEY = ("pnl", "pnl_rates", "pnl_spread", "pnl_fx", "pnl_gold", "pnl_cross", "pv_before",
+         "pv_after", "cs01_before", "cs01_after",
          "dv01_before", "dv01_after", "taylor_pnl", "taylor_residual")
 SUMMED = (*MONEY, "taylor_duration", "taylor_convexity")  # summary columns that add up
-PARTS = ("pnl_rates", "pnl_fx", "pnl_gold", "pnl_cross")
+PARTS = ("pnl_rates", "pnl_spread", "pnl_fx", "pnl_gold", "pnl_cross")
 FLOOR = 1e-4  # differences smaller than FLOOR x |PV| are compared in absolute terms
 FAST = settings(max_examples=ts.examples(40),
                 deadline=None,
@@ -417,7 +418,7 @@ def test_pnl_is_exactly_the_sum_of_its_parts(rows: list[dict[str, Any]],
                                              scenarios: shocks.ScenarioSet, base: str) -> None:
     res = run(rows, scenarios, detail="positions", base_currency=base, by=["book", "currency"])
     for frame in (res.summary, res.positions, res.by("book"), res.by("currency")):
-        total = frame["pnl_rates"] + frame["pnl_fx"] + frame["pnl_gold"] + frame["pnl_cross"]
+        total = frame["pnl_rates"] + frame["pnl_spread"] + frame["pnl_fx"] + frame["pnl_gold"] + frame["pnl_cross"]
         np.testing.assert_array_equal(frame["pnl"].to_numpy(), total.to_numpy())
         np.testing.assert_array_equal(
             frame["taylor_residual"].to_numpy(),

@@ -37,11 +37,25 @@ CURRENCIES = ("USD", "JPY", "EUR")
 CURVE_TENORS = ("1M", "3M", "6M", "1Y", "2Y", "3Y", "5Y", "7Y", "10Y", "20Y", "30Y", "40Y")
 SHOCK_TENORS = ("2W", "1M", "3M", "6M", "1Y", "18M", "2Y", "1000D", "5Y", "10Y", "20Y", "30Y",
                 "50Y")
-MONEY = ("pnl", "pnl_rates", "pnl_fx", "pnl_gold", "pnl_cross", "pv_before", "pv_after",
+MONEY = ("pnl", "pnl_rates", "pnl_spread", "pnl_fx", "pnl_gold", "pnl_cross", "pv_before",
+         "pv_after", "cs01_before", "cs01_after",
          "dv01_before", "dv01_after", "taylor_duration", "taylor_convexity", "taylor_pnl",
          "taylor_residual")
 RATIOS = {"duration_before": ("dd0", "bpv0"), "duration_after": ("dd1", "bpv1"),
-          "convexity_before": ("dc0", "bpv0"), "convexity_after": ("dc1", "bpv1")}
+          "convexity_before": ("dc0", "bpv0"), "convexity_after": ("dc1", "bpv1"),
+          "spread_duration_before": ("dd0", "bpv0"), "spread_duration_after": ("dd1", "bpv1")}
+SECTORS = ("financials", "utilities", "govt")
+
+
+def spread_bp(spec: dict[str, Any], row: dict[str, Any]) -> float:
+    """A scenario's spread shift of a position: its group's value, else ALL's, else 0."""
+    table = spec.get("spreads")
+    if not table:
+        return 0.0
+    label = row.get(table["by"])
+    bp = table["bp"]
+    return float(bp.get(label, bp.get("ALL", 0.0))) if label is not None else float(
+        bp.get("n/a", bp.get("ALL", 0.0)))
 
 
 # --------------------------------------------------------------------------- reference engine
@@ -159,13 +173,15 @@ def reference(market: dict[str, Any], rows: list[dict[str, Any]],
                                                "bpv1"), 0.0)
             if r["instrument"] == "bond":
                 s = (r["spread_bp"] or 0.0) / 1e4
+                ds = spread_bp(spec, r) / 1e4
                 scale = r["notional"] / 100.0
-                l0 = l1 = dd0 = dd1 = dc0 = dc1 = t1 = t2 = 0.0
+                l0 = l1 = lr = dd0 = dd1 = dc0 = dc1 = t1 = t2 = 0.0
                 for t, a in flows[i]:
                     z = interp(t, *curves[c])
                     d = shift_bp(spec, c, t, curves[c], val) / 1e4
                     v0 = a * math.exp(-(z + s) * t)
-                    v1 = a * math.exp(-(z + s + d) * t)
+                    v1 = a * math.exp(-(z + s + d + ds) * t)
+                    lr += a * math.exp(-(z + s + d) * t)
                     l0 += v0
                     l1 += v1
                     dd0 += v0 * t
@@ -174,19 +190,21 @@ def reference(market: dict[str, Any], rows: list[dict[str, Any]],
                     dc1 += v1 * t * t
                     t1 += v0 * t * d
                     t2 += v0 * t * t * d * d
-                l0, l1 = scale * l0, scale * l1
+                l0, l1, lr = scale * l0, scale * l1, scale * lr
                 q.update(dd0=scale * dd0 * x0, dd1=scale * dd1 * x1, dc0=scale * dc0 * x0,
                          dc1=scale * dc1 * x1, t1=-scale * t1 * x0, t2=0.5 * scale * t2 * x0,
                          bpv0=l0 * x0, bpv1=l1 * x1)
             elif r["instrument"] == "gold":
                 l0 = r["notional"] * gold
-                l1 = l0 * g_mul
+                l1 = lr = l0 * g_mul
             else:
-                l0 = l1 = r["notional"]
+                l0 = l1 = lr = r["notional"]
             dl, dx = l1 - l0, x1 - x0
             q.update(
                 id=r["position_id"], pnl=l1 * x1 - l0 * x0,
-                pnl_rates=dl * x0 if r["instrument"] == "bond" else 0.0,
+                pnl_rates=(lr - l0) * x0 if r["instrument"] == "bond" else 0.0,
+                pnl_spread=(l1 - lr) * x0 if r["instrument"] == "bond" else 0.0,
+                cs01_before=q["dd0"] * 1e-4, cs01_after=q["dd1"] * 1e-4,
                 pnl_gold=dl * x0 if r["instrument"] == "gold" else 0.0,
                 pnl_fx=l0 * dx, pnl_cross=dl * dx, pv_before=l0 * x0, pv_after=l1 * x1,
                 dv01_before=q["dd0"] * 1e-4, dv01_after=q["dd1"] * 1e-4,
@@ -287,7 +305,8 @@ def inputs(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]], list[
             "currency": "USD" if kind == "gold" else draw(st.sampled_from(CURRENCIES)),
             "notional": draw(st.sampled_from((1.0, -1.0))) * draw(_num(1.0, 1e8)),
             "coupon": None, "maturity": None, "convention": None, "frequency": None,
-            "day_count": None, "spread_bp": None}
+            "day_count": None, "spread_bp": None,
+            "sector": draw(st.one_of(st.none(), st.sampled_from(SECTORS)))}
         if kind == "bond":
             row["maturity"] = val + dt.timedelta(days=draw(st.integers(1, 45 * 365)))
             row["coupon"] = draw(st.one_of(st.just(0.0), _num(0.0, 9.0)))
@@ -309,6 +328,11 @@ def inputs(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]], list[
             spec["fx"] = {c: draw(_num(-40.0, 40.0)) for c in fx}
         if draw(st.booleans()):
             spec["gold"] = {"pct": draw(_num(-40.0, 40.0))}
+        if draw(st.booleans()):
+            labels = draw(st.lists(st.sampled_from((*SECTORS, "ALL")), min_size=1, max_size=3,
+                                   unique=True))
+            spec["spreads"] = {"by": "sector",
+                               "bp": {k: draw(_num(-200.0, 500.0)) for k in labels}}
         scenarios.append(spec)
     return market, rows, scenarios
 

@@ -20,7 +20,8 @@ from tests import strategies as ts
 
 MARKET = stress.Market.load(stress.default_market_path())
 BOOK = portfolios.load(portfolios.sample_path("global_macro"))
-SUMMED = ("pnl", "pnl_rates", "pnl_fx", "pnl_gold", "pnl_cross", "pv_before", "pv_after",
+SUMMED = ("pnl", "pnl_rates", "pnl_spread", "pnl_fx", "pnl_gold", "pnl_cross", "pv_before",
+         "pv_after", "cs01_before", "cs01_after",
           "dv01_before", "dv01_after", "taylor_pnl", "taylor_residual")
 RATIOS = ("duration_before", "duration_after", "convexity_before", "convexity_after")
 

@@ -163,7 +163,7 @@ def build_swap(rows: pl.DataFrame, market: Market) -> CashflowRows:
                                                - per.offsets[:-1][row_l])  # fmt: skip
     is_first = np.zeros(per.n_cashflows, dtype=np.bool_)
     is_first[per.offsets[:-1]] = True
-    leg = np.where(is_first, current[row_l] * tau + 100.0, 0.0) + 100.0 * margin[row_l] * tau
+    leg = np.where(is_first, current[row_l] * tau + 100.0, 100.0 * margin[row_l] * tau)
     pay = np.empty(total, dtype=np.int64)
     amount = np.empty(total)
     pay[at_f] = fixed.pay_day

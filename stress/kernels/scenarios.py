@@ -258,6 +258,12 @@ ACC_PV_RATES = 6
 N_ACC = 7
 
 
+@njit(cache=True, inline="always")
+def _ratio(a, b):
+    """a / b, NaN when b is 0 (a swap's PV can cancel exactly)."""
+    return a / b if b != 0.0 else np.nan
+
+
 @njit(cache=True)
 def _position_detail(i, s, pos, cf, fu, cs, m, acc, lane, out):
     """Every detail column of position i in chunk scenario s: ``m`` holds its own metrics,
@@ -301,14 +307,14 @@ def _position_detail(i, s, pos, cf, fu, cs, m, acc, lane, out):
         c0 = fu.fwd_tau2[r]
         s0 = fu.fwd_ts[r]
     pv1 = acc[ACC_PV, lane]
-    out[D_DURATION_BEFORE] = t0 / p0
-    out[D_DURATION_AFTER] = acc[ACC_PV_T, lane] / pv1
-    out[D_CONVEXITY_BEFORE] = c0 / p0
-    out[D_CONVEXITY_AFTER] = acc[ACC_PV_T2, lane] / pv1
+    out[D_DURATION_BEFORE] = _ratio(t0, p0)
+    out[D_DURATION_AFTER] = _ratio(acc[ACC_PV_T, lane], pv1)
+    out[D_CONVEXITY_BEFORE] = _ratio(c0, p0)
+    out[D_CONVEXITY_AFTER] = _ratio(acc[ACC_PV_T2, lane], pv1)
     out[D_DV01_BEFORE] = sc * t0 * x0 * 1e-4
     out[D_DV01_AFTER] = sc * acc[ACC_PV_T, lane] * x1 * 1e-4
-    out[D_SPREAD_DURATION_BEFORE] = s0 / p0
-    out[D_SPREAD_DURATION_AFTER] = acc[ACC_PV_TS, lane] / pv1
+    out[D_SPREAD_DURATION_BEFORE] = _ratio(s0, p0)
+    out[D_SPREAD_DURATION_AFTER] = _ratio(acc[ACC_PV_TS, lane], pv1)
     out[D_CS01_BEFORE] = sc * s0 * x0 * 1e-4
     out[D_CS01_AFTER] = sc * acc[ACC_PV_TS, lane] * x1 * 1e-4
     taylor = -sc * acc[ACC_TAYLOR_D, lane] * x0 + 0.5 * sc * acc[ACC_TAYLOR_C, lane] * x0
