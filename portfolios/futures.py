@@ -81,7 +81,7 @@ def cme_factor(contract: str, coupon_pct: float, maturity: dt.date, delivery: dt
     b = (c / 2.0) * (6.0 - v) / 6.0
     cc = 1.0 / 1.03 ** (2 * n) if z < 7 else 1.0 / 1.03 ** (2 * n + 1)
     d = (c / 0.06) * (1.0 - cc)
-    return round(a * (c / 2.0 + cc + d) - b, 4)
+    return float(round(a * (c / 2.0 + cc + d) - b, 4))
 
 
 def eurex_factor(coupon_pct: float, maturity: dt.date, delivery: dt.date) -> float:
@@ -97,7 +97,7 @@ def eurex_factor(coupon_pct: float, maturity: dt.date, delivery: dt.date) -> flo
     n = years  # coupons after the next one
     v = 1.06**-n
     dirty = 1.06**-f * (c / 0.06 * (1.06 - v) + v)
-    return round(dirty - c * (1.0 - f), 6)
+    return float(round(dirty - c * (1.0 - f), 6))
 
 
 def jpx_factor(coupon_pct: float, maturity: dt.date, delivery: dt.date) -> float:
@@ -111,7 +111,7 @@ def jpx_factor(coupon_pct: float, maturity: dt.date, delivery: dt.date) -> float
         n -= 1
     v = 1.03**-n
     price = (c / 2.0 + c / 0.06 * (1.0 - v) + v) / 1.03 ** (a / 6.0)
-    return round(price - (c / 2.0) * (6.0 - a) / 6.0, 6)
+    return float(round(price - (c / 2.0) * (6.0 - a) / 6.0, 6))
 
 
 def conversion_factor(contract: str, coupon_pct: float, maturity: dt.date,

@@ -166,8 +166,8 @@ class ScenarioSet:
     @property
     def spread_attributes(self) -> tuple[str, ...]:
         """The position attributes the set's spread shifts go by (sorted)."""
-        used = self.spread_set.any(axis=0) if len(self) else np.zeros(0, dtype=np.bool_)
-        return tuple(sorted({k[0] for k, u in zip(self.spread_keys, used, strict=True) if u}))
+        used = np.asarray(self.spread_set.any(axis=0)).tolist() if len(self) else []
+        return tuple(sorted({k[0] for k, u in zip(self.spread_keys, used, strict=False) if u}))
 
     def spread_shift(
         self, attributes: Sequence[str], labels: Sequence[Sequence[str]]

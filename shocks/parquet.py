@@ -315,8 +315,8 @@ def _from_frame(df: pl.DataFrame, origin: str) -> ScenarioSet:
     gold_pct = numbers(gold, "pct", 0.0) if gold is not None else np.zeros(S)
     spread_keys = tuple(sorted(spreads))
     spread_bp = np.zeros((S, len(spread_keys)))
-    for g, key in enumerate(spread_keys):
-        spread_bp[:, g] = numbers(spreads[key], "bp", np.nan)
+    for g, skey in enumerate(spread_keys):
+        spread_bp[:, g] = numbers(spreads[skey], "bp", np.nan)
     spread_set = ~np.isnan(spread_bp)
     spread_bp[~spread_set] = 0.0
     problems.raise_any()

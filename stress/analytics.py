@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 
@@ -9,6 +11,7 @@ from portfolios.model import Portfolio
 from stress.book import Book, build_book
 from stress.instruments import INSTRUMENTS
 from stress.market import Market
+from stress.prepare import prepare_book
 from stress.pricing import KEY_TENORS, bond_risk
 
 
@@ -23,8 +26,17 @@ def analytics(
     yield; curve-based ``effective_duration``/``effective_convexity`` (parallel shift of the
     continuously compounded zero curve) and key-rate durations ``krd_2y`` ... ``krd_40y``, which
     add up to the effective duration; ``dv01`` = PV change for a 1 bp parallel fall of the curve,
-    in the position currency. Every row: ``pv`` in the position currency and ``pv_base`` in the
-    base currency (gold: ounces x XAUUSD, in USD; fx: the cash amount).
+    in the position currency; ``spread_duration`` (years) and ``cs01`` (position-currency loss
+    for a 1 bp rise of its credit spread) for instruments with one. Every row: ``pv`` in the
+    position currency and ``pv_base`` in the base currency (gold: ounces x XAUUSD, in USD; fx:
+    the cash amount; futures: 0, margined).
+
+    FRNs and swaps: prices per 100 face or notional from their equivalent cashflows (rate
+    duration near the next reset; a swap's is of its net PV, no yield). Futures: ``clean_price``
+    is the theoretical futures price (CTD forward clean / conversion factor) beside the quoted
+    ``futures_price``, ``net_basis`` their difference in futures points (held in scenarios),
+    ``conversion_factor``; durations are the CTD's forward ones and ``dv01`` the CTD's forward
+    DV01 over the conversion factor times the contracts.
     """
     return book_analytics(build_book(portfolio, market.with_base(base_currency)))
 
@@ -43,12 +55,44 @@ def book_analytics(book: Book) -> pl.DataFrame:
         return out
 
     f = portfolio.frame
+    prepared = prepare_book(book)
+    cfs = prepared.cashflows
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # Curve figures of every cashflow row as the engine prices them (an FRN's credit
+        # spread discounts to its payment dates); yields and key rates from ``bond_risk``.
+        dirty = cfs.pv_before
+        eff_d = np.where(dirty != 0, cfs.pv_t_before / dirty, np.nan)
+        eff_c = np.where(dirty != 0, cfs.pv_t2_before / dirty, np.nan)
+        spread_d = np.where(book.credit & (dirty != 0), cfs.pv_ts_before / dirty, np.nan)
     # Positions without cashflows are worth their units times the instrument's unit value.
     unit = f["instrument"].replace_strict(
         {name: i.unit_value(market) for name, i in INSTRUMENTS.items()}, return_dtype=pl.Float64
     )
     pv = book.notional * unit.to_numpy()
-    pv[pos] = book.notional[pos] / 100.0 * risk.dirty
+    pv[pos] = book.notional[pos] / 100.0 * dirty
+    scale = book.scale
+    dv01 = column(eff_d * pv[pos] * 1e-4)
+    cs01 = column(np.where(book.credit, cfs.pv_ts_before * scale[pos] * 1e-4, np.nan))
+    clean = column(dirty - risk.accrued)
+    eff_dur, eff_conv, spread_dur = column(eff_d), column(eff_c), column(spread_d)
+    futures_price = np.full(n, np.nan)
+    net_basis = np.full(n, np.nan)
+    factor = np.full(n, np.nan)
+    fb, fu = book.futures, prepared.futures
+    if fb is not None and fb.n:
+        fp = fb.pos
+        r = fb.rows
+        pv[fp] = 0.0
+        theo = (fu.fwd - r.delivery_accrued) / r.conversion_factor
+        clean[fp] = theo
+        futures_price[fp] = r.futures_price
+        net_basis[fp] = r.futures_price - theo
+        factor[fp] = r.conversion_factor
+        eff_dur[fp] = fu.fwd_tau / fu.fwd
+        eff_conv[fp] = fu.fwd_tau2 / fu.fwd
+        spread_dur[fp] = fu.fwd_ts / fu.fwd
+        dv01[fp] = scale[fp] * fu.fwd_tau * 1e-4
+        cs01[fp] = scale[fp] * fu.fwd_ts * 1e-4
     out = pl.DataFrame(
         {
             "position_id": f["position_id"],
@@ -57,17 +101,22 @@ def book_analytics(book: Book) -> pl.DataFrame:
             "notional": f["notional"],
             "maturity": f["maturity"],
             "coupon": f["coupon"],
-            "spread_bp": column(book.spread * 1e4),
-            "clean_price": column(risk.dirty - risk.accrued),
-            "dirty_price": column(risk.dirty),
+            "spread_bp": _spread_bp(book, column),
+            "clean_price": clean,
+            "dirty_price": column(dirty),
             "accrued": column(risk.accrued),
             "ytm": column(risk.ytm * 100.0),
             "macaulay_duration": column(risk.macaulay_duration),
             "modified_duration": column(risk.modified_duration),
             "convexity": column(risk.convexity),
-            "effective_duration": column(risk.effective_duration),
-            "effective_convexity": column(risk.effective_convexity),
-            "dv01": column(risk.effective_duration * pv[pos] * 1e-4),
+            "effective_duration": eff_dur,
+            "effective_convexity": eff_conv,
+            "dv01": dv01,
+            "spread_duration": spread_dur,
+            "cs01": cs01,
+            "futures_price": futures_price,
+            "conversion_factor": factor,
+            "net_basis": net_basis,
             "pv": pv,
             "pv_base": pv * book.fx0,
             **{
@@ -78,3 +127,10 @@ def book_analytics(book: Book) -> pl.DataFrame:
         nan_to_null=True,
     )
     return pl.concat([out, f.select(portfolio.attributes)], how="horizontal")
+
+
+def _spread_bp(book: Book, column: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    out = column(np.where(book.credit, book.spread * 1e4, np.nan))
+    if book.futures is not None and book.futures.n:
+        out[book.futures.pos] = book.futures.rows.spread * 1e4
+    return out

@@ -57,17 +57,32 @@ def bond_risk(book: Book, key_tenors: tuple[float, ...] = KEY_TENORS) -> BondRis
         eff_c,
         krd,
     )
-    ytm = np.empty(n)
-    ok = np.empty(n, dtype=np.bool_)
-    guess = np.full(n, 0.03)
-    solve_yield(cf.offsets, cf.yield_time, cf.amount, book.frequency, dirty, guess, ytm, ok)
+    ytm = np.full(n, np.nan)
+    ok = np.ones(n, dtype=np.bool_)
+    # Yields of instruments quoted on one (FRNs and swaps have frequency 0: none).
+    quoted = np.flatnonzero(book.frequency > 0)
+    if len(quoted) == n:
+        solve_yield(cf.offsets, cf.yield_time, cf.amount, book.frequency, dirty,
+                    np.full(n, 0.03), ytm, ok)  # fmt: skip
+    elif len(quoted):
+        sub = cf.subset(quoted)
+        y, k = np.empty(len(quoted)), np.empty(len(quoted), dtype=np.bool_)
+        solve_yield(sub.offsets, sub.yield_time, sub.amount, book.frequency[quoted],
+                    dirty[quoted], np.full(len(quoted), 0.03), y, k)  # fmt: skip
+        ytm[quoted], ok[quoted] = y, k
     if not ok.all():
         bad = book.portfolio.frame["position_id"].gather(book.cashflow_pos[~ok]).to_list()
         msg = f"yield to maturity did not converge for {', '.join(bad[:10])}; left empty"
         log.warning(msg)
         warnings.warn(msg, StressWarning, stacklevel=2)
         ytm[~ok] = np.nan
-    mod, conv = np.empty(n), np.empty(n)
-    yield_risk(cf.offsets, cf.yield_time, cf.amount, book.frequency, ytm, mod, conv)
-    mac = mod * (1.0 + ytm / book.frequency)
+    mod, conv = np.full(n, np.nan), np.full(n, np.nan)
+    if len(quoted):
+        sub = cf.subset(quoted)
+        m, c = np.empty(len(quoted)), np.empty(len(quoted))
+        yield_risk(sub.offsets, sub.yield_time, sub.amount, book.frequency[quoted],
+                   ytm[quoted], m, c)  # fmt: skip
+        mod[quoted], conv[quoted] = m, c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mac = mod * (1.0 + ytm / book.frequency)
     return BondRisk(dirty, cf.accrued, ytm, mod, mac, conv, eff_d, eff_c, krd)

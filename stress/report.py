@@ -33,13 +33,16 @@ def _arrow(before: float | None, after: float | None, digits: int = 2) -> str:
 
 
 def _attribution(r: dict[str, Any]) -> list[Text | str]:
-    """P&L, its rates/FX/gold/cross parts and duration before -> after of a result row."""
-    parts = [_amount(r[c]) for c in ("pnl", "pnl_rates", "pnl_fx", "pnl_gold", "pnl_cross")]
+    """P&L, its rates/spread/FX/gold/cross parts and duration before -> after of a result
+    row."""
+    parts = [_amount(r[c]) for c in ("pnl", "pnl_rates", "pnl_spread", "pnl_fx", "pnl_gold",
+                                     "pnl_cross")]
     return [*parts, _arrow(r["duration_before"], r["duration_after"])]
 
 
 def analytics_table(df: pl.DataFrame, base_currency: str) -> Table:
-    """One row per position: price, yield, durations, convexity, DV01 and PVs."""
+    """One row per position: price (a future's: the theoretical futures price), yield,
+    durations, convexity, DV01, spread duration, CS01 and PVs."""
     t = Table(title="Position analytics", title_justify="left", header_style="bold")
     for name in (
         "position",
@@ -51,6 +54,8 @@ def analytics_table(df: pl.DataFrame, base_currency: str) -> Table:
         "convexity",
         "eff dur",
         "DV01 (ccy)",
+        "sprd dur",
+        "CS01 (ccy)",
         f"PV ({base_currency})",
     ):
         t.add_column(
@@ -67,11 +72,13 @@ def analytics_table(df: pl.DataFrame, base_currency: str) -> Table:
             _num(r["convexity"], 1),
             _num(r["effective_duration"]),
             _amount(r["dv01"]),
+            _num(r["spread_duration"]),
+            _amount(r["cs01"]),
             _amount(r["pv_base"]),
         )
     total = float(df["pv_base"].sum())
     t.add_section()
-    t.add_row("total", "", "", "", "", "", "", "", "", _amount(total))
+    t.add_row("total", "", "", "", "", "", "", "", "", "", "", _amount(total))
     return t
 
 
@@ -111,6 +118,7 @@ def scenario_table(
         "scenario",
         "P&L",
         "rates",
+        "spread",
         "FX",
         "gold",
         "cross",
@@ -147,7 +155,7 @@ def contributors_table(frame: pl.DataFrame, scenario: str, base_currency: str) -
         title_justify="left",
         header_style="bold",
     )
-    for name in ("position", "P&L", "rates", "FX", "gold", "cross", "duration"):
+    for name in ("position", "P&L", "rates", "spread", "FX", "gold", "cross", "duration"):
         t.add_column(name, justify="left" if name == "position" else "right", overflow="fold")
     for r in frame.iter_rows(named=True):
         t.add_row(

@@ -77,6 +77,7 @@ KEY_RATE_COLUMNS = tuple(f"kr_dv01_{k:g}y" for k in KEY_TENORS)
 _METRICS = (
     "pnl",
     "pnl_rates",
+    "pnl_spread",
     "pnl_fx",
     "pnl_gold",
     "pnl_cross",
@@ -88,6 +89,8 @@ _METRICS = (
     "convexity_after",
     "dv01_before",
     "dv01_after",
+    "cs01_before",
+    "cs01_after",
     "taylor_duration",
     "taylor_convexity",
     "taylor_pnl",

@@ -418,7 +418,8 @@ def test_pnl_is_exactly_the_sum_of_its_parts(rows: list[dict[str, Any]],
                                              scenarios: shocks.ScenarioSet, base: str) -> None:
     res = run(rows, scenarios, detail="positions", base_currency=base, by=["book", "currency"])
     for frame in (res.summary, res.positions, res.by("book"), res.by("currency")):
-        total = frame["pnl_rates"] + frame["pnl_spread"] + frame["pnl_fx"] + frame["pnl_gold"] + frame["pnl_cross"]
+        total = (frame["pnl_rates"] + frame["pnl_spread"] + frame["pnl_fx"] + frame["pnl_gold"]
+                 + frame["pnl_cross"])
         np.testing.assert_array_equal(frame["pnl"].to_numpy(), total.to_numpy())
         np.testing.assert_array_equal(
             frame["taylor_residual"].to_numpy(),

@@ -120,8 +120,8 @@ def market_error(tmp_path: Path, content: str | bytes) -> str:
 MISSING = [
     # (row with one blank cell, the problem)
     ("B,,USD,1e6,4,2030-01-01,UST,,,,,x",
-     " (position_id 'B'), column 'instrument': expected an instrument: one of bond, gold, fx "
-     "(it is missing)"),
+     " (position_id 'B'), column 'instrument': expected an instrument: one of bond, gold, fx, "
+     "frn, swap, future (it is missing)"),
     ("B,bond,,1e6,4,2030-01-01,UST,,,,,x",
      " (position_id 'B'), column 'currency': expected an ISO 4217 currency code, e.g. USD "
      "(it is missing)"),
@@ -170,8 +170,8 @@ def test_nulls_everywhere_in_typed_columns(tmp_path):
     frame.write_parquet(path)
     expected = [
         f"{path}: row {r}, column 'position_id': expected a non-empty position id" if c == 0 else
-        f"{path}: row {r}, column 'instrument': expected an instrument: one of bond, gold, fx "
-        "(it is missing)" if c == 1 else
+        f"{path}: row {r}, column 'instrument': expected an instrument: one of bond, gold, fx, "
+        "frn, swap, future (it is missing)" if c == 1 else
         f"{path}: row {r}, column 'currency': expected an ISO 4217 currency code, e.g. USD (it "
         "is missing)" if c == 2 else
         f"{path}: row {r}, column 'notional': expected a notional (it is missing)"
@@ -263,7 +263,7 @@ def test_attribute_names_cannot_reach_the_loaders_own_columns():
     """Regression: an attribute named 'row' replaced the row numbers (skip_invalid then
     dropped the wrong rows); one named '__pid' was replaced by a working column, and one named
     '__bad0' made polars raise."""
-    base = {"position_id": ["A", "B"], "instrument": ["fx", "swap"], "currency": ["USD"] * 2,
+    base = {"position_id": ["A", "B"], "instrument": ["fx", "option"], "currency": ["USD"] * 2,
             "notional": [1.0, 2.0]}
     for name in ("__pid", "__bad0", "__instrument"):
         book = portfolios.load(pl.DataFrame({**base, name: ["mine", "yours"]}), skip_invalid=True)
@@ -344,7 +344,8 @@ def test_zero_row_parquet_and_frames_are_empty_books(tmp_path):
 
 
 def test_every_row_rejected_gives_an_empty_book_listing_every_row(tmp_path):
-    rows = ["A,swap,USD,1,,,,,,,,x", ",fx,USD,1,,,,,,,,x", "C,bond,USD,1e6,4,2030-02-30,UST,,,,,x",
+    rows = ["A,option,USD,1,,,,,,,,x", ",fx,USD,1,,,,,,,,x",
+            "C,bond,USD,1e6,4,2030-02-30,UST,,,,,x",
             "D,gold,EUR,1e99,,,,,,,,x", "OLD,bond,USD,1e6,4,2020-01-01,UST,,,,,x"]
     book = portfolios.load(write(tmp_path, csv_text(*rows)), valuation_date=VAL,
                            skip_invalid=True)
@@ -862,16 +863,17 @@ def test_bracketed_and_control_text_stays_visible_in_messages(tmp_path):
 
 def test_long_values_are_shortened_in_messages_but_kept_in_rejects(tmp_path):
     long_id = "Z" * 5000
-    path = write(tmp_path, csv_text(f"{long_id},swap,USD,1,,,,,,,,x"))
+    path = write(tmp_path, csv_text(f"{long_id},option,USD,1,,,,,,,,x"))
     (message,) = problems(path)
     assert message == (f"{path}: row 1 (position_id '{'Z' * 199}... (5002 characters)), column "
-                       f"'instrument': got 'swap'; expected one of bond, gold, fx")
+                       f"'instrument': got 'option'; expected one of bond, gold, fx, frn, swap, "
+                       "future")
     book = portfolios.load(path, skip_invalid=True)
     assert book.rejects["position_id"].to_list() == [long_id]
 
 
 def test_the_exception_lists_at_most_1000_problems(tmp_path):
-    path = write(tmp_path, csv_text(*[f"P{i},swap,USD,1,,,,,,,,x" for i in range(1200)]))
+    path = write(tmp_path, csv_text(*[f"P{i},option,USD,1,,,,,,,,x" for i in range(1200)]))
     with pytest.raises(PortfolioValidationError) as info:
         portfolios.load(path)
     assert len(info.value.problems) == 1200

@@ -101,8 +101,9 @@ CASES = [
     ("UST_10Y,bond,USD,1e6,4,2030-01-01,UST,,",
      " (position_id 'UST_10Y'), column 'position_id': got 'UST_10Y'; expected a unique position "
      "id (it appears on an earlier row)"),
-    ("P2,swap,USD,1e6,,,,,",
-     " (position_id 'P2'), column 'instrument': got 'swap'; expected one of bond, gold, fx"),
+    ("P2,option,USD,1e6,,,,,",
+     " (position_id 'P2'), column 'instrument': got 'option'; expected one of bond, gold, fx, "
+     "frn, swap, future"),
     ("P2,bond,XYZ,1e6,4,2030-01-01,UST,,",
      " (position_id 'P2'), column 'currency': got 'XYZ'; expected an ISO 4217 currency code, "
      "e.g. USD"),

@@ -51,7 +51,7 @@ LISTED_PER_GENERATED = 200
 #: Worst scenarios shown as cards of their own.
 WORST_CARDS = 3
 
-_PARTS = ("pnl", "pnl_rates", "pnl_fx", "pnl_gold", "pnl_cross")
+_PARTS = ("pnl", "pnl_rates", "pnl_spread", "pnl_fx", "pnl_gold", "pnl_cross")
 
 
 def require_plotly() -> None:

@@ -9,9 +9,11 @@
   var BASE = D.meta.base_currency || "";
   var S = D.scen;
   var FAM = D.families;
-  var COLORS = { rates: "#3769a6", fx: "#e08a2c", gold: "#c9a227", cross: "#8d96a0" };
+  var COLORS = { rates: "#3769a6", spread: "#8e44ad", fx: "#e08a2c", gold: "#c9a227",
+    cross: "#8d96a0" };
   var PARTS = [
     ["pnl_rates", "rates", COLORS.rates],
+    ["pnl_spread", "spread", COLORS.spread],
     ["pnl_fx", "FX", COLORS.fx],
     ["pnl_gold", "gold", COLORS.gold],
     ["pnl_cross", "cross", COLORS.cross]
@@ -204,7 +206,8 @@
         hover.push(esc(S.name[i]) + " (#" + S.rank[i] + ")");
         rowsIdx.push(i);
         tableRows.push([String(S.rank[i]), S.name[i], moneyCell(S.pnl[i]),
-          moneyCell(S.pnl_rates[i]), moneyCell(S.pnl_fx[i]), moneyCell(S.pnl_gold[i]),
+          moneyCell(S.pnl_rates[i]), moneyCell(S.pnl_spread[i]), moneyCell(S.pnl_fx[i]),
+          moneyCell(S.pnl_gold[i]),
           moneyCell(S.pnl_cross[i]), arrow(S.duration_before[i], S.duration_after[i], 2),
           arrowAmount(S.dv01_before[i], S.dv01_after[i]), moneyCell(S.taylor_pnl[i]),
           moneyCell(S.taylor_residual[i])]);
@@ -224,7 +227,7 @@
       if (div.querySelector(".empty")) { div.removeChild(div.querySelector(".empty")); }
       var labels = [famLabels, names];
       var src = {};
-      ["pnl", "pnl_rates", "pnl_fx", "pnl_gold", "pnl_cross"].forEach(function (c) {
+      ["pnl", "pnl_rates", "pnl_spread", "pnl_fx", "pnl_gold", "pnl_cross"].forEach(function (c) {
         src[c] = rowsIdx.map(function (i) { return S[c][i]; });
       });
       var traces = partTraces(labels, src, true, hover);
@@ -246,7 +249,8 @@
     }
     fillTable(byId("table-ranked"), [
       { label: "#" }, { label: "scenario", cls: "text" }, { label: "P&L" }, { label: "rates" },
-      { label: "FX" }, { label: "gold" }, { label: "cross" }, { label: "duration" },
+      { label: "spread" }, { label: "FX" }, { label: "gold" }, { label: "cross" },
+      { label: "duration" },
       { label: "DV01" }, { label: "Taylor est." }, { label: "residual" }
     ], tableRows);
   }
@@ -322,7 +326,8 @@
     parts.headline.appendChild(el("span", { "class": "total",
       text: "P&L " + amount(S.pnl[i]) + " " + BASE }));
     parts.headline.appendChild(document.createTextNode(
-      " = rates " + amount(S.pnl_rates[i]) + " + FX " + amount(S.pnl_fx[i]) + " + gold " +
+      " = rates " + amount(S.pnl_rates[i]) + " + spread " + amount(S.pnl_spread[i]) +
+      " + FX " + amount(S.pnl_fx[i]) + " + gold " +
       amount(S.pnl_gold[i]) + " + cross " + amount(S.pnl_cross[i]) +
       "; Taylor estimate of the rates P&L " + amount(S.taylor_pnl[i]) + " (residual " +
       amount(S.taylor_residual[i]) + ")"));
@@ -377,10 +382,12 @@
       }));
     } else { empty(parts.contributors, "No positions."); }
     fillTable(parts.contributorTable, [
-      { label: "position", cls: "text" }, { label: "P&L" }, { label: "rates" }, { label: "FX" },
-      { label: "gold" }, { label: "cross" }, { label: "duration" }
+      { label: "position", cls: "text" }, { label: "P&L" }, { label: "rates" },
+      { label: "spread" }, { label: "FX" }, { label: "gold" }, { label: "cross" },
+      { label: "duration" }
     ], c.label.map(function (id, k) {
-      return [id, moneyCell(c.pnl[k]), moneyCell(c.pnl_rates[k]), moneyCell(c.pnl_fx[k]),
+      return [id, moneyCell(c.pnl[k]), moneyCell(c.pnl_rates[k]), moneyCell(c.pnl_spread[k]),
+        moneyCell(c.pnl_fx[k]),
         moneyCell(c.pnl_gold[k]), moneyCell(c.pnl_cross[k]),
         arrow(c.duration_before[k], c.duration_after[k], 2)];
     }));
@@ -417,11 +424,12 @@
       empty(parts.dv01, "No positions.");
     }
     fillTable(parts.currencyTable, [
-      { label: "currency", cls: "text" }, { label: "P&L" }, { label: "rates" }, { label: "FX" },
-      { label: "gold" }, { label: "cross" }, { label: "PV before" }, { label: "DV01" },
-      { label: "duration" }, { label: "convexity" }
+      { label: "currency", cls: "text" }, { label: "P&L" }, { label: "rates" },
+      { label: "spread" }, { label: "FX" }, { label: "gold" }, { label: "cross" },
+      { label: "PV before" }, { label: "DV01" }, { label: "duration" }, { label: "convexity" }
     ], bc.label.map(function (l, k) {
-      return [l, moneyCell(bc.pnl[k]), moneyCell(bc.pnl_rates[k]), moneyCell(bc.pnl_fx[k]),
+      return [l, moneyCell(bc.pnl[k]), moneyCell(bc.pnl_rates[k]), moneyCell(bc.pnl_spread[k]),
+        moneyCell(bc.pnl_fx[k]),
         moneyCell(bc.pnl_gold[k]), moneyCell(bc.pnl_cross[k]), moneyCell(bc.pv_before[k]),
         arrowAmount(bc.dv01_before[k], bc.dv01_after[k]),
         arrow(bc.duration_before[k], bc.duration_after[k], 2),

@@ -487,7 +487,7 @@ def _block(blk, pos, cf, fu, cs, sh, out):
             dx = x1 - x0
             for k in range(N_POSITION_METRICS):
                 m[k] = 0.0
-            if form == CASHFLOWS or form == FUTURE:
+            if form in (CASHFLOWS, FUTURE):
                 m[PNL_RATES] = (lr - l0) * x0
                 m[PNL_SPREAD] = (l1 - lr) * x0
             elif form == GOLD:
@@ -530,7 +530,8 @@ def stress_positions(n_blocks, pos, cf, fu, cs, sh, out):
     currency, L = local value, Lr = L after the curve shifts alone): rates = (Lr - L0) X0 and
     spread = (L1 - Lr) X0 for cashflow instruments and futures (gold: (L1 - L0) X0 as the gold
     part), fx = L0 (X1 - X0), cross = (L1 - L0)(X1 - X0); a cashflow instrument's
-    L = scale x sum of pv x multiplier, a future's L1 = scale x (forward price after - today). The K worst positions with their detail go to
+    L = scale x sum of pv x multiplier, a future's L1 = scale x (forward price after - today).
+    The K worst positions with their detail go to
     ``out.worst*``, and with a non-empty ``out.detail`` every position's detail columns. (The
     sums per group come from ``group_sums``, which needs no pass over positions.)
     """
