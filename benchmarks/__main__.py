@@ -24,6 +24,7 @@ def main() -> None:
         repeats=args.repeats,
         quantlib_sample=(200, 20),
         out_dir=args.out,
+        mixed=(2_000, 100) if args.quick else (10_000, 1_000),
     )
     print(f"benchmark run took {time.perf_counter() - start:.0f} s")
 

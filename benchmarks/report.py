@@ -62,6 +62,13 @@ def markdown(results: dict[str, Any]) -> str:
             f"what-if (one trade x {w['scenarios']} scenarios, {w['source']}): "
             f"`stress.run` {w['run_ms']:.2f} ms, load + validate + run {w['load_run_ms']:.2f} ms"
         )
+    if "mixed" in results:
+        mx = results["mixed"]
+        lines.append(
+            f"mixed book (bonds, FRNs, swaps, futures; spread shocks by sector), "
+            f"{mx['positions']:,} positions x {mx['scenarios']:,} scenarios: summary "
+            f"{mx['summary']['seconds']:.2f} s, positions {mx['positions']['seconds']:.2f} s"
+        )
     if "targets" in results:
         lines += ["", "| target | measured | met |", "|---|---|---|"]
         for t in results["targets"]:

@@ -17,7 +17,9 @@ def test_suite_runs_and_writes_its_outputs(tmp_path: Path) -> None:
         out_dir=tmp_path,
         isolate=False,
         cold_start=False,
+        mixed=(40, 3),
     )
+    assert results["mixed"]["summary"]["seconds"] > 0
     cases = results["cases"]
     assert {c["mode"] for c in cases} == {"summary", "positions"}
     assert all(c["bonds"] == 50 and c["scenarios"] == 3 and c["seconds"] > 0 for c in cases)
