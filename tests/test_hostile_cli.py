@@ -24,25 +24,11 @@ import stress
 from shocks.tenors import parse_tenor
 from stress.cli import SHOW_TENORS, main
 from stress.output import MANIFEST
+from tests import strategies as ts
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MARKET = """
-valuation_date = "2026-01-20"
-base_currency = "USD"
-[curves.USD]
-type = "zero"
-tenors = ["1Y", "10Y", "30Y"]
-rates = [3.6, 4.2, 4.8]
-[curves.JPY]
-type = "zero"
-tenors = ["1Y", "10Y", "40Y"]
-rates = [0.8, 2.2, 3.9]
-[fx]
-USDJPY = 158.0
-[gold]
-XAUUSD = 4800.0
-"""
+MARKET = ts.MARKET_TOML
 
 HEADER = "position_id,instrument,currency,notional,coupon,maturity,convention,clean_price,book"
 BOOK = HEADER + """
