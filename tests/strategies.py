@@ -12,6 +12,7 @@ import datetime as dt
 import itertools
 import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -287,3 +288,23 @@ def positions_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     schema = {k: v for k, v in POSITION_SCHEMA.items() if any(k in r for r in rows)}
     return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema,
                         orient="row")
+
+
+def input_files(directory: Path, book: str, scenarios: str) -> dict[str, Path]:
+    """A market file (``MARKET_TOML``), a positions file and a scenario file written into
+    ``directory``, by role: market, book, scen."""
+    paths = {"market": directory / "market.toml", "book": directory / "book.csv",
+             "scen": directory / "scen.toml"}
+    paths["market"].write_text(MARKET_TOML)
+    paths["book"].write_text(book)
+    paths["scen"].write_text(scenarios)
+    return paths
+
+
+def run_cli(args: list[str], capsys: Any) -> tuple[int, str, str]:
+    """``stress`` with ``args`` in this process: (exit code, stdout, stderr)."""
+    from stress.cli import main
+
+    code = main(args)
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err

@@ -40,19 +40,9 @@ bp = [-20, -40]
 
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
-    paths = {"market": tmp_path / "market.toml", "book": tmp_path / "book.csv",
-             "scen": tmp_path / "scen.toml"}
-    paths["market"].write_text(MARKET)
-    paths["book"].write_text(BOOK)
-    paths["scen"].write_text(SCENARIOS)
-    return paths
+    return ts.input_files(tmp_path, BOOK, SCENARIOS)
 
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(args)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
-
+_run = ts.run_cli
 
 def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:

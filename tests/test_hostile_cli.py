@@ -22,7 +22,7 @@ import portfolios
 import shocks
 import stress
 from shocks.tenors import parse_tenor
-from stress.cli import SHOW_TENORS, main
+from stress.cli import SHOW_TENORS
 from stress.output import MANIFEST
 from tests import strategies as ts
 
@@ -46,21 +46,11 @@ parallel_bp = 50
 """
 
 
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(args)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
-
+_run = ts.run_cli
 
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
-    paths = {"market": tmp_path / "market.toml", "book": tmp_path / "book.csv",
-             "scen": tmp_path / "scen.toml"}
-    paths["market"].write_text(MARKET)
-    paths["book"].write_text(BOOK)
-    paths["scen"].write_text(SCENARIOS)
-    return paths
-
+    return ts.input_files(tmp_path, BOOK, SCENARIOS)
 
 def _args(files: dict[str, Path], *extra: str) -> list[str]:
     return ["run", "-p", str(files["book"]), "-m", str(files["market"]), "-s", str(files["scen"]),
