@@ -1,0 +1,134 @@
+"""Engine properties on books mixing every instrument (bonds, FRNs, swaps, futures, gold, cash)
+under curve, FX, gold and credit-spread shocks: a zero shock gives zero P&L exactly, the parts
+add up to the P&L exactly, P&L is additive over books and group sums add up to the totals,
+another base currency is a conversion, and shard, chunk and thread splits give the same
+numbers bit for bit."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+import portfolios
+import shocks
+import stress
+import stress.evaluate as ev
+from benchmarks import workloads
+
+MARKET = workloads.market()
+BOOK = workloads.mixed_book(60, seed=3)
+PARTS = ("pnl_rates", "pnl_spread", "pnl_fx", "pnl_gold", "pnl_cross")
+SCEN = shocks.from_dict({"scenario": [
+    {"name": "zero"},
+    {"name": "curves", "rates": {"USD": {"tenors": ["2Y", "10Y"], "bp": [40, 90]},
+                                 "ALL": {"parallel_bp": 15}}, "fx": {"JPY": -4.0}},
+    {"name": "credit", "spreads": {"by": "sector", "bp": {"financials": 150, "ALL": 30}},
+     "fx": {"EUR": 2.0}},
+    {"name": "both", "rates": {"JPY": {"parallel_bp": -60}},
+     "spreads": {"by": "sector", "bp": {"utilities": 400, "govt": -10}}, "gold": {"pct": 5.0}},
+]}, "<mixed properties>")
+SUMMED = ("pnl", *PARTS, "pv_before", "pv_after", "dv01_before", "dv01_after", "cs01_before",
+          "cs01_after", "taylor_pnl")
+
+
+def run(book: portfolios.Portfolio = BOOK, **kw: Any) -> stress.StressResult:
+    return stress.run(book, MARKET, SCEN, **kw)
+
+
+@pytest.fixture(scope="module")
+def full() -> stress.StressResult:
+    return run(detail="positions", by=["sector"], worst_scenarios=None)
+
+
+def test_books_mix_every_instrument() -> None:
+    kinds = set(BOOK.frame["instrument"].to_list())
+    assert {"bond", "frn", "swap", "future"} <= kinds
+
+
+def test_zero_shock_gives_exactly_zero(full: stress.StressResult) -> None:
+    zero = full.positions.filter(full.positions["scenario"] == "zero")
+    for c in ("pnl", *PARTS):
+        assert (zero[c].to_numpy() == 0.0).all(), c
+    row = full.summary.row(0, named=True)
+    assert row["pnl"] == 0.0 and row["pv_after"] == row["pv_before"]
+    for a, b in (("dv01_before", "dv01_after"), ("cs01_before", "cs01_after"),
+                 ("duration_before", "duration_after")):
+        assert row[a] == row[b], a
+
+
+def test_parts_add_up_exactly(full: stress.StressResult) -> None:
+    for frame in (full.summary, full.positions, full.by("sector")):
+        total = sum(frame[c].to_numpy() for c in PARTS)
+        assert np.array_equal(total, frame["pnl"].to_numpy())
+
+
+def test_spread_part_only_where_spreads_move(full: stress.StressResult) -> None:
+    s = full.summary
+    assert s["pnl_spread"][1] == 0.0  # curves only
+    assert s["pnl_spread"][2] != 0.0 and s["pnl_rates"][2] == 0.0  # spreads only
+    swaps = full.positions.filter(full.positions["position_id"].cast(str).str.starts_with("SWAP"))
+    assert (swaps["pnl_spread"].to_numpy() == 0.0).all()
+
+
+def test_positions_and_groups_add_up_to_totals(full: stress.StressResult) -> None:
+    pos = full.positions
+    for c in SUMMED:
+        per = pos.group_by("scenario", maintain_order=True).agg(pl.col(c).sum())[c].to_numpy()
+        tot = full.summary[c].to_numpy()
+        scale = np.abs(pos["pv_before"]).sum() + np.abs(pos["pv_after"]).sum() + 1.0
+        np.testing.assert_allclose(per, tot, rtol=0, atol=1e-9 * scale, err_msg=c)
+        grouped = full.by("sector").group_by("scenario", maintain_order=True).agg(
+            pl.col(c).sum())[c].to_numpy()
+        np.testing.assert_allclose(grouped, tot, rtol=0, atol=1e-9 * scale, err_msg=c)
+
+
+def test_pnl_is_additive_across_books() -> None:
+    frame = BOOK.frame
+    half = frame.height // 2
+    a = portfolios.Portfolio(frame[:half], BOOK.source, BOOK.attributes)
+    b = portfolios.Portfolio(frame[half:], BOOK.source, BOOK.attributes)
+    whole = run().summary
+    parts = [run(a).summary, run(b).summary]
+    for c in SUMMED:
+        got = parts[0][c].to_numpy() + parts[1][c].to_numpy()
+        scale = np.abs(whole["pv_before"].to_numpy()) + 1.0
+        np.testing.assert_allclose(got, whole[c].to_numpy(), rtol=0, atol=1e-9 * scale.max(),
+                                   err_msg=c)
+
+
+def test_other_base_currency_is_a_conversion() -> None:
+    usd = run().summary
+    jpy = stress.run(BOOK, MARKET, SCEN, base_currency="JPY").summary
+    x0 = MARKET.with_base("JPY").fx_rate("USD") / MARKET.fx_rate("USD")
+    # Amounts before the shocks convert at today's rate.
+    for c in ("pv_before", "dv01_before", "cs01_before"):
+        np.testing.assert_allclose(jpy[c].to_numpy(), usd[c].to_numpy() * x0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("size", [1, 7, 25])
+def test_shards_are_bit_for_bit(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    monkeypatch.setattr(ev, "SHARD_POSITIONS", size)
+    whole = run(worst_scenarios=None)
+    frame = BOOK.frame
+    parts = [run(portfolios.Portfolio(frame[lo:lo + size], BOOK.source, BOOK.attributes),
+                 worst_scenarios=None) for lo in range(0, frame.height, size)]
+    total = parts[0].raw.sums[:, 0].copy()
+    for p in parts[1:]:
+        total += p.raw.sums[:, 0]
+    np.testing.assert_array_equal(total, whole.raw.sums[:, 0])
+
+
+def test_chunks_and_threads_do_not_change_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    many = shocks.concat([dataclasses.replace(
+        SCEN, names=tuple(f"{n}_{k}" for n in SCEN.names)) for k in range(12)])
+    base = stress.run(BOOK, MARKET, many, detail="positions")
+    one = stress.run(BOOK, MARKET, many, detail="positions", chunk_size=5)
+    assert np.array_equal(base.raw.sums, one.raw.sums)
+    assert base.positions.equals(one.positions)
+    monkeypatch.setattr(ev, "threaded", lambda *a: True)
+    threaded = stress.run(BOOK, MARKET, many, detail="positions")
+    assert np.array_equal(base.raw.sums, threaded.raw.sums)
