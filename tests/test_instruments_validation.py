@@ -1,0 +1,114 @@
+"""Validation of the FRN, swap and futures columns: every bad or hostile cell is one problem
+naming the file, row, position, column, value and what was expected; only the project's
+errors escape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import portfolios
+from portfolios.problems import PortfolioError, PortfolioValidationError
+
+HEADER = ("position_id,instrument,currency,notional,coupon,maturity,frequency,day_count,"
+          "spread_bp,clean_price,contract,futures_price,conversion_factor,delivery_date,"
+          "margin_bp,current_coupon,side,float_frequency,float_day_count")
+FIELDS = HEADER.split(",")
+GOOD = {
+    "frn": dict(position_id="F", instrument="frn", currency="USD", notional="1e6",
+                maturity="2030-03-15", frequency="4", day_count="ACT/360", margin_bp="65",
+                current_coupon="4.4"),
+    "swap": dict(position_id="S", instrument="swap", currency="JPY", notional="1e9", coupon="1.6",
+                 maturity="2046-01-20", frequency="2", day_count="ACT/365F", side="receiver",
+                 float_frequency="2", float_day_count="ACT/365F", current_coupon="0.75"),
+    "future": dict(position_id="T", instrument="future", currency="USD", notional="-10",
+                   contract="TY", coupon="4.25", maturity="2032-11-15", futures_price="112.5",
+                   delivery_date="2026-03-31"),
+}
+HOSTILE = ("abc", "inf", "nan", "1e309", "-1e400", " ", "1e15")
+
+
+def line(kind: str, **cells: str) -> str:
+    row = {**GOOD[kind], **cells}
+    return ",".join(row.get(f, "") for f in FIELDS)
+
+
+def problems(tmp_path: Path, kind: str, **cells: str) -> list[portfolios.Problem]:
+    path = tmp_path / "book.csv"
+    path.write_text(HEADER + "\n" + line(kind, **cells) + "\n")
+    try:
+        portfolios.load(path, valuation_date=__import__("datetime").date(2026, 1, 20))
+    except PortfolioValidationError as exc:
+        return list(exc.problems)
+    return []
+
+
+@pytest.mark.parametrize("kind", sorted(GOOD))
+def test_good_rows_load(tmp_path: Path, kind: str) -> None:
+    assert problems(tmp_path, kind) == []
+
+
+CASES = [
+    ("frn", "current_coupon", "", "the current period's fixed coupon"),
+    ("frn", "current_coupon", "250", "between -50 and 100"),
+    ("frn", "margin_bp", "99999", "quoted margin between"),
+    ("frn", "clean_price", "99", "an empty cell"),
+    ("swap", "side", "", "a side: payer"),
+    ("swap", "side", "long", "payer or receiver"),
+    ("swap", "float_frequency", "3", "floating-leg frequency of 1, 2, 4 or 12"),
+    ("swap", "float_frequency", "", "the floating leg's payments per year"),
+    ("swap", "float_day_count", "ACT/999", "one of ACT/ACT-ICMA"),
+    ("swap", "spread_bp", "10", "an empty cell"),
+    ("swap", "coupon", "-80", "between -50 and 100"),
+    ("future", "contract", "", "a futures contract: one of"),
+    ("future", "contract", "ZB", "one of JGB10, TU"),
+    ("future", "currency", "EUR", "the contract's currency"),
+    ("future", "futures_price", "0", "above 0 and below 1000"),
+    ("future", "futures_price", "", "the futures price per 100"),
+    ("future", "delivery_date", "2030-01-01", "two years ahead"),
+    ("future", "delivery_date", "2026-02-30", "an ISO date"),
+    ("future", "conversion_factor", "-1", "above 0 and below 10"),
+    ("future", "frequency", "2", "an empty cell"),
+    ("future", "coupon", "", "the coupon of the cheapest-to-deliver bond"),
+]
+
+
+@pytest.mark.parametrize(("kind", "column", "value", "expected"), CASES)
+def test_each_check_names_its_cell(tmp_path: Path, kind: str, column: str, value: str,
+                                   expected: str) -> None:
+    found = problems(tmp_path, kind, **{column: value})
+    assert len(found) == 1, found
+    p = found[0]
+    assert (p.row, p.column) == (1, column), p
+    assert expected in p.expected, p
+    assert str(p).startswith(f"{tmp_path / 'book.csv'}: row 1 (position_id ")
+
+
+NUMERIC = [("frn", "margin_bp"), ("frn", "current_coupon"), ("swap", "current_coupon"),
+           ("swap", "float_frequency"), ("future", "futures_price"),
+           ("future", "conversion_factor")]
+
+
+@pytest.mark.parametrize(("kind", "column"), NUMERIC)
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_numbers_are_refused_with_a_message(tmp_path: Path, kind: str, column: str,
+                                                    value: str) -> None:
+    try:
+        found = problems(tmp_path, kind, **{column: value})
+    except PortfolioError as exc:  # only the project's own errors escape
+        pytest.fail(f"unexpected whole-file error: {exc}")
+    if value.strip() == "" and column in ("margin_bp", "conversion_factor"):
+        assert found == []  # optional: a default or the exchange's formula
+        return
+    if value == "1e15" and column in ("margin_bp",):
+        assert len(found) == 1
+        return
+    assert found, (column, value)
+    assert all(p.column == column and p.row == 1 for p in found), found
+
+
+def test_delivery_after_the_ctd_matures_is_refused(tmp_path: Path) -> None:
+    found = problems(tmp_path, "future", maturity="2026-06-30", delivery_date="2026-12-01")
+    assert [(p.column, p.expected) for p in found] == [
+        ("delivery_date", "a delivery date before the cheapest-to-deliver bond's maturity")]
