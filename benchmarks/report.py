@@ -66,7 +66,7 @@ def markdown(results: dict[str, Any]) -> str:
         mx = results["mixed"]
         lines.append(
             f"mixed book (bonds, FRNs, swaps, futures; spread shocks by sector), "
-            f"{mx['positions']:,} positions x {mx['scenarios']:,} scenarios: summary "
+            f"{mx['n_positions']:,} positions x {mx['scenarios']:,} scenarios: summary "
             f"{mx['summary']['seconds']:.2f} s, positions {mx['positions']['seconds']:.2f} s"
         )
     if "targets" in results:

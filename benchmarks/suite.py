@@ -123,7 +123,7 @@ def _mixed(n: int, n_s: int, repeats: int) -> dict[str, Any]:
     market = workloads.market()
     book = workloads.mixed_book(n)
     scen = workloads.credit_scenarios(n_s)
-    out: dict[str, Any] = {"positions": n, "scenarios": n_s}
+    out: dict[str, Any] = {"n_positions": n, "scenarios": n_s}
     for mode in ("summary", "positions"):
         stress.run(book, market, scen, detail=mode)
         best = min(_timed(lambda mode=mode: stress.run(book, market, scen, detail=mode))
