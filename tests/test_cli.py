@@ -80,13 +80,13 @@ def test_run_csv_format(files: dict[str, Path], tmp_path: Path,
 def test_invalid_rows_stop_the_run_with_every_problem(files: dict[str, Path],
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     files["book"].write_text(BOOK + "BAD1,bond,USD,abc,4,2030-01-01,UST,x\n"
-                             "BAD2,swap,USD,1,,,,x\n")
+                             "BAD2,option,USD,1,,,,x\n")
     code, out, err = _run(["run", "-p", str(files["book"]), "-m", str(files["market"]),
                            "-s", str(files["scen"])], capsys)
     assert code == 2
     assert "Traceback" not in err + out
     assert "row 5 (position_id 'BAD1'), column 'notional': got 'abc'" in err
-    assert "row 6 (position_id 'BAD2'), column 'instrument': got 'swap'" in err
+    assert "row 6 (position_id 'BAD2'), column 'instrument': got 'option'" in err
 
 
 def test_skip_invalid_writes_rejects_and_accounts_for_every_row(
