@@ -1054,13 +1054,19 @@ def _instrument_columns(df: pl.DataFrame, chk: _Checker, instrument: pl.Expr, co
     chk.flag(is_future & given.is_not_null() & conv.is_not_null() & (given != conv),
              "convention", "the contract's bond convention or an empty cell",
              _text(df, "convention"))
-    for col in ("frequency", "day_count"):
-        chk.flag(is_future & _text(df, col).is_not_null(), col,
-                 "an empty cell (a future's CTD follows its contract's convention)")
     preset_f = conv.replace_strict({k: v.frequency for k, v in PRESETS.items()}, default=None,
                                    return_dtype=pl.Int64)
     preset_d = conv.replace_strict({k: v.day_count for k, v in PRESETS.items()}, default=None,
                                    return_dtype=pl.String)
+    # A future's CTD follows its contract's convention: frequency and day count empty or its.
+    given_f = _text(df, "frequency").cast(pl.Float64, strict=False)
+    given_d = _text(df, "day_count").str.to_uppercase()
+    chk.flag(is_future & _text(df, "frequency").is_not_null() & preset_f.is_not_null()
+             & (given_f.is_null() | (given_f != preset_f.cast(pl.Float64))), "frequency",
+             "an empty cell or the contract's convention's frequency")
+    chk.flag(is_future & given_d.is_not_null() & preset_d.is_not_null() & (given_d != preset_d),
+             "day_count", "an empty cell or the contract's convention's day count",
+             _text(df, "day_count"))
     out["frequency"] = pl.when(is_future).then(preset_f).otherwise(frequency)
     out["day_count"] = pl.when(is_future).then(preset_d).otherwise(day_count)
 

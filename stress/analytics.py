@@ -10,8 +10,9 @@ import polars as pl
 from portfolios.model import Portfolio
 from stress.book import Book, build_book
 from stress.instruments import INSTRUMENTS
+from stress.kernels.scenarios import Futures
 from stress.market import Market
-from stress.prepare import prepare_book
+from stress.prepare import Prepared, prepare_book
 from stress.pricing import KEY_TENORS, bond_risk
 
 
@@ -75,6 +76,9 @@ def book_analytics(book: Book) -> pl.DataFrame:
     cs01 = column(np.where(book.credit, cfs.pv_ts_before * scale[pos] * 1e-4, np.nan))
     clean = column(dirty - risk.accrued)
     eff_dur, eff_conv, spread_dur = column(eff_d), column(eff_c), column(spread_d)
+    krd = _key_rate_durations(prepared, cfs.pv_before)
+    krd_cols = np.full((n, len(KEY_TENORS)), np.nan)
+    krd_cols[pos] = krd
     futures_price = np.full(n, np.nan)
     net_basis = np.full(n, np.nan)
     factor = np.full(n, np.nan)
@@ -93,6 +97,7 @@ def book_analytics(book: Book) -> pl.DataFrame:
         spread_dur[fp] = fu.fwd_ts / fu.fwd
         dv01[fp] = scale[fp] * fu.fwd_tau * 1e-4
         cs01[fp] = scale[fp] * fu.fwd_ts * 1e-4
+        krd_cols[fp] = _forward_key_rate_durations(fu)
     out = pl.DataFrame(
         {
             "position_id": f["position_id"],
@@ -119,14 +124,48 @@ def book_analytics(book: Book) -> pl.DataFrame:
             "net_basis": net_basis,
             "pv": pv,
             "pv_base": pv * book.fx0,
-            **{
-                f"krd_{k:g}y": column(risk.key_rate_durations[:, i])
-                for i, k in enumerate(KEY_TENORS)
-            },
+            **{f"krd_{k:g}y": krd_cols[:, i] for i, k in enumerate(KEY_TENORS)},
         },
         nan_to_null=True,
     )
     return pl.concat([out, f.select(portfolio.attributes)], how="horizontal")
+
+
+def _weights(t: np.ndarray) -> np.ndarray:
+    """(len(t), keys) triangular key-rate weights of times t (flat beyond the first and last
+    key tenor): they add up to 1."""
+    keys = np.asarray(KEY_TENORS)
+    return np.stack([np.interp(t, keys, np.eye(len(keys))[k]) for k in range(len(keys))],
+                    axis=1)
+
+
+def _key_rate_durations(prepared: Prepared, pv_before: np.ndarray) -> np.ndarray:
+    """Per cashflow row, sum of pv t w_k(t) / PV over its cashflows, from the engine's present
+    values (an FRN's reset terms at their reset dates): they add up to the effective
+    duration."""
+    cf = prepared.cashflows
+    t = prepared.book.cashflows.time
+    rows = len(pv_before)
+    out = np.zeros((rows, len(KEY_TENORS)))
+    if not rows:
+        return out
+    row = np.repeat(np.arange(rows), np.diff(cf.offsets))
+    contrib = cf.pv_t[:, None] * _weights(t)
+    np.add.at(out, row, contrib)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pv_before[:, None] != 0, out / pv_before[:, None], np.nan)
+
+
+def _forward_key_rate_durations(fu: Futures) -> np.ndarray:
+    """Per future, the forward key-rate durations of its CTD: a key rate moves each cashflow
+    after delivery and the delivery date's discount factor, so w_k(t) t - w_k(T_d) T_d per
+    unit of forward price; they add up to the forward duration."""
+    f = len(fu.fwd)
+    row = np.repeat(np.arange(f), np.diff(fu.offsets))
+    out = np.zeros((f, len(KEY_TENORS)))
+    np.add.at(out, row, fu.fpv[:, None] * fu.time[:, None] * _weights(fu.time))
+    out -= (fu.fwd * fu.delivery_t)[:, None] * _weights(fu.delivery_t)
+    return out / fu.fwd[:, None]
 
 
 def _spread_bp(book: Book, column: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

@@ -341,16 +341,19 @@ def _describe_set(origins: tuple[str, ...]) -> str:
 def key_rate_dv01(book: Book) -> pl.DataFrame:
     """Per position currency, before any shock: PV, DV01 and key-rate DV01s in the base
     currency (the loss for a 1 bp rise of the zero curve, of each key rate)."""
-    table = book_analytics(book)
+    table = book_analytics(book).with_columns(pl.Series("fx0", book.fx0))
     krd = [f"krd_{k:g}y" for k in KEY_TENORS]
     pv = pl.col("pv_base")
+    # DV01 in the base currency and its split by key rate (a future's from its forward).
+    dv01 = (pl.col("dv01") * pl.col("fx0")).fill_null(0.0)
+    per_duration = (dv01 / pl.col("effective_duration")).fill_nan(0.0).fill_null(0.0)
     return (
         table.group_by("currency", maintain_order=True)
         .agg(
             pv.sum().alias("pv_base"),
-            (pl.col("effective_duration") * pv * 1e-4).sum().alias("dv01"),
+            dv01.sum().alias("dv01"),
             *[
-                (pl.col(k) * pv * 1e-4).sum().alias(c)
+                (pl.col(k).fill_nan(0.0).fill_null(0.0) * per_duration).sum().alias(c)
                 for k, c in zip(krd, KEY_RATE_COLUMNS, strict=True)
             ],
         )

@@ -47,7 +47,7 @@ ql.IborCoupon.createAtParCoupons()
 
 EXAMPLES = int(os.environ.get("STRESS_QL_EXAMPLES", "30"))
 RTOL = 1e-8
-FLOOR = 1e-7  # P&Ls below FLOOR x the position's size are compared in absolute terms
+FLOOR = 1e-6  # P&Ls below FLOOR x the position's size (its gross legs) compare in absolute terms
 DC = {"ACT/360": ql.Actual360, "ACT/365F": ql.Actual365Fixed,
       "30/360": lambda: ql.Thirty360(ql.Thirty360.USA)}
 CCY = {"USD": ("TY", "US", "FV", "TU"), "JPY": ("JGB10",), "EUR": ("FGBL",)}

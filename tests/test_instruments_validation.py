@@ -69,7 +69,8 @@ CASES = [
     ("future", "delivery_date", "2030-01-01", "two years ahead"),
     ("future", "delivery_date", "2026-02-30", "an ISO date"),
     ("future", "conversion_factor", "-1", "above 0 and below 10"),
-    ("future", "frequency", "2", "an empty cell"),
+    ("future", "frequency", "4", "an empty cell or the contract's"),
+    ("future", "day_count", "30/360", "an empty cell or the contract's"),
     ("future", "coupon", "", "the coupon of the cheapest-to-deliver bond"),
 ]
 

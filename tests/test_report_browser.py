@@ -187,14 +187,14 @@ def test_bundled_report_in_a_browser(browser: Any, bundled_run: dict[str, Path],
     worst = str(summary["scenario"][0])
     # The header and the key figures, formatted in the base currency.
     facts = page.text_content("#facts")
-    for text in ("global_macro", "17", "2026-01-20", "USD", "all (43 scenarios)"):
+    for text in ("global_macro", "19", "2026-01-20", "USD", "all (44 scenarios)"):
         assert text in facts
     assert f"{fmt_amount(summary['pnl'][0])} USD" in page.text_content(".figures")
 
     # The filter: families and names.
-    assert len(_ranked_names(page)) == 43 and _bars(page) == 43
+    assert len(_ranked_names(page)) == 44 and _bars(page) == 44
     page.uncheck("input[data-family='parallel']")
-    assert len(_ranked_names(page)) == 43 - 24 and _bars(page) == 43 - 24
+    assert len(_ranked_names(page)) == 44 - 24 and _bars(page) == 44 - 24
     assert not any(n.startswith("parallel_") for n in _ranked_names(page))
     page.fill("#name-filter", "irrbb")
     assert sorted(_ranked_names(page)) == sorted(
@@ -205,7 +205,7 @@ def test_bundled_report_in_a_browser(browser: Any, bundled_run: dict[str, Path],
     assert page.text_content("#chart-ranked .empty") == "No scenario matches the filter."
     page.click("#filter-all")
     page.fill("#name-filter", "")
-    assert len(_ranked_names(page)) == 43
+    assert len(_ranked_names(page)) == 44
 
     # The chooser shows the worst first, then any scenario: the curve shift is the one the
     # output set holds (the resolved arrays), the headline the summary's P&L.

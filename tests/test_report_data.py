@@ -213,7 +213,7 @@ def test_payload_lists_families_in_order_and_pins_the_episode(macro_report: tupl
     assert [f["key"] for f in p["families"]] == ["jgb_2026", "hypothetical", "historical",
                                                  "irrbb", "parallel"]  # fmt: skip
     scen = p["scen"]
-    assert len(scen["name"]) == 43 and min(scen["detail"]) >= 0  # every scenario detailed
+    assert len(scen["name"]) == 44 and min(scen["detail"]) >= 0  # every scenario detailed
     # Within each family, ranked by P&L (worst first); rank 1 is the worst of the run.
     for f in range(len(p["families"])):
         pnl = [x for x, k in zip(scen["pnl"], scen["family"], strict=True) if k == f]
@@ -330,7 +330,7 @@ def test_output_set_round_trip(fmt: str, tmp_path: Path,
     assert f"by_book.{fmt}" in manifest["files"]
     assert manifest["files"].count(f"by_currency.{fmt}") == 1
     header = manifest["report"]["header"]
-    assert header["book"] == str(book_path) and header["positions"] == 18
+    assert header["book"] == str(book_path) and header["positions"] == 20
     assert header["valuation_date"] == "2026-01-20" and header["base_currency"] == "USD"
     assert header["scenario_set"] == f"jgb_2026 irrbb {scen_path}"
     got = read(out)
@@ -513,31 +513,32 @@ def test_terminal_ranks_within_families_and_pins_the_episode(macro_report: tuple
     result, _ = macro_report
     out = _terminal(result, 5)
     assert "Scenarios ranked by P&L (USD)" in out and "Top contributors" in out
-    assert "(the 5 worst of 43 scenarios; --top N shows more)" in out
+    assert "(the 5 worst of 44 scenarios; --top N shows more)" in out
     lines = out.splitlines()
     row = next(line for line in lines if "│ jgb_meltdown_2026" in line)
     rank = int(row.split("│")[1])
     assert rank > 5  # not among the worst, shown all the same
     assert f"is shown whatever its rank: #{rank}" in out
     # Families in order, the episode first; ranks rise within each family.
-    shown = ("January 2026 JGB episode (1)", "Historical episodes (2 of 10 shown)",
-             "Parallel grid (3 of 24 shown)")
+    shown = ("January 2026 JGB episode (1)", "Historical episodes (3 of 11 shown)",
+             "Regulatory IRRBB (1 of 6 shown)", "Parallel grid (1 of 24 shown)")
     heads = [next(i for i, line in enumerate(lines) if f"│ {label}" in line) for label in shown]
     assert heads == sorted(heads)
-    assert "Regulatory IRRBB" not in out  # none among the 5 worst
     ranks = [int(line.split("│")[1]) for line in lines
-             if re.match(r"^│ +\d+ │", line) and "│ parallel_" in line]  # fmt: skip
-    assert ranks == sorted(ranks) and len(ranks) >= 2
+             if re.match(r"^│ +\d+ │", line) and "│ historical" not in line
+             and line.split("│")[2].strip() in {"global_rate_shock_2022", "bond_massacre_1994",
+                                                 "dash_for_cash_2020"}]  # fmt: skip
+    assert ranks == sorted(ranks) and len(ranks) == 3
     assert "DV01 by currency in the worst scenario" in out
     dv01 = next(line for line in lines if line.startswith("│ JPY ") and "→" in line)
-    assert "-115,386 →" in dv01  # the short JGB book: negative DV01 in JPY
+    assert "-228,422 →" in dv01  # the short JGBs and JGB futures: negative DV01 in JPY
 
 
 def test_terminal_shows_every_scenario_without_a_limit(macro_report: tuple) -> None:
     result, _ = macro_report
     out = _terminal(result, None)
     assert "worst of" not in out and "whatever its rank" not in out
-    assert "Parallel grid (24)" in out and "Historical episodes (10)" in out
+    assert "Parallel grid (24)" in out and "Historical episodes (11)" in out
 
 
 def test_terminal_risk_of_generated_sets(tmp_path: Path) -> None:
