@@ -313,14 +313,19 @@ def _load_average() -> list[float]:
         return []
 
 
+#: Timings shorter than this are left out of the noise estimate (thread wake-ups dominate).
+NOISE_MIN_SECONDS = 0.05
+
+
 def _repeat_spread(cases: list[dict[str, Any]]) -> dict[str, float] | None:
     """How far the timed repeats of a case spread: (slowest - fastest) / fastest, the median
-    and the largest over the cases with more than one repeat (engine and plain numba)."""
+    and the largest over the cases with more than one repeat of at least
+    ``NOISE_MIN_SECONDS`` (engine and plain numba)."""
     spreads = [
         max(t) / min(t) - 1.0
         for c in cases
         for t in (c["times"], c["plain_numba"]["times"])
-        if len(t) > 1 and min(t) > 0
+        if len(t) > 1 and min(t) >= NOISE_MIN_SECONDS
     ]
     if not spreads:
         return None
