@@ -2,15 +2,32 @@
 
 Parsing is vectorized with polars; only the rows that fail a check are visited in Python, so a
 million-row book loads in about a second while every problem is still reported.
+
+Hostile input is refused at this boundary, each time with a message naming the file, the row,
+the column, the value and what was expected (README, "What is validated"):
+
+- a path is a path: the file is opened here and polars gets its bytes, never a glob pattern;
+- CSV text must be UTF-8 (a UTF-8, UTF-16 or UTF-32 byte-order mark is honoured); the header is
+  read here, strictly, and every name must be present and unique (polars would rename a
+  duplicate); every row must have one field per header column and quotes only around whole
+  values (polars fills short rows with empty cells);
+- every required cell of every instrument is checked, a missing one included (checks fail
+  closed: a check that cannot decide flags the row), and numbers must be finite and plausible.
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import io
+import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import polars as pl
 
@@ -33,6 +50,21 @@ KNOWN = (
     "clean_price",
 )
 
+# --- plausibility ranges (README, "What is validated") ----------------------------------------
+
+#: Largest notional in absolute value (face, ounces or currency amount); zero is allowed.
+MAX_ABS_NOTIONAL: Final = 1e15
+#: Coupons in percent per annum: 0 <= coupon < 100.
+MAX_COUPON: Final = 100.0
+#: Spreads over the curve in bp: inclusive bounds.
+SPREAD_BP_RANGE: Final = (-5_000.0, 10_000.0)
+#: Clean prices per 100 face: 0 < price < 10,000 (the engine also refuses a price no spread
+#: over the curve reproduces).
+MAX_CLEAN_PRICE: Final = 10_000.0
+#: Maturities: from this date to MATURITY_HORIZON_YEARS after the valuation date (or today).
+EARLIEST_MATURITY: Final = dt.date(1900, 1, 1)
+MATURITY_HORIZON_YEARS: Final = 100
+
 
 def load(
     source: PositionSource,
@@ -44,16 +76,18 @@ def load(
 
     Args:
         source: a CSV or Parquet path, or a pandas or polars DataFrame, one row per position.
-        valuation_date: when given, bonds maturing on or before it are invalid.
+        valuation_date: when given, bonds maturing on or before it are invalid; it also anchors
+            the latest plausible maturity (100 years after it; otherwise after today).
         skip_invalid: keep the valid rows and put the invalid ones in ``Portfolio.rejects``
-            instead of raising.
+            instead of raising. Problems of the whole source (a missing required column)
+            are raised all the same.
 
     Raises:
         PortfolioError: the source cannot be read at all.
         PortfolioValidationError: some rows are invalid (lists every problem of every row).
     """
     raw, name = _read(source)
-    frame, problems = _validate(raw, name)
+    frame, problems = _validate(raw, name, valuation_date)
     portfolio = Portfolio(
         frame, name, tuple(c for c in raw.columns if c not in KNOWN), n_input_rows=raw.height
     )
@@ -61,89 +95,614 @@ def load(
         problems += portfolio.matured(valuation_date)
     if not problems:
         return portfolio
-    if not skip_invalid:
+    if not skip_invalid or any(p.row is None for p in problems):
         raise PortfolioValidationError(problems)
     return portfolio.drop_rows(problems)
 
 
+# --- reading -----------------------------------------------------------------------------------
+
+
 def _read(source: PositionSource) -> tuple[pl.DataFrame, str]:
     if isinstance(source, pl.DataFrame):
-        return _clean_names(source, "<polars DataFrame>"), "<polars DataFrame>"
-    if isinstance(source, pd.DataFrame):
-        return _clean_names(pl.from_pandas(source), "<pandas DataFrame>"), "<pandas DataFrame>"
-    path = Path(source)
-    name = str(path)
-    if not path.is_file():
-        raise PortfolioError(f"{name}: no such positions file")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            df = pl.read_csv(path, infer_schema=False)
-        elif suffix in (".parquet", ".pq"):
-            df = pl.read_parquet(path)
-        else:
+        name = "<polars DataFrame>"
+        df = source
+    elif isinstance(source, pd.DataFrame):
+        name = "<pandas DataFrame>"
+        df = _from_pandas(source, name)
+    elif isinstance(source, str | os.PathLike):
+        try:
+            path = Path(source)
+        except TypeError:
             raise PortfolioError(
-                f"{name}: unknown positions format {suffix!r}; expected .csv or .parquet"
+                f"{source!r}: not a path; expected a CSV or Parquet path"
+            ) from None
+        df, name = _read_file(path)
+    else:
+        raise PortfolioError(
+            f"cannot read positions from a {type(source).__name__}; expected a CSV or Parquet "
+            "path, or a pandas or polars DataFrame"
+        )
+    _check_dtypes(df, name)
+    df = _clean_names(df, name)
+    if "row" in df.columns:
+        raise PortfolioError(
+            f"{name}: a column is named 'row', which the loader uses for the data row numbers; "
+            "expected another name for it (e.g. source_row)"
+        )
+    return df, name
+
+
+def _read_file(path: Path) -> tuple[pl.DataFrame, str]:
+    name = str(path)
+    try:
+        exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()
+    except (OSError, ValueError):  # a name the OS refuses (NUL byte, too long, ...)
+        exists = is_dir = is_file = False
+    if is_dir:
+        raise PortfolioError(
+            f"{name}: is a directory; expected a positions file (.csv or .parquet)"
+        )
+    if not exists:
+        raise PortfolioError(f"{name}: no such positions file")
+    if not is_file:
+        raise PortfolioError(
+            f"{name}: not a regular file; expected a positions file (.csv or .parquet)"
+        )
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise PortfolioError(
+            f"{name}: unknown positions format {suffix!r}; expected .csv or .parquet"
+        )
+    try:
+        # The bytes, not the path: polars would expand [, ] and * in a path as a glob.
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PortfolioError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    if suffix == ".csv":
+        return _parse_csv(data, name), name
+    return _parse_parquet(data, name), name
+
+
+def _from_pandas(source: pd.DataFrame, name: str) -> pl.DataFrame:
+    for i, c in enumerate(source.columns, 1):
+        if not isinstance(c, str):
+            raise PortfolioError(
+                f"{name}: column {i} is named {c!r} ({type(c).__name__}); expected text column "
+                f"names such as {', '.join(REQUIRED)}"
             )
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise PortfolioError(f"{name}: cannot be read as {suffix[1:]}: {exc}") from exc
-    return _clean_names(df, name), name
+    _check_names(list(source.columns), name)
+    try:
+        return pl.from_pandas(source)
+    except Exception as exc:  # pyarrow and polars raise many types for unconvertible columns
+        for c in source.columns:
+            try:
+                pl.from_pandas(source[[c]])
+            except Exception:
+                kinds = sorted({type(v).__name__ for v in source[c].dropna().tolist()})
+                raise PortfolioError(
+                    f"{name}: column {c!r} cannot be read: its values are of types "
+                    f"{', '.join(kinds) or 'none'}; expected one type per column (text, "
+                    "numbers or dates)"
+                ) from exc
+        raise PortfolioError(f"{name}: cannot be converted to a table of positions") from exc
+
+
+def _parse_parquet(data: bytes, name: str) -> pl.DataFrame:
+    where = f"{name}: cannot be read as parquet"
+    if len(data) < 12 or not (data.startswith(b"PAR1") and data.endswith(b"PAR1")):
+        hint = ""
+        if data[:1000].isascii() and b"," in data[:1000]:
+            hint = " (it looks like CSV text: name it .csv)"
+        raise PortfolioError(
+            f"{where}: not a Parquet file; expected a file that begins and ends with the Parquet "
+            f"marker PAR1{hint}"
+        )
+    try:
+        import pyarrow.parquet as pq  # a polars dependency; reads the schema only
+
+        names = pq.ParquetFile(io.BytesIO(data)).schema_arrow.names
+    except Exception as exc:
+        raise PortfolioError(
+            f"{where}: the file is damaged (its list of columns cannot be read)"
+        ) from exc
+    _check_names(list(names), name)
+    try:
+        return pl.read_parquet(io.BytesIO(data))
+    except (Exception, pl.exceptions.PanicException) as exc:
+        raise PortfolioError(
+            f"{where}: the file is damaged or uses a Parquet feature this reader does not support"
+        ) from exc
+
+
+def _check_names(names: list[Any], name: str) -> None:
+    """Every column named, once (names compare case-insensitively, surrounding spaces ignored),
+    and at least one positions column: otherwise the first line is no header."""
+    groups: dict[str, list[str]] = {}
+    for c in names:
+        groups.setdefault(str(c).strip().lower(), []).append(str(c))
+    if names and not any(key in KNOWN for key in groups):
+        shown = ", ".join(repr(str(c)) for c in names[:8]) + (", ..." if len(names) > 8 else "")
+        if len(names) == 1:
+            for sep in (";", "\t", "|"):
+                if sep in str(names[0]):
+                    raise PortfolioError(
+                        f"{name}: the header is one column {shown}; expected columns separated "
+                        f"by commas (this file seems to use {sep!r})"
+                    )
+        raise PortfolioError(
+            f"{name}: no positions column among {shown}; expected columns named "
+            f"{', '.join(REQUIRED)}, ... (a CSV file names them in its first line)"
+        )
+    for i, c in enumerate(names, 1):
+        if not str(c).strip():
+            raise PortfolioError(
+                f"{name}: column {i} has no name; expected a name for every column (an extra "
+                "comma in the header?)"
+            )
+    clash = sorted(c for group in groups.values() if len(group) > 1 for c in group)
+    if clash:
+        raise PortfolioError(f"{name}: duplicate column names {clash}")
+
+
+_UNSUPPORTED = {
+    pl.List: "lists",
+    pl.Array: "arrays",
+    pl.Struct: "records",
+    pl.Object: "Python objects",
+}
+_TYPE_WORDS = {pl.Binary: "bytes", pl.Duration: "durations", pl.Time: "times of day"}
+_KNOWN_TYPES = (pl.String, pl.Categorical, pl.Enum, pl.Null, pl.Boolean, pl.Date, pl.Datetime)
+
+
+def _check_dtypes(df: pl.DataFrame, name: str) -> None:
+    """Known columns hold text, numbers or dates; attributes anything but nested values."""
+    for c, dtype in df.schema.items():
+        kind = _UNSUPPORTED.get(dtype.base_type())
+        known = c.strip().lower() in KNOWN
+        if kind is None and known and not (dtype.is_numeric() or isinstance(dtype, _KNOWN_TYPES)):
+            kind = _TYPE_WORDS.get(dtype.base_type(), f"values of type {dtype}")
+        if kind is not None:
+            raise PortfolioError(
+                f"{name}: column {c!r} holds {kind}; expected one plain value per cell "
+                "(text, numbers or dates)"
+            )
+        if isinstance(dtype, pl.Date | pl.Datetime):
+            _check_calendar(df[c], name)
+
+
+#: Dates further than this from 1970 (about 200,000 years) are refused outright: polars panics
+#: formatting dates beyond year 262,142, and no position has one.
+_MAX_CALENDAR_DAYS = 73_000_000
+_PER_DAY = {"ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+def _check_calendar(column: pl.Series, name: str) -> None:
+    dtype = column.dtype
+    per_day = _PER_DAY[dtype.time_unit or "us"] if isinstance(dtype, pl.Datetime) else 1
+    limit = _MAX_CALENDAR_DAYS * per_day
+    if limit >= 2**63:  # nanoseconds in int64 span 1677-2262
+        return
+    physical = column.to_physical()
+    beyond = ((physical > limit) | (physical < -limit)).arg_true()
+    if beyond.len():
+        i = int(beyond[0])
+        days = int(physical[i]) // per_day
+        raise PortfolioError(
+            f"{name}: row {i + 1}, column {column.name!r}: got a date {days} days from "
+            "1970-01-01 (beyond year 200,000); expected a real date"
+        )
 
 
 def _clean_names(df: pl.DataFrame, name: str) -> pl.DataFrame:
-    renamed = {c: c.strip().lower() for c in df.columns}
-    if len(set(renamed.values())) != len(renamed):
-        raise PortfolioError(f"{name}: duplicate column names {sorted(df.columns)}")
-    return df.rename(renamed)
+    _check_names(df.columns, name)
+    return df.rename({c: c.strip().lower() for c in df.columns})
+
+
+# --- text and CSV ------------------------------------------------------------------------------
+
+
+class TextDecodeError(ValueError):
+    """Bytes that are not text. ``line`` is the 1-based line of the first bad byte and
+    ``before`` the text before it."""
+
+    def __init__(self, line: int, reason: str, before: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+        self.before = before
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
+
+
+def decode_text(data: bytes) -> tuple[str, bool]:
+    """The text of a file and whether it began with a byte-order mark: UTF-8, or UTF-16/32
+    with a byte-order mark. Raises TextDecodeError at the first NUL or undecodable byte."""
+    for bom, codec, label in _BOMS:
+        if data.startswith(bom):
+            body = data[len(bom) :]
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError as exc:
+                before = body[: exc.start].decode(codec, errors="replace")
+                raise TextDecodeError(
+                    before.count("\n") + 1,
+                    f"not valid {label} text after the {label} byte-order mark",
+                    before,
+                ) from None
+            _no_nul(text)
+            return text, True
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        before = data[:nul].decode("utf-8", errors="replace")
+        raise TextDecodeError(
+            before.count("\n") + 1,
+            "a NUL byte; expected UTF-8 text (this is a binary file, or UTF-16 text without "
+            "a byte-order mark)",
+            before,
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8", errors="replace")
+        raise TextDecodeError(
+            before.count("\n") + 1,
+            f"byte 0x{data[exc.start]:02X} is not UTF-8; expected UTF-8 text (save the file "
+            "as UTF-8: it may be Latin-1 or Windows-1252)",
+            before,
+        ) from None
+    return text, False
+
+
+def _no_nul(text: str) -> None:
+    nul = text.find("\x00")
+    if nul >= 0:
+        before = text[:nul]
+        raise TextDecodeError(before.count("\n") + 1, "a NUL character; expected text", before)
+
+
+class _CsvSyntaxError(Exception):
+    """A structural CSV error at ``record`` (0 = the header) starting on ``line``."""
+
+    def __init__(self, record: int, line: int, message: str) -> None:
+        super().__init__(message)
+        self.record = record
+        self.line = line
+        self.message = message
+
+
+_QUOTED = re.compile(r'"((?:[^"]|"")*)"')
+_UNQUOTED = re.compile(r"[^,\n]*")
+
+
+def _scan(text: str, names: list[str] | None = None) -> Iterator[tuple[int, int, list[str]]]:
+    """(record, first line, fields) of every record of comma-separated ``text`` with ``\\n``
+    line ends, strictly: quotes only around whole fields, ``""`` inside them. Raises
+    _CsvSyntaxError.
+
+    Slow (Python), so it only reads headers, files whose quoted values span lines, and files
+    polars refused, to say where and why."""
+
+    def column(k: int) -> str:
+        return repr(names[k]) if names and k < len(names) else f"{k + 1}"
+
+    pos, line, record, n = 0, 1, 0, len(text)
+    while pos < n:
+        end = text.find("\n", pos)
+        end = n if end < 0 else end
+        chunk = text[pos:end]
+        if '"' not in chunk:
+            yield record, line, chunk.removesuffix("\r").split(",")
+            pos, line, record = end + 1, line + 1, record + 1
+            continue
+        first, fields = line, list[str]()
+        while True:
+            if text.startswith('"', pos):
+                m = _QUOTED.match(text, pos)
+                if m is None:
+                    raise _CsvSyntaxError(
+                        record,
+                        first,
+                        f"a quoted value in column {column(len(fields))} is never closed; "
+                        'expected a closing quote (")',
+                    )
+                fields.append(m.group(1).replace('""', '"'))
+                line += m.group(0).count("\n")
+                pos = m.end()
+                if text.startswith("\r", pos) and (pos + 1 == n or text[pos + 1] == "\n"):
+                    pos += 1  # CRLF line end
+                if pos < n and text[pos] not in ",\n":
+                    raise _CsvSyntaxError(
+                        record,
+                        first,
+                        f"text after the closing quote of a quoted value in column "
+                        f"{column(len(fields) - 1)}; expected a comma or the end of the line "
+                        '(a quote inside a quoted value is written "")',
+                    )
+            else:
+                m = _UNQUOTED.match(text, pos)
+                assert m is not None  # matches the empty string
+                value = m.group(0)
+                if '"' in value:
+                    raise _CsvSyntaxError(
+                        record,
+                        first,
+                        f"a quote inside the unquoted value {value.removesuffix(chr(13))!r} in "
+                        f"column {column(len(fields))}; expected quotes only around a whole "
+                        'value (a quote inside a quoted value is written "")',
+                    )
+                fields.append(value.removesuffix("\r"))
+                pos = m.end()
+            if pos < n and text[pos] == ",":
+                pos += 1
+                continue
+            break
+        yield record, first, fields
+        pos, line, record = pos + 1, line + 1, record + 1
+
+
+def _parse_csv(data: bytes, name: str) -> pl.DataFrame:
+    data = _utf8(data, name)
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        data = _lf_line_ends(data)
+    data, lead = _trim_blank_lines(data)
+    if not data:
+        raise PortfolioError(
+            f"{name}: the file is empty; expected a header line naming the columns "
+            f"({', '.join(REQUIRED)}, ...) and one line per position"
+        )
+    names = _header(data, name, lead)
+    _check_names(names, name)
+    try:
+        df = pl.read_csv(io.BytesIO(data), has_header=True, new_columns=names, infer_schema=False)
+    except (Exception, pl.exceptions.PanicException) as exc:
+        _diagnose(data, names, name, lead)
+        raise PortfolioError(
+            f"{name}: cannot be read as CSV; expected comma-separated lines, one per position, "
+            "with quotes only around whole values"
+        ) from exc
+    _check_field_counts(data, names, df.height, name, lead)
+    if b'""' in data:  # polars reads a quoted empty cell as "", an unquoted one as null
+        df = df.with_columns(pl.col(c).replace("", None) for c in df.columns)
+    return df
+
+
+#: Leading bytes of files often given by mistake for CSV text.
+_MAGIC = (
+    (b"PAR1", "a Parquet file (name it .parquet)"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel workbook? save it as CSV UTF-8)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel or Office file (save it as CSV UTF-8)"),
+    (b"\x1f\x8b", "gzip-compressed (decompress it first)"),
+)
+
+
+def _utf8(data: bytes, name: str) -> bytes:
+    """``data`` as UTF-8 without a byte-order mark; a PortfolioError if it is not text."""
+    if data.isascii() and b"\x00" not in data:
+        return data
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise PortfolioError(f"{name}: not CSV text: this is {what}")
+    try:
+        text, had_bom = decode_text(data)
+    except TextDecodeError as exc:
+        if exc.line == 1:
+            where = "the header (line 1)"
+        elif '"' in exc.before:  # a quoted value may span lines: the line is all we know
+            where = f"line {exc.line}"
+        else:
+            lead = len(exc.before) - len(exc.before.lstrip(" \t\r\n"))
+            lead_lines = exc.before[:lead].count("\n")
+            row = exc.line - lead_lines - 1
+            where = f"row {row} (line {exc.line})" if row > 0 else f"the header (line {exc.line})"
+        raise PortfolioError(f"{name}: {where}: {exc.reason}") from None
+    return text.encode("utf-8") if had_bom else data
+
+
+def _lf_line_ends(data: bytes) -> bytes:
+    """A lone CR (old Mac line ends) outside quoted values ends a line, as in Python's csv
+    module; inside a quoted value it is text."""
+
+    def lf(b: bytes) -> bytes:
+        return b.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+    if b'"' not in data:
+        return lf(data)
+    parts = re.split(rb'("(?:[^"]|"")*")', data)
+    return b"".join(p if i % 2 else lf(p) for i, p in enumerate(parts))
+
+
+def _trim_blank_lines(data: bytes) -> tuple[bytes, int]:
+    """Drop blank lines before the header and after the last row; return the data and the
+    number of lines dropped at the start (for line numbers in messages)."""
+    m = re.match(rb"(?:[ \t\r]*\n)*", data)
+    assert m is not None
+    lead = m.group(0).count(b"\n")
+    data = data[m.end() :]
+    last = len(data.rstrip(b" \t\r\n"))
+    if last == 0:
+        return b"", lead
+    nl = data.find(b"\n", last)
+    return (data if nl < 0 else data[: nl + 1]), lead
+
+
+def _header(data: bytes, name: str, lead: int) -> list[str]:
+    end = data.find(b"\n")
+    first = data if end < 0 else data[:end]
+    # A quoted name may span lines: then read the header from the whole text.
+    text = (data if first.count(b'"') % 2 else first).decode("utf-8")
+    try:
+        _, _, names = next(_scan(text))
+    except _CsvSyntaxError as fault:
+        raise PortfolioError(f"{name}: the header (line {lead + 1}): {fault.message}") from None
+    return names
+
+
+def _fault(name: str, fault: _CsvSyntaxError, lead: int) -> PortfolioError:
+    line = fault.line + lead
+    where = (
+        f"the header (line {line})" if fault.record == 0 else f"row {fault.record} (line {line})"
+    )
+    return PortfolioError(f"{name}: {where}: {fault.message}")
+
+
+def _field_count_fault(record: int, line: int, got: int, width: int) -> _CsvSyntaxError:
+    hint = (
+        "a value that contains a comma must be quoted"
+        if got > width
+        else "an empty cell still needs its comma"
+    )
+    return _CsvSyntaxError(
+        record,
+        line,
+        f"got {got} field{'s' if got != 1 else ''}; expected {width}, one per column of the "
+        f"header ({hint})",
+    )
+
+
+def _diagnose(data: bytes, names: list[str], name: str, lead: int) -> None:
+    """Raise a PortfolioError saying where and why ``data`` is not well-formed CSV, if the
+    strict scanner finds out."""
+    width = len(names)
+    try:
+        for record, line, fields in _scan(data.decode("utf-8"), names):
+            blank = len(fields) == 1 and not fields[0].strip()  # a blank line: an empty row
+            if record and len(fields) != width and not blank:
+                raise _field_count_fault(record, line, len(fields), width)
+    except _CsvSyntaxError as fault:
+        raise _fault(name, fault, lead) from None
+
+
+#: A whole line of strict CSV: fields unquoted (no quote in them) or quoted (``""`` inside).
+_STRICT_LINE = r'^(?:"(?:[^"]|"")*"|[^",]*)(?:,(?:"(?:[^"]|"")*"|[^",]*))*\r?$'
+
+
+def _check_field_counts(data: bytes, names: list[str], height: int, name: str, lead: int) -> None:
+    """Every row has one field per header column (blank lines aside; polars fills short rows
+    with empty cells silently) and quotes only around whole values (polars reads some stray
+    quotes as text). Line by line in polars; record by record in Python only when a quoted
+    value spans lines or a line breaks the quoting rules."""
+    width = len(names)
+    try:
+        lines = pl.read_csv(
+            io.BytesIO(data),
+            has_header=False,
+            separator="\x00",  # absent: NUL bytes are refused
+            quote_char=None,
+            infer_schema=False,
+            new_columns=["line"],
+            empty_string_is_null=False,
+        )["line"].fill_null("")
+    except (Exception, pl.exceptions.PanicException):
+        lines = None
+    if lines is not None and lines.len() - 1 == height:
+        bare: pl.Series | None = lines
+        if b'"' in data:
+            quoted = lines.str.contains('"', literal=True)
+            strict = lines.filter(quoted).str.contains(_STRICT_LINE).all()
+            bare = lines.str.replace_all('"(?:[^"]|"")*"', "") if strict else None
+        if bare is not None:
+            counts = bare.str.count_matches(",", literal=True) + 1
+            wrong = (counts != width).arg_true()
+            if wrong.len():  # blank lines are rows of empty cells, not wrong ones
+                wrong = wrong.filter((wrong > 0) & (lines.gather(wrong).str.strip_chars() != ""))
+            if wrong.len():
+                i = int(wrong[0])
+                raise _fault(name, _field_count_fault(i, i + 1, int(counts[i]), width), lead)
+            return
+    # Quoted values span lines, or a line breaks the quoting rules: read record by record.
+    _diagnose(data, names, name, lead)
+    records = sum(1 for _ in _scan(data.decode("utf-8"), names)) - 1
+    if records != height:
+        raise PortfolioError(
+            f"{name}: cannot be read as CSV: {records} rows by the quoting rules but {height} "
+            "as read; expected comma-separated lines with quotes only around whole values"
+        )
+
+
+# --- validation --------------------------------------------------------------------------------
 
 
 class _Checker:
     """Collects checks as polars expressions and evaluates them all in one pass over the data.
 
     ``flag(bad, column, expected, value)`` records a check: every row where ``bad`` is true
-    becomes a Problem showing ``value`` (default: the raw cell of ``column``).
+    becomes a Problem showing ``value`` (default: the raw cell of ``column``). Checks fail
+    closed: where ``bad`` is null (it could not be decided, e.g. on a missing cell), the row is
+    flagged. A ``fallback`` check is reported only for rows no other check flagged.
     """
 
     def __init__(self, df: pl.DataFrame, name: str) -> None:
         self.df = df
         self.name = name
         self.problems: list[Problem] = []
-        self.checks: list[tuple[pl.Expr, str, str, pl.Expr]] = []
+        self.checks: list[tuple[pl.Expr, str, str, pl.Expr, bool]] = []
         self.staged = df.lazy()
+        # The prefix of hidden working columns: one no input column starts with.
+        self.hidden = "__"
+        while any(c.startswith(self.hidden) for c in df.columns):
+            self.hidden += "_"
 
-    def flag(self, bad: pl.Expr, column: str, expected: str, value: pl.Expr | None = None) -> None:
+    def flag(
+        self,
+        bad: pl.Expr,
+        column: str,
+        expected: str,
+        value: pl.Expr | None = None,
+        *,
+        fallback: bool = False,
+    ) -> None:
         if value is None:
             value = pl.col(column) if column in self.df.columns else pl.lit(None)
-        self.checks.append((bad, column, expected, value))
+        self.checks.append((bad, column, expected, value, fallback))
 
     def stage(self, **exprs: pl.Expr) -> list[pl.Expr]:
         """Compute ``exprs`` once into hidden columns and return references to them: polars
         would otherwise evaluate an expression again in every check that uses it."""
-        self.staged = self.staged.with_columns(**{f"__{k}": e for k, e in exprs.items()})
-        return [pl.col(f"__{k}") for k in exprs]
+        self.staged = self.staged.with_columns(**{f"{self.hidden}{k}": e for k, e in exprs.items()})
+        return [pl.col(f"{self.hidden}{k}") for k in exprs]
 
     def evaluate(self, columns: dict[str, pl.Expr]) -> pl.DataFrame:
         """Run every check and compute ``columns`` in one query; return the computed columns.
         Small books are dominated by polars' per-query cost, so everything shares one query."""
-        bad_names = [f"__bad{i}" for i in range(len(self.checks))]
+        bad_names = [f"{self.hidden}bad{i}" for i in range(len(self.checks))]
         self.df = self.staged.collect()
         out = self.df.select(
             *(
-                bad.fill_null(False).alias(n)
+                bad.fill_null(True).alias(n)
                 for (bad, *_), n in zip(self.checks, bad_names, strict=True)
             ),
             **columns,
         )
-        flags = out.select(bad_names).to_numpy() if bad_names else np.zeros((out.height, 0))
+        flags: npt.NDArray[np.bool_] = (
+            out.select(bad_names).to_numpy().astype(np.bool_, copy=False)
+            if bad_names
+            else np.zeros((out.height, 0), dtype=np.bool_)
+        )
+        fallback = np.array([c[4] for c in self.checks], dtype=np.bool_)
+        if fallback.any():
+            flagged = np.any(flags[:, ~fallback], axis=1)
+            flags[:, fallback] &= ~flagged.reshape(-1, 1)
         ids = out["position_id"] if "position_id" in columns else None
         for k in np.flatnonzero(flags.any(axis=0)):
-            _, column, expected, value = self.checks[k]
+            _, column, expected, value, _ = self.checks[k]
             rows = np.flatnonzero(flags[:, k])
-            values = self.df.select(value.gather(rows).alias("v"))["v"].to_list()
-            for i, v in zip(rows.tolist(), values, strict=True):
-                shown: Any = v.isoformat() if isinstance(v, dt.date) else v
+            # with_columns, not select: a literal value (an absent column) broadcasts to every
+            # row before the gather (select would keep one row).
+            v = f"{self.hidden}v"
+            shown = self.df.with_columns(value.alias(v))[v].gather(rows)
+            if shown.dtype.is_temporal():  # dates beyond year 9999 have no Python date
+                shown = shown.cast(pl.String)
+            for i, v in zip(rows.tolist(), shown.to_list(), strict=True):
                 pid = None if ids is None else ids[i]
-                self.problems.append(Problem(self.name, i + 1, pid, column, shown, expected))
+                self.problems.append(Problem(self.name, i + 1, pid, column, v, expected))
         self.problems.sort(key=lambda p: p.row or 0)
         return out.drop(bad_names)
 
@@ -160,7 +719,7 @@ _NO = pl.lit(False)
 
 
 def _number(df: pl.DataFrame, column: str) -> tuple[pl.Expr, pl.Expr]:
-    """(parsed float column, mask of present-but-unparsable cells)."""
+    """(parsed float column, mask of present-but-unparsable or non-finite cells)."""
     if column not in df.columns:
         return pl.lit(None, dtype=pl.Float64), _NO
     if df.schema[column].is_numeric():
@@ -194,7 +753,24 @@ def _named(name: str, pair: tuple[pl.Expr, pl.Expr]) -> dict[str, pl.Expr]:
     return {name: pair[0], f"{name}_bad": pair[1]}
 
 
-def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]:
+def _outside(x: pl.Expr, low: Any, high: Any) -> pl.Expr:
+    """Present and outside [low, high] (never null)."""
+    outside: pl.Expr = (x < low) | (x > high)
+    return x.is_not_null() & outside
+
+
+def _years_after(d: dt.date, years: int) -> dt.date:
+    if d.year + years > dt.MAXYEAR:
+        return dt.date.max
+    try:
+        return dt.date(d.year + years, d.month, d.day)
+    except ValueError:  # 29 February
+        return dt.date(d.year + years, d.month, 28)
+
+
+def _validate(
+    df: pl.DataFrame, name: str, valuation_date: dt.date | None = None
+) -> tuple[pl.DataFrame, list[Problem]]:
     chk = _Checker(df, name)
     missing = [c for c in REQUIRED if c not in df.columns]
     for c in missing:
@@ -213,7 +789,13 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
 
     (pid,) = chk.stage(pid=_text(df, "position_id"))
     chk.flag(pid.is_null(), "position_id", "a non-empty position id", pid)
-    dup = pid.is_duplicated() & ~pid.is_first_distinct()
+    chk.flag(
+        pid.is_not_null() & pid.str.contains(r"\p{Cc}"),
+        "position_id",
+        "a position id without control characters (tabs, line breaks, ...)",
+        pid,
+    )
+    dup = pid.is_not_null() & pid.is_duplicated() & ~pid.is_first_distinct()
     chk.flag(dup, "position_id", "a unique position id (it appears on an earlier row)", pid)
 
     instrument, currency = chk.stage(
@@ -221,7 +803,13 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
         currency=_text(df, "currency").str.to_uppercase(),
     )
     chk.flag(
-        ~instrument.is_in(INSTRUMENTS),
+        instrument.is_null(),
+        "instrument",
+        "an instrument: one of " + ", ".join(INSTRUMENTS) + " (it is missing)",
+        instrument,
+    )
+    chk.flag(
+        instrument.is_not_null() & ~instrument.is_in(INSTRUMENTS),
         "instrument",
         "one of " + ", ".join(INSTRUMENTS),
         _text(df, "instrument"),
@@ -229,13 +817,19 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
     (is_bond,) = chk.stage(is_bond=(instrument == "bond").fill_null(False))
 
     chk.flag(
-        ~currency.is_in(sorted(ISO_4217)),
+        currency.is_null(),
+        "currency",
+        "an ISO 4217 currency code, e.g. USD (it is missing)",
+        currency,
+    )
+    chk.flag(
+        currency.is_not_null() & ~currency.is_in(sorted(ISO_4217)),
         "currency",
         "an ISO 4217 currency code, e.g. USD",
         _text(df, "currency"),
     )
     chk.flag(
-        (instrument == "gold") & (currency != "USD"),
+        (instrument == "gold").fill_null(False) & currency.is_not_null() & (currency != "USD"),
         "currency",
         "USD for gold (gold positions are priced in USD per troy ounce)",
     )
@@ -243,27 +837,57 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
     notional, bad = chk.stage(**_named("notional", _number(df, "notional")))
     chk.flag(bad, "notional", "a number (face amount, ounces or currency amount; negative = short)")
     chk.flag(notional.is_null() & ~bad, "notional", "a notional (it is missing)")
+    chk.flag(
+        _outside(notional, -MAX_ABS_NOTIONAL, MAX_ABS_NOTIONAL),
+        "notional",
+        f"a notional between {-MAX_ABS_NOTIONAL:g} and {MAX_ABS_NOTIONAL:g} (face amount, "
+        "ounces or currency amount; negative = short)",
+    )
 
     coupon, bad = chk.stage(**_named("coupon", _number(df, "coupon")))
     chk.flag(is_bond & bad, "coupon", "a coupon in percent per annum, e.g. 4.25")
     chk.flag(is_bond & coupon.is_null() & ~bad, "coupon", "a coupon for a bond (0 for zero-coupon)")
     chk.flag(
-        is_bond & ((coupon < 0) | (coupon >= 100)),
+        is_bond & coupon.is_not_null() & ((coupon < 0) | (coupon >= MAX_COUPON)),
         "coupon",
         "a coupon in percent per annum between 0 and 100",
     )
 
+    anchor = valuation_date or dt.date.today()
+    latest = _years_after(anchor, MATURITY_HORIZON_YEARS)
+    after = f"the valuation date {anchor.isoformat()}" if valuation_date else "today"
     maturity, bad = chk.stage(**_named("maturity", _date(df, "maturity")))
     chk.flag(is_bond & bad, "maturity", "an ISO date YYYY-MM-DD", _text(df, "maturity"))
     chk.flag(is_bond & maturity.is_null() & ~bad, "maturity", "a maturity date for a bond")
+    chk.flag(
+        is_bond & _outside(maturity, EARLIEST_MATURITY, latest),
+        "maturity",
+        f"a maturity date from {EARLIEST_MATURITY.isoformat()} to {latest.isoformat()} "
+        f"({MATURITY_HORIZON_YEARS} years after {after})",
+    )
 
     frequency, day_count = _conventions(df, chk, is_bond)
 
     spread, bad = chk.stage(**_named("spread_bp", _number(df, "spread_bp")))
+    low, high = SPREAD_BP_RANGE
     chk.flag(is_bond & bad, "spread_bp", "a spread over the curve in basis points")
+    chk.flag(
+        is_bond & _outside(spread, low, high),
+        "spread_bp",
+        f"a spread over the curve between {low:g} and {high:g} basis points",
+    )
     price, bad = chk.stage(**_named("clean_price", _number(df, "clean_price")))
     chk.flag(is_bond & bad, "clean_price", "a clean price per 100 face")
-    chk.flag(is_bond & (price <= 0), "clean_price", "a positive clean price per 100 face")
+    chk.flag(
+        is_bond & price.is_not_null() & (price <= 0),
+        "clean_price",
+        "a positive clean price per 100 face",
+    )
+    chk.flag(
+        is_bond & price.is_not_null() & (price >= MAX_CLEAN_PRICE),
+        "clean_price",
+        f"a clean price per 100 face below {MAX_CLEAN_PRICE:g}",
+    )
     chk.flag(
         is_bond & spread.is_not_null() & price.is_not_null(),
         "clean_price",
@@ -287,6 +911,17 @@ def _validate(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]
         "clean_price": bond_only(price),
     }
     columns = {k: e.cast(CORE_SCHEMA[k]) for k, e in columns.items()}
+    # The net under the checks above: a row they all pass must have every value the engine
+    # needs for its instrument.
+    for c, needed in [(c, pl.lit(True)) for c in REQUIRED] + [
+        (c, is_bond) for c in ("coupon", "maturity", "frequency", "day_count")
+    ]:
+        chk.flag(
+            needed & columns[c].is_null(),
+            c,
+            "a value (it is missing or unreadable)",
+            fallback=True,
+        )
     columns |= {c: pl.col(c) for c in df.columns if c not in KNOWN}  # attributes, as they are
     frame = chk.evaluate(columns)
     if chk.problems:
@@ -323,8 +958,10 @@ def _conventions(df: pl.DataFrame, chk: _Checker, is_bond: pl.Expr) -> tuple[pl.
         is_bond
         & (
             freq_bad
-            | (freq_raw.is_not_null() & ~freq_int.is_in(FREQUENCIES))
-            | (freq_raw != freq_int.cast(pl.Float64))
+            | (
+                freq_raw.is_not_null()
+                & (~freq_int.is_in(FREQUENCIES) | (freq_raw != freq_int.cast(pl.Float64)))
+            )
         ),
         "frequency",
         "a coupon frequency of 1, 2, 4 or 12 per year",
@@ -345,7 +982,9 @@ def _conventions(df: pl.DataFrame, chk: _Checker, is_bond: pl.Expr) -> tuple[pl.
         "day_count",
         "a day count (or a convention: " + ", ".join(PRESETS) + ")",
     )
-    clash_f = has_conv & freq_int.is_not_null() & (freq_int != preset_freq)
+    clash_f = (
+        has_conv & preset_freq.is_not_null() & freq_int.is_not_null() & (freq_int != preset_freq)
+    )
     chk.flag(is_bond & clash_f, "frequency", "the convention's frequency or an empty cell")
     clash_d = has_conv & dc.is_not_null() & preset_dc.is_not_null() & (dc != preset_dc)
     chk.flag(

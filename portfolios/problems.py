@@ -24,9 +24,24 @@ class Problem:
         if self.row is not None:
             where += f": row {self.row}"
         if self.position_id:
-            where += f" (position_id {self.position_id!r})"
-        got = "" if self.value is None else f"got {self.value!r}; "
-        return f"{where}, column {self.column!r}: {got}expected {self.expected}"
+            where += f" (position_id {_shown(self.position_id)})"
+        got = "" if self.value is None else f"got {_shown(self.value)}; "
+        return f"{where}, column {_shown(self.column)}: {got}expected {self.expected}"
+
+
+#: Longest value shown in a message (the rejects' value column keeps it whole).
+MAX_SHOWN = 200
+#: Most problems listed in a PortfolioValidationError's message (``problems`` has them all).
+MAX_LISTED = 1000
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``: quoted, so user text (brackets, newlines, quotes) stays visibly one value;
+    shortened past MAX_SHOWN characters."""
+    text = repr(value)
+    if len(text) <= MAX_SHOWN:
+        return text
+    return f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
 
 
 class PortfolioError(ValueError):
@@ -39,11 +54,20 @@ class PortfolioValidationError(PortfolioError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         n = len(self.problems)
-        rows = {p.row for p in self.problems}
-        head = (
-            f"{n} problem{'s' if n != 1 else ''} in {len(rows)} row{'s' if len(rows) != 1 else ''}"
-        )
-        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
+        rows = {p.row for p in self.problems if p.row is not None}
+        whole = sum(p.row is None for p in self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''}"
+        in_rows = f"in {len(rows)} row{'s' if len(rows) != 1 else ''}"
+        if not whole:
+            head += f" {in_rows}"
+        elif rows:
+            head += f": {whole} of the whole source, {n - whole} {in_rows}"
+        else:
+            head += " of the whole source"
+        lines = [f"  - {p}" for p in self.problems[:MAX_LISTED]]
+        if n > MAX_LISTED:
+            lines.append(f"  ... and {n - MAX_LISTED} more problems (not listed here)")
+        super().__init__(head + ":\n" + "\n".join(lines))
 
 
 REJECT_SCHEMA: dict[str, type[pl.DataType]] = {

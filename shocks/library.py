@@ -9,7 +9,9 @@ from pathlib import Path
 
 import polars as pl
 
+from shocks.history import HistoryLike
 from shocks.model import ScenarioSet, concat
+from shocks.parquet import read_parquet
 from shocks.parse import ScenarioError, read_toml
 
 ScenarioSource = str | Path | ScenarioSet
@@ -34,12 +36,16 @@ def library() -> pl.DataFrame:
     )
 
 
-def load(source: ScenarioSource | Sequence[ScenarioSource]) -> ScenarioSet:
+def load(
+    source: ScenarioSource | Sequence[ScenarioSource], history: HistoryLike | None = None
+) -> ScenarioSet:
     """Scenarios from a built-in name, a library group (``historical``, ``irrbb``, ...),
-    ``"all"`` for the whole library, a TOML path, a ScenarioSet, or a list of any of these."""
+    ``"all"`` for the whole library, a TOML or Parquet (``.parquet``) path, a ScenarioSet, or a
+    list of any of these. ``history`` serves TOML scenarios with a ``[scenario.predict]`` table
+    (default: the bundled history)."""
     if isinstance(source, str | Path | ScenarioSet):
-        return _one(source)
-    sets = [_one(s) for s in source]
+        return _one(source, history)
+    sets = [_one(s, history) for s in source]
     if not sets:
         raise ScenarioError("no scenarios given")
     try:
@@ -48,7 +54,7 @@ def load(source: ScenarioSource | Sequence[ScenarioSource]) -> ScenarioSet:
         raise ScenarioError(str(exc)) from None
 
 
-def _one(source: ScenarioSource) -> ScenarioSet:
+def _one(source: ScenarioSource, history: HistoryLike | None = None) -> ScenarioSet:
     if isinstance(source, ScenarioSet):
         return source
     lib = _library()
@@ -61,8 +67,10 @@ def _one(source: ScenarioSource) -> ScenarioSet:
     if group:
         return lib.select(group)
     path = Path(source)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return read_parquet(path)
     if path.suffix.lower() == ".toml" or path.exists():
-        return read_toml(path)
+        return read_toml(path, history=history)
     groups = sorted({o[8:-5] for o in lib.origins})
     raise ScenarioError(
         f"{key!r} is neither a scenario file nor a built-in scenario; built-in groups: "

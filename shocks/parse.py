@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+import reprlib
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -11,12 +13,16 @@ from typing import Any
 import numpy as np
 
 from portfolios.currencies import ISO_4217
+from shocks.errors import HistoryError, ScenarioError
+from shocks.history import HistoryLike, as_date, resolve_history
 from shocks.model import ALL, BASEL_TENORS, FloatArray, Level, ScenarioSet, concat
+from shocks.predict import predict
 from shocks.tenors import Tenor, parse_tenor
 
 #: Keys allowed in a [scenario.rates.CCY] table.
 RATE_KEYS = ("tenors", "bp", "to_pct", "parallel_bp", "twist", "butterfly", "short_bp", "long_bp")
-_SCENARIO_KEYS = ("name", "description", "source", "rates", "fx", "gold")
+_SCENARIO_KEYS = ("name", "description", "source", "rates", "fx", "gold", "predict")
+_PREDICT_KEYS = ("window", "horizon")
 #: Largest zero-rate shift a scenario may give (bp, either sign): 100 percentage points.
 MAX_SHIFT_BP = 10_000.0
 #: Largest level a level target may move a zero rate to (percent, either sign).
@@ -24,16 +30,17 @@ MAX_LEVEL_PCT = 100.0
 #: Largest rise of an FX rate or of gold (percent): tenfold.
 MAX_PERCENT_CHANGE = 900.0
 
-
-class ScenarioError(ValueError):
-    """A scenario file or definition that cannot be used."""
+__all__ = ["RATE_KEYS", "ScenarioError", "from_dict", "read_toml"]
 
 
 Shape = tuple[tuple[Tenor, ...], FloatArray]  # (tenors, bp): linear between, flat beyond
 
 
-def read_toml(path: str | Path, origin: str | None = None) -> ScenarioSet:
-    """Parse one scenario file."""
+def read_toml(
+    path: str | Path, origin: str | None = None, history: HistoryLike | None = None
+) -> ScenarioSet:
+    """Parse one scenario file (``history``: for ``[scenario.predict]``, default the bundled
+    one)."""
     p = Path(path)
     origin = origin or str(p)
     try:
@@ -47,7 +54,7 @@ def read_toml(path: str | Path, origin: str | None = None) -> ScenarioSet:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{origin}: not valid TOML: {exc}") from exc
-    return from_dict(data, origin)
+    return from_dict(data, origin, history)
 
 
 def _where_byte(exc: UnicodeDecodeError) -> str:
@@ -58,8 +65,13 @@ def _where_byte(exc: UnicodeDecodeError) -> str:
     return f"byte {exc.object[exc.start]:#04x} on line {line}, column {column}"
 
 
-def from_dict(data: dict[str, Any], origin: str = "<scenarios>") -> ScenarioSet:
-    """Build a ScenarioSet from the parsed TOML structure ``{"scenario": [ {...}, ... ]}``."""
+def from_dict(
+    data: dict[str, Any], origin: str = "<scenarios>", history: HistoryLike | None = None
+) -> ScenarioSet:
+    """Build a ScenarioSet from the parsed TOML structure ``{"scenario": [ {...}, ... ]}``.
+
+    A scenario with a ``[scenario.predict]`` table has the history factors it leaves open
+    filled from those it gives (``_predicted``), with ``history`` or the bundled one."""
     specs = data.get("scenario")
     if not isinstance(specs, list) or not specs:
         raise ScenarioError(f"{origin}: expected one or more [[scenario]] tables")
@@ -68,14 +80,14 @@ def from_dict(data: dict[str, Any], origin: str = "<scenarios>") -> ScenarioSet:
         raise ScenarioError(
             f"{origin}: unknown top-level keys {sorted(extra)}; expected only [[scenario]] tables"
         )
-    parsed = [_scenario(spec, i, origin) for i, spec in enumerate(specs)]
+    parsed = [_scenario(spec, i, origin, history) for i, spec in enumerate(specs)]
     try:
         return concat(parsed)
     except ValueError as exc:  # a name used twice in the file
         raise ScenarioError(f"{origin}: {exc}") from None
 
 
-def _scenario(spec: Any, index: int, origin: str) -> ScenarioSet:
+def _scenario(spec: Any, index: int, origin: str, history: HistoryLike | None) -> ScenarioSet:
     if not isinstance(spec, dict):
         raise ScenarioError(f"{origin}: scenario #{index + 1}: expected a table")
     name = spec.get("name")
@@ -149,7 +161,7 @@ def _scenario(spec: Any, index: int, origin: str) -> ScenarioSet:
         bp[0, currencies.index(c), cols] = ys
         knots[0, currencies.index(c), cols] = True
     fx_ccy = tuple(sorted(fx))
-    return ScenarioSet(
+    base = ScenarioSet(
         names=(name,),
         descriptions=(spec.get("description", ""),),
         sources=(spec.get("source", ""),),
@@ -163,6 +175,89 @@ def _scenario(spec: Any, index: int, origin: str) -> ScenarioSet:
         gold_pct=np.array([gold]),
         levels=tuple(levels),
     )
+    if "predict" not in spec:
+        return base
+    return _predicted(base, spec, fail, history)
+
+
+def _predicted(
+    base: ScenarioSet, spec: dict[str, Any], fail: Fail, history: HistoryLike | None
+) -> ScenarioSet:
+    """``base`` with the history factors it does not give filled by ``predict``.
+
+    The given factors are exactly the history factors the scenario names: the listed tenors of
+    a curve given by ``tenors`` + ``bp`` alone (each must be a tenor of the history's curve),
+    every history tenor of a curve given by any other shape (a parallel shift, twist,
+    butterfly or Basel shape defines the whole curve: its value at each history tenor is
+    given), and the FX and gold entries listed. Every other history factor is inferred, other
+    tenors of a curve with given tenors included. Curves and currencies the history lacks keep
+    their shocks and inform nothing.
+    """
+    table = spec["predict"]
+    if not isinstance(table, dict):
+        raise fail("predict", "expected a table [scenario.predict] (keys window, horizon)")
+    for key in sorted(set(table) - set(_PREDICT_KEYS)):
+        raise fail(f"predict.{key}", f"unknown key; expected one of {', '.join(_PREDICT_KEYS)}")
+    window = None
+    if "window" in table:
+        raw = table["window"]
+        if not isinstance(raw, list) or len(raw) != 2:
+            raise fail("predict.window", f'got {raw!r}; expected ["2013-01-01", "2024-06-30"]')
+        try:
+            window = (as_date(raw[0], "start"), as_date(raw[1], "end"))
+        except HistoryError as exc:
+            raise fail("predict.window", str(exc)) from None
+        if window[1] <= window[0]:
+            raise fail("predict.window", f"got {raw!r}; expected a start before the end")
+    horizon = table.get("horizon", 10)
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+        raise fail("predict.horizon", f"got {horizon!r}; expected a whole number of days >= 1")
+    for lv in base.levels:
+        raise fail(
+            f"rates.{lv.currency}.to_pct",
+            "a level target cannot be predicted from (it needs a market); give bp moves",
+        )
+    if ALL in base.currencies:
+        raise fail("rates.ALL", "predict needs moves of named curves, not of ALL curves")
+    h = resolve_history(history)
+    given: dict[str, float] = {}
+    for ccy_raw, block in spec.get("rates", {}).items():
+        ccy = ccy_raw.upper()
+        if ccy not in h.curves:
+            continue
+        ci = base.currencies.index(ccy)
+        tenors = h.curves[ccy]
+        if set(block) <= {"tenors", "bp"}:
+            for k in np.flatnonzero(base.knots[0, ci]).tolist():
+                t = base.tenors[k]
+                match = [x for x in tenors if x.key == t.key]
+                if not match:
+                    raise fail(
+                        f"rates.{ccy_raw}.tenors",
+                        f"{t} is not a tenor of the {ccy} curve of the history ({h.source}); "
+                        f"its tenors are {', '.join(map(str, tenors))}",
+                    )
+                given[f"{ccy}.{match[0]}"] = float(base.bp[0, ci, k])
+        else:
+            shift = base.shift_bp(0, ccy, [x.years for x in tenors])
+            given |= {f"{ccy}.{x}": float(v) for x, v in zip(tenors, shift, strict=True)}
+    for ccy_raw in spec.get("fx", {}):
+        ccy = ccy_raw.upper()
+        if f"FX.{ccy}" in h.factors:
+            given[f"FX.{ccy}"] = float(base.fx_pct[0, base.fx_currencies.index(ccy)])
+    if isinstance(spec.get("gold"), dict) and "pct" in spec["gold"] and "XAU" in h.factors:
+        given["XAU"] = float(base.gold_pct[0])
+    if not given:
+        raise fail(
+            "predict",
+            f"the scenario moves no factor of the history ({h.source}: "
+            f"{', '.join(h.factors)}); there is nothing to infer from",
+        )
+    try:
+        prediction = predict(h, given, window, horizon)
+    except HistoryError as exc:
+        raise fail("predict", str(exc)) from None
+    return prediction.overlay(base)
 
 
 def _union(tenors: list[Tenor]) -> tuple[Tenor, ...]:
@@ -174,15 +269,38 @@ def _union(tenors: list[Tenor]) -> tuple[Tenor, ...]:
 Fail = Callable[[str, str], ScenarioError]
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlong, _REPR.maxstring, _REPR.maxother = 40, 80, 80
+
+
+def _show(v: Any) -> str:
+    """A value as it appears in a message: its repr, long ones shortened."""
+    return _REPR.repr(v)
+
+
+def _real(v: Any) -> float | None:
+    """``v`` as a float when it is a TOML number (not a bool); integers too large for a float
+    become infinite."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
 def _number(
     v: Any, where: str, fail: Fail, bound: float = MAX_SHIFT_BP, unit: str = "bp"
 ) -> float:
     """A number within +-``bound`` (a shift in bp unless ``unit`` says otherwise)."""
-    if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
-        raise fail(where, f"got {v!r}; expected a number")
-    if abs(v) > bound:
-        raise fail(where, f"got {v!r}; expected a number between {-bound:g} and {bound:g} {unit}")
-    return float(v)
+    x = _real(v)
+    if x is None or math.isnan(x):
+        raise fail(where, f"got {_show(v)}; expected a number")
+    if not abs(x) <= bound:
+        raise fail(
+            where, f"got {_show(v)}; expected a number between {-bound:g} and {bound:g} {unit}"
+        )
+    return x
 
 
 def _tenor(v: Any, where: str, fail: Fail) -> Tenor:
@@ -193,17 +311,13 @@ def _tenor(v: Any, where: str, fail: Fail) -> Tenor:
 
 
 def _percent_change(v: Any, where: str, fail: Fail) -> float:
-    if (
-        isinstance(v, bool)
-        or not isinstance(v, int | float)
-        or not np.isfinite(v)
-        or not -100 < v <= MAX_PERCENT_CHANGE
-    ):
+    x = _real(v)
+    if x is None or not -100 < x <= MAX_PERCENT_CHANGE:
         raise fail(
-            where, f"got {v!r}; expected a percent change above -100 and at most "
+            where, f"got {_show(v)}; expected a percent change above -100 and at most "
             f"{MAX_PERCENT_CHANGE:g}"
         )
-    return float(v)
+    return x
 
 
 def _rate_block(block: Any, prefix: str, scenario_fail: Fail) -> tuple[Shape | None, Shape | None]:

@@ -80,6 +80,10 @@ def add_months(d: dt.date, months: int) -> dt.date:
     return dt.date(y, m + 1, min(d.day, calendar.monthrange(y, m + 1)[1]))
 
 
+class TenorTooLongError(ValueError):
+    """A tenor longer than MAX_YEARS (dates that far out do not exist in the calendar)."""
+
+
 def parse_tenor(value: object) -> Tenor:
     """Parse "3M", "10Y", "2W", "5D" or a positive number of years; raise ValueError otherwise."""
     if isinstance(value, bool):
@@ -88,13 +92,18 @@ def parse_tenor(value: object) -> Tenor:
     if isinstance(value, int | float):
         if not value > 0:
             raise ValueError(f"{value!r} is not a positive number of years")
-        tenor = Tenor(float(value), "")
+        try:
+            tenor = Tenor(float(value), "")
+        except OverflowError:  # an integer too large for a float
+            tenor = Tenor(float("inf"), "")
     elif isinstance(value, str):
         m = _TENOR.match(value)
         if m and float(m.group(1)) > 0:
             tenor = Tenor(float(m.group(1)), m.group(2).upper())
     if tenor is None:
         raise ValueError(f"{value!r} is not a tenor like '3M', '10Y' or a number of years")
-    if tenor.years > MAX_YEARS:
-        raise ValueError(f"{value!r} is longer than {MAX_YEARS:g} years")
+    if not tenor.years <= MAX_YEARS:
+        raise TenorTooLongError(
+            f"got {value!r}; expected a tenor of at most {MAX_YEARS:g} years"
+        )
     return tenor

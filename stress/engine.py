@@ -16,6 +16,8 @@ from stress.result import StressResult, build_result
 from stress.risk import check_levels
 
 DETAIL_MODES = ("summary", "positions")
+#: Scenarios whose worst positions a summary run finds (the ones of lowest P&L).
+WORST_SCENARIOS = 100
 
 
 def run(
@@ -27,6 +29,7 @@ def run(
     base_currency: str | None = None,
     by: Sequence[str] = (),
     worst: int = 10,
+    worst_scenarios: int | None = WORST_SCENARIOS,
     risk: Sequence[float] = (),
     skip_invalid: bool = False,
     chunk_size: int | None = None,
@@ -43,6 +46,9 @@ def run(
         by: position attributes (or ``maturity_bucket``) to sum the results by, read with
             ``result.by(column)``.
         worst: how many lowest-P&L positions to keep per scenario (``result.contributors``).
+        worst_scenarios: in summary mode, the worst positions are found for this many
+            scenarios of lowest P&L (None: for every scenario; positions mode always finds
+            them for every scenario). The book's totals never need a pass over positions.
         risk: confidence levels (e.g. ``(0.99, 0.975)``) at which to keep each position's
             component of the expected shortfall (``result.component_es``); VaR and ES
             themselves (``result.risk``) need no request.
@@ -65,6 +71,7 @@ def run(
         detail=detail,
         by=by,
         worst=worst,
+        worst_scenarios=worst_scenarios,
         risk=risk,
         chunk_size=chunk_size,
         progress=progress,
@@ -78,6 +85,7 @@ def run_prepared(
     detail: str = "summary",
     by: Sequence[str] = (),
     worst: int = 10,
+    worst_scenarios: int | None = WORST_SCENARIOS,
     risk: Sequence[float] = (),
     chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -92,6 +100,7 @@ def run_prepared(
         shocks,
         groups,
         worst=worst,
+        worst_scenarios=worst_scenarios,
         detail=detail == "positions",
         chunk_size=chunk_size,
         progress=progress,

@@ -29,14 +29,16 @@ from stress.kernels.scenarios import (
     PNL_FX,
     PNL_GOLD,
     PNL_RATES,
+    GroupValues,
     NodeWeights,
     Outputs,
     Positions,
     Shocks,
     count_group_nodes,
     fill_group_nodes,
-    node_group_sums,
-    node_group_sums_serial,
+    group_sums,
+    group_sums_serial,
+    group_values,
     node_shocks,
     node_shocks_serial,
     stress_positions,
@@ -82,14 +84,18 @@ def evaluate(
     groups: Groupings,
     *,
     worst: int = 10,
+    worst_scenarios: int | None = None,
     detail: bool = False,
     chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[RawSums, FloatArray | None]:
     """Revalue every position of ``prepared`` under every scenario of ``shocks``.
 
-    Returns the raw sums and, with ``detail``, every position's detail columns as an array
-    (N_DETAIL, positions x scenarios), position-major.
+    The sums per group come from per-node weights, without a pass over positions. A pass over
+    positions finds each scenario's worst positions: for every scenario with ``detail`` (which
+    also returns every position's detail columns as an array (N_DETAIL, positions x
+    scenarios), position-major), otherwise for the ``worst_scenarios`` scenarios of lowest
+    P&L (None: all of them); the other scenarios have no worst positions (-1).
 
     Args:
         worst: how many lowest-P&L positions to keep per scenario.
@@ -105,66 +111,129 @@ def evaluate(
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     chunk_size = max(min(chunk_size, S), 1)
+    weights = node_weights(prepared, groups)
+    values = _group_values(prepared, groups)
+    sums = np.empty((S, groups.n_groups, N_METRICS))
+    raw = RawSums(
+        sums,
+        np.full((S, worst), -1, dtype=np.int64),
+        np.full((S, worst), np.inf),
+        np.full((S, worst, N_DETAIL), np.nan),
+    )
+    out_detail = np.empty((N_DETAIL, n_p * S)) if detail else np.empty((0, 0))
+    by_position = detail or worst_scenarios is None or worst_scenarios >= S
+    for lo in range(0, S, chunk_size):
+        hi = min(S, lo + chunk_size)
+        sh, parallel = _shocks(prepared, shocks, np.arange(lo, hi))
+        (group_sums if parallel else group_sums_serial)(weights, values, sh, sums[lo:hi])
+        if by_position and (worst or detail):
+            _positions_pass(prepared, sh, parallel, raw, np.arange(lo, hi), out_detail, lo, S)
+        if progress is not None:
+            progress(hi, S)
+        log.debug("scenarios %d-%d of %d done", lo, hi, S)
+    if not by_position and worst and worst_scenarios:
+        # The worst positions of the worst scenarios only: a second, small pass.
+        chosen = np.sort(np.argsort(total_pnl(raw), kind="stable")[:worst_scenarios])
+        for lo in range(0, len(chosen), chunk_size):
+            idx = chosen[lo : lo + chunk_size]
+            sh, parallel = _shocks(prepared, shocks, idx)
+            _positions_pass(prepared, sh, parallel, raw, idx, out_detail, 0, 0)
+    return raw, (out_detail if detail else None)
+
+
+def _shocks(
+    prepared: Prepared, shocks: ResolvedShocks, idx: IntArray
+) -> tuple[Shocks, bool]:
+    """The kernels' record of scenarios ``idx``: discount multipliers and shifts per node."""
+    n_blocks = -(-len(idx) // BLOCK)
+    n_nodes = max(prepared.n_nodes, 1)
+    g = np.empty((n_blocks, n_nodes, BLOCK))
+    d = np.empty_like(g)
+    work = run_work(len(prepared.cashflows.pv), prepared.book.n_positions, len(idx))
+    parallel = threaded(work, n_blocks)
+    (node_shocks if parallel else node_shocks_serial)(
+        prepared.node_t,
+        prepared.node_curve,
+        shocks.times,
+        np.ascontiguousarray(shocks.shift_bp[idx]),
+        g,
+        d,
+    )
+    sh = Shocks(
+        multiplier=g,
+        shift=d,
+        fx_multiplier=np.ascontiguousarray(shocks.fx_multiplier[idx]),
+        gold_multiplier=np.ascontiguousarray(shocks.gold_multiplier[idx]),
+        gold_before=prepared.book.market.gold_usd or 0.0,
+    )
+    return sh, parallel
+
+
+def _positions_pass(
+    prepared: Prepared,
+    sh: Shocks,
+    parallel: bool,
+    raw: RawSums,
+    idx: IntArray,
+    detail: FloatArray,
+    detail_first: int,
+    detail_stride: int,
+) -> None:
+    """Every position under scenarios ``idx`` (the rows of ``sh``): their worst positions
+    into ``raw`` and, when ``detail`` is not empty, every position's detail columns."""
+    book = prepared.book
     positions = Positions(
         form=book.form,
         scale=book.scale,
         fx_before=book.fx0,
         currency=book.currency_code,
         cashflow_row=prepared.cashflow_row,
-        group=groups.codes,
     )
-    weights = node_weights(prepared, groups)
-    sums = np.empty((S, groups.n_groups, N_METRICS))
-    worst_pos = np.empty((S, worst), dtype=np.int64)
-    worst_pnl = np.empty((S, worst))
-    worst_detail = np.empty((S, worst, N_DETAIL))
-    out_detail = np.empty((N_DETAIL, n_p * S)) if detail else np.empty((0, 0))
-    gold_before = book.market.gold_usd or 0.0
-    n_cashflows = len(prepared.cashflows.pv)
-    for lo in range(0, S, chunk_size):
-        hi = min(S, lo + chunk_size)
-        n_blocks = -(-(hi - lo) // BLOCK)
-        g = np.empty((n_blocks, n_nodes, BLOCK))
-        d = np.empty_like(g)
-        parallel = threaded(run_work(n_cashflows, n_p, hi - lo), n_blocks)
-        (node_shocks if parallel else node_shocks_serial)(
-            prepared.node_t,
-            prepared.node_curve,
-            shocks.times,
-            np.ascontiguousarray(shocks.shift_bp[lo:hi]),
-            g,
-            d,
-        )
-        sh = Shocks(
-            multiplier=g,
-            shift=d,
-            fx_multiplier=np.ascontiguousarray(shocks.fx_multiplier[lo:hi]),
-            gold_multiplier=np.ascontiguousarray(shocks.gold_multiplier[lo:hi]),
-            gold_before=gold_before,
-        )
-        out = Outputs(
-            sums=sums[lo:hi],
-            worst=worst_pos[lo:hi],
-            worst_pnl=worst_pnl[lo:hi],
-            worst_detail=worst_detail[lo:hi],
-            detail=out_detail,
-            detail_first=lo,
-            detail_stride=S,
-        )
-        (stress_positions if parallel else stress_positions_serial)(
-            n_blocks, positions, prepared.cashflows, sh, out
-        )
-        (node_group_sums if parallel else node_group_sums_serial)(weights, sh, sums[lo:hi])
-        if progress is not None:
-            progress(hi, S)
-        log.debug("scenarios %d-%d of %d done", lo, hi, S)
-    raw = RawSums(sums, worst_pos, worst_pnl, worst_detail)
-    return raw, (out_detail if detail else None)
+    out = Outputs(
+        worst=raw.worst[idx],
+        worst_pnl=raw.worst_pnl[idx],
+        worst_detail=raw.worst_detail[idx],
+        detail=detail,
+        detail_first=detail_first,
+        detail_stride=detail_stride,
+    )
+    n_blocks = sh.multiplier.shape[0]
+    (stress_positions if parallel else stress_positions_serial)(
+        n_blocks, positions, prepared.cashflows, sh, out
+    )
+    raw.worst[idx] = out.worst
+    raw.worst_pnl[idx] = out.worst_pnl
+    raw.worst_detail[idx] = out.worst_detail
+
+
+def _group_values(prepared: Prepared, groups: Groupings) -> GroupValues:
+    book = prepared.book
+    n_ccy = len(book.position_currencies)
+    values = GroupValues(
+        value=np.zeros((groups.n_groups, n_ccy)),
+        cash=np.zeros((groups.n_groups, n_ccy)),
+        gold=np.zeros(groups.n_groups),
+        gold_currency=book.position_currencies.index("USD")
+        if "USD" in book.position_currencies
+        else -1,
+    )
+    group_values(
+        book.form,
+        book.scale,
+        prepared.cashflow_row,
+        book.currency_code,
+        groups.codes,
+        prepared.cashflows.pv_before,
+        book.market.gold_usd or 0.0,
+        values,
+    )
+    return values
 
 
 def node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:
     """Per group of every grouping, the nodes its cashflows pay at, with the sums of
-    scale x pv x t and scale x pv x t^2 there (local currency), in cashflow order."""
+    scale x pv, scale x pv x t and scale x pv x t^2 there (local currency), in cashflow
+    order."""
     book = prepared.book
     rows_pos = book.cashflow_pos
     n_rows, n_q = len(rows_pos), groups.codes.shape[1]
@@ -182,13 +251,15 @@ def node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:
     offsets = np.zeros(groups.n_groups + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     nnz = int(offsets[-1])
-    node, w_t, w_t2 = np.empty(nnz, dtype=np.int64), np.empty(nnz), np.empty(nnz)
+    node = np.empty(nnz, dtype=np.int64)
+    w_pv, w_t, w_t2 = np.empty(nnz), np.empty(nnz), np.empty(nnz)
     fill_group_nodes(
-        rows, group_offsets, prepared.cashflows, scale, n_nodes, offsets, node, w_t, w_t2
+        rows, group_offsets, prepared.cashflows, scale, n_nodes, offsets, node, w_pv, w_t, w_t2
     )
     return NodeWeights(
         offsets=offsets,
         node=node,
+        w_pv=w_pv,
         w_t=w_t,
         w_t2=w_t2,
         node_currency=prepared.node_currency,

@@ -6,22 +6,59 @@ and an FX shock (percent change of a currency's value in USD) applies in one pla
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
+import math
 import re
+import reprlib
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
 from portfolios.conventions import CURRENCY_BOND_CONVENTION, PRESETS
 from portfolios.currencies import ISO_4217
-from shocks.tenors import parse_tenor
+from portfolios.loader import TextDecodeError, decode_text
+from shocks.tenors import MAX_YEARS, Tenor, TenorTooLongError, parse_tenor
 from stress.curves import BootstrapError, ZeroCurve, bootstrap_par
 
 _PAIR = re.compile(r"^([A-Z]{3})([A-Z]{3})$")
+
+# --- what a market file may hold (README, "What is validated") --------------------------------
+
+TOP_KEYS: Final = ("valuation_date", "base_currency", "curves", "fx", "gold")
+CURVE_KEYS: Final = ("type", "tenors", "rates", "convention")
+GOLD_KEYS: Final = ("XAUUSD",)
+#: Valuation dates: inclusive bounds.
+VALUATION_DATE_RANGE: Final = (dt.date(1900, 1, 1), dt.date(2199, 12, 31))
+#: Curve rates in percent (zero or par): inclusive bounds.
+RATE_PCT_RANGE: Final = (-50.0, 100.0)
+#: FX: every quoted pair and every currency's implied value in USD, inclusive bounds.
+FX_RANGE: Final = (1e-6, 1e6)
+#: Gold in USD per troy ounce: 0 < price < this.
+MAX_GOLD_USD: Final = 1e7
+
+_repr = reprlib.Repr()
+_repr.maxlevel, _repr.maxlist, _repr.maxdict, _repr.maxtuple = 3, 12, 8, 12
+_repr.maxstring, _repr.maxother, _repr.maxlong = 80, 80, 40
+
+
+def _show(value: Any) -> str:
+    """A value as it appears in a message: repr, shortened for long or deeply nested values."""
+    return _repr.repr(value)
+
+
+def _real(value: Any) -> float | None:
+    """A TOML number as a float (a huge integer becomes +-inf); None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 class MarketError(ValueError):
@@ -43,37 +80,68 @@ class Market:
     def load(cls, path: str | Path) -> Market:
         """Read a market TOML file (see the README for the format)."""
         p = Path(path)
+        if p.is_dir():
+            raise MarketError(f"{p}: is a directory; expected a market TOML file")
         try:
-            text = p.read_text(encoding="utf-8")
+            raw = p.read_bytes()
         except OSError as exc:
-            raise MarketError(f"{p}: cannot read market file ({exc.strerror})") from exc
+            raise MarketError(f"{p}: cannot read market file ({exc.strerror or exc})") from exc
+        try:
+            text, _ = decode_text(raw)
+        except TextDecodeError as exc:
+            raise MarketError(
+                f"{p}: cannot read market file: line {exc.line}: {exc.reason}"
+            ) from None
+        if not text.strip():
+            raise MarketError(
+                f"{p}: the market file is empty; expected valuation_date, [curves.CCY] tables, "
+                "[fx] and [gold] (see the README)"
+            )
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise MarketError(f"{p}: not valid TOML: {exc}") from exc
+        except RecursionError:
+            raise MarketError(f"{p}: not valid TOML: arrays or tables nested too deeply") from None
         return cls.from_dict(data, source=str(p))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "<market>") -> Market:
         """Build from the parsed TOML structure (same keys as the file)."""
+        if not isinstance(data, dict):
+            raise MarketError(f"{source}: expected a table of market data, got {_show(data)}")
+        _known_keys(data, TOP_KEYS, source, "")
         val = _date(data, "valuation_date", source)
-        base = str(data.get("base_currency", "USD")).upper()
+        base_raw = data.get("base_currency", "USD")
+        if not isinstance(base_raw, str):
+            raise MarketError(
+                f"{source}: base_currency: got {_show(base_raw)}; expected an ISO 4217 code "
+                'like "USD"'
+            )
+        base = base_raw.strip().upper()
         if base not in ISO_4217:
             raise MarketError(f"{source}: base_currency {base!r} is not an ISO 4217 code")
         curves_data = data.get("curves", {})
         if not isinstance(curves_data, dict) or not curves_data:
             raise MarketError(f"{source}: [curves] needs at least one [curves.CCY] table")
+        seen: dict[str, str] = {}
+        for key in curves_data:
+            if not isinstance(key, str):
+                raise MarketError(
+                    f"{source}: [curves]: got the key {_show(key)}; expected a currency code"
+                )
+            if key.upper() in seen:
+                raise MarketError(
+                    f"{source}: [curves.{seen[key.upper()]}] and [curves.{key}] are the same "
+                    "currency; expected one table per currency"
+                )
+            seen[key.upper()] = key
         curves = {
             ccy.upper(): _curve(ccy.upper(), spec, val, source) for ccy, spec in curves_data.items()
         }
         usd_value = _fx(data.get("fx", {}), source)
-        gold = data.get("gold", {}).get("XAUUSD") if isinstance(data.get("gold"), dict) else None
-        if gold is not None and not (isinstance(gold, int | float) and gold > 0):
-            raise MarketError(
-                f"{source}: [gold] XAUUSD: got {gold!r}; expected a positive price "
-                "in USD per troy ounce"
-            )
-        market = cls(val, base, curves, usd_value, None if gold is None else float(gold), source)
+        gold = _gold(data.get("gold", {}), source)
+        market = cls(val, base, curves, usd_value, gold, source)
         market.fx_rate(base, "USD")  # the base currency needs a USD value
         return market
 
@@ -108,14 +176,33 @@ class Market:
 
 def _date(data: dict[str, Any], key: str, source: str) -> dt.date:
     v = data.get(key)
+    d: dt.date | None = None
     if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
-        return v
-    if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v)
-        except ValueError:
-            pass
-    raise MarketError(f'{source}: {key}: got {v!r}; expected an ISO date like "2026-01-20"')
+        d = v
+    elif isinstance(v, str):
+        with contextlib.suppress(ValueError):
+            d = dt.date.fromisoformat(v)
+    if d is None:
+        raise MarketError(
+            f'{source}: {key}: got {_show(v)}; expected an ISO date like "2026-01-20"'
+        )
+    low, high = VALUATION_DATE_RANGE
+    if not low <= d <= high:
+        raise MarketError(
+            f"{source}: {key}: got {d.isoformat()}; expected a date from {low.isoformat()} to "
+            f"{high.isoformat()}"
+        )
+    return d
+
+
+def _known_keys(table: dict[str, Any], allowed: tuple[str, ...], source: str, where: str) -> None:
+    """Refuse a key the format does not define (a typo would otherwise be ignored)."""
+    for key in table:
+        if key not in allowed:
+            raise MarketError(
+                f"{source}: {where}unknown key {_show(key)}; expected "
+                + (f"one of {', '.join(allowed)}" if len(allowed) > 1 else allowed[0])
+            )
 
 
 def _curve(ccy: str, spec: Any, val: dt.date, source: str) -> ZeroCurve:
@@ -124,24 +211,41 @@ def _curve(ccy: str, spec: Any, val: dt.date, source: str) -> ZeroCurve:
         raise MarketError(f"{where}: {ccy!r} is not an ISO 4217 currency code")
     if not isinstance(spec, dict):
         raise MarketError(f"{where}: expected a table with type, tenors and rates")
+    _known_keys(spec, CURVE_KEYS, source, f"[curves.{ccy}]: ")
     kind = spec.get("type", "zero")
     if kind not in ("zero", "par"):
-        raise MarketError(f'{where}: type: got {kind!r}; expected "zero" or "par"')
-    tenors_raw, rates = spec.get("tenors"), spec.get("rates")
+        raise MarketError(f'{where}: type: got {_show(kind)}; expected "zero" or "par"')
+    tenors_raw, rates_raw = spec.get("tenors"), spec.get("rates")
     if not isinstance(tenors_raw, list) or not tenors_raw:
         raise MarketError(f'{where}: tenors: expected a non-empty list like ["1Y", "10Y"]')
-    if not isinstance(rates, list) or len(rates) != len(tenors_raw):
+    if not isinstance(rates_raw, list) or len(rates_raw) != len(tenors_raw):
         raise MarketError(
             f"{where}: rates: expected a list of {len(tenors_raw)} numbers (one per "
-            f"tenor), got {rates!r}"
+            f"tenor), got {_show(rates_raw)}"
         )
-    for r in rates:
-        if isinstance(r, bool) or not isinstance(r, int | float) or not np.isfinite(r):
-            raise MarketError(f"{where}: rates: got {r!r}; expected a rate in percent")
-    try:
-        tenors = [parse_tenor(t) for t in tenors_raw]
-    except ValueError as exc:
-        raise MarketError(f"{where}: tenors: {exc}") from None
+    low, high = RATE_PCT_RANGE
+    rates: list[float] = []
+    for r in rates_raw:
+        x = _real(r)
+        if x is None or math.isnan(x):
+            raise MarketError(f"{where}: rates: got {_show(r)}; expected a rate in percent")
+        if not low <= x <= high:
+            raise MarketError(
+                f"{where}: rates: got {_show(r)}; expected a rate in percent from {low:g} "
+                f"to {high:g}"
+            )
+        rates.append(x)
+    tenors: list[Tenor] = []
+    for t in tenors_raw:
+        try:
+            tenors.append(parse_tenor(t))
+        except TenorTooLongError:
+            raise MarketError(
+                f"{where}: tenors: got {_show(t)}; expected a tenor of at most "
+                f"{MAX_YEARS:g} years"
+            ) from None
+        except ValueError as exc:
+            raise MarketError(f"{where}: tenors: {exc}") from None
     dates = [t.date(val) for t in tenors]
     if any(b <= a for a, b in itertools.pairwise(dates)) or dates[0] <= val:
         raise MarketError(f"{where}: tenors must be positive and strictly increasing")
@@ -149,14 +253,22 @@ def _curve(ccy: str, spec: Any, val: dt.date, source: str) -> ZeroCurve:
         times = np.array([(d - val).days / 365.0 for d in dates])
         return ZeroCurve(ccy, times, np.asarray(rates, dtype=np.float64) / 100.0)
     conv_name = spec.get("convention", CURRENCY_BOND_CONVENTION.get(ccy))
-    if conv_name not in PRESETS:
+    if not isinstance(conv_name, str) or conv_name not in PRESETS:
         raise MarketError(
-            f"{where}: convention: got {conv_name!r}; a par curve needs one of {', '.join(PRESETS)}"
+            f"{where}: convention: got {_show(conv_name)}; a par curve needs one of "
+            f"{', '.join(PRESETS)}"
         )
     try:
-        return bootstrap_par(ccy, val, dates, [float(r) for r in rates], PRESETS[conv_name])
+        with np.errstate(all="ignore"):  # extreme par yields overflow on the way to an error
+            curve = bootstrap_par(ccy, val, dates, rates, PRESETS[conv_name])
     except BootstrapError as exc:
         raise MarketError(f"{where}: {exc}") from None
+    if not np.isfinite(curve.rates).all():
+        raise MarketError(
+            f"{where}: {ccy} par curve: the bootstrap gives non-finite zero rates; expected par "
+            "yields that some zero curve reprices"
+        )
+    return curve
 
 
 def _fx(table: Any, source: str) -> dict[str, float]:
@@ -164,13 +276,23 @@ def _fx(table: Any, source: str) -> dict[str, float]:
     if not isinstance(table, dict):
         raise MarketError(f"{source}: [fx] must be a table of pairs like USDJPY = 158.4")
     pairs: list[tuple[str, str, float]] = []
+    low, high = FX_RANGE
     for key, rate in table.items():
-        m = _PAIR.match(key.upper())
+        m = _PAIR.match(key.upper()) if isinstance(key, str) else None
         if not m or m.group(1) not in ISO_4217 or m.group(2) not in ISO_4217:
             raise MarketError(f"{source}: [fx] {key}: expected a pair of ISO codes like USDJPY")
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
-            raise MarketError(f"{source}: [fx] {key}: got {rate!r}; expected a positive rate")
-        pairs.append((m.group(1), m.group(2), float(rate)))
+        if m.group(1) == m.group(2):
+            raise MarketError(
+                f"{source}: [fx] {key}: expected a pair of two different currencies like USDJPY"
+            )
+        x = _real(rate)
+        if x is None or not x > 0:
+            raise MarketError(f"{source}: [fx] {key}: got {_show(rate)}; expected a positive rate")
+        if not low <= x <= high:
+            raise MarketError(
+                f"{source}: [fx] {key}: got {_show(rate)}; expected a rate from {low:g} to {high:g}"
+            )
+        pairs.append((m.group(1), m.group(2), x))
     value = {"USD": 1.0}
     changed = True
     while changed:
@@ -185,9 +307,40 @@ def _fx(table: Any, source: str) -> dict[str, float]:
     for a, b, r in pairs:
         if a not in value:
             raise MarketError(f"{source}: [fx] {a}{b}: not connected to USD by the other pairs")
+        for c in (a, b):
+            # Chained pairs multiply: each in range, their product can still be absurd.
+            if not low <= value[c] <= high:
+                raise MarketError(
+                    f"{source}: [fx] {a}{b}: the pairs imply 1 {c} = {value[c]:.6g} USD; expected "
+                    f"every currency's value in USD from {low:g} to {high:g}"
+                )
         if abs(value[a] / value[b] / r - 1.0) > 1e-6:
             raise MarketError(
                 f"{source}: [fx] {a}{b} = {r} disagrees with the other pairs "
                 f"(they imply {value[a] / value[b]:.6g})"
             )
     return value
+
+
+def _gold(table: Any, source: str) -> float | None:
+    """XAUUSD from the [gold] table (None when there is none)."""
+    if not isinstance(table, dict):
+        raise MarketError(
+            f"{source}: [gold] must be a table like XAUUSD = 4850.0; got {_show(table)}"
+        )
+    _known_keys(table, GOLD_KEYS, source, "[gold]: ")
+    gold = table.get("XAUUSD")
+    if gold is None:
+        return None
+    x = _real(gold)
+    if x is None or not x > 0:
+        raise MarketError(
+            f"{source}: [gold] XAUUSD: got {_show(gold)}; expected a positive price "
+            "in USD per troy ounce"
+        )
+    if not x < MAX_GOLD_USD:
+        raise MarketError(
+            f"{source}: [gold] XAUUSD: got {_show(gold)}; expected a positive price in USD per "
+            f"troy ounce below {MAX_GOLD_USD:g}"
+        )
+    return x

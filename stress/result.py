@@ -133,6 +133,13 @@ class StressResult:
         kept = self.raw.worst.shape[1]
         if n > kept:
             raise ValueError(f"this result kept the {kept} worst positions; run with worst={n}")
+        s = self.scenarios.names.index(scenario)
+        if kept and len(self.position_ids) and self.raw.worst[s, 0] < 0:
+            covered = int((self.raw.worst[:, 0] >= 0).sum())
+            raise ValueError(
+                f"the worst positions were found for the {covered} scenarios of lowest P&L, "
+                f"not for {scenario!r}; run with worst_scenarios=None for every scenario"
+            )
         return self.worst.filter(pl.col("scenario") == scenario).head(n)
 
     def risk(

@@ -181,7 +181,8 @@ def test_analytics_refuses_to_overwrite_its_table_with_the_rejects(
      "-100 and at most 900"),
     ("[scenario.rates.JPY]\ntenors = ['10Y']\nto_pct = [1e5]", "rates.JPY.to_pct: got 100000.0; "
      "expected a number between -100 and 100 percent"),
-    ("[scenario.rates.JPY]\ntenors = ['99999Y']\nbp = [1]", "longer than 1000 years"),
+    ("[scenario.rates.JPY]\ntenors = ['99999Y']\nbp = [1]",
+     "rates.JPY.tenors: got '99999Y'; expected a tenor of at most 1000 years"),
 ])
 def test_extreme_shocks_are_refused(files: dict[str, Path], block: str, fragment: str,
                                     capsys: pytest.CaptureFixture[str]) -> None:

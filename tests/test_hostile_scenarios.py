@@ -106,6 +106,8 @@ def mutated(draw: st.DrawFn) -> bytes:
 @FUZZ
 @given(mutated())
 @example(GOOD.replace(b"bp = [5, 25, 60]", b"bp = [5, 25, 1e308]"))
+@example(GOOD.replace(b"parallel_bp = 10", b"parallel_bp = 1" + b"0" * 400))
+@example(GOOD.replace(b"JPY = -4.0", b"JPY = -1" + b"0" * 30))
 @example(GOOD.replace(b'"40Y"', b'"999Y"'))
 @example(GOOD.replace(b'"2Y", "10Y", "40Y"', b'"1Y", 1, "12M"'))
 def test_mutated_files_raise_only_scenario_errors(tmp_path_factory: Any, data: bytes) -> None:
@@ -115,6 +117,7 @@ def test_mutated_files_raise_only_scenario_errors(tmp_path_factory: Any, data: b
 
 
 _scalars = (st.none() | st.booleans() | st.integers(-10**20, 10**20)
+            | st.sampled_from([10**400, -10**400, 2**63, -(2**63) - 1])
             | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=8)
             | st.sampled_from(["2Y", "10Y", "0M", "-1Y", "1e9Y", "ALL", "JPY", "jpy", "USD", "XAU"])
             | st.dates())

@@ -16,6 +16,7 @@ from portfolios.conventions import DAY_COUNTS, PRESETS
 from shocks.tenors import Tenor, parse_tenor
 from stress import Market
 from stress.cashflows import build_cashflows
+from stress.curves import ZeroCurve
 from stress.dates import to_days
 from tests import reference as ref
 from tests import strategies as ts
@@ -67,12 +68,12 @@ def _assert_unreachable(val, ccy, convention, tenors, rates, message: str) -> No
         if i:
             prefix = _par_market(val, ccy, convention, tenors[:i], rates[:i]).curves[ccy]
             times, zeros = list(prefix.times), list(prefix.rates * 100)
-        curve = {"type": "zero", "tenors": [*times, (maturity - val).days / 365],
-                 "rates": [*zeros, z]}
+        # A zero curve out of a market file's range (+-100 %): built directly.
+        zc = ZeroCurve("USD", np.array([*times, (maturity - val).days / 365]),
+                       np.array([*zeros, z]) / 100.0)
         book = build_cashflows(val, np.array([to_days(maturity)]), np.array([rates[i]]),
                                np.array([preset.frequency]),
                                np.array([DAY_COUNTS[preset.day_count]]))
-        zc = Market.from_dict({"valuation_date": val, "curves": {"USD": curve}}).curves["USD"]
         prices.append(float(np.sum(book.amount * zc.discount(book.time))) - book.accrued[0])
     assert prices[0] < 100.0 or prices[1] > 100.0, prices
 

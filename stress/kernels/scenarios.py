@@ -66,7 +66,7 @@ DOLLAR_CONVEXITY_AFTER = METRICS.index("dollar_convexity_after")
 TAYLOR_DURATION = METRICS.index("taylor_duration")
 TAYLOR_CONVEXITY = METRICS.index("taylor_convexity")
 N_METRICS = len(METRICS)
-#: Metrics the per-position pass sums; the rest come from the per-node weights.
+#: Metrics a position has on its own (the per-position pass keeps them for its detail).
 N_POSITION_METRICS = DOLLAR_DURATION_BEFORE
 
 # --- per-position detail columns (positions mode and the worst positions) -------------------
@@ -116,7 +116,6 @@ class Positions(NamedTuple):
     fx_before: F8  # base-currency units per unit of the position's currency today
     currency: I8  # the position currency: a column of ``Shocks.fx_multiplier``
     cashflow_row: I8  # its row of ``Cashflows`` (-1 without cashflows)
-    group: I8  # (P, Q): the position's group in each of Q groupings (one shared group axis)
 
 
 class Cashflows(NamedTuple):
@@ -143,9 +142,8 @@ class Shocks(NamedTuple):
 
 
 class Outputs(NamedTuple):
-    """Where one chunk's results go (S = the chunk's scenarios)."""
+    """Where one chunk's per-position results go (S = the chunk's scenarios)."""
 
-    sums: F8  # (S, groups, N_METRICS) sums per scenario and group (all groupings)
     worst: I8  # (S, K) the K lowest-P&L positions per scenario, worst first (-1: none)
     worst_pnl: F8  # (S, K) their P&L (+inf: none)
     worst_detail: F8  # (S, K, N_DETAIL) their detail columns
@@ -207,9 +205,20 @@ def base_sums(offsets, pv, pv_t, pv_t2, out_pv, out_pv_t, out_pv_t2):
         out_pv_t2[i] = dc
 
 
+# Per-lane sums of a cashflow position under one block: pv, pv t, pv t^2 after the shock,
+# and the two Taylor sums (pv t shift, pv t^2 shift^2).
+ACC_PV = 0
+ACC_PV_T = 1
+ACC_PV_T2 = 2
+ACC_TAYLOR_D = 3
+ACC_TAYLOR_C = 4
+N_ACC = 5
+
+
 @njit(cache=True)
-def _position_detail(i, s, blk, lane, pos, cf, sh, m, out):
-    """Every detail column of position i in chunk scenario s (``m``: its summed metrics)."""
+def _position_detail(i, s, pos, cf, sh, m, acc, lane, out):
+    """Every detail column of position i in chunk scenario s: ``m`` holds its own metrics,
+    ``acc[:, lane]`` its sums after the shock (cashflow instruments)."""
     sc = pos.scale[i]
     x0 = pos.fx_before[i]
     x1 = x0 * sh.fx_multiplier[s, pos.currency[i]]
@@ -231,46 +240,55 @@ def _position_detail(i, s, blk, lane, pos, cf, sh, m, out):
         out[D_TAYLOR_PNL] = 0.0
         out[D_TAYLOR_RESIDUAL] = m[PNL_RATES]
         return
-    pv1 = 0.0
-    pv_t1 = 0.0
-    pv_t2_1 = 0.0
-    taylor_d = 0.0
-    taylor_c = 0.0
-    for j in range(cf.offsets[r], cf.offsets[r + 1]):
-        u = cf.node[j]
-        g = sh.multiplier[blk, u, lane]
-        d = sh.shift[blk, u, lane]
-        pv1 += cf.pv[j] * g
-        pv_t1 += cf.pv_t[j] * g
-        pv_t2_1 += cf.pv_t2[j] * g
-        taylor_d += cf.pv_t[j] * d
-        taylor_c += cf.pv_t2[j] * d * d
+    pv1 = acc[ACC_PV, lane]
     out[D_DURATION_BEFORE] = cf.pv_t_before[r] / cf.pv_before[r]
-    out[D_DURATION_AFTER] = pv_t1 / pv1
+    out[D_DURATION_AFTER] = acc[ACC_PV_T, lane] / pv1
     out[D_CONVEXITY_BEFORE] = cf.pv_t2_before[r] / cf.pv_before[r]
-    out[D_CONVEXITY_AFTER] = pv_t2_1 / pv1
+    out[D_CONVEXITY_AFTER] = acc[ACC_PV_T2, lane] / pv1
     out[D_DV01_BEFORE] = sc * cf.pv_t_before[r] * x0 * 1e-4
-    out[D_DV01_AFTER] = sc * pv_t1 * x1 * 1e-4
-    taylor = -sc * taylor_d * x0 + 0.5 * sc * taylor_c * x0
+    out[D_DV01_AFTER] = sc * acc[ACC_PV_T, lane] * x1 * 1e-4
+    taylor = -sc * acc[ACC_TAYLOR_D, lane] * x0 + 0.5 * sc * acc[ACC_TAYLOR_C, lane] * x0
     out[D_TAYLOR_PNL] = taylor
     out[D_TAYLOR_RESIDUAL] = m[PNL_RATES] - taylor
 
 
 @njit(cache=True)
+def _accumulate(r, blk, cf, sh, acc, full, lane_lo, lane_hi):
+    """Sums of cashflow row r over its cashflows for lanes lane_lo:lane_hi of block blk:
+    the pv after the shock, and with ``full`` the other sums of ``acc`` too."""
+    for k in range(N_ACC if full else 1):
+        for lane in range(lane_lo, lane_hi):
+            acc[k, lane] = 0.0
+    for j in range(cf.offsets[r], cf.offsets[r + 1]):
+        u = cf.node[j]
+        a = cf.pv[j]
+        if full:
+            at = cf.pv_t[j]
+            at2 = cf.pv_t2[j]
+            for lane in range(lane_lo, lane_hi):
+                g = sh.multiplier[blk, u, lane]
+                d = sh.shift[blk, u, lane]
+                acc[ACC_PV, lane] += a * g
+                acc[ACC_PV_T, lane] += at * g
+                acc[ACC_PV_T2, lane] += at2 * g
+                acc[ACC_TAYLOR_D, lane] += at * d
+                acc[ACC_TAYLOR_C, lane] += at2 * d * d
+        else:
+            for lane in range(lane_lo, lane_hi):
+                acc[ACC_PV, lane] += a * sh.multiplier[blk, u, lane]
+
+
+@njit(cache=True)
 def _block(blk, pos, cf, sh, out):
     n_s = sh.fx_multiplier.shape[0]
-    n_q = pos.group.shape[1]
     n_worst = out.worst.shape[1]
     keep_detail = out.detail.shape[0] > 0
     s0 = blk * BLOCK
     nb = min(BLOCK, n_s - s0)
-    pv_after = np.empty(BLOCK)
+    acc = np.zeros((N_ACC, BLOCK))
     m = np.empty(N_POSITION_METRICS)
     row = np.empty(N_DETAIL)
     for s in range(nb):
-        for gi in range(out.sums.shape[1]):
-            for k in range(N_POSITION_METRICS):
-                out.sums[s0 + s, gi, k] = 0.0
         for k in range(n_worst):
             out.worst[s0 + s, k] = -1
             out.worst_pnl[s0 + s, k] = np.inf
@@ -280,20 +298,15 @@ def _block(blk, pos, cf, sh, out):
         form = pos.form[i]
         r = pos.cashflow_row[i]
         if form == CASHFLOWS:
-            for lane in range(BLOCK):
-                pv_after[lane] = 0.0
-            for j in range(cf.offsets[r], cf.offsets[r + 1]):
-                u = cf.node[j]
-                a = cf.pv[j]
-                for lane in range(BLOCK):
-                    pv_after[lane] += a * sh.multiplier[blk, u, lane]
+            # Every sum a detail row needs when every row is kept; else the pv alone.
+            _accumulate(r, blk, cf, sh, acc, keep_detail, 0, BLOCK)
         x0 = pos.fx_before[i]
         sc = pos.scale[i]
         for s in range(nb):
             x1 = x0 * sh.fx_multiplier[s0 + s, pos.currency[i]]
             if form == CASHFLOWS:
                 l0 = sc * cf.pv_before[r]
-                l1 = sc * pv_after[s]
+                l1 = sc * acc[ACC_PV, s]
             elif form == GOLD:
                 l0 = sc * sh.gold_before
                 l1 = l0 * sh.gold_multiplier[s0 + s]
@@ -306,22 +319,21 @@ def _block(blk, pos, cf, sh, out):
                 m[k] = 0.0
             if form == CASHFLOWS:
                 m[PNL_RATES] = dl * x0
-                m[BOND_PV_BEFORE] = l0 * x0
-                m[BOND_PV_AFTER] = l1 * x1
             elif form == GOLD:
                 m[PNL_GOLD] = dl * x0
             m[PNL_FX] = l0 * dx
             m[PNL_CROSS] = dl * dx
             m[PV_BEFORE] = l0 * x0
             m[PV_AFTER] = l1 * x1
-            for q in range(n_q):
-                gi = pos.group[i, q]
-                for k in range(N_POSITION_METRICS):
-                    out.sums[s0 + s, gi, k] += m[k]
             pnl = m[PNL_RATES] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS]
-            # Keep the n_worst lowest P&Ls, earlier positions first on ties; the detail of a
-            # position is computed only when it enters the list.
-            if n_worst > 0 and pnl < out.worst_pnl[s0 + s, n_worst - 1]:
+            enters = n_worst > 0 and pnl < out.worst_pnl[s0 + s, n_worst - 1]
+            if keep_detail or enters:
+                if form == CASHFLOWS and not keep_detail:
+                    # A rare event: this lane's full sums for the detail of a worst position.
+                    _accumulate(r, blk, cf, sh, acc, True, s, s + 1)
+                _position_detail(i, s0 + s, pos, cf, sh, m, acc, s, row)
+            # Keep the n_worst lowest P&Ls, earlier positions first on ties.
+            if enters:
                 k = n_worst - 1
                 while k > 0 and pnl < out.worst_pnl[s0 + s, k - 1]:
                     out.worst_pnl[s0 + s, k] = out.worst_pnl[s0 + s, k - 1]
@@ -331,11 +343,9 @@ def _block(blk, pos, cf, sh, out):
                     k -= 1
                 out.worst_pnl[s0 + s, k] = pnl
                 out.worst[s0 + s, k] = i
-                _position_detail(i, s0 + s, blk, s, pos, cf, sh, m, row)
                 for c in range(N_DETAIL):
                     out.worst_detail[s0 + s, k, c] = row[c]
             if keep_detail:
-                _position_detail(i, s0 + s, blk, s, pos, cf, sh, m, row)
                 dr = i * out.detail_stride + out.detail_first + s0 + s
                 for c in range(N_DETAIL):
                     out.detail[c, dr] = row[c]
@@ -348,10 +358,9 @@ def stress_positions(n_blocks, pos, cf, sh, out):
     Per position and scenario (base currency, X = base units per unit of the position
     currency, L = local value): rates = (L1 - L0) X0 for cashflow instruments (gold likewise
     as the gold part), fx = L0 (X1 - X0), cross = (L1 - L0)(X1 - X0); a cashflow instrument's
-    L = scale x sum of pv x multiplier. Sums per (scenario, group) of the metrics before
-    ``N_POSITION_METRICS`` go to ``out.sums`` (the risk metrics come from
-    ``node_group_sums``), the K worst positions with their detail to ``out.worst*``, and with a
-    non-empty ``out.detail`` every position's detail columns.
+    L = scale x sum of pv x multiplier. The K worst positions with their detail go to
+    ``out.worst*``, and with a non-empty ``out.detail`` every position's detail columns. (The
+    sums per group come from ``group_sums``, which needs no pass over positions.)
     """
     for blk in prange(n_blocks):
         _block(blk, pos, cf, sh, out)
@@ -366,21 +375,39 @@ def stress_positions_serial(n_blocks, pos, cf, sh, out):
 
 class NodeWeights(NamedTuple):
     """Per group, its nodes (increasing) with the sums over the group's cashflows paying there
-    of scale x pv x t (``w_t``) and scale x pv x t^2 (``w_t2``), local currency."""
+    of scale x pv (``w_pv``), scale x pv x t (``w_t``) and scale x pv x t^2 (``w_t2``), local
+    currency."""
 
     offsets: I8  # (groups + 1,) group g owns entries offsets[g]:offsets[g+1]
     node: I8
+    w_pv: F8
     w_t: F8
     w_t2: F8
     node_currency: I8  # (nodes,) the currency of each node: a column of fx_multiplier
     fx_before: F8  # (currencies,) base-currency units per unit of each currency today
 
 
+class GroupValues(NamedTuple):
+    """Per group, today's local values of its positions by currency (all positions, and the
+    cash ones alone) and of its gold (USD)."""
+
+    value: F8  # (groups, currencies)
+    cash: F8  # (groups, currencies)
+    gold: F8  # (groups,)
+    gold_currency: int  # the currency gold is held in (USD) as a column of fx_multiplier
+
+
 @njit(cache=True)
-def _group_risk(s, w, sh, sums):
+def _group_sums(s, w, v, sh, sums):
     blk = s // BLOCK
     lane = s - blk * BLOCK
+    n_ccy = v.value.shape[1]
+    gm = sh.gold_multiplier[s]
     for grp in range(len(w.offsets) - 1):
+        rates = 0.0
+        cross = 0.0
+        bpv0 = 0.0
+        bpv1 = 0.0
         dd0 = 0.0
         dd1 = 0.0
         dc0 = 0.0
@@ -394,14 +421,46 @@ def _group_risk(s, w, sh, sums):
             x1 = x0 * sh.fx_multiplier[s, c]
             g = sh.multiplier[blk, u, lane]
             d = sh.shift[blk, u, lane]
+            v0 = w.w_pv[e]
             v1 = w.w_t[e]
             v2 = w.w_t2[e]
+            dl = v0 * (g - 1.0)
+            rates += dl * x0
+            cross += dl * (x1 - x0)
+            bpv0 += v0 * x0
+            bpv1 += v0 * g * x1
             dd0 += v1 * x0
             dd1 += v1 * g * x1
             dc0 += v2 * x0
             dc1 += v2 * g * x1
             td += v1 * d * x0
             tc += v2 * d * d * x0
+        fx = 0.0
+        pv0 = bpv0
+        pv1 = bpv1
+        for c in range(n_ccy):
+            x0 = w.fx_before[c]
+            x1 = x0 * sh.fx_multiplier[s, c]
+            fx += v.value[grp, c] * (x1 - x0)
+            pv0 += v.cash[grp, c] * x0
+            pv1 += v.cash[grp, c] * x1
+        gold = 0.0
+        if v.gold[grp] != 0.0:
+            x0 = w.fx_before[v.gold_currency]
+            x1 = x0 * sh.fx_multiplier[s, v.gold_currency]
+            dl = v.gold[grp] * (gm - 1.0)
+            gold = dl * x0
+            cross += dl * (x1 - x0)
+            pv0 += v.gold[grp] * x0
+            pv1 += v.gold[grp] * gm * x1
+        sums[s, grp, PNL_RATES] = rates
+        sums[s, grp, PNL_FX] = fx
+        sums[s, grp, PNL_GOLD] = gold
+        sums[s, grp, PNL_CROSS] = cross
+        sums[s, grp, PV_BEFORE] = pv0
+        sums[s, grp, PV_AFTER] = pv1
+        sums[s, grp, BOND_PV_BEFORE] = bpv0
+        sums[s, grp, BOND_PV_AFTER] = bpv1
         sums[s, grp, DOLLAR_DURATION_BEFORE] = dd0
         sums[s, grp, DOLLAR_DURATION_AFTER] = dd1
         sums[s, grp, DOLLAR_CONVEXITY_BEFORE] = dc0
@@ -411,19 +470,44 @@ def _group_risk(s, w, sh, sums):
 
 
 @njit(cache=True, parallel=True)
-def node_group_sums(w, sh, sums):
-    """The risk metrics per (scenario, group): dollar duration and convexity before/after and
-    the Taylor terms are linear in each node's multiplier and shift, so they are sums over the
-    group's nodes of its weights times the FX of the node's currency."""
+def group_sums(w, v, sh, sums):
+    """Every metric per (scenario, group), without a pass over positions: each one is linear
+    in the nodes' discount multipliers (and shifts) weighted by the group's per-node sums,
+    plus its cash and gold, times the FX of each currency. Per position and scenario the
+    definitions are those of ``stress_positions``; summed over a group they become: rates =
+    sum over nodes of w_pv (g - 1) X0, cross = sum of w_pv (g - 1)(X1 - X0) (plus gold's), fx =
+    sum over currencies of the group's value today x (X1 - X0), gold = gold value x (gold
+    multiplier - 1) X0."""
     for s in prange(sh.fx_multiplier.shape[0]):
-        _group_risk(s, w, sh, sums)
+        _group_sums(s, w, v, sh, sums)
 
 
 @njit(cache=True)
-def node_group_sums_serial(w, sh, sums):
-    """``node_group_sums`` without threads, for small inputs."""
+def group_sums_serial(w, v, sh, sums):
+    """``group_sums`` without threads, for small inputs."""
     for s in range(sh.fx_multiplier.shape[0]):
-        _group_risk(s, w, sh, sums)
+        _group_sums(s, w, v, sh, sums)
+
+
+@njit(cache=True)
+def group_values(form, scale, cashflow_row, currency, group, pv_before, gold_before, out):
+    """``GroupValues`` from the positions, summed in portfolio order (the tables start at
+    zero): every position's local value today under each of its groups."""
+    for i in range(len(form)):
+        if form[i] == CASHFLOWS:
+            value = scale[i] * pv_before[cashflow_row[i]]
+        elif form[i] == GOLD:
+            value = scale[i] * gold_before
+        else:
+            value = scale[i]
+        c = currency[i]
+        for q in range(group.shape[1]):
+            g = group[i, q]
+            out.value[g, c] += value
+            if form[i] == CASH:
+                out.cash[g, c] += value
+            elif form[i] == GOLD:
+                out.gold[g] += value
 
 
 @njit(cache=True)
@@ -454,13 +538,14 @@ def count_group_nodes(rows, group_offsets, cf, n_nodes, out_count):
 
 
 @njit(cache=True)
-def fill_group_nodes(rows, group_offsets, cf, scale, n_nodes, out_offsets, out_node, out_w_t,
-                     out_w_t2):  # fmt: skip
+def fill_group_nodes(rows, group_offsets, cf, scale, n_nodes, out_offsets, out_node, out_w_pv,
+                     out_w_t, out_w_t2):  # fmt: skip
     """The entries of ``NodeWeights`` (``out_offsets`` from ``count_group_nodes``): per group
-    and node, scale x pv_t and scale x pv_t2 summed in cashflow order, nodes increasing
-    (``scale[k]`` belongs to row ``rows[k]``)."""
+    and node, scale x pv, scale x pv_t and scale x pv_t2 summed in cashflow order, nodes
+    increasing (``scale[k]`` belongs to row ``rows[k]``)."""
     mark = np.full(n_nodes, -1, dtype=np.int64)
     touched = np.empty(n_nodes, dtype=np.int64)
+    acc_pv = np.zeros(n_nodes)
     acc_t = np.zeros(n_nodes)
     acc_t2 = np.zeros(n_nodes)
     for g in range(len(group_offsets) - 1):
@@ -472,14 +557,17 @@ def fill_group_nodes(rows, group_offsets, cf, scale, n_nodes, out_offsets, out_n
             sc = scale[k]
             for j in range(cf.offsets[r], cf.offsets[r + 1]):
                 u = cf.node[j]
+                acc_pv[u] += sc * cf.pv[j]
                 acc_t[u] += sc * cf.pv_t[j]
                 acc_t2[u] += sc * cf.pv_t2[j]
         nodes = np.sort(touched[:n])
         e = out_offsets[g]
         for u in nodes:
             out_node[e] = u
+            out_w_pv[e] = acc_pv[u]
             out_w_t[e] = acc_t[u]
             out_w_t2[e] = acc_t2[u]
+            acc_pv[u] = 0.0
             acc_t[u] = 0.0
             acc_t2[u] = 0.0
             e += 1

@@ -1,0 +1,90 @@
+"""Monte Carlo scenarios: correlated draws of every factor from a window's covariance.
+
+Draws are in factor units (rates in bp, FX and gold in log-percent; ``shocks.factors``) with
+the covariance of N-day changes over the window (``shocks.covariance``: second moments about
+zero, so draws are centred on zero), through its Cholesky factor (of the eigenvalue-clipped
+repair when the pairwise estimate is not positive definite). ``dist="t"`` scales each normal
+vector by sqrt((nu - 2) / chi2_nu): a multivariate Student-t with ``dof`` = nu degrees of
+freedom whose covariance matches the window's (the plain sqrt(nu / chi2_nu) scaling would
+inflate it by nu / (nu - 2)); nu must exceed 2. A factor with too few changes in the window is
+left unshocked in every draw (named in the descriptions).
+
+Reproducible: one ``numpy.random.default_rng(seed)`` (PCG64) draws the normals, then (Student
+t) the chi-squared variates; the same seed and numpy version give the same random numbers on
+any machine, and the scenarios agree to rounding (the Cholesky factor and the product go
+through LAPACK/BLAS).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shocks.covariance import MIN_OBS, covariance
+from shocks.errors import HistoryError
+from shocks.factors import describe
+from shocks.history import History, Window
+from shocks.model import ScenarioSet
+
+DISTRIBUTIONS = ("normal", "t")
+
+
+def monte_carlo(
+    history: History,
+    n: int = 10_000,
+    horizon: int = 10,
+    window: Window | None = None,
+    seed: int = 0,
+    dist: str = "normal",
+    dof: float = 5.0,
+    *,
+    min_obs: int = MIN_OBS,
+) -> ScenarioSet:
+    """``n`` scenarios ``mc_000001`` ... of correlated ``horizon``-day moves of every factor,
+    from the covariance over ``window`` (start, end; default the last five years of the
+    history); ``dist`` ``"normal"`` or ``"t"`` (Student-t with ``dof`` > 2, scaled to the same
+    covariance).
+
+    Raises:
+        HistoryError: bad arguments, or no factor has enough changes in the window.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise HistoryError(f"n: got {n!r}; expected a whole number of scenarios >= 1")
+    if dist not in DISTRIBUTIONS:
+        raise HistoryError(f"dist: got {dist!r}; expected one of {', '.join(DISTRIBUTIONS)}")
+    if dist == "t" and (isinstance(dof, bool) or not isinstance(dof, int | float) or not dof > 2):
+        raise HistoryError(f"dof: got {dof!r}; expected degrees of freedom above 2")
+    cov = covariance(history, horizon, window, min_obs=min_obs)
+    avail = cov.available
+    if not avail.any():
+        raise HistoryError(
+            f"{history.source}: no factor has {min_obs} {cov.horizon}-day changes within "
+            f"{cov.window[0]} .. {cov.window[1]}"
+        )
+    L = cov.factor()
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, L.shape[0]))
+    draws = z @ L.T
+    if dist == "t":
+        draws *= np.sqrt((dof - 2.0) / rng.chisquare(dof, n))[:, None]
+    moves = np.full((n, len(cov.factors)), np.nan)
+    moves[:, avail] = draws
+    kind = "normal" if dist == "normal" else f"Student-t ({dof:g} degrees of freedom)"
+    left = (
+        f"; unshocked, fewer than {min_obs} changes in the window: "
+        f"{describe(history.space, ~avail)}"
+        if not avail.all()
+        else ""
+    )
+    tail = (
+        f" of {n}: {kind} {cov.horizon}-day moves with the covariance of "
+        f"{cov.window[0]} .. {cov.window[1]} ({cov.n_windows} windows){left}"
+    )
+    width = max(6, len(str(n)))
+    return history.space.scenarios(
+        moves,
+        units="factor",
+        names=[f"mc_{i:0{width}d}" for i in range(1, n + 1)],
+        descriptions=[f"Monte Carlo draw {i}{tail}" for i in range(1, n + 1)],
+        sources=(f"Monte Carlo, seed {seed}, history: {history.source}",) * n,
+        origin="generator:monte_carlo",
+    )
