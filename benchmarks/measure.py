@@ -192,6 +192,15 @@ def _max_rel(x: FloatArray, ref: FloatArray) -> float:
     return float(np.max(np.abs(x / ref - 1.0)))
 
 
+def warm_kernels() -> None:
+    """Run a tiny case of every workload and mode, so that numba compiles (and caches) every
+    kernel before any case is timed: an engine just changed would otherwise pay for its
+    compilation in the first case's end-to-end time."""
+    for workload in workloads.WORKLOADS:
+        for mode in ("summary", "positions"):
+            engine_case(40, 2, mode, 1, workload)
+
+
 def main(argv: list[str]) -> None:
     """Print ``engine_case(BONDS, SCENARIOS, MODE, REPEATS, WORKLOAD)`` as one JSON line; a
     case that runs out of memory prints ``{"failed": ...}`` (the suite reports it as not met)."""
