@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,20 @@ def median_time(fn: Callable[[], object], repeats: int, *, warm_up: bool = True)
     return statistics.median(timings(fn, repeats, warm_up=warm_up))
 
 
+def peak_rss() -> float:
+    """This process's peak resident set size in MiB: the high-water mark of its own memory
+    (``VmHWM``, which starts afresh at exec). ``getrusage``'s ``ru_maxrss`` is the fallback
+    where /proc is missing; on Linux it keeps the parent's peak across fork and exec, so a
+    case started by a large parent would report the parent's size."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def engine_case(
     bonds: int, n_scenarios: int, mode: str, repeats: int, workload: str = "dense"
 ) -> dict[str, Any]:
@@ -89,7 +104,7 @@ def engine_case(
     again = partial(run_prepared, prepared, scen, detail=mode)
     times = [first] if repeats <= 1 else timings(again, repeats, warm_up=False)
     seconds = statistics.median(times)
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_rss_mb = peak_rss()
     # The baseline builds its own inputs from the book's cashflows: free the engine's.
     book = prepared.book
     del prepared, again

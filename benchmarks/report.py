@@ -13,10 +13,14 @@ def markdown(results: dict[str, Any]) -> str:
     lines: list[str] = []
     for workload, info in results["workloads"].items():
         lines += _workload_section(results, workload, info)
+    groups: dict[tuple[str, str, int], list[str]] = {}
     for s in results.get("skipped", []):
+        size = f"{s['bonds']:,} x {s['scenarios']:,}"
+        groups.setdefault((s["workload"], s["mode"], s["limit"]), []).append(size)
+    for (workload, mode, limit), sizes in groups.items():
         lines.append(
-            f"skipped: {s['workload']} {s['mode']} {s['bonds']:,} x {s['scenarios']:,} "
-            f"({s['why']})"
+            f"skipped ({workload}, {mode} mode, over {limit:,} bond-scenarios): "
+            + ", ".join(sizes)
         )
     for f in results.get("failed", []):
         lines.append(
@@ -96,7 +100,7 @@ def _workload_section(results: dict[str, Any], workload: str, info: dict[str, An
         lines.append(
             f"| {c['bonds']:,} | {c['nodes']:,} | {c['scenarios']:,} | {c['mode']} | "
             f"{c['seconds']:.4f} | {c['rate']:.3g} | {c['ratio_quantlib_price_only']:,.0f} | "
-            f"{c['ratio_quantlib']:,.0f} | {p['seconds']:.4f} | {c['ratio_plain_numba']:.2f} | "
+            f"{c['ratio_quantlib']:,.0f} | {p['seconds']:.4f} | {c['ratio_plain_numba']:.3g} | "
             f"{c['ratio_numpy']:,.1f} | {c['build_seconds']:.3f} | "
             f"{c['end_to_end_seconds']:.2f} | {c['peak_rss_mb']:,.0f} |"
         )
