@@ -6,6 +6,7 @@ Layout (wide; column names ignore case in their fixed parts, currencies are uppe
 |---|---|---|
 | ``scenario`` | text | unique, non-empty name |
 | ``description``, ``source`` | text | optional; null = "" |
+| ``generator`` | text | optional: the generator of a generated scenario (``historical``, ...) |
 | ``rates.CCY.TENOR`` | float64 | zero-rate shift in bp at a knot of the CCY curve |
 | ``fx.CCY`` | float64 | percent change of the value of one CCY in USD; null = 0 |
 | ``gold`` | float64 | percent change of XAU in USD; null = 0 |
@@ -16,7 +17,8 @@ and at most +900 %, the bounds of the TOML parser.
 
 ``TENOR`` is a label (``10Y``, ``6M``, ``2W``, ``10D``) or a plain number of years (``2.5``).
 Level targets ("move the 40Y *to* 4 %") need a market and have no column: a set holding one is
-refused. Reading back what ``write_parquet`` wrote gives the same set (origins become the file;
+refused. Reading back what ``write_parquet`` wrote gives the same set (origins become the file,
+``generator:<name> (<file>)`` for a generated scenario;
 the axes are those the columns name, so a set with curve currencies but no tenors, or tenors but
 no curve, comes back without them).
 """
@@ -39,7 +41,8 @@ from shocks.model import ALL, FloatArray, ScenarioSet, _axis_order
 from shocks.parse import MAX_PERCENT_CHANGE, MAX_SHIFT_BP
 from shocks.tenors import Tenor, parse_tenor
 
-TEXT_COLUMNS = ("scenario", "description", "source")
+TEXT_COLUMNS = ("scenario", "description", "source", "generator")
+_GENERATOR = "generator:"
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 _LAYOUT = (
     "scenario, description, source, rates.CCY.TENOR (bp), fx.CCY (percent) or gold (percent)"
@@ -78,6 +81,12 @@ def write_parquet(scen: ScenarioSet, path: str | Path) -> Path:
         "description": pl.Series("description", scen.descriptions, dtype=pl.String),
         "source": pl.Series("source", scen.sources, dtype=pl.String),
     }
+    if any(o.startswith(_GENERATOR) for o in scen.origins):
+        columns["generator"] = pl.Series(
+            "generator",
+            [o[len(_GENERATOR) :] if o.startswith(_GENERATOR) else None for o in scen.origins],
+            dtype=pl.String,
+        )
     for c, ccy in enumerate(scen.currencies):
         for k, t in enumerate(scen.tenors):
             name = f"rates.{ccy}.{tenor_label(t)}"
@@ -297,7 +306,7 @@ def _from_frame(df: pl.DataFrame, origin: str) -> ScenarioSet:
         names=tuple(scen_names),
         descriptions=texts("description"),
         sources=texts("source"),
-        origins=(origin,) * S,
+        origins=tuple(f"{_GENERATOR}{g} ({origin})" if g else origin for g in texts("generator")),
         currencies=curve_ccy,
         tenors=tenors,
         bp=bp,

@@ -28,13 +28,14 @@ from rich.text import Text
 import portfolios
 import shocks
 from portfolios.problems import PortfolioError, Problem
+from shocks.errors import HistoryError
 from shocks.parse import ScenarioError
 from shocks.tenors import parse_tenor
-from stress import __version__
+from stress import __version__, cli_history
 from stress.analytics import book_analytics
 from stress.book import Book, build_book
 from stress.data import default_market_path
-from stress.engine import run_prepared
+from stress.engine import load_for, run_prepared
 from stress.evaluate import NumericalError
 from stress.groups import GroupingError
 from stress.io import FORMATS, OutputError, write_frame
@@ -43,6 +44,8 @@ from stress.output import OutputSet
 from stress.prepare import prepare_book
 from stress.report import analytics_table, print_run_report
 from stress.resolve import resolve
+from stress.reverse import ReverseStressError
+from stress.risk import RiskError
 from stress.work import run_work, shows_progress
 
 log = logging.getLogger("stress")
@@ -55,9 +58,12 @@ USER_ERRORS = (
     PortfolioError,
     MarketError,
     ScenarioError,
+    HistoryError,
     GroupingError,
     OutputError,
     NumericalError,
+    RiskError,
+    ReverseStressError,
     OSError,
 )
 
@@ -73,6 +79,11 @@ examples:
   stress analytics --portfolio jgb_life_insurer
   stress scenarios                             list the built-in scenario library
   stress scenarios jgb_meltdown_2026           show one scenario's shocks on the market
+  stress scenarios generate historical --from 2008-01-01 --to 2024-06-30 --horizon 10 \
+      --out hist.parquet                       historical windows of the bundled history
+  stress run --scenarios hist.parquet --out results/     VaR/ES panel, risk files
+  stress run --scenarios jgb_2026 --fill-unshocked       fill what a scenario leaves at zero
+  stress reverse --loss 50m --out reverse/     the most plausible move that loses 50m
 """
 
 
@@ -197,6 +208,24 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="scenarios shown on the terminal (default: 25, worst first)",
     )
+    r.add_argument(
+        "--risk",
+        nargs="*",
+        type=cli_history.level,
+        default=None,
+        metavar="LEVEL",
+        help="VaR/ES panel at these levels (default 0.99 0.975; shown anyway for generated "
+        "scenario sets) with each position's ES component; --out writes risk files",
+    )
+    r.add_argument(
+        "--fill-unshocked",
+        action="store_true",
+        help="fill the history factors a scenario leaves unshocked with their conditional "
+        "mean given the ones it shocks (predictive stress)",
+    )
+    cli_history.history_options(r)
+
+    cli_history.reverse_parser(sub, common)
 
     s = sub.add_parser(
         "scenarios",
@@ -206,11 +235,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("names", nargs="*", metavar="NAME|GROUP|FILE")
     market_option(s)
+    s.epilog = "generate sets from market history: stress scenarios generate --help"
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    generating = _generate_args(argv)
+    args = (
+        cli_history.generate_parser().parse_args(generating)
+        if generating is not None
+        else _parser().parse_args(argv)
+    )
+    if generating is not None:
+        args.command = "generate"
+        args.verbose = argv.count("-v") + argv.count("--verbose")
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     err = Console(stderr=True, markup=False, highlight=False)
     if not err.is_terminal:
@@ -227,6 +266,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _analytics(args, out, err)
             if args.command == "run":
                 return _run(args, out, err)
+            if args.command == "reverse":
+                book = _book(args, err)
+                return cli_history.run_reverse(args, book.portfolio, book.market, out, err)
+            if args.command == "generate":
+                return cli_history.generate(args, _market(args), err)
             return _scenarios(args, out)
         except USER_ERRORS as exc:
             err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
@@ -250,6 +294,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 soft_wrap=True,
             )
             return 3
+
+
+def _generate_args(argv: list[str]) -> list[str] | None:
+    """The arguments after ``scenarios generate`` (global flags may come first), or None."""
+    for i, a in enumerate(argv):
+        if not a.startswith("-"):
+            if a == "scenarios" and argv[i + 1 : i + 2] == ["generate"]:
+                return argv[i + 2 :]
+            return None
+    return None
 
 
 class Terminated(BaseException):
@@ -278,10 +332,10 @@ def _market(args: argparse.Namespace) -> Market:
     return Market.load(args.market or default_market_path())
 
 
-def _book(args: argparse.Namespace, err: Console) -> Book:
-    """The portfolio laid out on the market; invalid rows stop the run or, with
-    --skip-invalid, join the rejects (``book.portfolio.rejected``)."""
-    market = _market(args).with_base(args.base_currency)
+def _book(args: argparse.Namespace, err: Console, market: Market | None = None) -> Book:
+    """The portfolio laid out on the market (default: the one of the arguments); invalid rows
+    stop the run or, with --skip-invalid, join the rejects (``book.portfolio.rejected``)."""
+    market = market or _market(args).with_base(args.base_currency)
     src = args.portfolio
     path = portfolios.sample_path(src) if src in portfolios.sample_names() else Path(src)
     portfolio = portfolios.load(
@@ -342,9 +396,12 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     start = time.perf_counter()
     # The output directory is checked before any work: a refused --out costs nothing.
     target = OutputSet(args.out) if args.out else None
-    scen = shocks.load(args.scenarios)
-    book = _book(args, err)
-    market = book.market
+    # Scenarios before positions: a scenario file is quick to check.
+    market = _market(args).with_base(args.base_currency)
+    history = shocks.load_history(args.history) if args.history else None
+    scen = load_for(market, args.scenarios, history, fill_unshocked=args.fill_unshocked)
+    book = _book(args, err, market)
+    levels = cli_history.risk_levels(args, cli_history.generated(scen.origins))
     prepared = prepare_book(book)
     work = run_work(len(prepared.cashflows.pv), book.n_positions, len(scen))
     with Progress(
@@ -363,6 +420,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
             scen,
             detail=args.detail,
             by=args.by,
+            risk=levels,
             progress=lambda done, total: bar.update(task, completed=done),
         )
     elapsed = time.perf_counter() - start
@@ -370,6 +428,8 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     print_run_report(out, result, limit)
     if limit is not None:
         out.print(f"(the {args.top} worst of {len(scen)} scenarios; --top N shows more)")
+    if levels:
+        cli_history.risk_panel(out, result, levels)
     if target is not None:
         ext = args.format
         with target as files:
@@ -378,6 +438,9 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
                 written.append(files.write(result.by(column), f"by_{column}.{ext}"))
             if args.detail == "positions":
                 written.append(files.write(result.positions, f"positions.{ext}"))
+            if levels:
+                for name, frame in cli_history.risk_frames(result, levels).items():
+                    written.append(files.write(frame, f"{name}.{ext}"))
             written.append(files.write(result.rejects, "rejects.csv"))
             files.commit(_manifest(args, book, len(scen)))
         err.print("wrote " + ", ".join(str(w) for w in written))

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import shocks
 from portfolios.model import Portfolio
+from shocks.history import History
 from shocks.library import ScenarioSource, load
+from shocks.model import ScenarioSet
 from stress.evaluate import check_finite, evaluate, tail_components
 from stress.groups import groupings
+from stress.histories import market_history
 from stress.market import Market
 from stress.prepare import Prepared, prepare
 from stress.resolve import resolve
@@ -31,6 +35,8 @@ def run(
     worst: int = 10,
     worst_scenarios: int | None = WORST_SCENARIOS,
     risk: Sequence[float] = (),
+    history: History | None = None,
+    fill_unshocked: bool = False,
     skip_invalid: bool = False,
     chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -52,6 +58,11 @@ def run(
         risk: confidence levels (e.g. ``(0.99, 0.975)``) at which to keep each position's
             component of the expected shortfall (``result.component_es``); VaR and ES
             themselves (``result.risk``) need no request.
+        history: the market history behind ``[scenario.predict]`` tables and
+            ``fill_unshocked`` (default: the bundled one), restricted to the factors the market
+            prices.
+        fill_unshocked: fill every history factor a scenario leaves unshocked with its
+            conditional mean given the ones it shocks (``shocks.fill_unshocked``).
         skip_invalid: leave out rows the market cannot value (matured, a currency without a
             curve or FX rate, an unreachable clean price) instead of raising; they join
             ``result.rejects`` with the portfolio's own rejects.
@@ -63,7 +74,7 @@ def run(
     if worst < 0:
         raise ValueError(f"worst: got {worst}; expected a count of positions, 0 or more")
     market = market.with_base(base_currency)
-    scen = load(scenarios)
+    scen = load_for(market, scenarios, history, fill_unshocked=fill_unshocked)
     prepared = prepare(portfolio, market, skip_invalid=skip_invalid)
     return run_prepared(
         prepared,
@@ -76,6 +87,20 @@ def run(
         chunk_size=chunk_size,
         progress=progress,
     )
+
+
+def load_for(
+    market: Market,
+    scenarios: ScenarioSource | Sequence[ScenarioSource],
+    history: History | None = None,
+    *,
+    fill_unshocked: bool = False,
+) -> ScenarioSet:
+    """The scenarios, with predictive fills from the history's factors the market prices."""
+    scen = load(scenarios, history=lambda: market_history(market, history))
+    if fill_unshocked:
+        scen = shocks.fill_unshocked(scen, market_history(market, history))
+    return scen
 
 
 def run_prepared(

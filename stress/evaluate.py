@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shocks.model import ScenarioSet
-from stress.groups import TOTAL, Groupings
+from stress.groups import Groupings
 from stress.kernels.scenarios import (
     BLOCK,
     D_CONVEXITY_AFTER,
@@ -56,6 +56,9 @@ IntArray = npt.NDArray[np.int64]
 
 #: Memory budget for a chunk's per-node, per-scenario discount multipliers and shifts (bytes).
 CHUNK_BYTES = 256 * 2**20
+#: Positions per shard. Sums are formed per shard, then added in shard order, so a run split
+#: over processes or machines (one task per shard) gives the same numbers as one process.
+SHARD_POSITIONS = 50_000
 
 
 class NumericalError(ValueError):
@@ -111,8 +114,14 @@ def evaluate(
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     chunk_size = max(min(chunk_size, S), 1)
-    weights = node_weights(prepared, groups)
-    values = _group_values(prepared, groups)
+    # Each shard's groups are groups of their own here; their sums are added in shard order.
+    n_shards = max(1, -(-n_p // SHARD_POSITIONS))
+    by_shard = groups.by_shard(SHARD_POSITIONS)
+    weights = node_weights(prepared, by_shard)
+    values = _group_values(prepared, by_shard)
+    partial = np.empty((0, 0, 0)) if n_shards == 1 else np.empty(
+        (chunk_size, by_shard.n_groups, N_METRICS)
+    )  # fmt: skip
     sums = np.empty((S, groups.n_groups, N_METRICS))
     raw = RawSums(
         sums,
@@ -125,7 +134,13 @@ def evaluate(
     for lo in range(0, S, chunk_size):
         hi = min(S, lo + chunk_size)
         sh, parallel = _shocks(prepared, shocks, np.arange(lo, hi))
-        (group_sums if parallel else group_sums_serial)(weights, values, sh, sums[lo:hi])
+        kernel = group_sums if parallel else group_sums_serial
+        if n_shards == 1:
+            kernel(weights, values, sh, sums[lo:hi])
+        else:
+            part = partial[: hi - lo]
+            kernel(weights, values, sh, part)
+            _add_shards(part, n_shards, groups.n_groups, sums[lo:hi])
         if by_position and (worst or detail):
             _positions_pass(prepared, sh, parallel, raw, np.arange(lo, hi), out_detail, lo, S)
         if progress is not None:
@@ -139,6 +154,15 @@ def evaluate(
             sh, parallel = _shocks(prepared, shocks, idx)
             _positions_pass(prepared, sh, parallel, raw, idx, out_detail, 0, 0)
     return raw, (out_detail if detail else None)
+
+
+def _add_shards(part: FloatArray, n_shards: int, n_groups: int, out: FloatArray) -> None:
+    """``out[s, g]`` = the sum over shards, in shard order, of ``part[s, shard x n_groups + g]``
+    (shard-major groups, as ``Groupings.by_shard`` numbers them)."""
+    blocks = part.reshape(part.shape[0], n_shards, n_groups, part.shape[2])
+    out[:] = blocks[:, 0]
+    for k in range(1, n_shards):
+        out += blocks[:, k]
 
 
 def _shocks(
@@ -278,7 +302,7 @@ def check_finite(
     if not bad.any():
         return
     s = int(np.flatnonzero(bad)[0])
-    one = Groupings((TOTAL,), ((TOTAL,),), np.zeros((prepared.book.n_positions, 1), np.int64))
+    one = Groupings.total(prepared.book.n_positions)
     _, detail = evaluate(prepared, shocks.select([s]), one, worst=0, detail=True)
     assert detail is not None
     values = np.delete(detail, [D_DURATION_BEFORE, D_DURATION_AFTER, D_CONVEXITY_BEFORE,
@@ -311,7 +335,7 @@ def tail_components(
     tails = {a: tail(total_pnl(raw), a) for a in levels}
     union = np.unique(np.concatenate(list(tails.values())))
     n_p = prepared.book.n_positions
-    one = Groupings((TOTAL,), ((TOTAL,),), np.zeros((n_p, 1), np.int64))
+    one = Groupings.total(n_p)
     _, detail = evaluate(prepared, shocks.select(union), one, worst=0, detail=True)
     assert detail is not None
     pnl = detail[D_PNL].reshape(n_p, len(union))  # position-major

@@ -51,6 +51,25 @@ class Groupings:
     labels: tuple[tuple[str, ...], ...]
     codes: IntArray  # (P, Q)
 
+    @classmethod
+    def total(cls, n_positions: int) -> Groupings:
+        """The whole book as one group."""
+        return cls((TOTAL,), ((TOTAL,),), np.zeros((n_positions, 1), dtype=np.int64))
+
+    def by_shard(self, shard_size: int) -> Groupings:
+        """The groupings with every group split by shard of ``shard_size`` consecutive
+        positions: group g of shard k becomes k x n_groups + g (one grouping axis; itself when
+        there is one shard)."""
+        n = len(self.codes)
+        if n <= shard_size:
+            return self
+        shard = np.arange(n, dtype=np.int64) // shard_size
+        n_shards = int(shard[-1]) + 1
+        codes = self.codes + (shard * self.n_groups)[:, None]
+        labels = tuple(lab for _ in range(n_shards) for lab in self.labels)
+        names = tuple(name for _ in range(n_shards) for name in self.names)
+        return Groupings(names, labels, np.ascontiguousarray(codes))
+
     @property
     def offsets(self) -> IntArray:
         out = np.zeros(len(self.labels) + 1, dtype=np.int64)

@@ -78,6 +78,14 @@ class OutputSet:
         self.files.append(name)
         return self.target / name
 
+    def write_text(self, text: str, name: str) -> Path:
+        """Write ``text`` (UTF-8) as ``name`` in the set; returns its final path."""
+        if self._tmp is None:
+            raise RuntimeError("OutputSet.write_text outside its with-block")
+        (self._tmp / name).write_text(text, encoding="utf-8")
+        self.files.append(name)
+        return self.target / name
+
     def commit(self, meta: dict[str, Any]) -> None:
         """Write the manifest and swap the set in."""
         if self._tmp is None:

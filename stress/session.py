@@ -28,7 +28,7 @@ from shocks.library import ScenarioSource, load
 from shocks.model import ScenarioSet
 from stress.engine import run_prepared
 from stress.evaluate import RawSums, check_finite, evaluate
-from stress.groups import TOTAL, Groupings
+from stress.groups import Groupings
 from stress.market import Market
 from stress.prepare import Prepared, prepare
 from stress.resolve import ResolvedShocks, resolve
@@ -203,7 +203,7 @@ class Session:
     def _raw(self, prepared: Prepared) -> RawSums:
         book = prepared.book
         shocks = self._rows(book.currencies, book.position_currencies)
-        one = Groupings((TOTAL,), ((TOTAL,),), np.zeros((book.n_positions, 1), np.int64))
+        one = Groupings.total(book.n_positions)
         raw, _ = evaluate(prepared, shocks, one, worst=0)
         check_finite(raw, prepared, shocks, self.scenarios)
         return raw
