@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import logging
 import signal
 import sys
@@ -37,14 +38,24 @@ from stress.book import Book, build_book
 from stress.data import default_market_path
 from stress.engine import load_for, run_prepared
 from stress.evaluate import NumericalError
+from stress.families import families_of
 from stress.groups import GroupingError
 from stress.io import FORMATS, OutputError, write_frame
 from stress.market import Market, MarketError
-from stress.output import OutputSet
+from stress.output import MANIFEST, OutputSet
 from stress.prepare import prepare_book
 from stress.report import analytics_table, print_run_report
+from stress.reportdata import (
+    REPORT_GROUPINGS,
+    ReportData,
+    ReportError,
+    collect,
+    read,
+    read_reverses,
+)
+from stress.reportdata import write as write_report_data
 from stress.resolve import resolve
-from stress.reverse import ReverseStressError
+from stress.reverse_stress import ReverseStressError
 from stress.risk import RiskError
 from stress.work import run_work, shows_progress
 
@@ -64,6 +75,7 @@ USER_ERRORS = (
     NumericalError,
     RiskError,
     ReverseStressError,
+    ReportError,
     OSError,
 )
 
@@ -76,6 +88,8 @@ examples:
   stress run --scenarios jgb_meltdown_2026 irrbb --detail positions --out results/
   stress run --portfolio book.csv --market market.toml --skip-invalid --out out/
   stress run --by currency book --out results/ --format csv
+  stress run --report report.html              the same run as a self-contained HTML report
+  stress report results/ -o report.html        the HTML report of an earlier --out set
   stress analytics --portfolio jgb_life_insurer
   stress scenarios                             list the built-in scenario library
   stress scenarios jgb_meltdown_2026           show one scenario's shocks on the market
@@ -180,7 +194,15 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="write the results into DIR as one set: summary, by_<column>, positions, "
-        "rejects.csv and manifest.json (replaces an earlier run's set in DIR)",
+        "rejects.csv, the report's data (worst, scenarios, curve_shifts, fx_moves, "
+        "key_rate_dv01, risk) and manifest.json (replaces an earlier run's set in DIR)",
+    )
+    r.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="also write a self-contained HTML report with charts to FILE (needs plotly: "
+        "pip install 'stress[report]')",
     )
     r.add_argument(
         "--detail",
@@ -236,6 +258,32 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("names", nargs="*", metavar="NAME|GROUP|FILE")
     market_option(s)
     s.epilog = "generate sets from market history: stress scenarios generate --help"
+
+    h = sub.add_parser(
+        "report",
+        help="the HTML report of an earlier run's --out directory",
+        description="Write the self-contained HTML report (charts, no network needed) of the "
+        "output set an earlier `stress run --out DIR` wrote. Needs plotly: "
+        "pip install 'stress[report]'.",
+    )
+    h.add_argument("directory", type=Path, metavar="DIR", help="the --out directory of a run")
+    h.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="the HTML file to write (default: DIR.html beside DIR)",
+    )
+    h.add_argument(
+        "--reverse",
+        type=Path,
+        nargs="+",
+        metavar="PATH",
+        help="reverse-stress results to show: directories `stress reverse --out` wrote (one "
+        "per loss draws P&L against distance), or CSV/Parquet files (factor, move, and "
+        "optionally unit, z, solution, distance, pnl); default: the set's reverse_stress "
+        "file, if any",
+    )
     return p
 
 
@@ -266,6 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _analytics(args, out, err)
             if args.command == "run":
                 return _run(args, out, err)
+            if args.command == "report":
+                return _report(args, err)
             if args.command == "reverse":
                 book = _book(args, err)
                 return cli_history.run_reverse(args, book.portfolio, book.market, out, err)
@@ -394,8 +444,12 @@ def _analytics(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     start = time.perf_counter()
-    # The output directory is checked before any work: a refused --out costs nothing.
+    started = dt.datetime.now(dt.UTC)
+    # The output directory and the report's needs are checked before any work: a refused
+    # --out or --report costs nothing.
     target = OutputSet(args.out) if args.out else None
+    if args.report is not None:
+        _check_report_file(args.report)
     # Scenarios before positions: a scenario file is quick to check.
     market = _market(args).with_base(args.base_currency)
     history = shocks.load_history(args.history) if args.history else None
@@ -404,6 +458,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     levels = cli_history.risk_levels(args, cli_history.generated(scen.origins))
     prepared = prepare_book(book)
     work = run_work(len(prepared.cashflows.pv), book.n_positions, len(scen))
+    by = list(dict.fromkeys([*args.by, *REPORT_GROUPINGS]))
     with Progress(
         TextColumn("revaluing"),
         BarColumn(),
@@ -419,35 +474,78 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
             prepared,
             scen,
             detail=args.detail,
-            by=args.by,
+            by=by,
             risk=levels,
             progress=lambda done, total: bar.update(task, completed=done),
         )
     elapsed = time.perf_counter() - start
-    limit = args.top if len(scen) > args.top else None
-    print_run_report(out, result, limit)
-    if limit is not None:
-        out.print(f"(the {args.top} worst of {len(scen)} scenarios; --top N shows more)")
+    # The per-family VaR/ES table says nothing the risk panel does not for one generated set.
+    families = set(families_of(scen.names, scen.origins, scen.descriptions))
+    print_run_report(out, result, args.top, family_risk=not (levels and len(families) == 1))
     if levels:
         cli_history.risk_panel(out, result, levels)
-    if target is not None:
+    data = None
+    if target is not None or args.report is not None:
+        data = collect(
+            result,
+            book,
+            prepared=prepared,
+            book_name=args.portfolio,
+            scenario_set=" ".join(args.scenarios),
+            run_started=started,
+            run_seconds=elapsed,
+        )
+    if target is not None and data is not None:
         ext = args.format
         with target as files:
-            written = [files.write(result.summary, f"summary.{ext}")]
-            for column in dict.fromkeys(args.by):
-                written.append(files.write(result.by(column), f"by_{column}.{ext}"))
+            files.write(result.summary, f"summary.{ext}")
+            for column in by:
+                files.write(result.by(column), f"by_{column}.{ext}")
             if args.detail == "positions":
-                written.append(files.write(result.positions, f"positions.{ext}"))
+                files.write(result.positions, f"positions.{ext}")
             if levels:
                 for name, frame in cli_history.risk_frames(result, levels).items():
-                    written.append(files.write(frame, f"{name}.{ext}"))
-            written.append(files.write(result.rejects, "rejects.csv"))
-            files.commit(_manifest(args, book, len(scen)))
-        err.print("wrote " + ", ".join(str(w) for w in written))
+                    files.write(frame, f"{name}.{ext}")
+            files.write(result.rejects, "rejects.csv")
+            report_entry = write_report_data(data, files, ext, set(files.files))
+            files.commit({**_manifest(args, book, len(scen)), "report": report_entry})
+        err.print(f"wrote {args.out}: " + ", ".join([*files.files, MANIFEST]))
+    if args.report is not None and data is not None:
+        _write_html(data, args.report, err)
     err.print(
         f"{book.n_positions} positions x {len(scen)} scenarios in {elapsed:.2f} s "
         f"(base currency {market.base_currency}, valuation {market.valuation_date})"
     )
+    return 0
+
+
+def _check_report_file(path: Path) -> None:
+    """Refuse a --report target before any work: plotly missing, a directory, no .html."""
+    from stress.htmlreport import require_plotly
+
+    require_plotly()
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory; --report needs an HTML file name")
+
+
+def _write_html(data: ReportData, path: Path, err: Console) -> None:
+    from stress.htmlreport import write_html
+
+    size = write_html(data, path)
+    err.print(f"wrote {path} ({size / 1e6:.1f} MB)")
+
+
+def _report(args: argparse.Namespace, err: Console) -> int:
+    _check_report_file(args.output or Path("report.html"))
+    directory: Path = args.directory
+    data = read(directory)
+    if args.reverse is not None:
+        data = data.with_reverse(read_reverses(args.reverse))
+    target = args.output
+    if target is None:
+        full = directory.resolve()
+        target = full.parent / f"{full.name or 'report'}.html"
+    _write_html(data, target, err)
     return 0
 
 

@@ -14,6 +14,7 @@ The package's own ``StressWarning`` is an error in every test (``pyproject.toml`
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -33,3 +34,17 @@ def qlref() -> ModuleType:
     from tests import qlref as module
 
     return module
+
+
+@pytest.fixture(scope="session")
+def bundled_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """`stress run --report r.html --out out/` on the bundled defaults (the macro book, the
+    bundled market, the whole library), once per session: the report and the output set."""
+    pytest.importorskip("plotly", reason="the HTML report needs plotly: stress[report]")
+    from stress.cli import main
+
+    root = tmp_path_factory.mktemp("bundled")
+    paths = {"html": root / "report.html", "out": root / "out"}
+    code = main(["run", "--report", str(paths["html"]), "--out", str(paths["out"])])
+    assert code == 0
+    return paths
