@@ -207,13 +207,19 @@ def _max_rel(x: FloatArray, ref: FloatArray) -> float:
     return float(np.max(np.abs(x / ref - 1.0)))
 
 
+#: Warm-up cases: a tiny one (the kernels' serial variants) and one large enough for their
+#: threaded variants (``stress.work.threaded``).
+WARM_UP_SIZES = ((40, 2), (2_000, 200))
+
+
 def warm_kernels() -> None:
-    """Run a tiny case of every workload and mode, so that numba compiles (and caches) every
+    """Run small cases of every workload and mode, so that numba compiles (and caches) every
     kernel before any case is timed: an engine just changed would otherwise pay for its
     compilation in the first case's end-to-end time."""
     for workload in workloads.WORKLOADS:
         for mode in ("summary", "positions"):
-            engine_case(40, 2, mode, 1, workload)
+            for bonds, n_s in WARM_UP_SIZES:
+                engine_case(bonds, n_s, mode, 1, workload)
 
 
 def main(argv: list[str]) -> None:
