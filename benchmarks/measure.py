@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 import portfolios
 from benchmarks import baselines, workloads
@@ -131,19 +132,33 @@ def engine_case(
 def _engine_figures(result: StressResult, mode: str) -> dict[str, FloatArray]:
     """What the plain baseline is checked against: positions mode, each position's PV after
     the shock (base currency), duration and convexity under the first ``CHECK_SCENARIOS``
-    scenarios (position-major rows); summary mode, the book's PV after, duration and
-    convexity per scenario."""
+    scenarios, as (positions, scenarios) arrays placed by the rows' position and scenario
+    codes (whatever order the engine writes its rows in); summary mode, the book's PV after,
+    duration and convexity per scenario."""
     if mode == "summary":
         s = result.summary
         return {c: s[c].to_numpy().copy() for c in _CHECKED}
     assert result.positions is not None
-    f = result.positions
-    n_s = f["scenario"].n_unique()
+    n_p = result.positions["position_id"].dtype.categories.len()  # type: ignore[attr-defined]
+    n_s = len(result.summary)
     k = min(n_s, CHECK_SCENARIOS)
-    return {
-        c: f[c].to_numpy().reshape(-1, n_s)[:, :k].copy()
-        for c in _CHECKED
-    }
+    f = (
+        result.positions.lazy()
+        .select(
+            pl.col("position_id").to_physical().cast(pl.Int64).alias("i"),
+            pl.col("scenario").to_physical().cast(pl.Int64).alias("s"),
+            *_CHECKED,
+        )
+        .filter(pl.col("s") < k)
+        .collect()
+    )
+    i, s_idx = f["i"].to_numpy(), f["s"].to_numpy()
+    out = {}
+    for c in _CHECKED:
+        a = np.full((n_p, k), np.nan)
+        a[i, s_idx] = f[c].to_numpy()
+        out[c] = a
+    return out
 
 
 def _plain_case(
