@@ -108,7 +108,8 @@ def _workload_section(results: dict[str, Any], workload: str, info: dict[str, An
     lines += [
         "",
         f"QuantLib ({ql['note']}: {ql['sample'][0]} bonds of the {ql['sample_book']:,}-bond "
-        f"{workload} book x {ql['sample'][1]} scenarios): {ql['rate_price_only']:.3g} "
+        f"{workload} book x {ql['sample'][1]} scenarios, median of {ql.get('repeats', 1)} "
+        f"passes): {ql['rate_price_only']:.3g} "
         f"bond-scenarios/s for the price alone, {ql['rate']:.3g}/s for price, duration and "
         f"convexity. Method: {ql['method']}. Max relative difference to the engine: price "
         f"{ql['max_rel_price_diff']:.1e}, duration {ql['max_rel_duration_diff']:.1e}, "

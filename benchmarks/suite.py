@@ -128,7 +128,7 @@ def run_suite(
                 cases.append(case)
     for workload in run:
         books = sorted({b for b, _ in sizes})
-        base[workload] = _baselines(workload, books, quantlib_sample)
+        base[workload] = _baselines(workload, books, quantlib_sample, repeats)
         mine = [c for c in cases if c["workload"] == workload]
         base[workload]["build_seconds"] = {
             str(b): min(c["build_seconds"] for c in mine if c["bonds"] == b)
@@ -224,9 +224,12 @@ def _isolated(bonds: int, n_s: int, mode: str, repeats: int, workload: str) -> d
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def _baselines(workload: str, book_sizes: list[int], sample: tuple[int, int]) -> dict[str, Any]:
-    """QuantLib on a sample (rate extrapolated), numpy per book size, both checked against the
-    engine's prices, durations and convexities on the same bonds and scenarios."""
+def _baselines(
+    workload: str, book_sizes: list[int], sample: tuple[int, int], repeats: int = 1
+) -> dict[str, Any]:
+    """QuantLib on a sample (rate extrapolated; median of ``repeats`` passes), numpy per book
+    size, both checked against the engine's prices, durations and convexities on the same
+    bonds and scenarios."""
     market = workloads.market()
     n_bonds, n_s = sample
     # The sample: random bonds of the largest benchmark book up to 10k (all of its bonds are
@@ -240,7 +243,7 @@ def _baselines(workload: str, book_sizes: list[int], sample: tuple[int, int]) ->
     n_book = prepared.book.cashflows.n_bonds
     rng = np.random.default_rng(7)
     idx = np.sort(rng.choice(n_book, min(n_bonds, n_book), replace=False)).astype(np.int64)
-    ql = baselines.quantlib(prepared, scen, idx)
+    ql = baselines.quantlib(prepared, scen, idx, repeats)
     ql_err = _max_rel(ql.prices, engine["price"][idx])
     ql_dur = _max_rel(ql.duration, engine["duration"][idx])
     ql_conv = _max_rel(ql.convexity, engine["convexity"][idx])
@@ -266,6 +269,7 @@ def _baselines(workload: str, book_sizes: list[int], sample: tuple[int, int]) ->
             "rate_price_only": ql.bond_scenarios / ql.price_only_seconds,
             "sample": [len(idx), n_s],
             "sample_book": ql_book,
+            "repeats": max(repeats, 1),
             "max_rel_price_diff": ql_err,
             "max_rel_duration_diff": ql_dur,
             "max_rel_convexity_diff": ql_conv,
