@@ -25,6 +25,7 @@ from stress.kernels.scenarios import (
     DOLLAR_CONVEXITY_BEFORE,
     DOLLAR_DURATION_AFTER,
     DOLLAR_DURATION_BEFORE,
+    N_METRICS,
     PNL_CROSS,
     PNL_FX,
     PNL_GOLD,
@@ -79,6 +80,10 @@ def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
     defined (whatever rounding leaves in the numerator)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den == 0.0, np.nan, num / den)
+
+
+#: The columns ``derived_columns`` gives (the summary's and every grouping's figures), in order.
+SUMMARY_COLUMNS = tuple(derived_columns(np.zeros((N_METRICS, 0))))
 
 
 def _enum(codes: IntArray, categories: pl.Series) -> pl.Series:
