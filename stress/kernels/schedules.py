@@ -298,7 +298,21 @@ def _isma_forward(d1, d2, rs, re):
         months = 12
     if d2 <= re:
         return _isma_back(d1, d2, rs, re, months)
-    total = _isma_back(d1, re, rs, re, months) if d1 < re else 0.0
+    # QuantLib: the part up to re, then whole periods and the rest counted forward from re.
+    # (It refuses d1 outside [rs, re); here d1 before rs counts back, after re forward.)
+    if d1 < re:
+        head = _isma_back(d1, re, rs, re, months)
+    elif d1 > re:
+        head = -_isma_after(0.0, re, d1, months)
+    else:
+        head = 0.0
+    return _isma_after(head, re, d2, months)
+
+
+@njit(cache=True)
+def _isma_after(total, re, d2, months):
+    """``total`` plus ACT/ACT-ICMA from re to d2 > re: whole periods of ``months`` counted
+    forward from re, then the part of the last one."""
     i = 0
     nrs = re
     nre = add_months(re, months)
