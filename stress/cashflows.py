@@ -250,9 +250,9 @@ def build_cashflows(
     settle = np.empty(n, dtype=np.int64)
     unquoted = np.empty(n, dtype=np.int64)
     drop = np.empty(n)
-    bond = (coupon, day_count, lag, ex, offsets)
-    out = (pay, time, amount, yield_time, accrued, period, settle, unquoted, drop)
-    (fill_cashflows if parallel else fill_cashflows_serial)(val, sched, bond, out)
+    args = (*sched, coupon, day_count, lag, ex, offsets, val, pay, time, amount, yield_time,
+            accrued, period, settle, unquoted, drop)  # fmt: skip
+    (fill_cashflows if parallel else fill_cashflows_serial)(args)
     return CashflowBook(val, offsets, pay, time, amount, yield_time, accrued, period, settle,
                         unquoted, drop)
 

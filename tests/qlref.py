@@ -107,6 +107,30 @@ def regular_coupon_date_before(
     return dates[i - periods_back]
 
 
+def refuses_yield(day_count: str, maturity: dt.date) -> bool:
+    """Whether QuantLib's yield functions refuse the bond: its 30E/360 ISDA counts -1 day from
+    a maturity on the last day of February to itself (the start date counts as the 30th, the
+    termination date as itself), a negative stepwise time for the redemption."""
+    return day_count == "30E/360 ISDA" and maturity.month == 2 and (
+        maturity + dt.timedelta(days=1)
+    ).month == 3
+
+
+def preset_bond(
+    valuation_date: dt.date, maturity: dt.date, coupon_pct: float, preset: str
+) -> QlBond:
+    """``fixed_rate_bond`` with a market preset's conventions (settlement, calendar, rolling,
+    ex-dividend period)."""
+    from portfolios.conventions import PRESETS
+
+    c = PRESETS[preset]
+    return fixed_rate_bond(
+        valuation_date, maturity, coupon_pct, c.frequency, c.day_count, calendar=c.calendar,
+        convention=c.business_day_convention, settlement_days=c.settlement_days,
+        ex_dividend_days=c.ex_dividend_days,
+    )
+
+
 @dataclass(frozen=True)
 class QlBond:
     bond: ql.FixedRateBond

@@ -419,11 +419,10 @@ def _period(k, k_first, issue, months, d, eom, step):
 
 
 @njit(cache=True)
-def _fill_one(i, valuation, sched, bond, out):
-    (maturity, frequency, issue, first, calendar, bdc, table, start) = sched
-    (coupon, day_count, settlement_days, ex_days, offsets) = bond
-    (out_pay, out_time, out_amount, out_yield_time, out_accrued, out_period, out_settle,
-     out_unquoted, out_drop) = out
+def _fill_one(i, args):
+    (maturity, frequency, issue, first, calendar, bdc, table, start, coupon, day_count,
+     settlement_days, ex_days, offsets, valuation, out_pay, out_time, out_amount, out_yield_time,
+     out_accrued, out_period, out_settle, out_unquoted, out_drop) = args
     mat = maturity[i]
     y, m, d = civil_from_days(mat)
     months = y * 12 + m - 1
@@ -493,7 +492,7 @@ def _fill_one(i, valuation, sched, bond, out):
 
 
 @njit(cache=True, parallel=True)
-def fill_cashflows(valuation, sched, bond, out):
+def fill_cashflows(args):
     """Cashflows per 100 face of each bond paid after ``valuation`` into the CSR slots
     ``offsets[i]:offsets[i+1]``, and what its quotes on the settlement date need.
 
@@ -505,17 +504,18 @@ def fill_cashflows(valuation, sched, bond, out):
     valuation date but by settlement. Yield time is QuantLib's stepwise time in the bond's day
     count from settlement (0 on unquoted rows); ``out_accrued`` is accrued at settlement.
     """
-    for i in prange(len(bond[0])):
-        _fill_one(i, valuation, sched, bond, out)
+    for i in prange(len(args[0])):
+        _fill_one(i, args)
 
 
 @njit(cache=True)
-def fill_cashflows_serial(valuation, sched, bond, out):
-    """``fill_cashflows`` without threads, for small books. ``sched`` is the tuple of
-    ``count_live``; ``bond`` (coupon, day_count, settlement_days, ex_dividend_days, offsets);
-    ``out`` (pay, time, amount, yield_time, accrued, period, settlement, unquoted, drop)."""
-    for i in range(len(bond[0])):
-        _fill_one(i, valuation, sched, bond, out)
+def fill_cashflows_serial(args):
+    """``fill_cashflows`` without threads, for small books. ``args`` is the flat tuple: the
+    schedule arrays of ``count_live``, then coupon, day_count, settlement_days,
+    ex_dividend_days, offsets, the valuation day, and the outputs pay, time, amount,
+    yield_time, accrued, period, settlement, unquoted, drop."""
+    for i in range(len(args[0])):
+        _fill_one(i, args)
 
 
 @njit(cache=True)
