@@ -1016,13 +1016,10 @@ def _conventions(
         has_conv & preset_freq.is_not_null() & freq_int.is_not_null() & (freq_int != preset_freq)
     )
     chk.flag(is_bond & clash_f, "frequency", "the convention's frequency or an empty cell")
-    codes = {"return_dtype": pl.Int64, "default": None}
-    clash_d = (
-        has_conv
-        & dc.is_not_null()
-        & preset_dc.is_not_null()
-        & (dc.replace_strict(DAY_COUNTS, **codes) != preset_dc.replace_strict(DAY_COUNTS, **codes))
-    )
+    def code(names: pl.Expr) -> pl.Expr:
+        return names.replace_strict(DAY_COUNTS, default=None, return_dtype=pl.Int64)
+
+    clash_d = has_conv & dc.is_not_null() & preset_dc.is_not_null() & (code(dc) != code(preset_dc))
     chk.flag(
         is_bond & clash_d,
         "day_count",
@@ -1101,7 +1098,8 @@ def _market_conventions(
     )
 
     issue, issue_bad, first, first_bad = chk.stage(
-        **_named("issue", _date(df, "issue_date")), **_named("first", _date(df, "first_coupon_date"))
+        **_named("issue", _date(df, "issue_date")),
+        **_named("first", _date(df, "first_coupon_date")),
     )
     chk.flag(is_bond & issue_bad, "issue_date", "an ISO date YYYY-MM-DD", _text(df, "issue_date"))
     chk.flag(

@@ -45,8 +45,9 @@ class Portfolio:
     ``clean_price`` per 100 face. Bonds also carry their market conventions (preset or
     explicit): ``issue_date`` and ``first_coupon_date`` (null: a regular schedule),
     ``settlement_days`` and ``ex_dividend_days`` (business days), ``calendar`` and
-    ``business_day_convention`` (names in ``portfolios.conventions``). ``row`` is the 1-based data row of the source. Any further
-    columns (book, issuer, sector, ...) are ``attributes`` carried through for grouping.
+    ``business_day_convention`` (names in ``portfolios.conventions``). ``row`` is the 1-based
+    data row of the source. Any further columns (book, issuer, sector, ...) are ``attributes``
+    carried through for grouping.
     ``rejects`` lists the problems of rows left out (only when loaded with ``skip_invalid``).
     """
 

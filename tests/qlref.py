@@ -49,6 +49,28 @@ CALENDARS = {
     "UK": lambda: ql.UnitedKingdom(ql.UnitedKingdom.Settlement),
     "TARGET": ql.TARGET,
 }
+_BESPOKE: dict[str, ql.Calendar] = {}
+
+
+def holidays_calendar(name: str) -> ql.Calendar:
+    """A QuantLib calendar holding exactly the engine's holidays (the holidays package's, via
+    ``stress.calendars``) and weekends, for tests of what is built on a calendar rather than of
+    the calendar itself (QuantLib's own calendars differ on a few days)."""
+    if name in ("NONE", "WEEKENDS"):
+        return CALENDARS[name]()
+    if name not in _BESPOKE:
+        from stress.calendars import holidays_of
+
+        cal = ql.BespokeCalendar(f"holidays {name}")
+        cal.addWeekend(ql.Saturday)
+        cal.addWeekend(ql.Sunday)
+        for d in holidays_of(name):
+            if 1901 <= d.year <= 2199:  # QuantLib's dates
+                cal.addHoliday(qdate(d))
+        _BESPOKE[name] = cal
+    return _BESPOKE[name]
+
+
 #: Our business-day conventions -> QuantLib's.
 ROLLING = {
     "UNADJUSTED": ql.Unadjusted,

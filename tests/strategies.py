@@ -266,6 +266,12 @@ POSITION_SCHEMA: dict[str, pl.DataType] = {
     "day_count": pl.String(),
     "spread_bp": pl.Float64(),
     "clean_price": pl.Float64(),
+    "issue_date": pl.Date(),
+    "first_coupon_date": pl.Date(),
+    "settlement_days": pl.Int64(),
+    "ex_dividend_days": pl.Int64(),
+    "calendar": pl.String(),
+    "business_day_convention": pl.String(),
     "book": pl.String(),
 }
 

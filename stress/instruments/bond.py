@@ -11,9 +11,9 @@ import polars as pl
 
 from portfolios.conventions import BUSINESS_DAY_CONVENTIONS, CALENDARS, DAY_COUNTS
 from stress.cashflows import build_cashflows
-from stress.kernels.schedules import NO_DATE
 from stress.instruments.base import CashflowRows, Instrument
 from stress.kernels.scenarios import CASHFLOWS
+from stress.kernels.schedules import NO_DATE
 from stress.market import Market
 
 

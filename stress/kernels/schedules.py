@@ -139,7 +139,7 @@ def adjust(d, bdc, cal, table, start):
     following day is in another month), Preceding, Modified Preceding, or unadjusted."""
     if bdc == UNADJUSTED or cal == 0:
         return d
-    if bdc == FOLLOWING or bdc == MODIFIED_FOLLOWING:
+    if bdc in (FOLLOWING, MODIFIED_FOLLOWING):
         d1 = _following(d, cal, table, start)
         if bdc == MODIFIED_FOLLOWING and d1 != d and month_index(d1) != month_index(d):
             return _preceding(d, cal, table, start)
@@ -252,65 +252,77 @@ def _ref_months(rs, re):
 
 
 @njit(cache=True)
-def _isma_base(d1, d2, rs, re):
-    """ACT/ACT-ICMA inside a reference period: rs <= d1 <= d2 <= re."""
+def _isma_base(d1, d2, rs, re, months):
+    """ACT/ACT-ICMA inside a reference period: rs <= d1 <= d2 <= re (``months``: the period's
+    length in months, or -1 to estimate it as QuantLib does)."""
     if d1 == d2:
         return 0.0
-    return (_ref_months(rs, re) / 12.0) * (d2 - d1) / (re - rs)
+    if months < 0:
+        months = _ref_months(rs, re)
+    return (months / 12.0) * (d2 - d1) / (re - rs)
 
 
 @njit(cache=True)
-def _isma_back(d1, d2, rs, re, months):
+def _isma_back(d1, d2, rs, re, months, known):
     """ACT/ACT-ICMA for d1 < d2 <= re: notional periods counted back from rs while d1 is
-    before it (QuantLib's long first coupon)."""
+    before it (QuantLib's long first coupon). ``known``: ``months`` is every period's length
+    (else QuantLib's estimate is taken again for each)."""
+    m = months if known else -1
     total = 0.0
     while d1 < rs:
         prev = add_months(rs, -months)
         if d2 > rs:
-            total += _isma_base(rs, d2, rs, re)
+            total += _isma_base(rs, d2, rs, re, m)
             d2 = rs
         re = rs
         rs = prev
-        months = _ref_months(rs, re)
-    return _isma_base(d1, d2, rs, re) + total
+        if not known:
+            months = _ref_months(rs, re)
+    return _isma_base(d1, d2, rs, re, m) + total
 
 
 @njit(cache=True)
-def _isma(d1, d2, rs, re):
+def _isma(d1, d2, rs, re, months):
     """QuantLib's ActualActual(ISMA) year fraction without a schedule (its 'old' ISMA):
     the reference period [rs, re] scaled to its length in months, notional periods before it
     for a long first period and after it for dates beyond its end. QuantLib refuses a start
-    before the reference period with an end after it; here the two parts add up."""
+    before the reference period with an end after it; here the two parts add up. ``months``
+    is the reference period's length in months when the caller knows it (a whole number of
+    coupon periods, as QuantLib would estimate), else -1."""
     if d1 == d2:
         return 0.0
     if d2 < d1:
-        return -_isma_forward(d2, d1, rs, re)
-    return _isma_forward(d1, d2, rs, re)
+        return -_isma_forward(d2, d1, rs, re, months)
+    return _isma_forward(d1, d2, rs, re, months)
 
 
 @njit(cache=True)
-def _isma_forward(d1, d2, rs, re):
+def _isma_forward(d1, d2, rs, re, months):
     """``_isma`` for d1 < d2."""
-    months = _ref_months(rs, re)
+    known = months >= 0
+    if known and rs <= d1 and d2 <= re:  # inside the reference period: the usual case
+        return _isma_base(d1, d2, rs, re, months)
+    if not known:
+        months = _ref_months(rs, re)
     if months == 0:
         rs = d1
         re = add_months(d1, 12)
         months = 12
     if d2 <= re:
-        return _isma_back(d1, d2, rs, re, months)
+        return _isma_back(d1, d2, rs, re, months, known)
     # QuantLib: the part up to re, then whole periods and the rest counted forward from re.
     # (It refuses d1 outside [rs, re); here d1 before rs counts back, after re forward.)
     if d1 < re:
-        head = _isma_back(d1, re, rs, re, months)
+        head = _isma_back(d1, re, rs, re, months, known)
     elif d1 > re:
-        head = -_isma_after(0.0, re, d1, months)
+        head = -_isma_after(0.0, re, d1, months, known)
     else:
         head = 0.0
-    return _isma_after(head, re, d2, months)
+    return _isma_after(head, re, d2, months, known)
 
 
 @njit(cache=True)
-def _isma_after(total, re, d2, months):
+def _isma_after(total, re, d2, months, known):
     """``total`` plus ACT/ACT-ICMA from re to d2 > re: whole periods of ``months`` counted
     forward from re, then the part of the last one."""
     i = 0
@@ -321,16 +333,16 @@ def _isma_after(total, re, d2, months):
         i += 1
         nrs = add_months(re, months * i)
         nre = add_months(re, months * (i + 1))
-    return total + _isma_base(nrs, d2, nrs, nre)
+    return total + _isma_base(nrs, d2, nrs, nre, months if known else -1)
 
 
 @njit(cache=True)
-def year_fraction_t(code, d1, d2, ref_start, ref_end, termination):
+def year_fraction_t(code, d1, d2, ref_start, ref_end, termination, months=-1):
     """QuantLib's year fraction from d1 to d2 (d1 > d2 allowed). [ref_start, ref_end] is the
-    coupon's reference period (ACT/ACT-ICMA only); ``termination`` the bond's maturity
-    (30E/360 ISDA only)."""
+    coupon's reference period (ACT/ACT-ICMA only; ``months`` its length when known, else
+    QuantLib's estimate); ``termination`` the bond's maturity (30E/360 ISDA only)."""
     if code == 0:
-        return _isma(d1, d2, ref_start, ref_end)
+        return _isma(d1, d2, ref_start, ref_end, months)
     if code == 1:
         return (d2 - d1) / 365.0
     if code == 2:
@@ -407,18 +419,6 @@ def count_live_serial(valuation, args, out_n):
 
 
 @njit(cache=True)
-def _period(k, k_first, issue, months, d, eom, step):
-    """(accrual start, accrual end, reference start, reference end) of coupon k. The first
-    coupon of a bond with an issue date accrues from it, with the reference period QuantLib
-    gives it: one period back from its end (a month end stays one)."""
-    end = roll_back(months, d, eom, k, step)
-    if k == k_first and issue != NO_DATE:
-        return issue, end, add_months_eom(end, -step), end
-    begin = roll_back(months, d, eom, k + 1, step)
-    return begin, end, begin, end
-
-
-@njit(cache=True)
 def _fill_one(i, args):
     (maturity, frequency, issue, first, calendar, bdc, table, start, coupon, day_count,
      settlement_days, ex_days, offsets, valuation, out_pay, out_time, out_amount, out_yield_time,
@@ -447,11 +447,18 @@ def _fill_one(i, args):
     out_period[i, 1] = mat
     last = settle
     acc = 0.0
+    begin = roll_back(months, d, eom, n, step)
     for j in range(n):
         k = n - 1 - j
-        a_start, a_end, r_start, r_end = _period(k, k_first, iss, months, d, eom, step)
+        a_end = roll_back(months, d, eom, k, step)
+        if k == k_first and iss != NO_DATE:
+            a_start, r_start = iss, add_months_eom(a_end, -step)
+        else:
+            a_start, r_start = begin, begin
+        r_end = a_end
+        begin = a_end
         pay = adjust(a_end, conv, cal, table, start)
-        frac = year_fraction_t(code, a_start, a_end, r_start, r_end, mat)
+        frac = year_fraction_t(code, a_start, a_end, r_start, r_end, mat, step)
         amount = c * frac
         ex_date = advance_days(pay, -ex, cal, table, start) if ex > 0 else NO_DATE
         if j == 0:
@@ -465,10 +472,10 @@ def _fill_one(i, args):
             if settle > a_start:
                 if ex > 0 and ex_date <= settle:
                     out_accrued[i] = -c * year_fraction_t(code, settle, max(settle, a_end),
-                                                          r_start, r_end, mat)
+                                                          r_start, r_end, mat, step)
                 else:
                     out_accrued[i] = c * year_fraction_t(code, a_start, min(settle, a_end),
-                                                         r_start, r_end, mat)
+                                                         r_start, r_end, mat, step)
             if ex > 0 and valuation < ex_date <= settle:
                 out_drop[i] = amount
         if ex > 0 and ex_date <= valuation:
@@ -481,10 +488,12 @@ def _fill_one(i, args):
         if quoted:
             # QuantLib's stepwise yield time from the settlement date (CashFlows::npv).
             if last != a_start:
-                acc += year_fraction_t(code, a_start, pay, r_start, r_end, mat) - \
-                    year_fraction_t(code, a_start, last, r_start, r_end, mat)
+                acc += year_fraction_t(code, a_start, pay, r_start, r_end, mat, step) - \
+                    year_fraction_t(code, a_start, last, r_start, r_end, mat, step)
+            elif pay == a_end:
+                acc += frac  # the same year fraction: from the accrual start to its end
             else:
-                acc += year_fraction_t(code, last, pay, r_start, r_end, mat)
+                acc += year_fraction_t(code, last, pay, r_start, r_end, mat, step)
             out_yield_time[lo + j] = acc
             last = pay
         else:
