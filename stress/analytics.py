@@ -13,7 +13,7 @@ from stress.instruments import INSTRUMENTS
 from stress.kernels.scenarios import Futures
 from stress.market import Market
 from stress.prepare import Prepared, prepare_book
-from stress.pricing import KEY_TENORS, bond_risk
+from stress.pricing import KEY_TENORS, bond_risk, simple_yield
 
 
 def analytics(
@@ -21,23 +21,29 @@ def analytics(
 ) -> pl.DataFrame:
     """One row per position.
 
-    Bond columns: ``clean_price``, ``dirty_price`` and ``accrued`` per 100 face; ``ytm`` in
-    percent, compounded at the coupon frequency (QuantLib's ``bondYield``);
-    ``macaulay_duration`` and ``modified_duration`` in years and ``convexity`` in years^2 on that
-    yield; curve-based ``effective_duration``/``effective_convexity`` (parallel shift of the
-    continuously compounded zero curve) and key-rate durations ``krd_2y`` ... ``krd_40y``, which
-    add up to the effective duration; ``dv01`` = PV change for a 1 bp parallel fall of the curve,
-    in the position currency; ``spread_duration`` (years) and ``cs01`` (position-currency loss
-    for a 1 bp rise of its credit spread) for instruments with one. Every row: ``pv`` in the
-    position currency and ``pv_base`` in the base currency (gold: ounces x XAUUSD, in USD; fx:
-    the cash amount; futures: 0, margined).
+    Bond columns, quoted for settlement on ``settlement_date`` (the valuation date plus the
+    bond's settlement days on its calendar), as the market quotes them: ``clean_price``,
+    ``dirty_price`` and ``accrued`` per 100 face (accrued is negative in an ex-dividend period);
+    ``ytm`` in percent, compounded at the coupon frequency (QuantLib's ``bondYield``);
+    ``simple_yield`` in percent, the Japanese market's simple yield on the clean price;
+    ``macaulay_duration`` and ``modified_duration`` in years and ``convexity`` in years^2 on
+    that yield (all empty for a bond maturing by its settlement date). The position's figures,
+    on the valuation date: curve-based ``effective_duration``/``effective_convexity`` (parallel
+    shift of the continuously compounded zero curve) and key-rate durations ``krd_2y`` ...
+    ``krd_40y``, which add up to the effective duration; ``dv01`` = PV change for a 1 bp
+    parallel fall of the curve, in the position currency. Every row: ``pv`` in the position
+    currency (bonds: the value of the cashflows paid after the valuation date, which for T+0
+    settlement is notional / 100 x dirty price) and ``pv_base`` in the base currency (gold:
+    ounces x XAUUSD, in USD; fx: the cash amount).
+    ``spread_duration`` (years) and ``cs01`` (position-currency loss for a 1 bp rise of its
+    credit spread) for instruments with one; futures' ``pv`` is 0 (margined).
 
-    FRNs and swaps: prices per 100 face or notional from their equivalent cashflows (rate
-    duration near the next reset; a swap's is of its net PV, no yield). Futures: ``clean_price``
-    is the theoretical futures price (CTD forward clean / conversion factor) beside the quoted
-    ``futures_price``, ``net_basis`` their difference in futures points (held in scenarios),
-    ``conversion_factor``; durations are the CTD's forward ones and ``dv01`` the CTD's forward
-    DV01 over the conversion factor times the contracts.
+    FRNs and swaps (T+0, no yield): prices per 100 face or notional from their equivalent
+    cashflows (rate duration near the next reset; a swap's is of its net PV). Futures:
+    ``clean_price`` is the theoretical futures price (CTD forward clean / conversion factor)
+    beside the quoted ``futures_price``, ``net_basis`` their difference in futures points (held
+    in scenarios), ``conversion_factor``; durations are the CTD's forward ones and ``dv01`` the
+    CTD's forward DV01 over the conversion factor times the contracts.
     """
     return book_analytics(build_book(portfolio, market.with_base(base_currency)))
 
@@ -65,16 +71,19 @@ def book_analytics(book: Book) -> pl.DataFrame:
         eff_d = np.where(dirty != 0, cfs.pv_t_before / dirty, np.nan)
         eff_c = np.where(dirty != 0, cfs.pv_t2_before / dirty, np.nan)
         spread_d = np.where(book.credit & (dirty != 0), cfs.pv_ts_before / dirty, np.nan)
+    is_bond = f["instrument"].to_numpy()[pos] == "bond"
     # Positions without cashflows are worth their units times the instrument's unit value.
     unit = f["instrument"].replace_strict(
         {name: i.unit_value(market) for name, i in INSTRUMENTS.items()}, return_dtype=pl.Float64
     )
     pv = book.notional * unit.to_numpy()
-    pv[pos] = book.notional[pos] / 100.0 * dirty
+    pv[pos] = book.notional[pos] / 100.0 * cfs.pv_before
     scale = book.scale
     dv01 = column(eff_d * pv[pos] * 1e-4)
     cs01 = column(np.where(book.credit, cfs.pv_ts_before * scale[pos] * 1e-4, np.nan))
-    clean = column(dirty - risk.accrued)
+    # Bonds are quoted for settlement (``bond_risk``); FRNs and swaps on the valuation date.
+    quote = np.where(is_bond, risk.dirty, dirty)
+    clean = column(quote - risk.accrued)
     eff_dur, eff_conv, spread_dur = column(eff_d), column(eff_c), column(spread_d)
     krd = _key_rate_durations(prepared, cfs.pv_before)
     krd_cols = np.full((n, len(KEY_TENORS)), np.nan)
@@ -98,6 +107,15 @@ def book_analytics(book: Book) -> pl.DataFrame:
         dv01[fp] = scale[fp] * fu.fwd_tau * 1e-4
         cs01[fp] = scale[fp] * fu.fwd_ts * 1e-4
         krd_cols[fp] = _forward_key_rate_durations(fu)
+    cf = book.cashflows
+    rows = f[pos]
+    maturity_day = rows["maturity"].cast(pl.Int64).to_numpy().astype(np.int64)
+    coupon = rows["coupon"].cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        simple = np.where(is_bond, simple_yield(coupon, quote - risk.accrued, cf.settlement_day,
+                                                maturity_day), np.nan)  # fmt: skip
+    settlement = pl.Series(column(np.where(is_bond, cf.settlement_day, np.nan)),
+                           nan_to_null=True)
     out = pl.DataFrame(
         {
             "position_id": f["position_id"],
@@ -107,10 +125,12 @@ def book_analytics(book: Book) -> pl.DataFrame:
             "maturity": f["maturity"],
             "coupon": f["coupon"],
             "spread_bp": _spread_bp(book, column),
+            "settlement_date": settlement.cast(pl.Int32).cast(pl.Date),
             "clean_price": clean,
-            "dirty_price": column(dirty),
+            "dirty_price": column(quote),
             "accrued": column(risk.accrued),
             "ytm": column(risk.ytm * 100.0),
+            "simple_yield": column(simple),
             "macaulay_duration": column(risk.macaulay_duration),
             "modified_duration": column(risk.modified_duration),
             "convexity": column(risk.convexity),

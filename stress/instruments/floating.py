@@ -64,6 +64,10 @@ def _book(market: Market, offsets: IntArray, pay: IntArray, amount: FloatArray,
         yield_time=np.zeros(len(amount)),
         accrued=accrued,
         coupon_days=coupon_days,
+        # Valued and quoted on the valuation date (T+0), no ex-dividend period.
+        settlement_day=np.full(len(accrued), val, dtype=np.int64),
+        unquoted=np.zeros(len(accrued), dtype=np.int64),
+        quote_drop=np.zeros(len(accrued)),
     )
 
 
