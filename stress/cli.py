@@ -617,6 +617,15 @@ def _scenarios(args: argparse.Namespace, out: Console) -> int:
             out.print("FX vs USD: " + ", ".join(moves))
         if scen.gold_pct[i]:
             out.print(f"gold: {scen.gold_pct[i]:+.2f} %")
+        spreads = [
+            f"{label} {scen.spread_bp[i, g]:+g} bp"
+            for g, (attr, label) in enumerate(scen.spread_keys)
+            if scen.spread_set[i, g]
+        ]
+        if spreads:
+            by = ", ".join(sorted({a for (a, _), u in zip(scen.spread_keys, scen.spread_set[i],
+                                                          strict=True) if u}))
+            out.print(Text(f"credit spreads by {by}: " + ", ".join(spreads)))
     return 0
 
 
