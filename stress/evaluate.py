@@ -56,9 +56,17 @@ IntArray = npt.NDArray[np.int64]
 
 #: Memory budget for a chunk's per-node, per-scenario discount multipliers and shifts (bytes).
 CHUNK_BYTES = 256 * 2**20
+#: Memory budget for one chunk's per-position detail when it is streamed to a sink (bytes).
+DETAIL_CHUNK_BYTES = 128 * 2**20
 #: Positions per shard. Sums are formed per shard, then added in shard order, so a run split
 #: over processes or machines (one task per shard) gives the same numbers as one process.
 SHARD_POSITIONS = 50_000
+
+
+#: Receives the per-position detail of scenarios ``lo:hi`` as an (N_DETAIL, positions x
+#: (hi - lo)) array, position-major (row i x (hi - lo) + s is position i under scenario lo + s);
+#: the array is reused for the next chunk.
+DetailSink = Callable[[int, int, FloatArray], None]
 
 
 class NumericalError(ValueError):
@@ -89,7 +97,9 @@ def evaluate(
     worst: int = 10,
     worst_scenarios: int | None = None,
     detail: bool = False,
+    sink: DetailSink | None = None,
     chunk_size: int | None = None,
+    shard_positions: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[RawSums, FloatArray | None]:
     """Revalue every position of ``prepared`` under every scenario of ``shocks``.
@@ -102,7 +112,12 @@ def evaluate(
 
     Args:
         worst: how many lowest-P&L positions to keep per scenario.
+        sink: with ``detail``, receives the detail chunk by chunk of scenarios instead of one
+            array for the whole run (which is then not returned): memory stays bounded by
+            DETAIL_CHUNK_BYTES whatever the number of positions and scenarios.
         chunk_size: scenarios per chunk (default: sized to keep work arrays near CHUNK_BYTES).
+        shard_positions: positions per shard (default SHARD_POSITIONS); sums are formed per
+            shard and added in shard order.
         progress: called with (scenarios done, total) after each chunk.
     """
     book = prepared.book
@@ -113,10 +128,14 @@ def evaluate(
         chunk_size = CHUNK_BYTES // (16 * n_nodes)
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
+    streaming = detail and sink is not None
+    if streaming:
+        chunk_size = min(chunk_size, max(1, DETAIL_CHUNK_BYTES // (8 * N_DETAIL * max(n_p, 1))))
     chunk_size = max(min(chunk_size, S), 1)
     # Each shard's groups are groups of their own here; their sums are added in shard order.
-    n_shards = max(1, -(-n_p // SHARD_POSITIONS))
-    by_shard = groups.by_shard(SHARD_POSITIONS)
+    shard_size = check_shard_positions(shard_positions)
+    n_shards = max(1, -(-n_p // shard_size))
+    by_shard = groups.by_shard(shard_size)
     weights = node_weights(prepared, by_shard)
     values = _group_values(prepared, by_shard)
     partial = np.empty((0, 0, 0)) if n_shards == 1 else np.empty(
@@ -129,7 +148,9 @@ def evaluate(
         np.full((S, worst), np.inf),
         np.full((S, worst, N_DETAIL), np.nan),
     )
-    out_detail = np.empty((N_DETAIL, n_p * S)) if detail else np.empty((0, 0))
+    out_detail = np.empty((N_DETAIL, n_p * S)) if detail and not streaming else np.empty((0, 0))
+    # A streamed chunk's detail goes to one flat buffer, viewed contiguous for each chunk.
+    buffer = np.empty(N_DETAIL * n_p * chunk_size) if streaming else np.empty(0)
     by_position = detail or worst_scenarios is None or worst_scenarios >= S
     for lo in range(0, S, chunk_size):
         hi = min(S, lo + chunk_size)
@@ -141,7 +162,12 @@ def evaluate(
             part = partial[: hi - lo]
             kernel(weights, values, sh, part)
             _add_shards(part, n_shards, groups.n_groups, sums[lo:hi])
-        if by_position and (worst or detail):
+        if streaming:
+            block = buffer[: N_DETAIL * n_p * (hi - lo)].reshape(N_DETAIL, n_p * (hi - lo))
+            _positions_pass(prepared, sh, parallel, raw, np.arange(lo, hi), block, 0, hi - lo)
+            assert sink is not None
+            sink(lo, hi, block)
+        elif by_position and (worst or detail):
             _positions_pass(prepared, sh, parallel, raw, np.arange(lo, hi), out_detail, lo, S)
         if progress is not None:
             progress(hi, S)
@@ -153,7 +179,41 @@ def evaluate(
             idx = chosen[lo : lo + chunk_size]
             sh, parallel = _shocks(prepared, shocks, idx)
             _positions_pass(prepared, sh, parallel, raw, idx, out_detail, 0, 0)
-    return raw, (out_detail if detail else None)
+    return raw, (out_detail if detail and not streaming else None)
+
+
+def check_shard_positions(shard_positions: int | None) -> int:
+    """The shard size to use: ``shard_positions``, or SHARD_POSITIONS (read when called)."""
+    size = SHARD_POSITIONS if shard_positions is None else shard_positions
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
+        raise ValueError(f"shard_positions: got {size!r}; expected a whole number of 1 or more")
+    return int(size)
+
+
+def worst_positions(
+    prepared: Prepared,
+    shocks: ResolvedShocks,
+    worst: int,
+    chunk_size: int | None = None,
+) -> RawSums:
+    """Only the worst positions of every scenario of ``shocks`` (``RawSums.sums`` is empty):
+    the second pass of a summary run, for the scenarios it chose."""
+    S = len(shocks.gold_multiplier)
+    raw = RawSums(
+        np.empty((S, 0, N_METRICS)),
+        np.full((S, worst), -1, dtype=np.int64),
+        np.full((S, worst), np.inf),
+        np.full((S, worst, N_DETAIL), np.nan),
+    )
+    if chunk_size is None:
+        chunk_size = CHUNK_BYTES // (16 * max(prepared.n_nodes, 1))
+    chunk_size = max(min(chunk_size, S), 1)
+    if worst and prepared.book.n_positions:
+        for lo in range(0, S, chunk_size):
+            idx = np.arange(lo, min(S, lo + chunk_size))
+            sh, parallel = _shocks(prepared, shocks, idx)
+            _positions_pass(prepared, sh, parallel, raw, idx, np.empty((0, 0)), 0, 0)
+    return raw
 
 
 def _add_shards(part: FloatArray, n_shards: int, n_groups: int, out: FloatArray) -> None:

@@ -1,0 +1,608 @@
+"""Sharded runs: a run as tasks over shards of positions (and chunks of scenarios), on an
+executor (this process, or a Dask cluster: ``stress.cluster``), reduced in shard order, with
+the work in progress kept on disk so that a killed run resumes where it stopped.
+
+Phases:
+
+1. Every (shard, scenario chunk) task returns its raw sums (and, in positions mode, its worst
+   positions, and writes its detail file). The client adds the sums shard by shard in shard
+   order, as a single-process run adds its shards, so the totals are the same bit for bit.
+2. When the run needs them, one task per shard finds its worst positions in the scenarios of
+   lowest total P&L and its positions' ES components; the lists merge by lowest P&L.
+
+The work directory (``WorkDir``; ``.DIR.stress-work/`` beside ``--out DIR``) holds
+``work.json`` (the inputs' hash), each finished task's results as ``.npz`` (``sums/``,
+``finish/``) and the detail files (``positions/``). A run with the same inputs keeps what is
+there; any other input starts afresh. Nothing in it is unpickled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from portfolios.model import Portfolio
+from shocks.model import ScenarioSet
+from stress.dates import to_days
+from stress.evaluate import (
+    NumericalError,
+    RawSums,
+    check_shard_positions,
+    total_pnl,
+)
+from stress.groups import groupings
+from stress.io import OutputError
+from stress.kernels.scenarios import N_DETAIL, N_METRICS
+from stress.market import Market
+from stress.resolve import ResolvedShocks, resolve
+from stress.result import StressResult, build_result
+from stress.risk import tail
+from stress.shards import (
+    Finish,
+    Partial,
+    Shard,
+    Shared,
+    broken_task,
+    cut,
+    finish_task,
+    forget,
+    merge_worst,
+    sums_task,
+)
+
+log = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Scenarios per task: a larger set is also split by scenario (each chunk a task per shard).
+TASK_SCENARIOS = 10_000
+#: Format version of the work directory: another one is discarded.
+WORK_VERSION = 1
+
+
+class Executor(Protocol):
+    """Runs tasks: in this process (``SerialExecutor``) or on a cluster."""
+
+    def share(self, obj: Any) -> Any:
+        """A handle on ``obj`` for the tasks (shipped to the workers once)."""
+
+    def scatter(self, objs: Sequence[Any]) -> list[Any]:
+        """Handles on ``objs``, one each."""
+
+    def run(
+        self,
+        fn: Callable[..., Any],
+        calls: Sequence[tuple[Any, ...]],
+        hints: Sequence[Any] | None = None,
+    ) -> Iterator[tuple[int, Any, Any]]:
+        """Call ``fn(*call)`` for every call; yield (call number, result, where it ran) as
+        calls finish, in any order. ``hints`` are places (from earlier yields) to prefer."""
+
+    def forget(self, key: str) -> None:
+        """Drop the workers' cached layouts of the run ``key``."""
+
+
+class SerialExecutor:
+    """Every task in this process, one after the other."""
+
+    def share(self, obj: Any) -> Any:
+        return obj
+
+    def scatter(self, objs: Sequence[Any]) -> list[Any]:
+        return list(objs)
+
+    def run(
+        self,
+        fn: Callable[..., Any],
+        calls: Sequence[tuple[Any, ...]],
+        hints: Sequence[Any] | None = None,
+    ) -> Iterator[tuple[int, Any, Any]]:
+        for i, call in enumerate(calls):
+            yield i, fn(*call), None
+
+    def forget(self, key: str) -> None:
+        forget(key)
+
+
+# --------------------------------------------------------------------------- the work directory
+
+
+class WorkDir:
+    """Finished tasks of a run kept on disk, for a run with the same inputs to resume from.
+
+    ``key`` is the inputs' hash: a directory holding another key (or another layout version)
+    is emptied first. One run at a time holds the directory (an exclusive lock).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock: Any = None
+        self.resumed = 0
+
+    @classmethod
+    def beside(cls, target: Path) -> WorkDir:
+        """The work directory of output set ``target``: ``.NAME.stress-work`` beside it."""
+        return cls(target.parent / f".{target.name}.stress-work")
+
+    def open(self, key: str, meta: dict[str, Any]) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            lock = open(self.path / "lock", "a+b")  # noqa: SIM115 (held until close)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot keep work here ({exc.strerror})") from exc
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            raise OutputError(
+                f"{self.path}: another run is working here (same --out); wait for it to end"
+            ) from None
+        self._lock = lock
+        info = self._read_info()
+        if info.get("key") != key or info.get("version") != WORK_VERSION:
+            if info:
+                log.info("inputs changed since the work in %s: starting afresh", self.path)
+            for sub in ("sums", "finish", "positions"):
+                shutil.rmtree(self.path / sub, ignore_errors=True)
+            (self.path / "work.json").unlink(missing_ok=True)
+        for sub in ("sums", "finish", "positions"):
+            (self.path / sub).mkdir(exist_ok=True)
+            # Files a killed run was writing.
+            for p in (self.path / sub).glob(".*.tmp"):
+                p.unlink(missing_ok=True)
+        if not (self.path / "work.json").exists():
+            self._write_json(
+                "work.json",
+                {
+                    "version": WORK_VERSION,
+                    "key": key,
+                    "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    **meta,
+                },
+            )
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def remove(self) -> None:
+        """The run is committed: its work is no longer needed."""
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    @property
+    def parts(self) -> Path:
+        return self.path / "positions"
+
+    def _read_info(self) -> dict[str, Any]:
+        try:
+            data = json.loads((self.path / "work.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write_json(self, name: str, data: dict[str, Any]) -> None:
+        tmp = self.path / f".{name}.tmp"
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, self.path / name)
+
+    def _save(self, sub: str, name: str, arrays: dict[str, Any]) -> None:
+        tmp = self.path / sub / f".{name}.tmp"
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path / sub / name)
+
+    @staticmethod
+    def _load(path: Path) -> dict[str, Any]:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+    # phase 1
+    def sums_name(self, shard: int, lo: int) -> str:
+        return f"s{shard:06d}-{lo:07d}.npz"
+
+    def has_sums(self, shard: int, lo: int, detail: bool) -> bool:
+        path = self.path / "sums" / self.sums_name(shard, lo)
+        if not path.exists():
+            return False
+        if detail:
+            part = str(self._load(path)["part"])
+            return (self.parts / part).exists()
+        return True
+
+    def save_sums(self, p: Partial) -> None:
+        self._save(
+            "sums",
+            self.sums_name(p.shard, p.lo),
+            {
+                "shard": p.shard,
+                "lo": p.lo,
+                "hi": p.hi,
+                "sums": p.raw.sums,
+                "worst": p.raw.worst,
+                "worst_pnl": p.raw.worst_pnl,
+                "worst_detail": p.raw.worst_detail,
+                "part": p.part or "",
+                "rows": p.rows,
+            },
+        )
+
+    def load_sums(self, shard: int, lo: int) -> Partial:
+        z = self._load(self.path / "sums" / self.sums_name(shard, lo))
+        raw = RawSums(z["sums"], z["worst"], z["worst_pnl"], z["worst_detail"])
+        part = str(z["part"]) or None
+        return Partial(int(z["shard"]), int(z["lo"]), int(z["hi"]), raw, part, int(z["rows"]))
+
+    # phase 2
+    def finish_name(self, shard: int) -> str:
+        return f"f{shard:06d}.npz"
+
+    def has_finish(self, shard: int) -> bool:
+        return (self.path / "finish" / self.finish_name(shard)).exists()
+
+    def save_finish(self, f: Finish) -> None:
+        arrays: dict[str, Any] = {
+            "shard": f.shard,
+            "worst": f.worst.worst,
+            "worst_pnl": f.worst.worst_pnl,
+            "worst_detail": f.worst.worst_detail,
+            "levels": np.array(sorted(f.components), dtype=np.float64),
+        }
+        for i, a in enumerate(sorted(f.components)):
+            arrays[f"component_{i}"] = f.components[a]
+        self._save("finish", self.finish_name(f.shard), arrays)
+
+    def load_finish(self, shard: int) -> Finish:
+        z = self._load(self.path / "finish" / self.finish_name(shard))
+        worst = RawSums(np.empty((0, 0, N_METRICS)), z["worst"], z["worst_pnl"], z["worst_detail"])
+        comps = {float(a): z[f"component_{i}"] for i, a in enumerate(z["levels"])}
+        return Finish(int(z["shard"]), worst, comps)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def layout_names(portfolio: Portfolio) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The curves and the position currencies a book of ``portfolio`` is laid out with
+    (``stress.book.Book.currencies`` and ``position_currencies``), without laying it out."""
+    f = portfolio.frame
+    currencies = tuple(sorted(f["currency"].unique().to_list()))
+    bonds = f.filter(f["instrument"] == "bond")["currency"].unique().to_list()
+    return tuple(sorted(bonds)), currencies
+
+
+def input_key(
+    portfolio: Portfolio,
+    market: Market,
+    shocks: ResolvedShocks,
+    names: Sequence[str],
+    options: dict[str, Any],
+) -> str:
+    """A hash of everything a run's numbers depend on: the valid positions, the market, the
+    scenarios on the market and the options."""
+    h = hashlib.sha256()
+
+    class _Hasher:
+        def write(self, b: bytes) -> int:
+            h.update(b)
+            return len(b)
+
+        def flush(self) -> None:
+            pass
+
+    portfolio.frame.write_ipc_stream(_Hasher())  # type: ignore[call-overload]
+    h.update(json.dumps([market.valuation_date.isoformat(), market.base_currency,
+                         sorted(market.usd_value.items()), market.gold_usd]).encode())  # fmt: skip
+    for c in sorted(market.curves):
+        h.update(c.encode())
+        h.update(np.ascontiguousarray(market.curves[c].times, dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(market.curves[c].rates, dtype=np.float64).tobytes())
+    h.update(json.dumps([shocks.curves, shocks.currencies, list(names)]).encode())
+    for a in (shocks.times, shocks.shift_bp, shocks.fx_multiplier, shocks.gold_multiplier):
+        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+    h.update(json.dumps(options, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+class _Reducer:
+    """Adds task results into the run's raw sums in shard order, chunk by chunk of
+    scenarios, as they arrive in any order (results kept on disk are read when their turn
+    comes)."""
+
+    def __init__(
+        self, S: int, n_groups: int, worst: int, chunks: list[int], n_shards: int,
+        by_position: bool, work: WorkDir | None,
+    ) -> None:  # fmt: skip
+        self.raw = RawSums(
+            np.zeros((S, n_groups, N_METRICS)),
+            np.full((S, worst), -1, dtype=np.int64),
+            np.full((S, worst), np.inf),
+            np.full((S, worst, N_DETAIL), np.nan),
+        )
+        self.next = dict.fromkeys(chunks, 0)
+        self.n_shards = n_shards
+        self.by_position = by_position
+        self.work = work
+        self.pending: dict[tuple[int, int], Partial | None] = {}
+        self.parts: dict[tuple[int, int], tuple[str, int]] = {}
+
+    def add(self, shard: int, lo: int, partial: Partial | None) -> None:
+        """Shard ``shard``'s result for the chunk at ``lo`` (None: read it from the work
+        directory when its turn comes)."""
+        self.pending[(shard, lo)] = partial
+        while self.next[lo] < self.n_shards and (self.next[lo], lo) in self.pending:
+            k = self.next[lo]
+            p = self.pending.pop((k, lo))
+            if p is None:
+                assert self.work is not None
+                p = self.work.load_sums(k, lo)
+            self._fold(k, p)
+            self.next[lo] += 1
+
+    def _fold(self, k: int, p: Partial) -> None:
+        rows = slice(p.lo, p.hi)
+        if k == 0:
+            self.raw.sums[rows] = p.raw.sums
+        else:
+            self.raw.sums[rows] += p.raw.sums
+        if self.by_position:
+            here = RawSums(self.raw.sums, self.raw.worst[rows], self.raw.worst_pnl[rows],
+                           self.raw.worst_detail[rows])  # fmt: skip
+            merged = merge_worst(here, p.raw)
+            self.raw.worst[rows] = merged.worst
+            self.raw.worst_pnl[rows] = merged.worst_pnl
+            self.raw.worst_detail[rows] = merged.worst_detail
+        if p.part is not None:
+            self.parts[(k, p.lo)] = (p.part, p.rows)
+
+    def complete(self) -> bool:
+        return all(v == self.n_shards for v in self.next.values())
+
+
+def run_sharded(
+    portfolio: Portfolio,
+    market: Market,
+    scen: ScenarioSet,
+    *,
+    detail: str = "summary",
+    by: Sequence[str] = (),
+    worst: int = 10,
+    worst_scenarios: int | None = 100,
+    risk: tuple[float, ...] = (),
+    chunk_size: int | None = None,
+    shard_positions: int | None = None,
+    task_scenarios: int | None = None,
+    executor: Executor | None = None,
+    work: WorkDir | None = None,
+    positions_dir: Path | None = None,
+    fmt: str = "parquet",
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[StressResult, list[tuple[str, int]]]:
+    """``stress.run`` as tasks over shards of the (validated) ``portfolio``: the same result,
+    bit for bit, as a single-process run with the same shard size.
+
+    Per-position detail (``detail="positions"``) is written by the tasks into
+    ``positions_dir`` (or the work directory's ``positions/``) and not returned: the second
+    value lists the files written there with their row counts, in shard order.
+    """
+    executor = executor or SerialExecutor()
+    size = check_shard_positions(shard_positions)
+    step = TASK_SCENARIOS if task_scenarios is None else task_scenarios
+    if step < 1:
+        raise ValueError(f"task_scenarios: got {step}; expected 1 or more")
+    valuation_day = to_days(market.valuation_date)
+    groups = groupings(portfolio, by, valuation_day)
+    curves, currencies = layout_names(portfolio)
+    shocks = resolve(scen, market, curves, currencies)
+    S = len(scen)
+    positions = detail == "positions"
+    by_position = positions or worst_scenarios is None or worst_scenarios >= S
+    second = (not by_position and worst > 0 and bool(worst_scenarios)) or bool(risk)
+    options = {
+        "detail": detail,
+        "by": list(by),
+        "worst": worst,
+        "worst_scenarios": worst_scenarios,
+        "risk": list(risk),
+        "shard_positions": size,
+        "task_scenarios": step,
+        "format": fmt,
+    }
+    if work is not None:
+        key = input_key(portfolio, market, shocks, scen.names, options)
+    else:
+        key = uuid.uuid4().hex
+    shards = cut(portfolio, groups, size)
+    chunks = list(range(0, S, step)) or [0]
+    bounds = {lo: min(S, lo + step) for lo in chunks}
+    shared = Shared(
+        key=key,
+        market=market,
+        shocks=shocks,
+        scenario_names=scen.names,
+        group_names=groups.names,
+        group_labels=groups.labels,
+        worst=worst,
+        detail=positions,
+        by_position=by_position,
+        chunk_size=chunk_size,
+        keep=second,
+        fmt=fmt,
+    )
+    if work is not None:
+        work.open(key, {"shards": len(shards), "scenarios": S, "positions": len(portfolio),
+                        "options": options})  # fmt: skip
+        parts_dir: Path | None = work.parts if positions else None
+    else:
+        parts_dir = positions_dir if positions else None
+    if positions and parts_dir is None:
+        raise ValueError("a sharded run writes per-position detail to files: give positions_dir")
+    if parts_dir is not None:
+        parts_dir.mkdir(parents=True, exist_ok=True)
+    reducer = _Reducer(S, groups.n_groups, worst, chunks, len(shards), by_position, work)
+    todo = []
+    for sh in shards:
+        for lo in chunks:
+            if work is not None and work.has_sums(sh.index, lo, positions):
+                reducer.add(sh.index, lo, None)
+            else:
+                todo.append((sh, lo))
+    n_done_before = len(shards) * len(chunks) - len(todo)
+    total_tasks = len(shards) * len(chunks) + (len(shards) if second else 0)
+    if work is not None:
+        work.resumed = n_done_before
+        if n_done_before:
+            log.info("resuming: %d of %d tasks already done in %s", n_done_before,
+                     len(shards) * len(chunks), work.path)  # fmt: skip
+    done = n_done_before
+    if progress is not None:
+        progress(done, total_tasks)
+    try:
+        where: dict[int, Any] = {}
+        shared_h = executor.share(shared)
+        handles = executor.scatter([sh for sh, _ in todo]) if todo else []
+        calls = [
+            (shared_h, h, lo, bounds[lo], None if parts_dir is None else str(parts_dir))
+            for h, (_, lo) in zip(handles, todo, strict=True)
+        ]
+        started = time.monotonic()
+        for i, partial, at in executor.run(sums_task, calls):
+            sh, lo = todo[i]
+            where[sh.index] = at
+            if work is not None:
+                work.save_sums(partial)
+                # Out of turn, it waits on disk rather than in memory.
+                reducer.add(sh.index, lo, partial if reducer.next[lo] == sh.index else None)
+            else:
+                reducer.add(sh.index, lo, partial)
+            done += 1
+            if progress is not None:
+                progress(done, total_tasks)
+            log.debug("task %d/%d (shard %d, scenarios %d-%d) done after %.1f s",
+                      done, total_tasks, sh.index, lo, bounds[lo],
+                      time.monotonic() - started)  # fmt: skip
+        assert reducer.complete()
+        raw = reducer.raw
+        _check_finite(raw, shared_h, shards, scen, executor)
+        components: dict[float, FloatArray] = {}
+        if second:
+            chosen = (
+                np.sort(np.argsort(total_pnl(raw), kind="stable")[:worst_scenarios])
+                if not by_position and worst and worst_scenarios
+                else np.zeros(0, dtype=np.int64)
+            )
+            tails = {a: tail(total_pnl(raw), a) for a in risk}
+            done = _second_pass(shared_h, shards, chosen, tails, executor, work, where, raw,
+                                components, done, total_tasks, progress)  # fmt: skip
+    finally:
+        executor.forget(key)
+    result = build_result(scen, market.base_currency, portfolio, groups, raw, None, components)
+    parts = [reducer.parts[(sh.index, lo)] for sh in shards for lo in chunks] if positions else []
+    return result, parts
+
+
+def _second_pass(
+    shared_h: Any,
+    shards: list[Shard],
+    chosen: IntArray,
+    tails: dict[float, IntArray],
+    executor: Executor,
+    work: WorkDir | None,
+    where: dict[int, Any],
+    raw: RawSums,
+    components: dict[float, FloatArray],
+    done: int,
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> int:
+    """Worst positions of the ``chosen`` scenarios and ES components, shard by shard, merged
+    in shard order into ``raw`` and ``components``."""
+    results: dict[int, Finish] = {}
+    todo = []
+    for sh in shards:
+        if work is not None and work.has_finish(sh.index):
+            done += 1
+        else:
+            todo.append(sh)
+    if progress is not None:
+        progress(done, total)
+    handles = executor.scatter(todo) if todo else []
+    calls = [(shared_h, h, chosen, tails) for h in handles]
+    hints = [where.get(sh.index) for sh in todo]
+    for i, fin, _ in executor.run(finish_task, calls, hints):
+        if work is not None:
+            work.save_finish(fin)
+        else:
+            results[todo[i].index] = fin
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    k = raw.worst.shape[1]
+    merged = RawSums(
+        raw.sums,
+        np.full((len(chosen), k), -1, dtype=np.int64),
+        np.full((len(chosen), k), np.inf),
+        np.full((len(chosen), k, N_DETAIL), np.nan),
+    )
+    parts: dict[float, list[FloatArray]] = {a: [] for a in tails}
+    for sh in shards:
+        fin = results.pop(sh.index) if work is None else work.load_finish(sh.index)
+        if len(chosen):
+            merged = merge_worst(merged, fin.worst)
+        for a in tails:
+            parts[a].append(fin.components[a])
+    if len(chosen):
+        raw.worst[chosen] = merged.worst
+        raw.worst_pnl[chosen] = merged.worst_pnl
+        raw.worst_detail[chosen] = merged.worst_detail
+    for a in tails:
+        components[a] = np.concatenate(parts[a]) if parts[a] else np.zeros(0)
+    return done
+
+
+def _check_finite(
+    raw: RawSums, shared_h: Any, shards: list[Shard], scen: ScenarioSet, executor: Executor
+) -> None:
+    """``stress.evaluate.check_finite`` over shards: the same message, naming the first
+    scenario whose totals are not finite and the first position of the book that breaks."""
+    bad = ~np.isfinite(raw.sums).all(axis=(1, 2))
+    if not bad.any():
+        return
+    s = int(np.flatnonzero(bad)[0])
+    handles = executor.scatter(shards)
+    found = [-1] * len(shards)
+    for i, first, _ in executor.run(
+        broken_task, [(shared_h, h, s) for h in handles]
+    ):
+        found[i] = first
+    hits = [i for i in found if i >= 0]
+    position_ids = [sh.portfolio.frame["position_id"] for sh in shards]
+    who = "the book's risk sums"
+    if hits:
+        first = min(hits)
+        k = next(k for k, sh in enumerate(shards)
+                 if sh.first <= first < sh.first + len(sh.portfolio))  # fmt: skip
+        who = f"position {position_ids[k][first - shards[k].first]!r}"
+    raise NumericalError(
+        f"{scen.origins[s]}: scenario {scen.names[s]!r}: {who} has a value that is "
+        "not a finite number (the shocks or positions are too extreme to compute); check the "
+        "scenario's shifts and the position's notional and prices"
+    )
+
