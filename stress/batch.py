@@ -539,6 +539,7 @@ def _second_pass(
     for sh in shards:
         if work is not None and work.has_finish(sh.index):
             done += 1
+            work.resumed += 1
         else:
             todo.append(sh)
     if progress is not None:

@@ -22,6 +22,13 @@ from stress.shards import forget
 RETRIES = 2
 
 
+def _hold(obj: Any) -> Any:
+    """A task whose result is ``obj``: the scheduler keeps ``obj`` in the task's spec, so a
+    worker that dies holding it is no loss (it runs again elsewhere), unlike scattered
+    data."""
+    return obj
+
+
 def _located(fn: Callable[..., Any], *args: Any) -> tuple[Any, str]:
     """Run a task on a worker; its result and the worker's address."""
     return fn(*args), get_worker().address
@@ -35,10 +42,10 @@ class DaskExecutor:
         self.retries = retries
 
     def share(self, obj: Any) -> Any:
-        return self.client.scatter(obj, broadcast=True, hash=False)
+        return self.client.submit(_hold, obj, pure=False)
 
     def scatter(self, objs: Sequence[Any]) -> list[Any]:
-        return list(self.client.scatter(list(objs), hash=False))
+        return [self.client.submit(_hold, obj, pure=False) for obj in objs]
 
     def run(
         self,
@@ -61,7 +68,15 @@ class DaskExecutor:
             )
         index = {f.key: i for i, f in enumerate(futures)}
         try:
-            for future, (result, address) in as_completed(futures, with_results=True):
+            for future in as_completed(futures):
+                if future.status != "finished":
+                    # The task's own error (after its retries), raised here as it was raised
+                    # there; or a task the cluster gave up on.
+                    exc = future.exception()
+                    raise exc if isinstance(exc, BaseException) else RuntimeError(
+                        f"a task of the run ended as {future.status!r}"
+                    )
+                result, address = future.result()
                 yield index[future.key], result, address
         finally:
             # An error, Ctrl-C or the caller stopping early: the rest is not needed.

@@ -349,7 +349,11 @@ class DetailWriter:
 
             table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
             if self._writer is None:
-                self._writer = pq.ParquetWriter(self.tmp, table.schema)
+                # Dictionary pages for the two text columns only: trying them on the numbers
+                # (and failing, they are all distinct) costs five times the write.
+                self._writer = pq.ParquetWriter(
+                    self.tmp, table.schema, use_dictionary=["scenario", "position_id"]
+                )
             self._writer.write_table(table)
         else:
             if self._file is None:
