@@ -477,11 +477,14 @@ def run_sharded(
     try:
         where: dict[int, Any] = {}
         shared_h = executor.share(shared)
-        handles = executor.scatter([sh for sh, _ in todo]) if todo else []
+        # One handle per shard for every task of the run: its positions are shipped once,
+        # and a second-pass task goes where its shard already is (and was laid out).
+        handles = _Handles(executor, shards)
         calls = [
-            (shared_h, h, lo, bounds[lo], None if parts_dir is None else str(parts_dir))
-            for h, (_, lo) in zip(handles, todo, strict=True)
-        ]
+            (shared_h, handles[sh.index], lo, bounds[lo],
+             None if parts_dir is None else str(parts_dir))
+            for sh, lo in todo
+        ]  # fmt: skip
         started = time.monotonic()
         for i, partial, at in executor.run(sums_task, calls):
             sh, lo = todo[i]
@@ -500,7 +503,7 @@ def run_sharded(
                       time.monotonic() - started)  # fmt: skip
         assert reducer.complete()
         raw = reducer.raw
-        _check_finite(raw, shared_h, shards, scen, executor)
+        _check_finite(raw, shared_h, shards, handles, scen, executor)
         components: dict[float, FloatArray] = {}
         if second:
             chosen = (
@@ -509,8 +512,8 @@ def run_sharded(
                 else np.zeros(0, dtype=np.int64)
             )
             tails = {a: tail(total_pnl(raw), a) for a in risk}
-            done = _second_pass(shared_h, shards, chosen, tails, executor, work, where, raw,
-                                components, done, total_tasks, progress)  # fmt: skip
+            done = _second_pass(shared_h, shards, handles, chosen, tails, executor, work, where,
+                                raw, components, done, total_tasks, progress)  # fmt: skip
     finally:
         executor.forget(key)
     result = build_result(scen, market.base_currency, portfolio, groups, raw, None, components)
@@ -518,9 +521,24 @@ def run_sharded(
     return result, parts
 
 
+class _Handles:
+    """The executor's handles on the shards, made when first needed."""
+
+    def __init__(self, executor: Executor, shards: list[Shard]) -> None:
+        self.executor = executor
+        self.shards = shards
+        self.made: dict[int, Any] = {}
+
+    def __getitem__(self, index: int) -> Any:
+        if index not in self.made:
+            self.made[index] = self.executor.scatter([self.shards[index]])[0]
+        return self.made[index]
+
+
 def _second_pass(
     shared_h: Any,
     shards: list[Shard],
+    handles: _Handles,
     chosen: IntArray,
     tails: dict[float, IntArray],
     executor: Executor,
@@ -544,8 +562,7 @@ def _second_pass(
             todo.append(sh)
     if progress is not None:
         progress(done, total)
-    handles = executor.scatter(todo) if todo else []
-    calls = [(shared_h, h, chosen, tails) for h in handles]
+    calls = [(shared_h, handles[sh.index], chosen, tails) for sh in todo]
     hints = [where.get(sh.index) for sh in todo]
     for i, fin, _ in executor.run(finish_task, calls, hints):
         if work is not None:
@@ -579,7 +596,12 @@ def _second_pass(
 
 
 def _check_finite(
-    raw: RawSums, shared_h: Any, shards: list[Shard], scen: ScenarioSet, executor: Executor
+    raw: RawSums,
+    shared_h: Any,
+    shards: list[Shard],
+    handles: _Handles,
+    scen: ScenarioSet,
+    executor: Executor,
 ) -> None:
     """``stress.evaluate.check_finite`` over shards: the same message, naming the first
     scenario whose totals are not finite and the first position of the book that breaks."""
@@ -587,10 +609,9 @@ def _check_finite(
     if not bad.any():
         return
     s = int(np.flatnonzero(bad)[0])
-    handles = executor.scatter(shards)
     found = [-1] * len(shards)
     for i, first, _ in executor.run(
-        broken_task, [(shared_h, h, s) for h in handles]
+        broken_task, [(shared_h, handles[sh.index], s) for sh in shards]
     ):
         found[i] = first
     hits = [i for i in found if i >= 0]

@@ -68,7 +68,7 @@ class DaskExecutor:
             )
         index = {f.key: i for i, f in enumerate(futures)}
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=self.client.loop):
                 if future.status != "finished":
                     # The task's own error (after its retries), raised here as it was raised
                     # there; or a task the cluster gave up on.

@@ -1,0 +1,287 @@
+"""Distributed runs: the overhead of a local Dask cluster against one process at the same core
+count, the peak memory of a streamed positions run, and a scaling model for large runs built
+from measured per-shard costs and per-task overhead.
+
+``python -m benchmarks.distributed [--bonds 1000000] [--scenarios 1000] [--workers 2]``
+
+Not part of ``python -m benchmarks`` (it starts a cluster and writes gigabytes of Parquet).
+Writes ``distributed.json`` and ``distributed.md`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+
+import stress
+from benchmarks import workloads
+from stress.batch import TASK_SCENARIOS, layout_names
+from stress.book import validate
+from stress.engine import WORST_SCENARIOS
+from stress.evaluate import SHARD_POSITIONS, evaluate, worst_positions
+from stress.groups import groupings
+from stress.prepare import prepare
+from stress.resolve import resolve
+
+#: The run the scaling model predicts.
+TARGET_POSITIONS = 100_000_000
+TARGET_SCENARIOS = 10_000
+TARGET_WORKERS = (10, 100, 1_000)
+#: Assumed network bandwidth between client, scheduler and workers (bytes/s).
+BANDWIDTH = 1e9
+#: Assumed scheduler cost per task (s): Dask's documented order of magnitude.
+SCHEDULER_PER_TASK = 1e-3
+
+
+def _timed(fn: Any) -> tuple[Any, float]:
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def overhead(bonds: int, n_scenarios: int, workers: int) -> dict[str, Any]:
+    """Wall time of a summary run in one process (numba on every core) and on a local
+    cluster of ``workers`` processes sharing the same cores, each after a warm-up."""
+    from distributed import Client
+
+    from stress.cluster import local_cluster
+
+    market = workloads.market()
+    book = workloads.book(bonds)
+    scen = workloads.scenarios(n_scenarios)
+    stress.run(book, market, scen)  # numba's cache loaded
+    single, t_single = _timed(lambda: stress.run(book, market, scen))
+    with local_cluster(workers) as cluster, Client(cluster) as client:
+        small = workloads.book(2_000)
+        stress.run(small, market, scen, client=client)  # the workers load numba's cache
+        client.get_task_stream()  # (starts recording)
+        many, t_cluster = _timed(lambda: stress.run(book, market, scen, client=client))
+        stream = client.get_task_stream()
+    same = single.raw.sums.tobytes() == many.raw.sums.tobytes()
+    busy = [t for t in stream if t.get("key", "").startswith("_located")]
+    compute = [
+        sum(s["stop"] - s["start"] for s in t["startstops"] if s["action"] == "compute")
+        for t in busy
+    ]
+    return {
+        "bonds": bonds,
+        "scenarios": n_scenarios,
+        "workers": workers,
+        "cores": os.cpu_count(),
+        "single_seconds": t_single,
+        "cluster_seconds": t_cluster,
+        "overhead_pct": 100.0 * (t_cluster / t_single - 1.0),
+        "bit_identical": same,
+        "tasks": len(busy),
+        "task_compute_seconds": float(sum(compute)),
+    }
+
+
+def shard_costs(n_scenarios: int) -> dict[str, Any]:
+    """One full shard (SHARD_POSITIONS positions) on one core: layout, the first pass
+    (sums of every scenario), the second pass (worst positions of WORST_SCENARIOS
+    scenarios), and the client's validation per position."""
+    numba.set_num_threads(1)
+    market = workloads.market()
+    book = workloads.book(SHARD_POSITIONS)
+    scen = workloads.scenarios(n_scenarios)
+    prepared, t_prep = _timed(lambda: prepare(book, market))
+    prepare(book, market)
+    prepared, t_prep = _timed(lambda: prepare(book, market))
+    groups = groupings(book, (), prepared.book.cashflows.valuation_day)
+    curves, currencies = layout_names(book)
+    shocks = resolve(scen, market, curves, currencies)
+    evaluate(prepared, shocks.select(np.arange(8)), groups, worst_scenarios=0)
+    _, t_sums = _timed(lambda: evaluate(prepared, shocks, groups, worst_scenarios=0))
+    chosen = shocks.select(np.arange(min(WORST_SCENARIOS, n_scenarios)))
+    _, t_worst = _timed(lambda: worst_positions(prepared, chosen, 10))
+    _, t_validate = _timed(lambda: validate(book, market))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    per_shard_bytes = book.frame.estimated_size()
+    return {
+        "shard_positions": SHARD_POSITIONS,
+        "scenarios": n_scenarios,
+        "prepare_seconds": t_prep,
+        "sums_seconds": t_sums,
+        "sums_seconds_per_scenario": t_sums / n_scenarios,
+        "worst_seconds": t_worst,
+        "validate_seconds_per_position": t_validate / SHARD_POSITIONS,
+        "shard_input_bytes": per_shard_bytes,
+    }
+
+
+def model(costs: dict[str, Any], per_task: float, workers: int) -> dict[str, Any]:
+    """Predicted wall time of a TARGET_POSITIONS x TARGET_SCENARIOS summary run on
+    ``workers`` single-core workers."""
+    n_shards = math.ceil(TARGET_POSITIONS / costs["shard_positions"])
+    chunks = math.ceil(TARGET_SCENARIOS / TASK_SCENARIOS)
+    chunk = min(TARGET_SCENARIOS, TASK_SCENARIOS)
+    tasks1 = n_shards * chunks
+    task1 = costs["prepare_seconds"] + costs["sums_seconds_per_scenario"] * chunk + per_task
+    task2 = costs["prepare_seconds"] + costs["worst_seconds"] + per_task
+    waves1 = math.ceil(tasks1 / workers)
+    waves2 = math.ceil(n_shards / workers)
+    # Serial on the client: validation, shipping the positions, receiving and adding sums
+    # (14 metrics x 8 bytes per scenario and shard, one group), scheduling every task.
+    validate_s = costs["validate_seconds_per_position"] * TARGET_POSITIONS
+    ship_s = costs["shard_input_bytes"] * n_shards * 2 / BANDWIDTH  # both passes
+    sums_bytes = 14 * 8 * chunk
+    reduce_s = tasks1 * sums_bytes / BANDWIDTH + tasks1 * sums_bytes / 5e9
+    schedule_s = (tasks1 + n_shards) * SCHEDULER_PER_TASK
+    compute_s = waves1 * task1 + waves2 * task2
+    wall = validate_s + max(ship_s + reduce_s + schedule_s, 0.0) + compute_s
+    return {
+        "workers": workers,
+        "tasks": tasks1 + n_shards,
+        "waves": [waves1, waves2],
+        "compute_seconds": compute_s,
+        "client_seconds": validate_s + ship_s + reduce_s + schedule_s,
+        "wall_seconds": wall,
+        "efficiency": (tasks1 * task1 + n_shards * task2) / workers / wall,
+    }
+
+
+def streamed_memory(bonds: int, scenario_counts: list[int]) -> list[dict[str, Any]]:
+    """Peak RSS of ``stress run --detail positions --out`` in its own process (single
+    process, no cluster) on ``bonds`` positions, for several scenario counts: the detail is
+    streamed to Parquet parts, so the peak should not grow with the scenarios."""
+    out: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(dir=".") as d:
+        tmp = Path(d)
+        book = tmp / "book.parquet"
+        workloads.book_frame(bonds).write_parquet(book)
+        market = tmp / "market.toml"
+        market.write_text(_market_toml())
+        for n in scenario_counts:
+            scen = tmp / f"scen{n}.parquet"
+            import shocks
+
+            shocks.write_parquet(workloads.scenarios(n), scen)
+            target = tmp / f"out{n}"
+            code = (
+                "import resource, sys; from stress.cli import main; "
+                "code = main(sys.argv[1:]); "
+                "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); "
+                "sys.exit(code)"
+            )
+            args = ["run", "-p", str(book), "-m", str(market), "-s", str(scen), "--detail",
+                    "positions", "--out", str(target)]  # fmt: skip
+            t = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+            )
+            seconds = time.perf_counter() - t
+            rss = int(next(x for x in done.stdout.split("\n") if x.startswith("RSS")).split()[1])
+            size = sum(p.stat().st_size for p in (target / "positions").iterdir())
+            out.append({"bonds": bonds, "scenarios": n, "rows": bonds * n,
+                        "peak_rss_mb": rss / 1024, "seconds": seconds,
+                        "parquet_mb": size / 2**20})  # fmt: skip
+            shutil.rmtree(target)
+    return out
+
+
+def _market_toml() -> str:
+    m = workloads.market()
+    lines = [f'valuation_date = "{m.valuation_date.isoformat()}"',
+             f'base_currency = "{m.base_currency}"']  # fmt: skip
+    for c, curve in m.curves.items():
+        lines += [f"[curves.{c}]", 'type = "zero"',
+                  f"tenors = [{', '.join(repr(float(t)) for t in curve.times)}]",
+                  f"rates = [{', '.join(repr(float(r) * 100) for r in curve.rates)}]"]  # fmt: skip
+    lines.append("[fx]")
+    for c, v in m.usd_value.items():
+        if c != "USD":
+            lines.append(f"USD{c} = {1.0 / v!r}")
+    if m.gold_usd:
+        lines += ["[gold]", f"XAUUSD = {m.gold_usd!r}"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.distributed", description=__doc__)
+    p.add_argument("--bonds", type=int, default=1_000_000)
+    p.add_argument("--scenarios", type=int, default=1_000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--memory-bonds", type=int, default=1_000_000)
+    p.add_argument("--memory-scenarios", type=int, nargs="*", default=[10, 40])
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = p.parse_args()
+    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"),
+                               "cores": os.cpu_count()}  # fmt: skip
+    results["overhead"] = overhead(args.bonds, args.scenarios, args.workers)
+    print(json.dumps(results["overhead"], indent=1))
+    costs = shard_costs(args.scenarios)
+    results["shard_costs"] = costs
+    print(json.dumps(costs, indent=1))
+    o = results["overhead"]
+    # Per-task overhead: the cluster's wall time beyond its tasks' compute shared out over
+    # the workers, per task (scheduling, transfers, the client's validation and reduction).
+    per_task = max(0.0, o["cluster_seconds"] - o["task_compute_seconds"] / o["workers"]) * \
+        o["workers"] / max(o["tasks"], 1)  # fmt: skip
+    results["per_task_overhead_seconds"] = per_task
+    results["model"] = [model(costs, per_task, w) for w in TARGET_WORKERS]
+    print(json.dumps(results["model"], indent=1))
+    if args.memory_scenarios:
+        results["memory"] = streamed_memory(args.memory_bonds, args.memory_scenarios)
+        print(json.dumps(results["memory"], indent=1))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "distributed.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "distributed.md").write_text(report(results))
+    print(report(results))
+
+
+def report(r: dict[str, Any]) -> str:
+    o = r["overhead"]
+    c = r["shard_costs"]
+    lines = [
+        f"# Distributed runs ({r['date']}, {r['cores']} cores)",
+        "",
+        f"{o['bonds']:,} bonds x {o['scenarios']:,} scenarios, summary: one process "
+        f"{o['single_seconds']:.1f} s, {o['workers']} local workers "
+        f"{o['cluster_seconds']:.1f} s ({o['overhead_pct']:+.0f} %, {o['tasks']} tasks; "
+        f"bit-identical: {o['bit_identical']}).",
+        "",
+        f"One shard of {c['shard_positions']:,} positions on one core: layout "
+        f"{c['prepare_seconds']:.3f} s, sums {c['sums_seconds_per_scenario'] * 1e3:.3f} ms "
+        f"per scenario, worst positions of {WORST_SCENARIOS} scenarios "
+        f"{c['worst_seconds']:.3f} s; client validation "
+        f"{c['validate_seconds_per_position'] * 1e6:.2f} us per position; per-task "
+        f"overhead {r['per_task_overhead_seconds'] * 1e3:.0f} ms.",
+        "",
+        f"Predicted {TARGET_POSITIONS:,} positions x {TARGET_SCENARIOS:,} scenarios (summary):",
+        "",
+        "| workers | tasks | compute | client | wall | efficiency |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in r["model"]:
+        lines.append(
+            f"| {m['workers']:,} | {m['tasks']:,} | {m['compute_seconds']:,.0f} s | "
+            f"{m['client_seconds']:,.0f} s | {m['wall_seconds']:,.0f} s | "
+            f"{m['efficiency']:.0%} |"
+        )
+    if "memory" in r:
+        lines += ["", "| streamed positions run | rows | peak RSS | time | Parquet |",
+                  "|---|---:|---:|---:|---:|"]  # fmt: skip
+        for m in r["memory"]:
+            lines.append(
+                f"| {m['bonds']:,} x {m['scenarios']:,} | {m['rows']:,} | "
+                f"{m['peak_rss_mb']:,.0f} MB | {m['seconds']:.0f} s | {m['parquet_mb']:,.0f} MB |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
