@@ -14,7 +14,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -94,11 +93,11 @@ def shard_costs(n_scenarios: int) -> dict[str, Any]:
     """One full shard (SHARD_POSITIONS positions) on one core: layout, the first pass
     (sums of every scenario), the second pass (worst positions of WORST_SCENARIOS
     scenarios), and the client's validation per position."""
+    threads = numba.get_num_threads()
     numba.set_num_threads(1)
     market = workloads.market()
     book = workloads.book(SHARD_POSITIONS)
     scen = workloads.scenarios(n_scenarios)
-    prepared, t_prep = _timed(lambda: prepare(book, market))
     prepare(book, market)
     prepared, t_prep = _timed(lambda: prepare(book, market))
     groups = groupings(book, (), prepared.book.cashflows.valuation_day)
@@ -109,7 +108,7 @@ def shard_costs(n_scenarios: int) -> dict[str, Any]:
     chosen = shocks.select(np.arange(min(WORST_SCENARIOS, n_scenarios)))
     _, t_worst = _timed(lambda: worst_positions(prepared, chosen, 10))
     _, t_validate = _timed(lambda: validate(book, market))
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(threads)
     per_shard_bytes = book.frame.estimated_size()
     return {
         "shard_positions": SHARD_POSITIONS,
