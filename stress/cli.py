@@ -462,10 +462,12 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
         disable=not shows_progress(work),
     ) as bar:
         task = bar.add_task("run", total=len(scen))
+        # No --out: no file takes the per-position detail, so it is not kept; the worst
+        # positions of every scenario (what positions mode finds) are all the report needs.
         result = run_prepared(
             prepared,
             scen,
-            detail=args.detail,
+            worst_scenarios=None if args.detail == "positions" else WORST_SCENARIOS,
             by=args.by,
             risk=levels,
             shard_positions=args.shard_positions,
