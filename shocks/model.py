@@ -188,7 +188,9 @@ class ScenarioSet:
         tenor_t = np.array([t.time(valuation_date) for t in self.tenors], dtype=np.float64)
         levels = [lv for lv in self.levels if lv.currency in currencies]
         level_t = [np.array([t.time(valuation_date) for t in lv.tenors]) for lv in levels]
-        times = np.unique(np.concatenate([tenor_t, *level_t]))
+        # At least one point: a set that moves no curve has a zero shift at one year.
+        times = np.unique(np.concatenate([tenor_t, *level_t, np.array([] if len(tenor_t) or
+                                                                      level_t else [1.0])]))
         out = np.zeros((len(self), len(currencies), len(times)))
         for ci, c in enumerate(currencies):
             for src in {c, ALL}:

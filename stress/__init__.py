@@ -13,6 +13,7 @@ from stress.data import default_market_path
 from stress.engine import run
 from stress.market import Market, MarketError
 from stress.result import StressResult
+from stress.reverse_stress import ReverseStress, reverse
 from stress.session import Session, WhatIf
 from stress.warnings import StressWarning
 
@@ -24,11 +25,13 @@ except PackageNotFoundError:  # run from a source tree that was never installed
 __all__ = [
     "Market",
     "MarketError",
+    "ReverseStress",
     "Session",
     "StressResult",
     "StressWarning",
     "WhatIf",
     "analytics",
     "default_market_path",
+    "reverse",
     "run",
 ]

@@ -28,11 +28,13 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 from portfolios.model import Portfolio
 from shocks.model import ScenarioSet
@@ -43,7 +45,7 @@ from stress.evaluate import (
     check_shard_positions,
     total_pnl,
 )
-from stress.groups import groupings
+from stress.groups import Groupings, groupings
 from stress.io import OutputError
 from stress.kernels.scenarios import N_DETAIL, N_METRICS
 from stress.market import Market
@@ -241,6 +243,7 @@ class WorkDir:
                 "worst_detail": p.raw.worst_detail,
                 "part": p.part or "",
                 "rows": p.rows,
+                **_frame_arrays("key_rates", p.key_rates),
             },
         )
 
@@ -248,7 +251,8 @@ class WorkDir:
         z = self._load(self.path / "sums" / self.sums_name(shard, lo))
         raw = RawSums(z["sums"], z["worst"], z["worst_pnl"], z["worst_detail"])
         part = str(z["part"]) or None
-        return Partial(int(z["shard"]), int(z["lo"]), int(z["hi"]), raw, part, int(z["rows"]))
+        return Partial(int(z["shard"]), int(z["lo"]), int(z["hi"]), raw, part, int(z["rows"]),
+                       _arrays_frame("key_rates", z))  # fmt: skip
 
     # phase 2
     def finish_name(self, shard: int) -> str:
@@ -276,7 +280,70 @@ class WorkDir:
         return Finish(int(z["shard"]), worst, comps)
 
 
+def _frame_arrays(name: str, frame: pl.DataFrame | None) -> dict[str, Any]:
+    """A small frame of text and float columns as plain arrays (an .npz needs no pickle)."""
+    if frame is None:
+        return {}
+    out: dict[str, Any] = {f"{name}__columns": np.array(frame.columns, dtype=str)}
+    for i, c in enumerate(frame.columns):
+        col = frame[c]
+        out[f"{name}__{i}"] = (
+            np.array(col.to_list(), dtype=str) if col.dtype == pl.String else col.to_numpy()
+        )
+    return out
+
+
+def _arrays_frame(name: str, z: dict[str, Any]) -> pl.DataFrame | None:
+    if f"{name}__columns" not in z:
+        return None
+    columns = [str(c) for c in z[f"{name}__columns"]]
+    data = {}
+    for i, c in enumerate(columns):
+        a = z[f"{name}__{i}"]
+        data[c] = pl.Series(c, a.tolist(), dtype=pl.String) if a.dtype.kind == "U" else a
+    return pl.DataFrame(data)
+
+
 # --------------------------------------------------------------------------- the run
+
+
+@dataclass(frozen=True)
+class ShardedRun:
+    """What ``run_sharded`` found: the result; the detail files written (name, rows) in shard
+    order; the worst positions of the ``also_worst`` scenarios the result does not cover
+    (scenario -> (positions, P&Ls, detail)); with ``key_rates`` the book's key-rate DV01
+    table (``stress.reportdata.key_rate_dv01``, summed shard by shard)."""
+
+    result: StressResult
+    parts: list[tuple[str, int]]
+    extra_worst: dict[int, tuple[IntArray, FloatArray, FloatArray]]
+    key_rates: pl.DataFrame | None = None
+
+    def worst_of(self, names: Sequence[str]) -> pl.DataFrame:
+        """``result.worst`` with the rows of ``names`` found in ``extra_worst`` added, in
+        the order of ``names`` (as ``stress.reportdata.collect`` fills them)."""
+        scen = self.result.scenarios
+        index = {n: i for i, n in enumerate(scen.names)}
+        have = set(self.result.worst["scenario"].to_list())
+        missing = [index[n] for n in names if n not in have and index[n] in self.extra_worst]
+        if not missing:
+            return self.result.worst
+        raw = self.result.raw
+        k = raw.worst.shape[1]
+        sub = RawSums(
+            raw.sums[missing],
+            np.stack([self.extra_worst[i][0] for i in missing]).reshape(len(missing), k),
+            np.stack([self.extra_worst[i][1] for i in missing]).reshape(len(missing), k),
+            np.stack([self.extra_worst[i][2] for i in missing]).reshape(len(missing), k, -1),
+        )
+        portfolio = Portfolio(
+            pl.DataFrame({"position_id": self.result.position_ids}), "<positions>"
+        )
+        groups = Groupings.total(len(portfolio))
+        part = build_result(scen.select(missing), self.result.base_currency, portfolio,
+                            groups, RawSums(sub.sums[:, :1], sub.worst, sub.worst_pnl,
+                                            sub.worst_detail), None)  # fmt: skip
+        return pl.concat([self.result.worst, part.worst])
 
 
 def layout_names(portfolio: Portfolio) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -342,6 +409,7 @@ class _Reducer:
         self.work = work
         self.pending: dict[tuple[int, int], Partial | None] = {}
         self.parts: dict[tuple[int, int], tuple[str, int]] = {}
+        self.key_rates: list[pl.DataFrame] = []
 
     def add(self, shard: int, lo: int, partial: Partial | None) -> None:
         """Shard ``shard``'s result for the chunk at ``lo`` (None: read it from the work
@@ -371,6 +439,8 @@ class _Reducer:
             self.raw.worst_detail[rows] = merged.worst_detail
         if p.part is not None:
             self.parts[(k, p.lo)] = (p.part, p.rows)
+        if p.key_rates is not None:
+            self.key_rates.append(p.key_rates)  # chunk 0 of each shard, in shard order
 
     def complete(self) -> bool:
         return all(v == self.n_shards for v in self.next.values())
@@ -393,14 +463,18 @@ def run_sharded(
     work: WorkDir | None = None,
     positions_dir: Path | None = None,
     fmt: str = "parquet",
+    key_rates: bool = False,
+    also_worst: Callable[[FloatArray], Sequence[int]] | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[StressResult, list[tuple[str, int]]]:
+) -> ShardedRun:
     """``stress.run`` as tasks over shards of the (validated) ``portfolio``: the same result,
     bit for bit, as a single-process run with the same shard size.
 
     Per-position detail (``detail="positions"``) is written by the tasks into
-    ``positions_dir`` (or the work directory's ``positions/``) and not returned: the second
-    value lists the files written there with their row counts, in shard order.
+    ``positions_dir`` (or the work directory's ``positions/``) and not returned
+    (``ShardedRun.parts`` lists the files). ``also_worst(total P&L per scenario)`` names
+    scenarios whose worst positions are wanted besides the result's own (the report's); they
+    are found in the same second pass.
     """
     executor = executor or SerialExecutor()
     size = check_shard_positions(shard_positions)
@@ -424,6 +498,8 @@ def run_sharded(
         "shard_positions": size,
         "task_scenarios": step,
         "format": fmt,
+        "key_rates": key_rates,
+        "also_worst": also_worst is not None,
     }
     if work is not None:
         key = input_key(portfolio, market, shocks, scen.names, options)
@@ -445,6 +521,7 @@ def run_sharded(
         chunk_size=chunk_size,
         keep=second,
         fmt=fmt,
+        key_rates=key_rates,
     )
     if work is not None:
         work.open(key, {"shards": len(shards), "scenarios": S, "positions": len(portfolio),
@@ -505,20 +582,31 @@ def run_sharded(
         raw = reducer.raw
         _check_finite(raw, shared_h, shards, handles, scen, executor)
         components: dict[float, FloatArray] = {}
+        extra: dict[int, tuple[IntArray, FloatArray, FloatArray]] = {}
         if second:
             chosen = (
                 np.sort(np.argsort(total_pnl(raw), kind="stable")[:worst_scenarios])
                 if not by_position and worst and worst_scenarios
                 else np.zeros(0, dtype=np.int64)
             )
+            more = np.zeros(0, dtype=np.int64)
+            if also_worst is not None and not by_position and worst and len(portfolio):
+                wanted = np.unique(np.asarray(also_worst(total_pnl(raw)), dtype=np.int64))
+                more = np.setdiff1d(wanted, chosen)
             tails = {a: tail(total_pnl(raw), a) for a in risk}
-            done = _second_pass(shared_h, shards, handles, chosen, tails, executor, work, where,
-                                raw, components, done, total_tasks, progress)  # fmt: skip
+            done = _second_pass(shared_h, shards, handles, chosen, more, tails, executor, work,
+                                where, raw, components, extra, done, total_tasks,
+                                progress)  # fmt: skip
     finally:
         executor.forget(key)
     result = build_result(scen, market.base_currency, portfolio, groups, raw, None, components)
     parts = [reducer.parts[(sh.index, lo)] for sh in shards for lo in chunks] if positions else []
-    return result, parts
+    tables = None
+    if key_rates:
+        from stress.reportdata import combine_key_rates
+
+        tables = combine_key_rates(reducer.key_rates)
+    return ShardedRun(result, parts, extra, tables)
 
 
 class _Handles:
@@ -540,18 +628,21 @@ def _second_pass(
     shards: list[Shard],
     handles: _Handles,
     chosen: IntArray,
+    more: IntArray,
     tails: dict[float, IntArray],
     executor: Executor,
     work: WorkDir | None,
     where: dict[int, Any],
     raw: RawSums,
     components: dict[float, FloatArray],
+    extra: dict[int, tuple[IntArray, FloatArray, FloatArray]],
     done: int,
     total: int,
     progress: Callable[[int, int], None] | None,
 ) -> int:
-    """Worst positions of the ``chosen`` scenarios and ES components, shard by shard, merged
-    in shard order into ``raw`` and ``components``."""
+    """Worst positions of the ``chosen`` scenarios (into ``raw``) and of the ``more`` ones
+    (into ``extra``), and ES components, shard by shard, merged in shard order."""
+    both = np.union1d(chosen, more).astype(np.int64)
     results: dict[int, Finish] = {}
     todo = []
     for sh in shards:
@@ -562,7 +653,7 @@ def _second_pass(
             todo.append(sh)
     if progress is not None:
         progress(done, total)
-    calls = [(shared_h, handles[sh.index], chosen, tails) for sh in todo]
+    calls = [(shared_h, handles[sh.index], both, tails) for sh in todo]
     hints = [where.get(sh.index) for sh in todo]
     for i, fin, _ in executor.run(finish_task, calls, hints):
         if work is not None:
@@ -575,21 +666,25 @@ def _second_pass(
     k = raw.worst.shape[1]
     merged = RawSums(
         raw.sums,
-        np.full((len(chosen), k), -1, dtype=np.int64),
-        np.full((len(chosen), k), np.inf),
-        np.full((len(chosen), k, N_DETAIL), np.nan),
+        np.full((len(both), k), -1, dtype=np.int64),
+        np.full((len(both), k), np.inf),
+        np.full((len(both), k, N_DETAIL), np.nan),
     )
     parts: dict[float, list[FloatArray]] = {a: [] for a in tails}
     for sh in shards:
         fin = results.pop(sh.index) if work is None else work.load_finish(sh.index)
-        if len(chosen):
+        if len(both):
             merged = merge_worst(merged, fin.worst)
         for a in tails:
             parts[a].append(fin.components[a])
+    rows = np.searchsorted(both, chosen)
     if len(chosen):
-        raw.worst[chosen] = merged.worst
-        raw.worst_pnl[chosen] = merged.worst_pnl
-        raw.worst_detail[chosen] = merged.worst_detail
+        raw.worst[chosen] = merged.worst[rows]
+        raw.worst_pnl[chosen] = merged.worst_pnl[rows]
+        raw.worst_detail[chosen] = merged.worst_detail[rows]
+    for j, s in enumerate(both):
+        if s not in chosen:
+            extra[int(s)] = (merged.worst[j], merged.worst_pnl[j], merged.worst_detail[j])
     for a in tails:
         components[a] = np.concatenate(parts[a]) if parts[a] else np.zeros(0)
     return done

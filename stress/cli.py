@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import logging
 import signal
 import sys
@@ -35,19 +36,32 @@ from shocks.parse import ScenarioError
 from shocks.tenors import parse_tenor
 from stress import __version__, cli_history
 from stress.analytics import book_analytics
+from stress.batch import layout_names
 from stress.book import Book, build_book, validate
 from stress.data import default_market_path
 from stress.engine import WORST_SCENARIOS, load_for, run_prepared
 from stress.evaluate import SHARD_POSITIONS, NumericalError
+from stress.families import families_of
 from stress.groups import GroupingError
 from stress.io import FORMATS, OutputError, write_frame
 from stress.market import Market, MarketError
-from stress.output import OutputSet
+from stress.output import MANIFEST, OutputSet
 from stress.prepare import prepare_book
 from stress.report import analytics_table, print_run_report
+from stress.reportdata import (
+    REPORT_GROUPINGS,
+    ReportData,
+    ReportError,
+    collect,
+    collect_parts,
+    detailed_scenarios,
+    read,
+    read_reverses,
+)
+from stress.reportdata import write as write_report_data
 from stress.resolve import resolve
 from stress.result import StressResult
-from stress.reverse import ReverseStressError
+from stress.reverse_stress import ReverseStressError
 from stress.risk import RiskError
 from stress.work import run_work, shows_progress
 
@@ -67,6 +81,7 @@ USER_ERRORS = (
     NumericalError,
     RiskError,
     ReverseStressError,
+    ReportError,
     OSError,
 )
 
@@ -79,6 +94,8 @@ examples:
   stress run --scenarios jgb_meltdown_2026 irrbb --detail positions --out results/
   stress run --portfolio book.csv --market market.toml --skip-invalid --out out/
   stress run --by currency book --out results/ --format csv
+  stress run --report report.html              the same run as a self-contained HTML report
+  stress report results/ -o report.html        the HTML report of an earlier --out set
   stress analytics --portfolio jgb_life_insurer
   stress scenarios                             list the built-in scenario library
   stress scenarios jgb_meltdown_2026           show one scenario's shocks on the market
@@ -183,9 +200,17 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="write the results into DIR as one set: summary, by_<column>, positions/ (one "
-        "file per task), rejects.csv and manifest.json (replaces an earlier run's set in DIR); "
-        "finished work is kept in .DIR.stress-work/ until then, so the same command started "
-        "again after a kill resumes",
+        "file per task), rejects.csv, the report's data (worst, scenarios, curve_shifts, "
+        "fx_moves, key_rate_dv01, risk) and manifest.json (replaces an earlier run's set in "
+        "DIR); finished work is kept in .DIR.stress-work/ until then, so the same command "
+        "started again after a kill resumes",
+    )
+    r.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="also write a self-contained HTML report with charts to FILE (needs plotly: "
+        "pip install 'stress[report]')",
     )
     r.add_argument(
         "--detail",
@@ -265,6 +290,32 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("names", nargs="*", metavar="NAME|GROUP|FILE")
     market_option(s)
     s.epilog = "generate sets from market history: stress scenarios generate --help"
+
+    h = sub.add_parser(
+        "report",
+        help="the HTML report of an earlier run's --out directory",
+        description="Write the self-contained HTML report (charts, no network needed) of the "
+        "output set an earlier `stress run --out DIR` wrote. Needs plotly: "
+        "pip install 'stress[report]'.",
+    )
+    h.add_argument("directory", type=Path, metavar="DIR", help="the --out directory of a run")
+    h.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="the HTML file to write (default: DIR.html beside DIR)",
+    )
+    h.add_argument(
+        "--reverse",
+        type=Path,
+        nargs="+",
+        metavar="PATH",
+        help="reverse-stress results to show: directories `stress reverse --out` wrote (one "
+        "per loss draws P&L against distance), or CSV/Parquet files (factor, move, and "
+        "optionally unit, z, solution, distance, pnl); default: the set's reverse_stress "
+        "file, if any",
+    )
     return p
 
 
@@ -295,6 +346,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _analytics(args, out, err)
             if args.command == "run":
                 return _run(args, out, err)
+            if args.command == "report":
+                return _report(args, err)
             if args.command == "reverse":
                 book = _book(args, err)
                 return cli_history.run_reverse(args, book.portfolio, book.market, out, err)
@@ -439,15 +492,20 @@ def _analytics(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     start = time.perf_counter()
-    # The output directory is checked before any work: a refused --out costs nothing.
+    started = dt.datetime.now(dt.UTC)
+    # The output directory and the report's needs are checked before any work: a refused
+    # --out or --report costs nothing.
     target = OutputSet(args.out) if args.out else None
+    if args.report is not None:
+        _check_report_file(args.report)
     # Scenarios before positions: a scenario file is quick to check.
     market = _market(args).with_base(args.base_currency)
     history = shocks.load_history(args.history) if args.history else None
     scen = load_for(market, args.scenarios, history, fill_unshocked=args.fill_unshocked)
     levels = cli_history.risk_levels(args, cli_history.generated(scen.origins))
+    by = list(dict.fromkeys([*args.by, *REPORT_GROUPINGS]))
     if target is not None or args.workers or args.cluster:
-        return _run_sharded(args, out, err, market, scen, levels, target, start)
+        return _run_sharded(args, out, err, market, scen, levels, by, target, start, started)
     book = _book(args, err, market)
     prepared = prepare_book(book)
     work = run_work(len(prepared.cashflows.pv), book.n_positions, len(scen))
@@ -468,31 +526,41 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
             prepared,
             scen,
             worst_scenarios=None if args.detail == "positions" else WORST_SCENARIOS,
-            by=args.by,
+            by=by,
             risk=levels,
             shard_positions=args.shard_positions,
             progress=lambda done, total: bar.update(task, completed=done),
         )
-    _report_run(args, out, result, len(scen), levels)
+    elapsed = time.perf_counter() - start
+    _report_run(out, result, scen, args.top, levels)
+    if args.report is not None:
+        data = collect(
+            result,
+            book,
+            prepared=prepared,
+            book_name=args.portfolio,
+            scenario_set=" ".join(args.scenarios),
+            run_started=started,
+            run_seconds=elapsed,
+        )
+        _write_html(data, args.report, err)
     err.print(
-        f"{book.n_positions} positions x {len(scen)} scenarios in "
-        f"{time.perf_counter() - start:.2f} s (base currency {market.base_currency}, "
-        f"valuation {market.valuation_date})"
+        f"{book.n_positions} positions x {len(scen)} scenarios in {elapsed:.2f} s "
+        f"(base currency {market.base_currency}, valuation {market.valuation_date})"
     )
     return 0
 
 
 def _report_run(
-    args: argparse.Namespace,
     out: Console,
     result: StressResult,
-    n_scenarios: int,
+    scen: ScenarioSet,
+    top: int,
     levels: tuple[float, ...],
 ) -> None:
-    limit = args.top if n_scenarios > args.top else None
-    print_run_report(out, result, limit)
-    if limit is not None:
-        out.print(f"(the {args.top} worst of {n_scenarios} scenarios; --top N shows more)")
+    # The per-family VaR/ES table says nothing the risk panel does not for one generated set.
+    families = set(families_of(scen.names, scen.origins, scen.descriptions))
+    print_run_report(out, result, top, family_risk=not (levels and len(families) == 1))
     if levels:
         cli_history.risk_panel(out, result, levels)
 
@@ -504,14 +572,17 @@ def _run_sharded(
     market: Market,
     scen: ScenarioSet,
     levels: tuple[float, ...],
+    by: list[str],
     target: OutputSet | None,
     start: float,
+    started: dt.datetime,
 ) -> int:
     """``stress run`` shard by shard: in this process (``--out`` alone) or on a Dask cluster
     (``--workers``, ``--cluster``). With ``--out DIR`` each finished task is kept in
     ``.DIR.stress-work/`` beside DIR until the set is committed, so the same command started
     again after a kill resumes; per-position detail is written by the tasks as Parquet (or
-    CSV) files into ``DIR/positions/``."""
+    CSV) files into ``DIR/positions/``. The report's data comes from the same tasks (each
+    shard's key-rate DV01s, the worst positions of the scenarios it shows in full)."""
     from stress.batch import Executor, SerialExecutor, WorkDir, run_sharded
 
     portfolio = _valid(args, err, market)
@@ -520,6 +591,13 @@ def _run_sharded(
     # scenario (what positions mode finds) are all the terminal needs.
     detail = args.detail if target is not None else "summary"
     worst_scenarios = None if args.detail == "positions" else WORST_SCENARIOS
+    report = target is not None or args.report is not None
+    family = families_of(scen.names, scen.origins, scen.descriptions)
+
+    def also_worst(pnl: np.ndarray) -> list[int]:
+        index = {n: i for i, n in enumerate(scen.names)}
+        return [index[n] for n in detailed_scenarios(scen.names, pnl, family)]
+
     batch = not err.is_terminal
     if batch:
         logging.getLogger("stress.progress").setLevel(logging.INFO)
@@ -541,58 +619,81 @@ def _run_sharded(
             )
         )
         task = bar.add_task("run", total=None)
-        report = _ProgressLog()
+        logged = _ProgressLog()
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
-            report(done, total)
+            logged(done, total)
 
         if work is not None:
             stack.callback(work.close)
-        result, parts = run_sharded(
+        run = run_sharded(
             portfolio,
             market,
             scen,
             detail=detail,
-            by=args.by,
+            by=by,
             worst_scenarios=worst_scenarios,
             risk=levels,
             shard_positions=args.shard_positions,
             executor=executor,
             work=work,
             fmt=args.format,
+            key_rates=report,
+            also_worst=also_worst if report else None,
             progress=progress,
         )
         if work is not None and work.resumed:
             err.print(f"resumed: {work.resumed} finished tasks were kept from an earlier run")
-    _report_run(args, out, result, len(scen), levels)
-    if target is not None:
+    result = run.result
+    elapsed = time.perf_counter() - start
+    _report_run(out, result, scen, args.top, levels)
+    data = None
+    if report:
+        assert run.key_rates is not None
+        curves, currencies = layout_names(portfolio)
+        data = collect_parts(
+            result,
+            portfolio,
+            market,
+            curves,
+            currencies,
+            run.key_rates,
+            fill_worst=run.worst_of,
+            book_name=args.portfolio,
+            scenario_set=" ".join(args.scenarios),
+            run_started=started,
+            run_seconds=elapsed,
+        )
+    if target is not None and data is not None:
         assert work is not None
         ext = args.format
         with target as files:
-            written = [files.write(result.summary, f"summary.{ext}")]
-            for column in dict.fromkeys(args.by):
-                written.append(files.write(result.by(column), f"by_{column}.{ext}"))
+            files.write(result.summary, f"summary.{ext}")
+            for column in by:
+                files.write(result.by(column), f"by_{column}.{ext}")
             if args.detail == "positions":
-                written.append(files.link(work.parts, [name for name, _ in parts], "positions"))
+                files.link(work.parts, [name for name, _ in run.parts], "positions")
             if levels:
                 for name, frame in cli_history.risk_frames(result, levels).items():
-                    written.append(files.write(frame, f"{name}.{ext}"))
-            written.append(files.write(result.rejects, "rejects.csv"))
+                    files.write(frame, f"{name}.{ext}")
+            files.write(result.rejects, "rejects.csv")
+            report_entry = write_report_data(data, files, ext, set(files.files))
             meta = _manifest(args, portfolio, market, len(scen))
             meta["run"] = {"where": where, "shard_positions": args.shard_positions
                            or SHARD_POSITIONS}  # fmt: skip
             if args.detail == "positions":
                 meta["positions_parts"] = [{"file": f"positions/{name}", "rows": rows}
-                                           for name, rows in parts]  # fmt: skip
-            files.commit(meta)
+                                           for name, rows in run.parts]  # fmt: skip
+            files.commit({**meta, "report": report_entry})
         # The set is in place: the work kept for a resume is done with.
         work.remove()
-        err.print("wrote " + ", ".join(str(w) for w in written))
+        err.print(f"wrote {args.out}: " + ", ".join([*files.files, MANIFEST]))
+    if args.report is not None and data is not None:
+        _write_html(data, args.report, err)
     err.print(
-        f"{len(portfolio)} positions x {len(scen)} scenarios in "
-        f"{time.perf_counter() - start:.2f} s on {where} (base currency "
-        f"{market.base_currency}, valuation {market.valuation_date})"
+        f"{len(portfolio)} positions x {len(scen)} scenarios in {elapsed:.2f} s on {where} "
+        f"(base currency {market.base_currency}, valuation {market.valuation_date})"
     )
     return 0
 
@@ -632,6 +733,36 @@ class _ProgressLog:
             self.shown = tenth
             self.last = now
             logging.getLogger("stress.progress").info("%d of %d tasks done", done, total)
+
+
+def _check_report_file(path: Path) -> None:
+    """Refuse a --report target before any work: plotly missing, a directory, no .html."""
+    from stress.htmlreport import require_plotly
+
+    require_plotly()
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory; --report needs an HTML file name")
+
+
+def _write_html(data: ReportData, path: Path, err: Console) -> None:
+    from stress.htmlreport import write_html
+
+    size = write_html(data, path)
+    err.print(f"wrote {path} ({size / 1e6:.1f} MB)")
+
+
+def _report(args: argparse.Namespace, err: Console) -> int:
+    _check_report_file(args.output or Path("report.html"))
+    directory: Path = args.directory
+    data = read(directory)
+    if args.reverse is not None:
+        data = data.with_reverse(read_reverses(args.reverse))
+    target = args.output
+    if target is None:
+        full = directory.resolve()
+        target = full.parent / f"{full.name or 'report'}.html"
+    _write_html(data, target, err)
+    return 0
 
 
 def _manifest(

@@ -21,7 +21,7 @@ from stress.histories import market_history
 from stress.market import Market
 from stress.output import OutputSet
 from stress.result import StressResult
-from stress.reverse import ReverseStress, reverse, scenario_toml
+from stress.reverse_stress import ReverseStress, reverse, scenario_toml
 from stress.risk import DEFAULT_LEVELS, RiskError
 
 #: Origins of generated scenario sets (read back from a file: "<origin> (<file>)"): a run over

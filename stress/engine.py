@@ -179,7 +179,7 @@ def _run_sharded(
         executor = DaskExecutor(client)
     work = WorkDir(work_dir) if work_dir is not None else None
     try:
-        result, parts = run_sharded(
+        done = run_sharded(
             valid,
             market,
             scen,
@@ -198,6 +198,7 @@ def _run_sharded(
     finally:
         if work is not None:
             work.close()
+    result, parts = done.result, done.parts
     if detail == "positions":
         assert positions_dir is not None
         if work is not None:

@@ -29,6 +29,7 @@ from stress.kernels.scenarios import (
     PNL_FX,
     PNL_GOLD,
     PNL_RATES,
+    CurveShifts,
     GroupValues,
     NodeWeights,
     Outputs,
@@ -36,6 +37,7 @@ from stress.kernels.scenarios import (
     Shocks,
     count_group_nodes,
     fill_group_nodes,
+    group_node_values,
     group_sums,
     group_sums_serial,
     group_values,
@@ -137,7 +139,7 @@ def evaluate(
     n_shards = max(1, -(-n_p // shard_size))
     by_shard = groups.by_shard(shard_size)
     weights = node_weights(prepared, by_shard)
-    values = _group_values(prepared, by_shard)
+    values = _group_values(prepared, by_shard, weights)
     partial = np.empty((0, 0, 0)) if n_shards == 1 else np.empty(
         (chunk_size, by_shard.n_groups, N_METRICS)
     )  # fmt: skip
@@ -152,23 +154,37 @@ def evaluate(
     # A streamed chunk's detail goes to one flat buffer, viewed contiguous for each chunk.
     buffer = np.empty(N_DETAIL * n_p * chunk_size) if streaming else np.empty(0)
     by_position = detail or worst_scenarios is None or worst_scenarios >= S
+    segments = _day_segments(shocks.times, int(prepared.node_day.max()) if prepared.n_nodes else 0)
     for lo in range(0, S, chunk_size):
         hi = min(S, lo + chunk_size)
-        sh, parallel = _shocks(prepared, shocks, np.arange(lo, hi))
+        idx = np.arange(lo, hi)
+        n_blocks = -(-(hi - lo) // BLOCK)
+        work = run_work(len(prepared.cashflows.pv), n_p, hi - lo)
+        parallel = threaded(work, n_blocks)
+        cs = CurveShifts(
+            grid=shocks.times,
+            shift_bp=np.ascontiguousarray(shocks.shift_bp[idx]),
+            segment=segments[0],
+            first_day=segments[1],
+            fx_multiplier=np.ascontiguousarray(shocks.fx_multiplier[idx]),
+            gold_multiplier=np.ascontiguousarray(shocks.gold_multiplier[idx]),
+        )
         kernel = group_sums if parallel else group_sums_serial
         if n_shards == 1:
-            kernel(weights, values, sh, sums[lo:hi])
+            kernel(n_blocks, weights, values, cs, sums[lo:hi])
         else:
             part = partial[: hi - lo]
-            kernel(weights, values, sh, part)
+            kernel(n_blocks, weights, values, cs, part)
             _add_shards(part, n_shards, groups.n_groups, sums[lo:hi])
         if streaming:
+            sh, parallel = _shocks(prepared, shocks, idx)
             block = buffer[: N_DETAIL * n_p * (hi - lo)].reshape(N_DETAIL, n_p * (hi - lo))
-            _positions_pass(prepared, sh, parallel, raw, np.arange(lo, hi), block, 0, hi - lo)
+            _positions_pass(prepared, sh, parallel, raw, idx, block, 0, hi - lo)
             assert sink is not None
             sink(lo, hi, block)
         elif by_position and (worst or detail):
-            _positions_pass(prepared, sh, parallel, raw, np.arange(lo, hi), out_detail, lo, S)
+            sh, parallel = _shocks(prepared, shocks, idx)
+            _positions_pass(prepared, sh, parallel, raw, idx, out_detail, lo, S)
         if progress is not None:
             progress(hi, S)
         log.debug("scenarios %d-%d of %d done", lo, hi, S)
@@ -214,6 +230,21 @@ def worst_positions(
             sh, parallel = _shocks(prepared, shocks, idx)
             _positions_pass(prepared, sh, parallel, raw, idx, np.empty((0, 0)), 0, 0)
     return raw
+
+
+def _day_segments(grid: FloatArray, last_day: int) -> tuple[IntArray, IntArray]:
+    """For days 0..last_day: the interval of ``grid`` each falls in, as ``interp.bracket``
+    places its time day/365 (0: at or before grid[0]; k: grid[k-1] <= t < grid[k]; K: at or
+    after the last point), and each interval's first day (a day past ``last_day`` when none)."""
+    t = np.arange(last_day + 1, dtype=np.int64) / 365.0
+    k = len(grid)
+    seg = np.searchsorted(grid, t, side="right").astype(np.int64)
+    seg[t <= grid[0]] = 0
+    seg[t >= grid[-1]] = k
+    first = np.full(k + 1, last_day + 1, dtype=np.int64)
+    days = np.arange(last_day + 1, dtype=np.int64)
+    np.minimum.at(first, seg, days)
+    return seg, first
 
 
 def _add_shards(part: FloatArray, n_shards: int, n_groups: int, out: FloatArray) -> None:
@@ -290,7 +321,7 @@ def _positions_pass(
     raw.worst_detail[idx] = out.worst_detail
 
 
-def _group_values(prepared: Prepared, groups: Groupings) -> GroupValues:
+def _group_values(prepared: Prepared, groups: Groupings, weights: NodeWeights) -> GroupValues:
     book = prepared.book
     n_ccy = len(book.position_currencies)
     values = GroupValues(
@@ -300,7 +331,11 @@ def _group_values(prepared: Prepared, groups: Groupings) -> GroupValues:
         gold_currency=book.position_currencies.index("USD")
         if "USD" in book.position_currencies
         else -1,
+        bond=np.zeros(groups.n_groups),
+        dollar_duration=np.zeros(groups.n_groups),
+        dollar_convexity=np.zeros(groups.n_groups),
     )
+    group_node_values(weights, values)
     group_values(
         book.form,
         book.scale,
@@ -315,9 +350,9 @@ def _group_values(prepared: Prepared, groups: Groupings) -> GroupValues:
 
 
 def node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:
-    """Per group of every grouping, the nodes its cashflows pay at, with the sums of
-    scale x pv, scale x pv x t and scale x pv x t^2 there (local currency), in cashflow
-    order."""
+    """Per node (in node order), the groups of every grouping whose cashflows pay there, with
+    the sums of scale x pv, scale x pv x t and scale x pv x t^2 (local currency), each summed in
+    cashflow order."""
     book = prepared.book
     rows_pos = book.cashflow_pos
     n_rows, n_q = len(rows_pos), groups.codes.shape[1]
@@ -340,18 +375,25 @@ def node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:
     fill_group_nodes(
         rows, group_offsets, prepared.cashflows, scale, n_nodes, offsets, node, w_pv, w_t, w_t2
     )
+    # The same entries node by node (groups increasing within a node): each group still meets
+    # its nodes in increasing order, so every sum runs in the same order.
+    group = np.repeat(np.arange(groups.n_groups, dtype=np.int64), counts)
+    by_node = np.argsort(node, kind="stable")
+    node_offsets = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(node, minlength=n_nodes), out=node_offsets[1:])
     return NodeWeights(
-        offsets=offsets,
-        node=node,
-        w_pv=w_pv,
-        w_t=w_t,
-        w_t2=w_t2,
-        node_currency=prepared.node_currency,
+        offsets=node_offsets,
+        group=group[by_node],
+        w_pv=w_pv[by_node],
+        w_t=w_t[by_node],
+        w_t2=w_t2[by_node],
+        day=prepared.node_day,
+        curve=prepared.node_curve,
+        currency=prepared.node_currency,
         fx_before=np.array(
             [book.market.fx_rate(c) for c in book.position_currencies], dtype=np.float64
         ),
     )
-
 
 def check_finite(
     raw: RawSums, prepared: Prepared, shocks: ResolvedShocks, scenarios: ScenarioSet

@@ -26,8 +26,9 @@ IntArray = npt.NDArray[np.int64]
 class Prepared:
     """A book with its cashflows discounted and their nodes found.
 
-    ``node_t`` (years) and ``node_curve`` (the curve whose shifts move it, an index into
-    ``book.currencies``) describe each distinct (shock bucket, payment day) node;
+    ``node_day`` (days after the valuation date), ``node_t`` (years) and ``node_curve`` (the
+    curve whose shifts move it, an index into ``book.currencies``) describe each distinct
+    (shock bucket, payment day) node, in (bucket, day) order;
     ``node_currency`` is its currency as an index into ``book.position_currencies``.
     ``cashflows`` is the kernels' record of the cashflow rows; ``cashflow_row`` maps each
     position to its row (-1 for positions without cashflows).
@@ -35,6 +36,7 @@ class Prepared:
 
     book: Book
     node_t: FloatArray
+    node_day: IntArray
     node_curve: IntArray
     node_currency: IntArray
     cashflows: Cashflows
@@ -87,7 +89,8 @@ def prepare_book(book: Book) -> Prepared:
     compact[slots] = np.arange(len(slots))
     node = compact[slot]
     node_bucket = slots // n_days
-    node_t = (slots % n_days + 1) / 365.0
+    node_day = (slots % n_days + 1).astype(np.int64)
+    node_t = node_day / 365.0
     rows = cf.n_bonds
     before = np.empty(rows), np.empty(rows), np.empty(rows)
     base_sums(cf.offsets, pv, pv_t, pv_t2, *before)
@@ -100,6 +103,7 @@ def prepare_book(book: Book) -> Prepared:
     return Prepared(
         book=book,
         node_t=node_t,
+        node_day=node_day,
         node_curve=node_curve.astype(np.int64),
         node_currency=curve_currency[node_curve] if len(slots) else np.zeros(0, np.int64),
         cashflows=Cashflows(

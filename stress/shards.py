@@ -71,6 +71,8 @@ class Shared:
     chunk_size: int | None
     keep: bool
     fmt: str = "parquet"
+    #: Also each shard's key-rate DV01 table (``stress.reportdata.key_rate_dv01``).
+    key_rates: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class Partial:
     raw: RawSums
     part: str | None = None
     rows: int = 0
+    key_rates: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -243,7 +246,12 @@ def sums_task(
         if writer is not None:
             writer.abort()
     rows = len(shard.portfolio) * (hi - lo) if name is not None else 0
-    return Partial(shard.index, lo, hi, _globalize(raw, shard.first), name, rows)
+    key_rates = None
+    if shared.key_rates and lo == 0:
+        from stress.reportdata import key_rate_dv01
+
+        key_rates = key_rate_dv01(prepared.book)
+    return Partial(shard.index, lo, hi, _globalize(raw, shard.first), name, rows, key_rates)
 
 
 def finish_task(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -46,3 +47,17 @@ def dask_client() -> Iterator[Any]:
 
     with local_cluster(2) as cluster, distributed.Client(cluster) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def bundled_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """`stress run --report r.html --out out/` on the bundled defaults (the macro book, the
+    bundled market, the whole library), once per session: the report and the output set."""
+    pytest.importorskip("plotly", reason="the HTML report needs plotly: stress[report]")
+    from stress.cli import main
+
+    root = tmp_path_factory.mktemp("bundled")
+    paths = {"html": root / "report.html", "out": root / "out"}
+    code = main(["run", "--report", str(paths["html"]), "--out", str(paths["out"])])
+    assert code == 0
+    return paths

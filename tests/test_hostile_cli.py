@@ -214,7 +214,11 @@ def test_a_second_run_replaces_the_whole_set(files: dict[str, Path], tmp_path: P
     assert _run(_args(files, "--out", str(out_dir), "--format", "csv"), capsys)[0] == 0
     manifest = json.loads((out_dir / MANIFEST).read_text())
     assert sorted(p.name for p in out_dir.iterdir()) == sorted([*manifest["files"], MANIFEST])
-    assert manifest["files"] == ["summary.csv", "rejects.csv"]
+    # Only the second run's files: no positions, no by_book, nothing left in Parquet.
+    assert manifest["files"][:4] == ["summary.csv", "by_currency.csv", "by_maturity_bucket.csv",
+                                     "rejects.csv"]
+    assert all(n.endswith(".csv") for n in manifest["files"])
+    assert not {"positions.csv", "by_book.csv"} & set(manifest["files"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 

@@ -19,7 +19,7 @@ import stress
 from shocks.covariance import covariance
 from stress.cli import main
 from stress.histories import market_history
-from stress.reverse import ReverseStressError, _distance, chi2_sf, reverse
+from stress.reverse_stress import ReverseStressError, _distance, chi2_sf, reverse
 
 MARKET = stress.Market.load(stress.default_market_path())
 BOOK = portfolios.load(portfolios.sample_path("global_macro"))
@@ -28,11 +28,11 @@ WINDOW = ("2019-01-01", "2024-06-30")
 
 
 @pytest.fixture(scope="module")
-def answer() -> stress.reverse.ReverseStress:
+def answer() -> stress.ReverseStress:
     return reverse(BOOK, MARKET, 20e6, window=WINDOW)
 
 
-def test_reverse_reaches_its_loss(answer: stress.reverse.ReverseStress) -> None:
+def test_reverse_reaches_its_loss(answer: stress.ReverseStress) -> None:
     assert abs(answer.pnl + 20e6) <= 1e-3 * 20e6
     full = stress.run(BOOK, MARKET, answer.scenario).summary["pnl"][0]
     assert full == pytest.approx(answer.pnl, rel=1e-12)
@@ -42,7 +42,7 @@ def test_reverse_reaches_its_loss(answer: stress.reverse.ReverseStress) -> None:
     assert "FX.CHF" not in answer.moves["factor"].to_list()  # the market has no CHF
 
 
-def test_the_scenario_file_reproduces_the_loss(answer: stress.reverse.ReverseStress,
+def test_the_scenario_file_reproduces_the_loss(answer: stress.ReverseStress,
                                                tmp_path: Path) -> None:
     path = tmp_path / "reverse.toml"
     path.write_text(answer.to_toml())
@@ -51,7 +51,7 @@ def test_the_scenario_file_reproduces_the_loss(answer: stress.reverse.ReverseStr
 
 
 def test_no_historical_move_of_the_same_loss_is_more_plausible(
-        answer: stress.reverse.ReverseStress) -> None:
+        answer: stress.ReverseStress) -> None:
     """Each of the worst historical 10-day moves of the window, rescaled so that it loses the
     same amount by full revaluation, lies at least as far (Mahalanobis) as the reverse move."""
     cov = covariance(HISTORY, 10, WINDOW)

@@ -374,119 +374,227 @@ def stress_positions_serial(n_blocks, pos, cf, sh, out):
 
 
 class NodeWeights(NamedTuple):
-    """Per group, its nodes (increasing) with the sums over the group's cashflows paying there
-    of scale x pv (``w_pv``), scale x pv x t (``w_t``) and scale x pv x t^2 (``w_t2``), local
-    currency."""
+    """Per node (in node order: curve, then payment day), the groups whose cashflows pay there,
+    each with the sums over its cashflows at the node of scale x pv (``w_pv``), scale x pv x t
+    (``w_t``) and scale x pv x t^2 (``w_t2``), local currency."""
 
-    offsets: I8  # (groups + 1,) group g owns entries offsets[g]:offsets[g+1]
-    node: I8
+    offsets: I8  # (nodes + 1,) node u owns entries offsets[u]:offsets[u+1], groups increasing
+    group: I8
     w_pv: F8
     w_t: F8
     w_t2: F8
-    node_currency: I8  # (nodes,) the currency of each node: a column of fx_multiplier
+    day: I8  # (nodes,) payment day, days after the valuation date
+    curve: I8  # (nodes,) the curve whose shifts move the node: a row of the shifts
+    currency: I8  # (nodes,) the node's currency: a column of fx_multiplier
     fx_before: F8  # (currencies,) base-currency units per unit of each currency today
 
 
 class GroupValues(NamedTuple):
-    """Per group, today's local values of its positions by currency (all positions, and the
-    cash ones alone) and of its gold (USD)."""
+    """Per group, today's figures that no scenario changes: local values of its positions by
+    currency (all positions, and the cash ones alone), its gold (USD), and the base-currency
+    PV, dollar duration and dollar convexity of its cashflows."""
 
     value: F8  # (groups, currencies)
     cash: F8  # (groups, currencies)
     gold: F8  # (groups,)
     gold_currency: int  # the currency gold is held in (USD) as a column of fx_multiplier
+    bond: F8  # (groups,) sum over nodes of w_pv X0
+    dollar_duration: F8  # (groups,) sum of w_t X0
+    dollar_convexity: F8  # (groups,) sum of w_t2 X0
+
+
+class CurveShifts(NamedTuple):
+    """A chunk's curve shifts: ``shift_bp[s, curve, k]`` at ``grid[k]`` years, linear between,
+    flat beyond; ``segment[day]`` the interval of the grid a payment day falls in (0: before
+    the first point, k: from grid[k-1] on, K: from the last on, as ``interp.bracket`` places
+    it) and ``first_day[segment]`` the interval's first day."""
+
+    grid: F8
+    shift_bp: F8  # (S, curves, K)
+    segment: I8  # (days + 1,)
+    first_day: I8  # (K + 1,)
+    fx_multiplier: F8  # (S, currencies)
+    gold_multiplier: F8  # (S,)
+
+
+#: Discount multipliers are computed exactly on calendar anchors (every ANCHOR days, and at the
+#: first day of each interval of the shift grid) and walked from there day by day: within an
+#: interval the shift d(t) = a + b t is linear, so the exponent -d(t) t is quadratic and the
+#: multiplier of each next day is the last one times a ratio that itself changes by a constant
+#: factor: two multiplications a day instead of an exp a node, exact to a few units in the last
+#: place, and a function of the day alone (not of which other days a book pays on), so a book,
+#: a sub-book and a shard get the same multipliers bit for bit.
+ANCHOR = 16
+_DAY = 1.0 / 365.0
 
 
 @njit(cache=True)
-def _group_sums(s, w, v, sh, sums):
-    blk = s // BLOCK
-    lane = s - blk * BLOCK
-    n_ccy = v.value.shape[1]
-    gm = sh.gold_multiplier[s]
-    for grp in range(len(w.offsets) - 1):
-        rates = 0.0
-        cross = 0.0
-        bpv0 = 0.0
-        bpv1 = 0.0
-        dd0 = 0.0
-        dd1 = 0.0
-        dc0 = 0.0
-        dc1 = 0.0
-        td = 0.0
-        tc = 0.0
-        for e in range(w.offsets[grp], w.offsets[grp + 1]):
-            u = w.node[e]
-            c = w.node_currency[u]
-            x0 = w.fx_before[c]
-            x1 = x0 * sh.fx_multiplier[s, c]
-            g = sh.multiplier[blk, u, lane]
-            d = sh.shift[blk, u, lane]
+def _segment_line(cs, s, c, seg, a, b, lane):
+    """The shift of curve c in chunk scenario s on interval ``seg`` as a + b t (decimals)."""
+    grid = cs.grid
+    k = len(grid)
+    if seg == 0:
+        a[lane] = cs.shift_bp[s, c, 0] * 1e-4
+        b[lane] = 0.0
+    elif seg == k:
+        a[lane] = cs.shift_bp[s, c, k - 1] * 1e-4
+        b[lane] = 0.0
+    else:
+        y0 = cs.shift_bp[s, c, seg - 1] * 1e-4
+        y1 = cs.shift_bp[s, c, seg] * 1e-4
+        slope = (y1 - y0) / (grid[seg] - grid[seg - 1])
+        a[lane] = y0 - slope * grid[seg - 1]
+        b[lane] = slope
+
+
+@njit(cache=True)
+def _totals_block(blk, w, v, cs, sums):
+    n_s = cs.fx_multiplier.shape[0]
+    s0 = blk * BLOCK
+    nb = min(BLOCK, n_s - s0)
+    n_groups = sums.shape[1]
+    n_ccy = len(w.fx_before)
+    acc = np.zeros((n_groups, 7, BLOCK))
+    x1 = np.empty((max(n_ccy, 1), BLOCK))
+    for c in range(n_ccy):
+        for lane in range(BLOCK):
+            m = cs.fx_multiplier[s0 + lane, c] if lane < nb else 1.0
+            x1[c, lane] = w.fx_before[c] * m
+    a = np.zeros(BLOCK)
+    b = np.zeros(BLOCK)
+    g = np.ones(BLOCK)
+    r = np.ones(BLOCK)
+    q = np.ones(BLOCK)
+    d = np.zeros(BLOCK)
+    h2 = _DAY * _DAY
+    walk_curve = -1
+    walk_seg = -1
+    walk_start = -1
+    walk_day = -1
+    for u in range(len(w.day)):
+        c = w.curve[u]
+        day = w.day[u]
+        seg = cs.segment[day]
+        start = max((day // ANCHOR) * ANCHOR, cs.first_day[seg])
+        if c != walk_curve or seg != walk_seg or start != walk_start or day < walk_day:
+            # Anchor: exact multiplier, ratio to the next day, and the ratio's daily factor.
+            t0 = start * _DAY
+            for lane in range(BLOCK):
+                if lane < nb:
+                    _segment_line(cs, s0 + lane, c, seg, a, b, lane)
+                aa = a[lane]
+                bb = b[lane]
+                g[lane] = np.exp(-(aa + bb * t0) * t0)
+                r[lane] = np.exp(-aa * _DAY - bb * (2.0 * t0 * _DAY + h2))
+                q[lane] = np.exp(-2.0 * bb * h2)
+            walk_curve = c
+            walk_seg = seg
+            walk_start = start
+            walk_day = start
+        for _ in range(day - walk_day):
+            for lane in range(BLOCK):
+                g[lane] *= r[lane]
+                r[lane] *= q[lane]
+        walk_day = day
+        t = day * _DAY
+        for lane in range(BLOCK):
+            d[lane] = a[lane] + b[lane] * t
+        k = w.currency[u]
+        x0 = w.fx_before[k]
+        for e in range(w.offsets[u], w.offsets[u + 1]):
+            grp = w.group[e]
             v0 = w.w_pv[e]
             v1 = w.w_t[e]
             v2 = w.w_t2[e]
-            dl = v0 * (g - 1.0)
-            rates += dl * x0
-            cross += dl * (x1 - x0)
-            bpv0 += v0 * x0
-            bpv1 += v0 * g * x1
-            dd0 += v1 * x0
-            dd1 += v1 * g * x1
-            dc0 += v2 * x0
-            dc1 += v2 * g * x1
-            td += v1 * d * x0
-            tc += v2 * d * d * x0
-        fx = 0.0
-        pv0 = bpv0
-        pv1 = bpv1
-        for c in range(n_ccy):
-            x0 = w.fx_before[c]
-            x1 = x0 * sh.fx_multiplier[s, c]
-            fx += v.value[grp, c] * (x1 - x0)
-            pv0 += v.cash[grp, c] * x0
-            pv1 += v.cash[grp, c] * x1
-        gold = 0.0
-        if v.gold[grp] != 0.0:
-            x0 = w.fx_before[v.gold_currency]
-            x1 = x0 * sh.fx_multiplier[s, v.gold_currency]
-            dl = v.gold[grp] * (gm - 1.0)
-            gold = dl * x0
-            cross += dl * (x1 - x0)
-            pv0 += v.gold[grp] * x0
-            pv1 += v.gold[grp] * gm * x1
-        sums[s, grp, PNL_RATES] = rates
-        sums[s, grp, PNL_FX] = fx
-        sums[s, grp, PNL_GOLD] = gold
-        sums[s, grp, PNL_CROSS] = cross
-        sums[s, grp, PV_BEFORE] = pv0
-        sums[s, grp, PV_AFTER] = pv1
-        sums[s, grp, BOND_PV_BEFORE] = bpv0
-        sums[s, grp, BOND_PV_AFTER] = bpv1
-        sums[s, grp, DOLLAR_DURATION_BEFORE] = dd0
-        sums[s, grp, DOLLAR_DURATION_AFTER] = dd1
-        sums[s, grp, DOLLAR_CONVEXITY_BEFORE] = dc0
-        sums[s, grp, DOLLAR_CONVEXITY_AFTER] = dc1
-        sums[s, grp, TAYLOR_DURATION] = -td
-        sums[s, grp, TAYLOR_CONVEXITY] = 0.5 * tc
+            for lane in range(BLOCK):
+                gl = g[lane]
+                dl = d[lane]
+                xl = x1[k, lane]
+                moved = v0 * (gl - 1.0)
+                acc[grp, 0, lane] += moved * x0
+                acc[grp, 1, lane] += moved * (xl - x0)
+                acc[grp, 2, lane] += v0 * gl * xl
+                acc[grp, 3, lane] += v1 * gl * xl
+                acc[grp, 4, lane] += v2 * gl * xl
+                acc[grp, 5, lane] += v1 * dl * x0
+                acc[grp, 6, lane] += v2 * dl * dl * x0
+    for lane in range(nb):
+        s = s0 + lane
+        gm = cs.gold_multiplier[s]
+        for grp in range(n_groups):
+            fx = 0.0
+            pv0 = 0.0
+            pv1 = 0.0
+            dd0 = 0.0
+            dc0 = 0.0
+            for k in range(n_ccy):
+                x0 = w.fx_before[k]
+                xk = x1[k, lane]
+                fx += v.value[grp, k] * (xk - x0)
+                pv0 += v.cash[grp, k] * x0
+                pv1 += v.cash[grp, k] * xk
+            bpv0 = v.bond[grp]
+            dd0 = v.dollar_duration[grp]
+            dc0 = v.dollar_convexity[grp]
+            gold = 0.0
+            cross = acc[grp, 1, lane]
+            if v.gold[grp] != 0.0:
+                x0 = w.fx_before[v.gold_currency]
+                xg = x1[v.gold_currency, lane]
+                moved = v.gold[grp] * (gm - 1.0)
+                gold = moved * x0
+                cross += moved * (xg - x0)
+                pv0 += v.gold[grp] * x0
+                pv1 += v.gold[grp] * gm * xg
+            sums[s, grp, PNL_RATES] = acc[grp, 0, lane]
+            sums[s, grp, PNL_FX] = fx
+            sums[s, grp, PNL_GOLD] = gold
+            sums[s, grp, PNL_CROSS] = cross
+            sums[s, grp, PV_BEFORE] = bpv0 + pv0
+            sums[s, grp, PV_AFTER] = acc[grp, 2, lane] + pv1
+            sums[s, grp, BOND_PV_BEFORE] = bpv0
+            sums[s, grp, BOND_PV_AFTER] = acc[grp, 2, lane]
+            sums[s, grp, DOLLAR_DURATION_BEFORE] = dd0
+            sums[s, grp, DOLLAR_DURATION_AFTER] = acc[grp, 3, lane]
+            sums[s, grp, DOLLAR_CONVEXITY_BEFORE] = dc0
+            sums[s, grp, DOLLAR_CONVEXITY_AFTER] = acc[grp, 4, lane]
+            sums[s, grp, TAYLOR_DURATION] = -acc[grp, 5, lane]
+            sums[s, grp, TAYLOR_CONVEXITY] = 0.5 * acc[grp, 6, lane]
 
 
 @njit(cache=True, parallel=True)
-def group_sums(w, v, sh, sums):
-    """Every metric per (scenario, group), without a pass over positions: each one is linear
-    in the nodes' discount multipliers (and shifts) weighted by the group's per-node sums,
-    plus its cash and gold, times the FX of each currency. Per position and scenario the
-    definitions are those of ``stress_positions``; summed over a group they become: rates =
-    sum over nodes of w_pv (g - 1) X0, cross = sum of w_pv (g - 1)(X1 - X0) (plus gold's), fx =
-    sum over currencies of the group's value today x (X1 - X0), gold = gold value x (gold
-    multiplier - 1) X0."""
-    for s in prange(sh.fx_multiplier.shape[0]):
-        _group_sums(s, w, v, sh, sums)
+def group_sums(n_blocks, w, v, cs, sums):
+    """Every metric per (scenario, group), without a pass over positions or a table of
+    multipliers: each one is linear in the nodes' discount multipliers (and shifts) weighted
+    by the group's per-node sums, plus its cash and gold, times the FX of each currency. Per
+    position and scenario the definitions are those of ``stress_positions``; summed over a
+    group they become: rates = sum over nodes of w_pv (g - 1) X0, cross = sum of
+    w_pv (g - 1)(X1 - X0) (plus gold's), fx = sum over currencies of the group's value today x
+    (X1 - X0), gold = gold value x (gold multiplier - 1) X0. Multipliers are walked along the
+    calendar (see ANCHOR), one block of scenarios per thread."""
+    for blk in prange(n_blocks):
+        _totals_block(blk, w, v, cs, sums)
 
 
 @njit(cache=True)
-def group_sums_serial(w, v, sh, sums):
+def group_sums_serial(n_blocks, w, v, cs, sums):
     """``group_sums`` without threads, for small inputs."""
-    for s in range(sh.fx_multiplier.shape[0]):
-        _group_sums(s, w, v, sh, sums)
+    for blk in range(n_blocks):
+        _totals_block(blk, w, v, cs, sums)
+
+
+@njit(cache=True)
+def group_node_values(w, out):
+    """The cashflow figures of ``GroupValues`` (``bond``, ``dollar_duration``,
+    ``dollar_convexity``, starting at zero), summed in node order exactly as ``group_sums``
+    sums them after a shock, so that a zero shock gives them back bit for bit."""
+    for u in range(len(w.day)):
+        x0 = w.fx_before[w.currency[u]]
+        for e in range(w.offsets[u], w.offsets[u + 1]):
+            grp = w.group[e]
+            out.bond[grp] += w.w_pv[e] * 1.0 * x0
+            out.dollar_duration[grp] += w.w_t[e] * 1.0 * x0
+            out.dollar_convexity[grp] += w.w_t2[e] * 1.0 * x0
 
 
 @njit(cache=True)
