@@ -51,9 +51,11 @@ def _timed(fn: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - t
 
 
-def overhead(bonds: int, n_scenarios: int, workers: int) -> dict[str, Any]:
+def overhead(bonds: int, n_scenarios: int, workers: int, repeats: int) -> dict[str, Any]:
     """Wall time of a summary run in one process (numba on every core) and on a local
-    cluster of ``workers`` processes sharing the same cores, each after a warm-up."""
+    cluster of ``workers`` processes sharing the same cores: runs alternate (the machine's
+    load varies) after a warm-up of each, medians of ``repeats``. The cluster's task stream
+    gives each task's compute time on its worker."""
     from distributed import Client
 
     from stress.cluster import local_cluster
@@ -61,31 +63,46 @@ def overhead(bonds: int, n_scenarios: int, workers: int) -> dict[str, Any]:
     market = workloads.market()
     book = workloads.book(bonds)
     scen = workloads.scenarios(n_scenarios)
-    stress.run(book, market, scen)  # numba's cache loaded
-    single, t_single = _timed(lambda: stress.run(book, market, scen))
+    single = stress.run(book, market, scen)  # warm-up: numba's cache loaded
+    t_single: list[float] = []
+    t_cluster: list[float] = []
+    phases: dict[str, list[float]] = {}
+    same = True
     with local_cluster(workers) as cluster, Client(cluster) as client:
-        small = workloads.book(2_000)
-        stress.run(small, market, scen, client=client)  # the workers load numba's cache
-        client.get_task_stream()  # (starts recording)
-        many, t_cluster = _timed(lambda: stress.run(book, market, scen, client=client))
-        stream = client.get_task_stream()
-    same = single.raw.sums.tobytes() == many.raw.sums.tobytes()
-    busy = [t for t in stream if t.get("key", "").startswith("_located")]
-    compute = [
-        sum(s["stop"] - s["start"] for s in t["startstops"] if s["action"] == "compute")
-        for t in busy
-    ]
+        stress.run(book, market, scen, client=client)  # warm-up of the workers
+        for _ in range(repeats):
+            single, t = _timed(lambda: stress.run(book, market, scen))
+            t_single.append(t)
+            client.get_task_stream()  # (starts recording)
+            many, t = _timed(lambda: stress.run(book, market, scen, client=client))
+            t_cluster.append(t)
+            same = same and single.raw.sums.tobytes() == many.raw.sums.tobytes()
+            same = same and single.raw.worst.tobytes() == many.raw.worst.tobytes()
+            for task in client.get_task_stream():
+                name = str(task.get("key", "")).rsplit("-", 1)[0]
+                if name in ("sums_task", "finish_task"):
+                    phases.setdefault(name, []).extend(
+                        s["stop"] - s["start"] for s in task["startstops"]
+                        if s["action"] == "compute"
+                    )
+    single_s, cluster_s = float(np.median(t_single)), float(np.median(t_cluster))
+    n_tasks = sum(len(v) for v in phases.values()) / repeats
+    compute = sum(sum(v) for v in phases.values()) / repeats
     return {
         "bonds": bonds,
         "scenarios": n_scenarios,
         "workers": workers,
         "cores": os.cpu_count(),
-        "single_seconds": t_single,
-        "cluster_seconds": t_cluster,
-        "overhead_pct": 100.0 * (t_cluster / t_single - 1.0),
+        "repeats": repeats,
+        "single_seconds": single_s,
+        "single_all": t_single,
+        "cluster_seconds": cluster_s,
+        "cluster_all": t_cluster,
+        "overhead_pct": 100.0 * (cluster_s / single_s - 1.0),
         "bit_identical": same,
-        "tasks": len(busy),
-        "task_compute_seconds": float(sum(compute)),
+        "tasks": n_tasks,
+        "task_compute_seconds": compute,
+        "task_seconds": {k: float(np.median(v)) for k, v in phases.items()},
     }
 
 
@@ -122,15 +139,22 @@ def shard_costs(n_scenarios: int) -> dict[str, Any]:
     }
 
 
-def model(costs: dict[str, Any], per_task: float, workers: int) -> dict[str, Any]:
+def model(
+    costs: dict[str, Any], per_task: float, workers: int, slowdown: float = 1.0
+) -> dict[str, Any]:
     """Predicted wall time of a TARGET_POSITIONS x TARGET_SCENARIOS summary run on
-    ``workers`` single-core workers."""
+    ``workers`` single-core workers. A first-pass task lays out its shard and sums every
+    scenario of its chunk (linear in the scenarios); a second-pass task finds the worst
+    positions of 100 scenarios, its layout laid out again (the worst case: no cache hit).
+    ``slowdown`` scales the in-process costs to what a worker measured."""
     n_shards = math.ceil(TARGET_POSITIONS / costs["shard_positions"])
     chunks = math.ceil(TARGET_SCENARIOS / TASK_SCENARIOS)
     chunk = min(TARGET_SCENARIOS, TASK_SCENARIOS)
     tasks1 = n_shards * chunks
-    task1 = costs["prepare_seconds"] + costs["sums_seconds_per_scenario"] * chunk + per_task
-    task2 = costs["prepare_seconds"] + costs["worst_seconds"] + per_task
+    task1 = slowdown * (
+        costs["prepare_seconds"] + costs["sums_seconds_per_scenario"] * chunk
+    ) + per_task
+    task2 = slowdown * (costs["prepare_seconds"] + costs["worst_seconds"]) + per_task
     waves1 = math.ceil(tasks1 / workers)
     waves2 = math.ceil(n_shards / workers)
     # Serial on the client: validation, shipping the positions, receiving and adding sums
@@ -158,7 +182,7 @@ def streamed_memory(bonds: int, scenario_counts: list[int]) -> list[dict[str, An
     process, no cluster) on ``bonds`` positions, for several scenario counts: the detail is
     streamed to Parquet parts, so the peak should not grow with the scenarios."""
     out: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(dir=".") as d:
+    with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         book = tmp / "book.parquet"
         workloads.book_frame(bonds).write_parquet(book)
@@ -214,13 +238,14 @@ def main() -> None:
     p.add_argument("--bonds", type=int, default=1_000_000)
     p.add_argument("--scenarios", type=int, default=1_000)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--memory-bonds", type=int, default=1_000_000)
     p.add_argument("--memory-scenarios", type=int, nargs="*", default=[10, 40])
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = p.parse_args()
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"),
                                "cores": os.cpu_count()}  # fmt: skip
-    results["overhead"] = overhead(args.bonds, args.scenarios, args.workers)
+    results["overhead"] = overhead(args.bonds, args.scenarios, args.workers, args.repeats)
     print(json.dumps(results["overhead"], indent=1))
     costs = shard_costs(args.scenarios)
     results["shard_costs"] = costs
@@ -231,7 +256,16 @@ def main() -> None:
     per_task = max(0.0, o["cluster_seconds"] - o["task_compute_seconds"] / o["workers"]) * \
         o["workers"] / max(o["tasks"], 1)  # fmt: skip
     results["per_task_overhead_seconds"] = per_task
+    # The same first-pass task measured in one process (one thread) and on the workers: the
+    # ratio is the workers' slowdown from sharing the cores (and anything else in the way).
+    in_process = costs["prepare_seconds"] + costs["sums_seconds"]
+    on_worker = o["task_seconds"].get("sums_task", in_process)
+    slowdown = max(1.0, on_worker / in_process)
+    results["worker_slowdown"] = slowdown
     results["model"] = [model(costs, per_task, w) for w in TARGET_WORKERS]
+    results["model_measured_on_workers"] = [
+        model(costs, per_task, w, slowdown) for w in TARGET_WORKERS
+    ]
     print(json.dumps(results["model"], indent=1))
     if args.memory_scenarios:
         results["memory"] = streamed_memory(args.memory_bonds, args.memory_scenarios)
@@ -245,34 +279,49 @@ def main() -> None:
 def report(r: dict[str, Any]) -> str:
     o = r["overhead"]
     c = r["shard_costs"]
+    ts = o["task_seconds"]
     lines = [
         f"# Distributed runs ({r['date']}, {r['cores']} cores)",
         "",
-        f"{o['bonds']:,} bonds x {o['scenarios']:,} scenarios, summary: one process "
-        f"{o['single_seconds']:.1f} s, {o['workers']} local workers "
-        f"{o['cluster_seconds']:.1f} s ({o['overhead_pct']:+.0f} %, {o['tasks']} tasks; "
-        f"bit-identical: {o['bit_identical']}).",
+        f"{o['bonds']:,} bonds x {o['scenarios']:,} scenarios, summary, median of "
+        f"{o['repeats']} alternating runs: one process {o['single_seconds']:.1f} s, "
+        f"{o['workers']} local workers {o['cluster_seconds']:.1f} s "
+        f"({o['overhead_pct']:+.0f} %; all runs: one process "
+        f"{', '.join(f'{x:.1f}' for x in o['single_all'])} s, cluster "
+        f"{', '.join(f'{x:.1f}' for x in o['cluster_all'])} s); {o['tasks']:.0f} tasks; "
+        f"bit-identical: {o['bit_identical']}.",
         "",
-        f"One shard of {c['shard_positions']:,} positions on one core: layout "
+        f"One shard of {c['shard_positions']:,} positions on one core, in one process: layout "
         f"{c['prepare_seconds']:.3f} s, sums {c['sums_seconds_per_scenario'] * 1e3:.3f} ms "
         f"per scenario, worst positions of {WORST_SCENARIOS} scenarios "
         f"{c['worst_seconds']:.3f} s; client validation "
-        f"{c['validate_seconds_per_position'] * 1e6:.2f} us per position; per-task "
-        f"overhead {r['per_task_overhead_seconds'] * 1e3:.0f} ms.",
+        f"{c['validate_seconds_per_position'] * 1e6:.2f} us per position. On the workers: "
+        f"first-pass task {ts.get('sums_task', float('nan')):.2f} s, second-pass task "
+        f"{ts.get('finish_task', float('nan')):.2f} s (median; x{r['worker_slowdown']:.1f} "
+        f"the one-process cost); per-task overhead "
+        f"{r['per_task_overhead_seconds'] * 1e3:.0f} ms.",
         "",
-        f"Predicted {TARGET_POSITIONS:,} positions x {TARGET_SCENARIOS:,} scenarios (summary):",
-        "",
-        "| workers | tasks | compute | client | wall | efficiency |",
-        "|---:|---:|---:|---:|---:|---:|",
     ]
-    for m in r["model"]:
-        lines.append(
-            f"| {m['workers']:,} | {m['tasks']:,} | {m['compute_seconds']:,.0f} s | "
-            f"{m['client_seconds']:,.0f} s | {m['wall_seconds']:,.0f} s | "
-            f"{m['efficiency']:.0%} |"
-        )
+    for title, rows in (
+        ("shard costs measured in one process", r["model"]),
+        ("shard costs as measured on the workers", r["model_measured_on_workers"]),
+    ):
+        lines += [
+            f"Predicted {TARGET_POSITIONS:,} positions x {TARGET_SCENARIOS:,} scenarios "
+            f"(summary), {title}:",
+            "",
+            "| workers | tasks | compute | client | wall | efficiency |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for m in rows:
+            lines.append(
+                f"| {m['workers']:,} | {m['tasks']:,} | {m['compute_seconds']:,.0f} s | "
+                f"{m['client_seconds']:,.0f} s | {m['wall_seconds']:,.0f} s | "
+                f"{m['efficiency']:.0%} |"
+            )
+        lines.append("")
     if "memory" in r:
-        lines += ["", "| streamed positions run | rows | peak RSS | time | Parquet |",
+        lines += ["| streamed positions run (one process) | rows | peak RSS | time | Parquet |",
                   "|---|---:|---:|---:|---:|"]  # fmt: skip
         for m in r["memory"]:
             lines.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -30,7 +31,14 @@ def _hold(obj: Any) -> Any:
 
 
 def _located(fn: Callable[..., Any], *args: Any) -> tuple[Any, str]:
-    """Run a task on a worker; its result and the worker's address."""
+    """Run a task on a worker; its result and the worker's address. Numba's threads follow
+    the worker's ``NUMBA_NUM_THREADS`` (a worker process may have read numba's configuration
+    before its environment was set)."""
+    threads = os.environ.get("NUMBA_NUM_THREADS", "")
+    if threads.isdigit() and int(threads) >= 1:
+        import numba
+
+        numba.set_num_threads(min(int(threads), getattr(numba.config, "NUMBA_NUM_THREADS", 1)))
     return fn(*args), get_worker().address
 
 
@@ -61,9 +69,16 @@ class DaskExecutor:
             where: dict[str, Any] = (
                 {"workers": [hint], "allow_other_workers": True} if hint else {}
             )
+            # Keys named after the task's function (shown so on Dask's dashboard).
+            name = getattr(fn, "__name__", "task")
             futures.append(
                 self.client.submit(
-                    _located, fn, *call, pure=False, retries=self.retries, **where
+                    _located,
+                    fn,
+                    *call,
+                    key=f"{name}-{uuid.uuid4().hex}",
+                    retries=self.retries,
+                    **where,
                 )
             )
         index = {f.key: i for i, f in enumerate(futures)}

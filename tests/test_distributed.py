@@ -251,3 +251,36 @@ def test_a_sharded_run_without_a_cluster_equals_one_in_memory(tmp_path: Path) ->
     want = one.positions.with_columns(pl.col("scenario", "position_id").cast(pl.String))
     assert here.scan_positions().collect().sort(key).equals(want.sort(key))
     assert np.isfinite(here.raw.sums).all()
+
+
+def test_a_sum_that_is_not_finite_is_named_as_in_one_process(dask_client: Any) -> None:
+    """The last guard (inputs so extreme the arithmetic overflows): the sharded run names the
+    same scenario and culprit as ``stress.evaluate.check_finite``."""
+    from stress.batch import SerialExecutor, _check_finite, _Handles, layout_names
+    from stress.cluster import DaskExecutor
+    from stress.engine import load_for
+    from stress.evaluate import NumericalError, check_finite
+    from stress.groups import groupings
+    from stress.prepare import prepare
+    from stress.resolve import resolve
+    from stress.shards import Shared, cut
+
+    scen = load_for(MARKET, "irrbb")
+    prepared = prepare(BOOK, MARKET)
+    groups = groupings(BOOK, (), prepared.book.cashflows.valuation_day)
+    curves, currencies = layout_names(BOOK)
+    shocks = resolve(scen, MARKET, curves, currencies)
+    raw = stress.run(BOOK, MARKET, scen).raw
+    raw.sums[2, 0, 0] = np.inf
+    with pytest.raises(NumericalError) as single:
+        check_finite(raw, prepared, resolve(scen, MARKET, prepared.book.currencies,
+                                            prepared.book.position_currencies), scen)
+    shared = Shared("k", MARKET, shocks, scen.names, groups.names, groups.labels, 10, False,
+                    False, None, False)
+    shards = cut(BOOK, groups, 4)
+    for executor in (SerialExecutor(), DaskExecutor(dask_client)):
+        with pytest.raises(NumericalError) as sharded:
+            _check_finite(raw, executor.share(shared), shards, _Handles(executor, shards), scen,
+                          executor)
+        assert str(sharded.value) == str(single.value)
+    assert "irrbb_short_up" in str(single.value) and "the book's risk sums" in str(single.value)
