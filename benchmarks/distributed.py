@@ -74,11 +74,12 @@ def overhead(bonds: int, n_scenarios: int, workers: int, repeats: int) -> dict[s
             single, t = _timed(lambda: stress.run(book, market, scen))
             t_single.append(t)
             client.get_task_stream()  # (starts recording)
+            begun = time.time()
             many, t = _timed(lambda: stress.run(book, market, scen, client=client))
             t_cluster.append(t)
             same = same and single.raw.sums.tobytes() == many.raw.sums.tobytes()
             same = same and single.raw.worst.tobytes() == many.raw.worst.tobytes()
-            for task in client.get_task_stream():
+            for task in client.get_task_stream(start=begun):
                 name = str(task.get("key", "")).rsplit("-", 1)[0]
                 if name in ("sums_task", "finish_task"):
                     phases.setdefault(name, []).extend(

@@ -62,6 +62,7 @@ from stress.shards import (
     finish_task,
     forget,
     merge_worst,
+    part_name,
     sums_task,
 )
 
@@ -220,14 +221,11 @@ class WorkDir:
     def sums_name(self, shard: int, lo: int) -> str:
         return f"s{shard:06d}-{lo:07d}.npz"
 
-    def has_sums(self, shard: int, lo: int, detail: bool) -> bool:
-        path = self.path / "sums" / self.sums_name(shard, lo)
-        if not path.exists():
+    def has_sums(self, shard: int, lo: int, part: str | None) -> bool:
+        """Whether the task is done: its sums saved (after its detail file ``part``)."""
+        if not (self.path / "sums" / self.sums_name(shard, lo)).exists():
             return False
-        if detail:
-            part = str(self._load(path)["part"])
-            return (self.parts / part).exists()
-        return True
+        return part is None or (self.parts / part).exists()
 
     def save_sums(self, p: Partial) -> None:
         self._save(
@@ -537,7 +535,8 @@ def run_sharded(
     todo = []
     for sh in shards:
         for lo in chunks:
-            if work is not None and work.has_sums(sh.index, lo, positions):
+            part = part_name(sh.index, lo, fmt) if positions else None
+            if work is not None and work.has_sums(sh.index, lo, part):
                 reducer.add(sh.index, lo, None)
             else:
                 todo.append((sh, lo))
