@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,12 @@ BANDWIDTH = 1e9
 SCHEDULER_PER_TASK = 1e-3
 
 
+def _cpu() -> float:
+    """CPU seconds of this process so far, every thread included."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def _timed(fn: Any) -> tuple[Any, float]:
     t = time.perf_counter()
     out = fn()
@@ -66,16 +73,24 @@ def overhead(bonds: int, n_scenarios: int, workers: int, repeats: int) -> dict[s
     single = stress.run(book, market, scen)  # warm-up: numba's cache loaded
     t_single: list[float] = []
     t_cluster: list[float] = []
+    cpu_single: list[float] = []
+    cpu_cluster: list[float] = []
     phases: dict[str, list[float]] = {}
     same = True
     with local_cluster(workers) as cluster, Client(cluster) as client:
         stress.run(book, market, scen, client=client)  # warm-up of the workers
         for _ in range(repeats):
+            c0 = _cpu()
             single, t = _timed(lambda: stress.run(book, market, scen))
             t_single.append(t)
+            cpu_single.append(_cpu() - c0)
             client.get_task_stream()  # (starts recording)
             begun = time.time()
+            # CPU of the client and scheduler (this process) and of every worker process.
+            c0, w0 = _cpu(), client.run(_cpu)
             many, t = _timed(lambda: stress.run(book, market, scen, client=client))
+            w1 = client.run(_cpu)
+            cpu_cluster.append(_cpu() - c0 + sum(w1[w] - w0.get(w, 0.0) for w in w1))
             t_cluster.append(t)
             same = same and single.raw.sums.tobytes() == many.raw.sums.tobytes()
             same = same and single.raw.worst.tobytes() == many.raw.worst.tobytes()
@@ -100,6 +115,10 @@ def overhead(bonds: int, n_scenarios: int, workers: int, repeats: int) -> dict[s
         "cluster_seconds": cluster_s,
         "cluster_all": t_cluster,
         "overhead_pct": 100.0 * (cluster_s / single_s - 1.0),
+        "single_cpu_seconds": float(np.median(cpu_single)),
+        "cluster_cpu_seconds": float(np.median(cpu_cluster)),
+        "cpu_overhead_pct": 100.0 * (float(np.median(cpu_cluster))
+                                     / float(np.median(cpu_single)) - 1.0),
         "bit_identical": same,
         "tasks": n_tasks,
         "task_compute_seconds": compute,
@@ -290,7 +309,9 @@ def report(r: dict[str, Any]) -> str:
         f"({o['overhead_pct']:+.0f} %; all runs: one process "
         f"{', '.join(f'{x:.1f}' for x in o['single_all'])} s, cluster "
         f"{', '.join(f'{x:.1f}' for x in o['cluster_all'])} s); {o['tasks']:.0f} tasks; "
-        f"bit-identical: {o['bit_identical']}.",
+        f"bit-identical: {o['bit_identical']}. CPU time (every process and thread): one "
+        f"process {o['single_cpu_seconds']:.1f} s, cluster {o['cluster_cpu_seconds']:.1f} s "
+        f"({o['cpu_overhead_pct']:+.0f} %).",
         "",
         f"One shard of {c['shard_positions']:,} positions on one core, in one process: layout "
         f"{c['prepare_seconds']:.3f} s, sums {c['sums_seconds_per_scenario'] * 1e3:.3f} ms "

@@ -61,6 +61,7 @@ from stress.shards import (
     cut,
     finish_task,
     forget,
+    join,
     merge_worst,
     part_name,
     sums_task,
@@ -74,7 +75,13 @@ IntArray = npt.NDArray[np.int64]
 #: Scenarios per task: a larger set is also split by scenario (each chunk a task per shard).
 TASK_SCENARIOS = 10_000
 #: Format version of the work directory: another one is discarded.
-WORK_VERSION = 1
+WORK_VERSION = 2
+#: A summary run's task takes up to this many consecutive shards, laid out and summed in one
+#: call (each shard's sums kept apart): a call has a fixed cost (the scenarios' discount
+#: multipliers walked along the calendar) that many small tasks would pay many times. Fewer
+#: when the run has too few shards to give every worker TASKS_PER_WORKER tasks.
+MAX_TASK_SHARDS = 8
+TASKS_PER_WORKER = 2
 
 
 class Executor(Protocol):
@@ -98,6 +105,10 @@ class Executor(Protocol):
     def forget(self, key: str) -> None:
         """Drop the workers' cached layouts of the run ``key``."""
 
+    def workers(self) -> int:
+        """How many tasks run at once."""
+        ...
+
 
 class SerialExecutor:
     """Every task in this process, one after the other."""
@@ -119,6 +130,9 @@ class SerialExecutor:
 
     def forget(self, key: str) -> None:
         forget(key)
+
+    def workers(self) -> int:
+        return 1
 
 
 # --------------------------------------------------------------------------- the work directory
@@ -253,13 +267,13 @@ class WorkDir:
                        _arrays_frame("key_rates", z))  # fmt: skip
 
     # phase 2
-    def finish_name(self, shard: int) -> str:
-        return f"f{shard:06d}.npz"
+    def finish_name(self, shard: int, count: int = 1) -> str:
+        return f"f{shard:06d}-{count:04d}.npz"
 
-    def has_finish(self, shard: int) -> bool:
-        return (self.path / "finish" / self.finish_name(shard)).exists()
+    def has_finish(self, shard: int, count: int = 1) -> bool:
+        return (self.path / "finish" / self.finish_name(shard, count)).exists()
 
-    def save_finish(self, f: Finish) -> None:
+    def save_finish(self, f: Finish, count: int = 1) -> None:
         arrays: dict[str, Any] = {
             "shard": f.shard,
             "worst": f.worst.worst,
@@ -269,10 +283,10 @@ class WorkDir:
         }
         for i, a in enumerate(sorted(f.components)):
             arrays[f"component_{i}"] = f.components[a]
-        self._save("finish", self.finish_name(f.shard), arrays)
+        self._save("finish", self.finish_name(f.shard, count), arrays)
 
-    def load_finish(self, shard: int) -> Finish:
-        z = self._load(self.path / "finish" / self.finish_name(shard))
+    def load_finish(self, shard: int, count: int = 1) -> Finish:
+        z = self._load(self.path / "finish" / self.finish_name(shard, count))
         worst = RawSums(np.empty((0, 0, N_METRICS)), z["worst"], z["worst_pnl"], z["worst_detail"])
         comps = {float(a): z[f"component_{i}"] for i, a in enumerate(z["levels"])}
         return Finish(int(z["shard"]), worst, comps)
@@ -532,54 +546,73 @@ def run_sharded(
     if parts_dir is not None:
         parts_dir.mkdir(parents=True, exist_ok=True)
     reducer = _Reducer(S, groups.n_groups, worst, chunks, len(shards), by_position, work)
-    todo = []
-    for sh in shards:
-        for lo in chunks:
-            part = part_name(sh.index, lo, fmt) if positions else None
-            if work is not None and work.has_sums(sh.index, lo, part):
-                reducer.add(sh.index, lo, None)
-            else:
-                todo.append((sh, lo))
-    n_done_before = len(shards) * len(chunks) - len(todo)
-    total_tasks = len(shards) * len(chunks) + (len(shards) if second else 0)
+    # Tasks: aligned blocks of up to k consecutive shards (one shard per task when the run
+    # finds worst positions or detail in the first pass); results are kept per shard, so a
+    # resumed run may group its remaining shards otherwise.
+    k = 1
+    if not by_position:
+        k = max(1, min(MAX_TASK_SHARDS, len(shards) // (TASKS_PER_WORKER * executor.workers())))
+    blocks = [(g, min(len(shards), g + k) - g) for g in range(0, len(shards), k)]
+    todo: list[tuple[int, int, int]] = []  # (first shard, count, first scenario)
+    kept = 0
+    for lo in chunks:
+        for first, count in blocks:
+            run: list[int] = []
+            for i in range(first, first + count):
+                part = part_name(i, lo, fmt) if positions else None
+                if work is not None and work.has_sums(i, lo, part):
+                    reducer.add(i, lo, None)
+                    kept += 1
+                else:
+                    run.append(i)
+            # Runs of consecutive shards still to do, one task each.
+            while run:
+                n = 1
+                while n < len(run) and run[n] == run[0] + n:
+                    n += 1
+                todo.append((run[0], n, lo))
+                run = run[n:]
+    total_tasks = len(shards) * len(chunks) + (len(blocks) if second else 0)
     if work is not None:
-        work.resumed = n_done_before
-        if n_done_before:
-            log.info("resuming: %d of %d tasks already done in %s", n_done_before,
+        work.resumed = kept
+        if kept:
+            log.info("resuming: %d of %d shard results already done in %s", kept,
                      len(shards) * len(chunks), work.path)  # fmt: skip
-    done = n_done_before
+    done = kept
     if progress is not None:
         progress(done, total_tasks)
     try:
-        where: dict[int, Any] = {}
+        where: dict[tuple[int, int], Any] = {}
         shared_h = executor.share(shared)
-        # One handle per shard for every task of the run: its positions are shipped once,
-        # and a second-pass task goes where its shard already is (and was laid out).
+        # One handle per block of shards for every task of the run: its positions are shipped
+        # once, and a second-pass task goes where its block already is (and was laid out).
         handles = _Handles(executor, shards)
         calls = [
-            (shared_h, handles[sh.index], lo, bounds[lo],
+            (shared_h, handles.get(first, count), lo, bounds[lo],
              None if parts_dir is None else str(parts_dir))
-            for sh, lo in todo
+            for first, count, lo in todo
         ]  # fmt: skip
         started = time.monotonic()
-        for i, partial, at in executor.run(sums_task, calls):
-            sh, lo = todo[i]
-            where[sh.index] = at
-            if work is not None:
-                work.save_sums(partial)
-                # Out of turn, it waits on disk rather than in memory.
-                reducer.add(sh.index, lo, partial if reducer.next[lo] == sh.index else None)
-            else:
-                reducer.add(sh.index, lo, partial)
-            done += 1
+        for i, partials, at in executor.run(sums_task, calls):
+            first, count, lo = todo[i]
+            where[(first, count)] = at
+            for partial in partials:
+                j = partial.shard
+                if work is not None:
+                    work.save_sums(partial)
+                    # Out of turn, it waits on disk rather than in memory.
+                    reducer.add(j, lo, partial if reducer.next[lo] == j else None)
+                else:
+                    reducer.add(j, lo, partial)
+            done += count
             if progress is not None:
                 progress(done, total_tasks)
-            log.debug("task %d/%d (shard %d, scenarios %d-%d) done after %.1f s",
-                      done, total_tasks, sh.index, lo, bounds[lo],
+            log.debug("task %d/%d (shards %d-%d, scenarios %d-%d) done after %.1f s",
+                      i + 1, len(todo), first, first + count - 1, lo, bounds[lo],
                       time.monotonic() - started)  # fmt: skip
         assert reducer.complete()
         raw = reducer.raw
-        _check_finite(raw, shared_h, shards, handles, scen, executor)
+        _check_finite(raw, shared_h, blocks, handles, scen, executor, portfolio)
         components: dict[float, FloatArray] = {}
         extra: dict[int, tuple[IntArray, FloatArray, FloatArray]] = {}
         if second:
@@ -593,7 +626,7 @@ def run_sharded(
                 wanted = np.unique(np.asarray(also_worst(total_pnl(raw)), dtype=np.int64))
                 more = np.setdiff1d(wanted, chosen)
             tails = {a: tail(total_pnl(raw), a) for a in risk}
-            done = _second_pass(shared_h, shards, handles, chosen, more, tails, executor, work,
+            done = _second_pass(shared_h, blocks, handles, chosen, more, tails, executor, work,
                                 where, raw, components, extra, done, total_tasks,
                                 progress)  # fmt: skip
     finally:
@@ -609,29 +642,30 @@ def run_sharded(
 
 
 class _Handles:
-    """The executor's handles on the shards, made when first needed."""
+    """The executor's handles on blocks of consecutive shards, made when first needed."""
 
     def __init__(self, executor: Executor, shards: list[Shard]) -> None:
         self.executor = executor
         self.shards = shards
-        self.made: dict[int, Any] = {}
+        self.made: dict[tuple[int, int], Any] = {}
 
-    def __getitem__(self, index: int) -> Any:
-        if index not in self.made:
-            self.made[index] = self.executor.scatter([self.shards[index]])[0]
-        return self.made[index]
+    def get(self, first: int, count: int = 1) -> Any:
+        if (first, count) not in self.made:
+            block = join(self.shards[first : first + count])
+            self.made[(first, count)] = self.executor.scatter([block])[0]
+        return self.made[(first, count)]
 
 
 def _second_pass(
     shared_h: Any,
-    shards: list[Shard],
+    blocks: list[tuple[int, int]],
     handles: _Handles,
     chosen: IntArray,
     more: IntArray,
     tails: dict[float, IntArray],
     executor: Executor,
     work: WorkDir | None,
-    where: dict[int, Any],
+    where: dict[tuple[int, int], Any],
     raw: RawSums,
     components: dict[float, FloatArray],
     extra: dict[int, tuple[IntArray, FloatArray, FloatArray]],
@@ -640,25 +674,25 @@ def _second_pass(
     progress: Callable[[int, int], None] | None,
 ) -> int:
     """Worst positions of the ``chosen`` scenarios (into ``raw``) and of the ``more`` ones
-    (into ``extra``), and ES components, shard by shard, merged in shard order."""
+    (into ``extra``), and ES components, block by block of shards, merged in book order."""
     both = np.union1d(chosen, more).astype(np.int64)
-    results: dict[int, Finish] = {}
+    results: dict[tuple[int, int], Finish] = {}
     todo = []
-    for sh in shards:
-        if work is not None and work.has_finish(sh.index):
+    for block in blocks:
+        if work is not None and work.has_finish(*block):
             done += 1
             work.resumed += 1
         else:
-            todo.append(sh)
+            todo.append(block)
     if progress is not None:
         progress(done, total)
-    calls = [(shared_h, handles[sh.index], both, tails) for sh in todo]
-    hints = [where.get(sh.index) for sh in todo]
+    calls = [(shared_h, handles.get(*block), both, tails) for block in todo]
+    hints = [where.get(block) for block in todo]
     for i, fin, _ in executor.run(finish_task, calls, hints):
         if work is not None:
-            work.save_finish(fin)
+            work.save_finish(fin, todo[i][1])
         else:
-            results[todo[i].index] = fin
+            results[todo[i]] = fin
         done += 1
         if progress is not None:
             progress(done, total)
@@ -670,8 +704,8 @@ def _second_pass(
         np.full((len(both), k, N_DETAIL), np.nan),
     )
     parts: dict[float, list[FloatArray]] = {a: [] for a in tails}
-    for sh in shards:
-        fin = results.pop(sh.index) if work is None else work.load_finish(sh.index)
+    for block in blocks:
+        fin = results.pop(block) if work is None else work.load_finish(*block)
         if len(both):
             merged = merge_worst(merged, fin.worst)
         for a in tails:
@@ -692,10 +726,11 @@ def _second_pass(
 def _check_finite(
     raw: RawSums,
     shared_h: Any,
-    shards: list[Shard],
+    blocks: list[tuple[int, int]],
     handles: _Handles,
     scen: ScenarioSet,
     executor: Executor,
+    portfolio: Portfolio,
 ) -> None:
     """``stress.evaluate.check_finite`` over shards: the same message, naming the first
     scenario whose totals are not finite and the first position of the book that breaks."""
@@ -703,19 +738,11 @@ def _check_finite(
     if not bad.any():
         return
     s = int(np.flatnonzero(bad)[0])
-    found = [-1] * len(shards)
-    for i, first, _ in executor.run(
-        broken_task, [(shared_h, handles[sh.index], s) for sh in shards]
-    ):
-        found[i] = first
-    hits = [i for i in found if i >= 0]
-    position_ids = [sh.portfolio.frame["position_id"] for sh in shards]
+    calls = [(shared_h, handles.get(*block), s) for block in blocks]
+    hits = [first for _, first, _ in executor.run(broken_task, calls) if first >= 0]
     who = "the book's risk sums"
     if hits:
-        first = min(hits)
-        k = next(k for k, sh in enumerate(shards)
-                 if sh.first <= first < sh.first + len(sh.portfolio))  # fmt: skip
-        who = f"position {position_ids[k][first - shards[k].first]!r}"
+        who = f"position {portfolio.frame['position_id'][min(hits)]!r}"
     raise NumericalError(
         f"{scen.origins[s]}: scenario {scen.names[s]!r}: {who} has a value that is "
         "not a finite number (the shocks or positions are too extreme to compute); check the "

@@ -101,6 +101,9 @@ class DaskExecutor:
         with contextlib.suppress(Exception):
             self.client.run(forget, key)
 
+    def workers(self) -> int:
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
 
 def local_cluster(n_workers: int, **kwargs: Any) -> LocalCluster:
     """A cluster of ``n_workers`` processes on this machine, one task at a time each, bound

@@ -102,6 +102,7 @@ def evaluate(
     sink: DetailSink | None = None,
     chunk_size: int | None = None,
     shard_positions: int | None = None,
+    split_shards: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[RawSums, FloatArray | None]:
     """Revalue every position of ``prepared`` under every scenario of ``shocks``.
@@ -120,6 +121,9 @@ def evaluate(
         chunk_size: scenarios per chunk (default: sized to keep work arrays near CHUNK_BYTES).
         shard_positions: positions per shard (default SHARD_POSITIONS); sums are formed per
             shard and added in shard order.
+        split_shards: return each shard's sums, not added: ``sums[s, k x G + g]`` for group
+            g of shard k (G groups; ``Groupings.by_shard``), for a caller that adds them with
+            other shards' (a task of several shards of a larger book).
         progress: called with (scenarios done, total) after each chunk.
     """
     book = prepared.book
@@ -140,10 +144,10 @@ def evaluate(
     by_shard = groups.by_shard(shard_size)
     weights = node_weights(prepared, by_shard)
     values = _group_values(prepared, by_shard, weights)
-    partial = np.empty((0, 0, 0)) if n_shards == 1 else np.empty(
+    partial = np.empty((0, 0, 0)) if n_shards == 1 or split_shards else np.empty(
         (chunk_size, by_shard.n_groups, N_METRICS)
     )  # fmt: skip
-    sums = np.empty((S, groups.n_groups, N_METRICS))
+    sums = np.empty((S, (by_shard if split_shards else groups).n_groups, N_METRICS))
     raw = RawSums(
         sums,
         np.full((S, worst), -1, dtype=np.int64),
@@ -170,7 +174,7 @@ def evaluate(
             gold_multiplier=np.ascontiguousarray(shocks.gold_multiplier[idx]),
         )
         kernel = group_sums if parallel else group_sums_serial
-        if n_shards == 1:
+        if n_shards == 1 or split_shards:
             kernel(n_blocks, weights, values, cs, sums[lo:hi])
         else:
             part = partial[: hi - lo]
@@ -188,7 +192,7 @@ def evaluate(
         if progress is not None:
             progress(hi, S)
         log.debug("scenarios %d-%d of %d done", lo, hi, S)
-    if not by_position and worst and worst_scenarios:
+    if not by_position and worst and worst_scenarios and not split_shards:
         # The worst positions of the worst scenarios only: a second, small pass.
         chosen = np.sort(np.argsort(total_pnl(raw), kind="stable")[:worst_scenarios])
         for lo in range(0, len(chosen), chunk_size):

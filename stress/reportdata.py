@@ -419,7 +419,11 @@ def _describe_set(origins: tuple[str, ...]) -> str:
 def key_rate_dv01(book: Book) -> pl.DataFrame:
     """Per position currency, before any shock: PV, DV01 and key-rate DV01s in the base
     currency (the loss for a 1 bp rise of the zero curve, of each key rate)."""
-    table = book_analytics(book)
+    return key_rate_dv01_of(book_analytics(book))
+
+
+def key_rate_dv01_of(table: pl.DataFrame) -> pl.DataFrame:
+    """``key_rate_dv01`` from the positions' analytics (``book_analytics``)."""
     krd = [f"krd_{k:g}y" for k in KEY_TENORS]
     pv = pl.col("pv_base")
     return (

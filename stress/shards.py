@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,15 +78,35 @@ class Shared:
 
 @dataclass(frozen=True)
 class Shard:
-    """Positions ``first:first + len(portfolio)`` of the book, with their group codes."""
+    """Positions ``first:first + len(portfolio)`` of the book, with their group codes: shard
+    ``index`` of ``size`` positions, or with ``count`` > 1 that many consecutive shards, laid
+    out and summed in one call (each shard's sums still apart)."""
 
     index: int
     first: int
     portfolio: Portfolio
     codes: IntArray
+    size: int = 0
+    count: int = 1
 
     def groups(self, shared: Shared) -> Groupings:
         return Groupings(shared.group_names, shared.group_labels, self.codes)
+
+
+def join(shards: Sequence[Shard]) -> Shard:
+    """Consecutive shards as one task's positions."""
+    if len(shards) == 1:
+        return shards[0]
+    first = shards[0]
+    frame = pl.concat([sh.portfolio.frame for sh in shards], rechunk=True)
+    return Shard(
+        first.index,
+        first.first,
+        Portfolio(frame, first.portfolio.source, first.portfolio.attributes),
+        np.ascontiguousarray(np.concatenate([sh.codes for sh in shards])),
+        first.size,
+        len(shards),
+    )
 
 
 def cut(
@@ -104,6 +125,7 @@ def cut(
             lo,
             Portfolio(frame[lo:hi], portfolio.source, portfolio.attributes),
             np.ascontiguousarray(groups.codes[lo:hi]),
+            shard_positions,
         )
         for k, (lo, hi) in enumerate(bounds)
     ]
@@ -136,14 +158,14 @@ class Finish:
 # --------------------------------------------------------------------------- layouts
 
 
-_cache: OrderedDict[tuple[str, int], tuple[Prepared, int]] = OrderedDict()
+_cache: OrderedDict[tuple[str, int, int], tuple[Prepared, int]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def prepared_shard(shared: Shared, shard: Shard) -> Prepared:
     """The shard laid out on the market (from this process's cache when a task of the same
     run laid it out here before)."""
-    key = (shared.key, shard.index)
+    key = (shared.key, shard.index, shard.count)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
@@ -214,14 +236,16 @@ def _globalize(raw: RawSums, first: int) -> RawSums:
 
 def sums_task(
     shared: Shared, shard: Shard, lo: int, hi: int, parts: str | None = None
-) -> Partial:
-    """Scenarios ``lo:hi`` of one shard: its raw sums, its worst positions when the run finds
-    them for every scenario, and with ``parts`` (a directory) its per-position detail written
-    there as one file."""
+) -> list[Partial]:
+    """Scenarios ``lo:hi`` of one shard (or of ``shard.count`` consecutive ones, in one call):
+    each shard's raw sums, its worst positions when the run finds them for every scenario
+    (one shard per task then), and with ``parts`` (a directory) its per-position detail
+    written there as one file."""
     prepared = prepared_shard(shared, shard)
     shocks = _shocks_for(shared, prepared, lo, hi)
     writer = None
     if shared.detail and parts is not None:
+        assert shard.count == 1
         writer = DetailWriter(
             Path(parts),
             part_name(shard.index, lo, shared.fmt),
@@ -239,19 +263,41 @@ def sums_task(
             detail=writer is not None,
             sink=writer,
             chunk_size=shared.chunk_size,
-            shard_positions=max(len(shard.portfolio), 1),
+            shard_positions=shard.size or max(len(shard.portfolio), 1),
+            split_shards=True,
         )
         name = writer.close() if writer is not None else None
     finally:
         if writer is not None:
             writer.abort()
     rows = len(shard.portfolio) * (hi - lo) if name is not None else 0
-    key_rates = None
+    tables: list[pl.DataFrame | None] = [None] * shard.count
     if shared.key_rates and lo == 0:
-        from stress.reportdata import key_rate_dv01
+        from stress.analytics import book_analytics
+        from stress.reportdata import key_rate_dv01_of
 
-        key_rates = key_rate_dv01(prepared.book)
-    return Partial(shard.index, lo, hi, _globalize(raw, shard.first), name, rows, key_rates)
+        table = book_analytics(prepared.book)
+        size = shard.size or max(len(shard.portfolio), 1)
+        tables = [key_rate_dv01_of(table[j * size : (j + 1) * size]) for j in range(shard.count)]
+    worst = _globalize(raw, shard.first)
+    G = sum(len(x) for x in shared.group_labels)
+    return [
+        Partial(
+            shard.index + j,
+            lo,
+            hi,
+            RawSums(
+                np.ascontiguousarray(raw.sums[:, j * G : (j + 1) * G]),
+                worst.worst,
+                worst.worst_pnl,
+                worst.worst_detail,
+            ),
+            name,
+            rows,
+            tables[j],
+        )
+        for j in range(shard.count)
+    ]
 
 
 def finish_task(

@@ -279,8 +279,22 @@ def test_a_sum_that_is_not_finite_is_named_as_in_one_process(dask_client: Any) -
                     False, None, False)
     shards = cut(BOOK, groups, 4)
     for executor in (SerialExecutor(), DaskExecutor(dask_client)):
-        with pytest.raises(NumericalError) as sharded:
-            _check_finite(raw, executor.share(shared), shards, _Handles(executor, shards), scen,
-                          executor)
-        assert str(sharded.value) == str(single.value)
+        for blocks in ([(i, 1) for i in range(len(shards))], [(0, 2), (2, 3)]):
+            with pytest.raises(NumericalError) as sharded:
+                _check_finite(raw, executor.share(shared), blocks, _Handles(executor, shards),
+                              scen, executor, BOOK)
+            assert str(sharded.value) == str(single.value)
     assert "irrbb_short_up" in str(single.value) and "the book's risk sums" in str(single.value)
+
+
+def test_an_unreachable_scheduler_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    import dask
+
+    from stress.cli import main
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code = main(["run", "-s", "irrbb", "--cluster", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
+    assert "Traceback" not in err
