@@ -531,7 +531,9 @@ def run_sharded(
         detail=positions,
         by_position=by_position,
         chunk_size=chunk_size,
-        keep=second,
+        # Layouts kept for the second pass of a summary run (positions mode streams its
+        # detail and keeps nothing: its ES components lay the shards out again).
+        keep=second and not by_position,
         fmt=fmt,
         key_rates=key_rates,
     )

@@ -15,6 +15,7 @@ Nothing here imports Dask: ``stress.cluster`` runs these functions on a cluster.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -45,9 +46,13 @@ from stress.resolve import ResolvedShocks
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Prepared shards a process keeps for a run's second pass (worst positions of the chosen
-#: scenarios, ES components), in bytes; shards beyond it are laid out again when needed.
-PREPARED_CACHE_BYTES = 1 * 2**30
+#: Layouts a process keeps for a summary run's second pass (the worst positions of the chosen
+#: scenarios, ES components), in bytes; shards beyond it are laid out again when needed (a
+#: layout costs more than the sums). None: PREPARED_CACHE_SHARE of the Dask worker's memory
+#: limit, or of this machine's memory outside a cluster (a single-process summary run holds
+#: the whole book's layout too).
+PREPARED_CACHE_BYTES: int | None = None
+PREPARED_CACHE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -178,9 +183,24 @@ def prepared_shard(shared: Shared, shard: Shard) -> Prepared:
                 del _cache[old]
             # Keep the first layouts that fit: a second pass over the shards in order then
             # finds the early ones here and lays out only the rest again.
-            if sum(v[1] for v in _cache.values()) + size <= PREPARED_CACHE_BYTES:
+            if sum(v[1] for v in _cache.values()) + size <= _cache_budget():
                 _cache[key] = (prepared, size)
     return prepared
+
+
+def _cache_budget() -> int:
+    if PREPARED_CACHE_BYTES is not None:
+        return PREPARED_CACHE_BYTES
+    limit = 0
+    dist = sys.modules.get("distributed")  # only where Dask already runs this task
+    if dist is not None:
+        try:
+            limit = int(dist.get_worker().memory_manager.memory_limit or 0)
+        except (ValueError, AttributeError):
+            limit = 0
+    if not limit:
+        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(limit * PREPARED_CACHE_SHARE)
 
 
 def forget(key: str) -> None:
