@@ -28,7 +28,7 @@ import numpy as np
 
 import stress
 from benchmarks import workloads
-from stress.batch import TASK_SCENARIOS, layout_names
+from stress.batch import MAX_TASK_SHARDS, TASK_SCENARIOS, TASKS_PER_WORKER, layout_names
 from stress.book import validate
 from stress.engine import WORST_SCENARIOS
 from stress.evaluate import SHARD_POSITIONS, evaluate, worst_positions
@@ -163,37 +163,43 @@ def model(
     costs: dict[str, Any], per_task: float, workers: int, slowdown: float = 1.0
 ) -> dict[str, Any]:
     """Predicted wall time of a TARGET_POSITIONS x TARGET_SCENARIOS summary run on
-    ``workers`` single-core workers. A first-pass task lays out its shard and sums every
-    scenario of its chunk (linear in the scenarios); a second-pass task finds the worst
-    positions of 100 scenarios, its layout laid out again (the worst case: no cache hit).
-    ``slowdown`` scales the in-process costs to what a worker measured."""
+    ``workers`` single-core workers, tasks grouped as ``stress.batch`` groups them (up to
+    MAX_TASK_SHARDS shards a task, TASKS_PER_WORKER tasks a worker). A first-pass task lays
+    out its shards and sums every scenario of its chunk (linear in the scenarios; each shard
+    paying the calls' fixed cost, an upper bound); a second-pass task finds the worst positions
+    of 100 scenarios on the layouts the worker kept. ``slowdown`` scales the one-process costs
+    to what a worker measured."""
     n_shards = math.ceil(TARGET_POSITIONS / costs["shard_positions"])
+    k = max(1, min(MAX_TASK_SHARDS, n_shards // (TASKS_PER_WORKER * workers)))
+    blocks = math.ceil(n_shards / k)
     chunks = math.ceil(TARGET_SCENARIOS / TASK_SCENARIOS)
     chunk = min(TARGET_SCENARIOS, TASK_SCENARIOS)
-    tasks1 = n_shards * chunks
-    task1 = slowdown * (
+    tasks1 = blocks * chunks
+    task1 = k * slowdown * (
         costs["prepare_seconds"] + costs["sums_seconds_per_scenario"] * chunk
     ) + per_task
-    task2 = slowdown * (costs["prepare_seconds"] + costs["worst_seconds"]) + per_task
+    task2 = k * slowdown * costs["worst_seconds"] + per_task
     waves1 = math.ceil(tasks1 / workers)
-    waves2 = math.ceil(n_shards / workers)
+    waves2 = math.ceil(blocks / workers)
     # Serial on the client: validation, shipping the positions, receiving and adding sums
     # (14 metrics x 8 bytes per scenario and shard, one group), scheduling every task.
     validate_s = costs["validate_seconds_per_position"] * TARGET_POSITIONS
-    ship_s = costs["shard_input_bytes"] * n_shards * 2 / BANDWIDTH  # both passes
-    sums_bytes = 14 * 8 * chunk
-    reduce_s = tasks1 * sums_bytes / BANDWIDTH + tasks1 * sums_bytes / 5e9
-    schedule_s = (tasks1 + n_shards) * SCHEDULER_PER_TASK
+    ship_s = costs["shard_input_bytes"] * n_shards / BANDWIDTH
+    sums_bytes = 14 * 8 * chunk * n_shards * chunks
+    reduce_s = sums_bytes / BANDWIDTH + sums_bytes / 5e9
+    schedule_s = (tasks1 + blocks) * SCHEDULER_PER_TASK
     compute_s = waves1 * task1 + waves2 * task2
-    wall = validate_s + max(ship_s + reduce_s + schedule_s, 0.0) + compute_s
+    client_s = validate_s + ship_s + reduce_s + schedule_s
+    wall = client_s + compute_s
     return {
         "workers": workers,
-        "tasks": tasks1 + n_shards,
+        "shards_per_task": k,
+        "tasks": tasks1 + blocks,
         "waves": [waves1, waves2],
         "compute_seconds": compute_s,
-        "client_seconds": validate_s + ship_s + reduce_s + schedule_s,
+        "client_seconds": client_s,
         "wall_seconds": wall,
-        "efficiency": (tasks1 * task1 + n_shards * task2) / workers / wall,
+        "efficiency": (tasks1 * task1 + blocks * task2) / workers / wall,
     }
 
 
@@ -262,34 +268,46 @@ def main() -> None:
     p.add_argument("--memory-bonds", type=int, default=1_000_000)
     p.add_argument("--memory-scenarios", type=int, nargs="*", default=[10, 40])
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    p.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        help="recompute the model and report from an earlier distributed.json",
+    )
     args = p.parse_args()
-    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"),
-                               "cores": os.cpu_count()}  # fmt: skip
-    results["overhead"] = overhead(args.bonds, args.scenarios, args.workers, args.repeats)
-    print(json.dumps(results["overhead"], indent=1))
-    costs = shard_costs(args.scenarios)
-    results["shard_costs"] = costs
-    print(json.dumps(costs, indent=1))
-    o = results["overhead"]
+    if args.from_json is not None:
+        results = json.loads(args.from_json.read_text())
+    else:
+        results = {"date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count()}
+        results["overhead"] = overhead(args.bonds, args.scenarios, args.workers, args.repeats)
+        print(json.dumps(results["overhead"], indent=1))
+        results["shard_costs"] = shard_costs(args.scenarios)
+        print(json.dumps(results["shard_costs"], indent=1))
+        if args.memory_scenarios:
+            results["memory"] = streamed_memory(args.memory_bonds, args.memory_scenarios)
+            print(json.dumps(results["memory"], indent=1))
+    o, costs = results["overhead"], results["shard_costs"]
     # Per-task overhead: the cluster's wall time beyond its tasks' compute shared out over
     # the workers, per task (scheduling, transfers, the client's validation and reduction).
     per_task = max(0.0, o["cluster_seconds"] - o["task_compute_seconds"] / o["workers"]) * \
         o["workers"] / max(o["tasks"], 1)  # fmt: skip
     results["per_task_overhead_seconds"] = per_task
-    # The same first-pass task measured in one process (one thread) and on the workers: the
-    # ratio is the workers' slowdown from sharing the cores (and anything else in the way).
+    # The same first-pass work measured in one process (one thread, per shard) and on the
+    # workers (per task of several shards): the ratio is the workers' slowdown from sharing
+    # the cores with each other (and with other users of the machine).
+    n_shards = math.ceil(o["bonds"] / costs["shard_positions"])
+    first_tasks = o["tasks"] / 2 if "finish_task" in o["task_seconds"] else o["tasks"]
+    per_task_shards = n_shards / max(first_tasks, 1)
     in_process = costs["prepare_seconds"] + costs["sums_seconds"]
-    on_worker = o["task_seconds"].get("sums_task", in_process)
-    slowdown = max(1.0, on_worker / in_process)
+    on_worker = o["task_seconds"].get("sums_task", in_process * per_task_shards)
+    slowdown = max(1.0, on_worker / (per_task_shards * in_process))
+    results["shards_per_task"] = per_task_shards
     results["worker_slowdown"] = slowdown
     results["model"] = [model(costs, per_task, w) for w in TARGET_WORKERS]
     results["model_measured_on_workers"] = [
         model(costs, per_task, w, slowdown) for w in TARGET_WORKERS
     ]
     print(json.dumps(results["model"], indent=1))
-    if args.memory_scenarios:
-        results["memory"] = streamed_memory(args.memory_bonds, args.memory_scenarios)
-        print(json.dumps(results["memory"], indent=1))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "distributed.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "distributed.md").write_text(report(results))
@@ -319,8 +337,9 @@ def report(r: dict[str, Any]) -> str:
         f"{c['worst_seconds']:.3f} s; client validation "
         f"{c['validate_seconds_per_position'] * 1e6:.2f} us per position. On the workers: "
         f"first-pass task {ts.get('sums_task', float('nan')):.2f} s, second-pass task "
-        f"{ts.get('finish_task', float('nan')):.2f} s (median; x{r['worker_slowdown']:.1f} "
-        f"the one-process cost); per-task overhead "
+        f"{ts.get('finish_task', float('nan')):.2f} s (median, {r['shards_per_task']:.0f} "
+        f"shards a task; x{r['worker_slowdown']:.1f} the one-process cost per shard); per-task "
+        "overhead "
         f"{r['per_task_overhead_seconds'] * 1e3:.0f} ms.",
         "",
     ]
@@ -332,12 +351,13 @@ def report(r: dict[str, Any]) -> str:
             f"Predicted {TARGET_POSITIONS:,} positions x {TARGET_SCENARIOS:,} scenarios "
             f"(summary), {title}:",
             "",
-            "| workers | tasks | compute | client | wall | efficiency |",
-            "|---:|---:|---:|---:|---:|---:|",
+            "| workers | shards a task | tasks | compute | client | wall | efficiency |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for m in rows:
             lines.append(
-                f"| {m['workers']:,} | {m['tasks']:,} | {m['compute_seconds']:,.0f} s | "
+                f"| {m['workers']:,} | {m['shards_per_task']} | {m['tasks']:,} | "
+                f"{m['compute_seconds']:,.0f} s | "
                 f"{m['client_seconds']:,.0f} s | {m['wall_seconds']:,.0f} s | "
                 f"{m['efficiency']:.0%} |"
             )
