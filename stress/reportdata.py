@@ -54,7 +54,7 @@ from stress.output import MANIFEST, OutputSet
 from stress.prepare import Prepared, prepare_book
 from stress.pricing import KEY_TENORS
 from stress.resolve import resolve
-from stress.result import SUMMARY_WORST, StressResult
+from stress.result import SUMMARY_COLUMNS, SUMMARY_WORST, StressResult
 from stress.risk import DEFAULT_LEVELS, var_es
 
 if TYPE_CHECKING:
@@ -74,25 +74,6 @@ REPORT_GROUPINGS = ("currency", "maturity_bucket")
 REPORT_TENORS = ("3M", "6M", "1Y", "2Y", "3Y", "5Y", "7Y", "10Y", "15Y", "20Y", "30Y", "40Y", "50Y")
 KEY_RATE_COLUMNS = tuple(f"kr_dv01_{k:g}y" for k in KEY_TENORS)
 
-_METRICS = (
-    "pnl",
-    "pnl_rates",
-    "pnl_fx",
-    "pnl_gold",
-    "pnl_cross",
-    "pv_before",
-    "pv_after",
-    "duration_before",
-    "duration_after",
-    "convexity_before",
-    "convexity_after",
-    "dv01_before",
-    "dv01_after",
-    "taylor_duration",
-    "taylor_convexity",
-    "taylor_pnl",
-    "taylor_residual",
-)
 _WORST_NAMES = tuple(f"worst_{k + 1}" for k in range(SUMMARY_WORST))
 
 #: Column types of each part; columns not named here are float64 (amounts, durations, ...).
@@ -111,9 +92,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 #: The columns each part must have (the rest of its columns are kept as they are).
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "summary": ("scenario", *_METRICS),
-    "by_currency": ("scenario", "currency", *_METRICS),
-    "by_maturity_bucket": ("scenario", "maturity_bucket", *_METRICS),
+    "summary": ("scenario", *SUMMARY_COLUMNS),
+    "by_currency": ("scenario", "currency", *SUMMARY_COLUMNS),
+    "by_maturity_bucket": ("scenario", "maturity_bucket", *SUMMARY_COLUMNS),
     "worst": ("scenario", "rank", "position_id", *DETAIL),
     "scenarios": ("scenario", "family", "description", "source", "origin", "gold_pct"),
     "curve_shifts": ("scenario", "curve", "tenor", "years", "shift_bp"),

@@ -26,6 +26,7 @@ from stress.kernels.scenarios import (
     DOLLAR_CONVEXITY_BEFORE,
     DOLLAR_DURATION_AFTER,
     DOLLAR_DURATION_BEFORE,
+    N_METRICS,
     PNL_CROSS,
     PNL_FX,
     PNL_GOLD,
@@ -62,10 +63,10 @@ def derived_columns(m: FloatArray) -> dict[str, FloatArray]:
             "pnl_cross": m[PNL_CROSS],
             "pv_before": m[PV_BEFORE],
             "pv_after": m[PV_AFTER],
-            "duration_before": m[DOLLAR_DURATION_BEFORE] / m[BOND_PV_BEFORE],
-            "duration_after": m[DOLLAR_DURATION_AFTER] / m[BOND_PV_AFTER],
-            "convexity_before": m[DOLLAR_CONVEXITY_BEFORE] / m[BOND_PV_BEFORE],
-            "convexity_after": m[DOLLAR_CONVEXITY_AFTER] / m[BOND_PV_AFTER],
+            "duration_before": _ratio(m[DOLLAR_DURATION_BEFORE], m[BOND_PV_BEFORE]),
+            "duration_after": _ratio(m[DOLLAR_DURATION_AFTER], m[BOND_PV_AFTER]),
+            "convexity_before": _ratio(m[DOLLAR_CONVEXITY_BEFORE], m[BOND_PV_BEFORE]),
+            "convexity_after": _ratio(m[DOLLAR_CONVEXITY_AFTER], m[BOND_PV_AFTER]),
             "dv01_before": m[DOLLAR_DURATION_BEFORE] * 1e-4,
             "dv01_after": m[DOLLAR_DURATION_AFTER] * 1e-4,
             "taylor_duration": m[TAYLOR_DURATION],
@@ -73,6 +74,17 @@ def derived_columns(m: FloatArray) -> dict[str, FloatArray]:
             "taylor_pnl": taylor,
             "taylor_residual": m[PNL_RATES] - taylor,
         }
+
+
+def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
+    """num / den, NaN where den is 0: a PV-weighted duration of bonds whose PVs cancel is not
+    defined (whatever rounding leaves in the numerator)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den == 0.0, np.nan, num / den)
+
+
+#: The columns ``derived_columns`` gives (the summary's and every grouping's figures), in order.
+SUMMARY_COLUMNS = tuple(derived_columns(np.zeros((N_METRICS, 0))))
 
 
 def _enum(codes: IntArray, categories: pl.Series) -> pl.Series:
@@ -276,8 +288,8 @@ def build_result(
     if detail is not None:
         positions = pl.DataFrame(
             {
-                "scenario": scenario_column(np.tile(np.arange(S), P)),
-                "position_id": _enum(np.repeat(np.arange(P), S), ids),
+                "scenario": scenario_column(np.repeat(np.arange(S), P)),
+                "position_id": _enum(np.tile(np.arange(P), S), ids),
                 **{c: detail[i] for i, c in enumerate(DETAIL)},
             }
         )

@@ -339,7 +339,7 @@ def finish_task(
         one = Groupings.total(n_p)
         _, detail = evaluate(prepared, _select(all_shocks, union), one, worst=0, detail=True)
         assert detail is not None
-        pnl = detail[D_PNL].reshape(n_p, len(union))  # position-major
+        pnl = detail[D_PNL].reshape(len(union), n_p).T  # scenario-major
         components = {
             a: -pnl[:, np.searchsorted(union, idx)].mean(axis=1) for a, idx in tails.items()
         }
@@ -394,7 +394,7 @@ class DetailWriter:
     a killed task leaves no file that looks whole.
 
     Columns: ``scenario`` and ``position_id`` (text), then every detail column (``DETAIL``);
-    rows position-major within each chunk.
+    rows scenario-major (every position of a scenario, then the next scenario).
     """
 
     def __init__(
@@ -413,8 +413,8 @@ class DetailWriter:
         n, m = len(self.ids), hi - lo
         frame = pl.DataFrame(
             {
-                "scenario": self.scenarios[lo:hi].gather(np.tile(np.arange(m), n)),
-                "position_id": self.ids.gather(np.repeat(np.arange(n), m)),
+                "scenario": self.scenarios[lo:hi].gather(np.repeat(np.arange(m), n)),
+                "position_id": self.ids.gather(np.tile(np.arange(n), m)),
                 **{c: block[i] for i, c in enumerate(DETAIL)},
             }
         )

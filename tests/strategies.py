@@ -12,6 +12,7 @@ import datetime as dt
 import itertools
 import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 import portfolios
 from portfolios.conventions import DAY_COUNT_NAMES, FREQUENCIES
+from portfolios.model import CORE_SCHEMA
 from stress import Market
 
 MIN_VALUATION = dt.date(2000, 1, 1)
@@ -253,21 +255,31 @@ def examples(n: int) -> int:
     return n * EXPLORE if os.environ.get("HYPOTHESIS_PROFILE") == "explore" else n
 
 
-#: Column types of the positions frames the tests build from row dicts.
+#: Column types of the positions frames the tests build from row dicts: the portfolio's own
+#: columns, a convention and a book attribute.
 POSITION_SCHEMA: dict[str, pl.DataType] = {
-    "position_id": pl.String(),
-    "instrument": pl.String(),
-    "currency": pl.String(),
-    "notional": pl.Float64(),
-    "coupon": pl.Float64(),
-    "maturity": pl.Date(),
+    **{k: v for k, v in CORE_SCHEMA.items() if k != "row"},
     "convention": pl.String(),
-    "frequency": pl.Int64(),
-    "day_count": pl.String(),
-    "spread_bp": pl.Float64(),
-    "clean_price": pl.Float64(),
     "book": pl.String(),
 }
+
+#: A small two-curve market file for command-line tests.
+MARKET_TOML = """
+valuation_date = "2026-01-20"
+base_currency = "USD"
+[curves.USD]
+type = "zero"
+tenors = ["1Y", "10Y", "30Y"]
+rates = [3.6, 4.2, 4.8]
+[curves.JPY]
+type = "zero"
+tenors = ["1Y", "10Y", "40Y"]
+rates = [0.8, 2.2, 3.9]
+[fx]
+USDJPY = 158.0
+[gold]
+XAUUSD = 4800.0
+"""
 
 
 def positions_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
@@ -276,3 +288,23 @@ def positions_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     schema = {k: v for k, v in POSITION_SCHEMA.items() if any(k in r for r in rows)}
     return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema,
                         orient="row")
+
+
+def input_files(directory: Path, book: str, scenarios: str) -> dict[str, Path]:
+    """A market file (``MARKET_TOML``), a positions file and a scenario file written into
+    ``directory``, by role: market, book, scen."""
+    paths = {"market": directory / "market.toml", "book": directory / "book.csv",
+             "scen": directory / "scen.toml"}
+    paths["market"].write_text(MARKET_TOML)
+    paths["book"].write_text(book)
+    paths["scen"].write_text(scenarios)
+    return paths
+
+
+def run_cli(args: list[str], capsys: Any) -> tuple[int, str, str]:
+    """``stress`` with ``args`` in this process: (exit code, stdout, stderr)."""
+    from stress.cli import main
+
+    code = main(args)
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err

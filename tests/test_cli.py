@@ -8,23 +8,9 @@ import polars as pl
 import pytest
 
 from stress.cli import main
+from tests import strategies as ts
 
-MARKET = """
-valuation_date = "2026-01-20"
-base_currency = "USD"
-[curves.USD]
-type = "zero"
-tenors = ["1Y", "10Y", "30Y"]
-rates = [3.6, 4.2, 4.8]
-[curves.JPY]
-type = "zero"
-tenors = ["1Y", "10Y", "40Y"]
-rates = [0.8, 2.2, 3.9]
-[fx]
-USDJPY = 158.0
-[gold]
-XAUUSD = 4800.0
-"""
+MARKET = ts.MARKET_TOML
 
 BOOK = """position_id,instrument,currency,notional,coupon,maturity,convention,book
 UST_10Y,bond,USD,10000000,4.25,2035-11-15,UST,rates
@@ -54,19 +40,9 @@ bp = [-20, -40]
 
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
-    paths = {"market": tmp_path / "market.toml", "book": tmp_path / "book.csv",
-             "scen": tmp_path / "scen.toml"}
-    paths["market"].write_text(MARKET)
-    paths["book"].write_text(BOOK)
-    paths["scen"].write_text(SCENARIOS)
-    return paths
+    return ts.input_files(tmp_path, BOOK, SCENARIOS)
 
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(args)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
-
+_run = ts.run_cli
 
 def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:

@@ -22,27 +22,13 @@ import portfolios
 import shocks
 import stress
 from shocks.tenors import parse_tenor
-from stress.cli import SHOW_TENORS, main
+from stress.cli import SHOW_TENORS
 from stress.output import MANIFEST
+from tests import strategies as ts
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MARKET = """
-valuation_date = "2026-01-20"
-base_currency = "USD"
-[curves.USD]
-type = "zero"
-tenors = ["1Y", "10Y", "30Y"]
-rates = [3.6, 4.2, 4.8]
-[curves.JPY]
-type = "zero"
-tenors = ["1Y", "10Y", "40Y"]
-rates = [0.8, 2.2, 3.9]
-[fx]
-USDJPY = 158.0
-[gold]
-XAUUSD = 4800.0
-"""
+MARKET = ts.MARKET_TOML
 
 HEADER = "position_id,instrument,currency,notional,coupon,maturity,convention,clean_price,book"
 BOOK = HEADER + """
@@ -60,21 +46,11 @@ parallel_bp = 50
 """
 
 
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(args)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
-
+_run = ts.run_cli
 
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
-    paths = {"market": tmp_path / "market.toml", "book": tmp_path / "book.csv",
-             "scen": tmp_path / "scen.toml"}
-    paths["market"].write_text(MARKET)
-    paths["book"].write_text(BOOK)
-    paths["scen"].write_text(SCENARIOS)
-    return paths
-
+    return ts.input_files(tmp_path, BOOK, SCENARIOS)
 
 def _args(files: dict[str, Path], *extra: str) -> list[str]:
     return ["run", "-p", str(files["book"]), "-m", str(files["market"]), "-s", str(files["scen"]),

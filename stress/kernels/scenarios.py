@@ -22,8 +22,6 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
-from stress.kernels.interp import bracket
-
 BLOCK = 16
 
 # --- valuation forms: how a position's local value moves with a scenario --------------------
@@ -131,13 +129,29 @@ class Cashflows(NamedTuple):
     pv_t2_before: F8  # (R,) sum of pv_t2
 
 
-class Shocks(NamedTuple):
-    """One chunk of S scenarios, in blocks of BLOCK."""
+class CurveShifts(NamedTuple):
+    """A chunk's curve shifts: ``shift_bp[s, curve, k]`` at ``grid[k]`` years, linear between,
+    flat beyond; ``segment[day]`` the interval of the grid a payment day falls in (0: before
+    the first point, k: from grid[k-1] on, K: from the last on, as ``interp.bracket`` places
+    it) and ``first_day[segment]`` the interval's first day."""
 
-    multiplier: F8  # (blocks, nodes, BLOCK) discount multiplier exp(-shift t) per node
-    shift: F8  # (blocks, nodes, BLOCK) zero-rate shift per node, decimal
-    fx_multiplier: F8  # (S, currencies) factor on each currency's base-currency FX rate
-    gold_multiplier: F8  # (S,) factor on the gold price
+    grid: F8
+    shift_bp: F8  # (S, curves, K)
+    segment: I8  # (days + 1,)
+    first_day: I8  # (K + 1,)
+    fx_multiplier: F8  # (S, currencies)
+    gold_multiplier: F8  # (S,)
+
+
+class Shocks(NamedTuple):
+    """How the pass over positions walks a chunk's scenarios (``CurveShifts``), in blocks of
+    ``lanes`` scenarios (at most BLOCK): each block walks the multipliers and shifts of every
+    node into a table of nodes x lanes sized to stay in the core's cache while the positions
+    read it."""
+
+    node_day: I8  # (nodes,) in node order
+    node_curve: I8  # (nodes,)
+    lanes: int
     gold_before: float  # gold price today, USD per troy ounce
 
 
@@ -148,44 +162,8 @@ class Outputs(NamedTuple):
     worst_pnl: F8  # (S, K) their P&L (+inf: none)
     worst_detail: F8  # (S, K, N_DETAIL) their detail columns
     detail: F8  # (N_DETAIL, rows) every position's detail, or shape (0, 0) for none
-    detail_first: int  # detail row of (position i, chunk scenario s): i x stride + first + s
+    detail_first: int  # detail row of (chunk scenario s, position i): (first + s) x stride + i
     detail_stride: int
-
-
-@njit(cache=True)
-def _node(u, node_t, node_curve, grid, shift_bp, out_g, out_d):
-    n_s = shift_bp.shape[0]
-    t = node_t[u]
-    c = node_curve[u]
-    lo, hi, frac = bracket(grid, t)
-    for b in range(out_g.shape[0]):
-        for lane in range(BLOCK):
-            s = b * BLOCK + lane
-            if s < n_s:
-                y0 = shift_bp[s, c, lo]
-                d = (y0 + frac * (shift_bp[s, c, hi] - y0)) * 1e-4
-                out_d[b, u, lane] = d
-                out_g[b, u, lane] = np.exp(-d * t)
-            else:
-                out_d[b, u, lane] = 0.0
-                out_g[b, u, lane] = 1.0
-
-
-@njit(cache=True, parallel=True)
-def node_shocks(node_t, node_curve, grid, shift_bp, out_g, out_d):
-    """For each distinct (shock bucket, payment date) node u and scenario s of the chunk: the
-    zero-rate shift d = shift(t_u) as a decimal (``shift_bp[s, node_curve[u], :]`` linear on
-    ``grid``, flat beyond) and the discount multiplier g = exp(-d t_u), into
-    ``out[block, u, lane]``. Lanes past the last scenario get g = 1, d = 0."""
-    for u in prange(len(node_t)):
-        _node(u, node_t, node_curve, grid, shift_bp, out_g, out_d)
-
-
-@njit(cache=True)
-def node_shocks_serial(node_t, node_curve, grid, shift_bp, out_g, out_d):
-    """``node_shocks`` without threads, for small inputs."""
-    for u in range(len(node_t)):
-        _node(u, node_t, node_curve, grid, shift_bp, out_g, out_d)
 
 
 @njit(cache=True)
@@ -216,12 +194,12 @@ N_ACC = 5
 
 
 @njit(cache=True)
-def _position_detail(i, s, pos, cf, sh, m, acc, lane, out):
+def _position_detail(i, s, pos, cf, cs, m, acc, lane, out):
     """Every detail column of position i in chunk scenario s: ``m`` holds its own metrics,
     ``acc[:, lane]`` its sums after the shock (cashflow instruments)."""
     sc = pos.scale[i]
     x0 = pos.fx_before[i]
-    x1 = x0 * sh.fx_multiplier[s, pos.currency[i]]
+    x1 = x0 * cs.fx_multiplier[s, pos.currency[i]]
     out[D_PNL] = m[PNL_RATES] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS]
     out[D_PNL_RATES] = m[PNL_RATES]
     out[D_PNL_FX] = m[PNL_FX]
@@ -253,9 +231,10 @@ def _position_detail(i, s, pos, cf, sh, m, acc, lane, out):
 
 
 @njit(cache=True)
-def _accumulate(r, blk, cf, sh, acc, full, lane_lo, lane_hi):
-    """Sums of cashflow row r over its cashflows for lanes lane_lo:lane_hi of block blk:
-    the pv after the shock, and with ``full`` the other sums of ``acc`` too."""
+def _accumulate(r, cf, gtab, dtab, acc, full, lane_lo, lane_hi):
+    """Sums of cashflow row r over its cashflows for lanes lane_lo:lane_hi from the block's
+    tables of node multipliers and shifts: the pv after the shock, and with ``full`` the
+    other sums of ``acc`` too."""
     for k in range(N_ACC if full else 1):
         for lane in range(lane_lo, lane_hi):
             acc[k, lane] = 0.0
@@ -266,8 +245,8 @@ def _accumulate(r, blk, cf, sh, acc, full, lane_lo, lane_hi):
             at = cf.pv_t[j]
             at2 = cf.pv_t2[j]
             for lane in range(lane_lo, lane_hi):
-                g = sh.multiplier[blk, u, lane]
-                d = sh.shift[blk, u, lane]
+                g = gtab[u, lane]
+                d = dtab[u, lane]
                 acc[ACC_PV, lane] += a * g
                 acc[ACC_PV_T, lane] += at * g
                 acc[ACC_PV_T2, lane] += at2 * g
@@ -275,16 +254,17 @@ def _accumulate(r, blk, cf, sh, acc, full, lane_lo, lane_hi):
                 acc[ACC_TAYLOR_C, lane] += at2 * d * d
         else:
             for lane in range(lane_lo, lane_hi):
-                acc[ACC_PV, lane] += a * sh.multiplier[blk, u, lane]
+                acc[ACC_PV, lane] += a * gtab[u, lane]
 
 
 @njit(cache=True)
-def _block(blk, pos, cf, sh, out):
-    n_s = sh.fx_multiplier.shape[0]
+def _block(blk, pos, cf, cs, sh, out):
+    n_s = cs.fx_multiplier.shape[0]
     n_worst = out.worst.shape[1]
     keep_detail = out.detail.shape[0] > 0
-    s0 = blk * BLOCK
-    nb = min(BLOCK, n_s - s0)
+    lanes = sh.lanes
+    s0 = blk * lanes
+    nb = min(lanes, n_s - s0)
     acc = np.zeros((N_ACC, BLOCK))
     m = np.empty(N_POSITION_METRICS)
     row = np.empty(N_DETAIL)
@@ -294,22 +274,32 @@ def _block(blk, pos, cf, sh, out):
             out.worst_pnl[s0 + s, k] = np.inf
             for c in range(N_DETAIL):
                 out.worst_detail[s0 + s, k, c] = np.nan
+    n_nodes = len(sh.node_day)
+    gtab = np.empty((n_nodes, lanes))
+    dtab = np.empty((n_nodes, lanes))
+    walk = np.zeros((6, BLOCK))
+    state = np.full(4, -1, dtype=np.int64)
+    for u in range(n_nodes):
+        _walk(sh.node_day[u], sh.node_curve[u], cs, s0, nb, state, walk)
+        for lane in range(nb):
+            gtab[u, lane] = walk[2, lane]
+            dtab[u, lane] = walk[5, lane]
     for i in range(len(pos.form)):
         form = pos.form[i]
         r = pos.cashflow_row[i]
         if form == CASHFLOWS:
             # Every sum a detail row needs when every row is kept; else the pv alone.
-            _accumulate(r, blk, cf, sh, acc, keep_detail, 0, BLOCK)
+            _accumulate(r, cf, gtab, dtab, acc, keep_detail, 0, nb)
         x0 = pos.fx_before[i]
         sc = pos.scale[i]
         for s in range(nb):
-            x1 = x0 * sh.fx_multiplier[s0 + s, pos.currency[i]]
+            x1 = x0 * cs.fx_multiplier[s0 + s, pos.currency[i]]
             if form == CASHFLOWS:
                 l0 = sc * cf.pv_before[r]
                 l1 = sc * acc[ACC_PV, s]
             elif form == GOLD:
                 l0 = sc * sh.gold_before
-                l1 = l0 * sh.gold_multiplier[s0 + s]
+                l1 = l0 * cs.gold_multiplier[s0 + s]
             else:
                 l0 = sc
                 l1 = sc
@@ -330,8 +320,8 @@ def _block(blk, pos, cf, sh, out):
             if keep_detail or enters:
                 if form == CASHFLOWS and not keep_detail:
                     # A rare event: this lane's full sums for the detail of a worst position.
-                    _accumulate(r, blk, cf, sh, acc, True, s, s + 1)
-                _position_detail(i, s0 + s, pos, cf, sh, m, acc, s, row)
+                    _accumulate(r, cf, gtab, dtab, acc, True, s, s + 1)
+                _position_detail(i, s0 + s, pos, cf, cs, m, acc, s, row)
             # Keep the n_worst lowest P&Ls, earlier positions first on ties.
             if enters:
                 k = n_worst - 1
@@ -346,13 +336,13 @@ def _block(blk, pos, cf, sh, out):
                 for c in range(N_DETAIL):
                     out.worst_detail[s0 + s, k, c] = row[c]
             if keep_detail:
-                dr = i * out.detail_stride + out.detail_first + s0 + s
+                dr = (out.detail_first + s0 + s) * out.detail_stride + i
                 for c in range(N_DETAIL):
                     out.detail[c, dr] = row[c]
 
 
 @njit(cache=True, parallel=True)
-def stress_positions(n_blocks, pos, cf, sh, out):
+def stress_positions(n_blocks, pos, cf, cs, sh, out):
     """Full revaluation and P&L attribution of every position under the chunk's scenarios.
 
     Per position and scenario (base currency, X = base units per unit of the position
@@ -363,14 +353,14 @@ def stress_positions(n_blocks, pos, cf, sh, out):
     sums per group come from ``group_sums``, which needs no pass over positions.)
     """
     for blk in prange(n_blocks):
-        _block(blk, pos, cf, sh, out)
+        _block(blk, pos, cf, cs, sh, out)
 
 
 @njit(cache=True)
-def stress_positions_serial(n_blocks, pos, cf, sh, out):
+def stress_positions_serial(n_blocks, pos, cf, cs, sh, out):
     """``stress_positions`` without threads, for small inputs."""
     for blk in range(n_blocks):
-        _block(blk, pos, cf, sh, out)
+        _block(blk, pos, cf, cs, sh, out)
 
 
 class NodeWeights(NamedTuple):
@@ -403,20 +393,6 @@ class GroupValues(NamedTuple):
     dollar_convexity: F8  # (groups,) sum of w_t2 X0
 
 
-class CurveShifts(NamedTuple):
-    """A chunk's curve shifts: ``shift_bp[s, curve, k]`` at ``grid[k]`` years, linear between,
-    flat beyond; ``segment[day]`` the interval of the grid a payment day falls in (0: before
-    the first point, k: from grid[k-1] on, K: from the last on, as ``interp.bracket`` places
-    it) and ``first_day[segment]`` the interval's first day."""
-
-    grid: F8
-    shift_bp: F8  # (S, curves, K)
-    segment: I8  # (days + 1,)
-    first_day: I8  # (K + 1,)
-    fx_multiplier: F8  # (S, currencies)
-    gold_multiplier: F8  # (S,)
-
-
 #: Discount multipliers are computed exactly on calendar anchors (every ANCHOR days, and at the
 #: first day of each interval of the shift grid) and walked from there day by day: within an
 #: interval the shift d(t) = a + b t is linear, so the exponent -d(t) t is quadratic and the
@@ -428,7 +404,7 @@ ANCHOR = 16
 _DAY = 1.0 / 365.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _segment_line(cs, s, c, seg, a, b, lane):
     """The shift of curve c in chunk scenario s on interval ``seg`` as a + b t (decimals)."""
     grid = cs.grid
@@ -447,6 +423,44 @@ def _segment_line(cs, s, c, seg, a, b, lane):
         b[lane] = slope
 
 
+@njit(cache=True, inline="always")
+def _walk(day, c, cs, s0, nb, state, walk):
+    """Advance the walk of discount multipliers to ``day`` of curve c for scenarios
+    s0..s0+nb (see ANCHOR): ``walk`` holds per lane the shift line a + b t (rows 0, 1), the
+    multiplier g (2), its ratio to the next day r (3), r's daily factor q (4) and the shift at
+    ``day`` (5); ``state`` the curve, interval, anchor and day walked so far."""
+    seg = cs.segment[day]
+    start = max((day // ANCHOR) * ANCHOR, cs.first_day[seg])
+    a = walk[0]
+    b = walk[1]
+    g = walk[2]
+    r = walk[3]
+    q = walk[4]
+    if c != state[0] or seg != state[1] or start != state[2] or day < state[3]:
+        # Anchor: exact multiplier, ratio to the next day, and the ratio's daily factor.
+        t0 = start * _DAY
+        h2 = _DAY * _DAY
+        for lane in range(nb):
+            _segment_line(cs, s0 + lane, c, seg, a, b, lane)
+            aa = a[lane]
+            bb = b[lane]
+            g[lane] = np.exp(-(aa + bb * t0) * t0)
+            r[lane] = np.exp(-aa * _DAY - bb * (2.0 * t0 * _DAY + h2))
+            q[lane] = np.exp(-2.0 * bb * h2)
+        state[0] = c
+        state[1] = seg
+        state[2] = start
+        state[3] = start
+    for _ in range(day - state[3]):
+        for lane in range(nb):
+            g[lane] *= r[lane]
+            r[lane] *= q[lane]
+    state[3] = day
+    t = day * _DAY
+    for lane in range(nb):
+        walk[5, lane] = a[lane] + b[lane] * t
+
+
 @njit(cache=True)
 def _totals_block(blk, w, v, cs, sums):
     n_s = cs.fx_multiplier.shape[0]
@@ -460,45 +474,12 @@ def _totals_block(blk, w, v, cs, sums):
         for lane in range(BLOCK):
             m = cs.fx_multiplier[s0 + lane, c] if lane < nb else 1.0
             x1[c, lane] = w.fx_before[c] * m
-    a = np.zeros(BLOCK)
-    b = np.zeros(BLOCK)
-    g = np.ones(BLOCK)
-    r = np.ones(BLOCK)
-    q = np.ones(BLOCK)
-    d = np.zeros(BLOCK)
-    h2 = _DAY * _DAY
-    walk_curve = -1
-    walk_seg = -1
-    walk_start = -1
-    walk_day = -1
+    walk = np.zeros((6, BLOCK))  # a, b, g, r, q, d per lane (see _walk)
+    state = np.full(4, -1, dtype=np.int64)
+    d = walk[5]
+    g = walk[2]
     for u in range(len(w.day)):
-        c = w.curve[u]
-        day = w.day[u]
-        seg = cs.segment[day]
-        start = max((day // ANCHOR) * ANCHOR, cs.first_day[seg])
-        if c != walk_curve or seg != walk_seg or start != walk_start or day < walk_day:
-            # Anchor: exact multiplier, ratio to the next day, and the ratio's daily factor.
-            t0 = start * _DAY
-            for lane in range(BLOCK):
-                if lane < nb:
-                    _segment_line(cs, s0 + lane, c, seg, a, b, lane)
-                aa = a[lane]
-                bb = b[lane]
-                g[lane] = np.exp(-(aa + bb * t0) * t0)
-                r[lane] = np.exp(-aa * _DAY - bb * (2.0 * t0 * _DAY + h2))
-                q[lane] = np.exp(-2.0 * bb * h2)
-            walk_curve = c
-            walk_seg = seg
-            walk_start = start
-            walk_day = start
-        for _ in range(day - walk_day):
-            for lane in range(BLOCK):
-                g[lane] *= r[lane]
-                r[lane] *= q[lane]
-        walk_day = day
-        t = day * _DAY
-        for lane in range(BLOCK):
-            d[lane] = a[lane] + b[lane] * t
+        _walk(w.day[u], w.curve[u], cs, s0, nb, state, walk)
         k = w.currency[u]
         x0 = w.fx_before[k]
         for e in range(w.offsets[u], w.offsets[u + 1]):
