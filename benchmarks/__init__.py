@@ -1,4 +1,5 @@
-"""Benchmarks: the engine against QuantLib and plain numpy in one run (``python -m benchmarks``)."""
+"""Benchmarks: the engine against QuantLib, a plain numba baseline and numpy, in one run, on a
+dense-dates book and a month-end book (``python -m benchmarks``)."""
 
 from benchmarks.suite import run_suite
 
