@@ -220,10 +220,13 @@ def streamed_memory(bonds: int, scenario_counts: list[int]) -> list[dict[str, An
 
             shocks.write_parquet(workloads.scenarios(n), scen)
             target = tmp / f"out{n}"
+            # The child's own peak (VmHWM, reset by exec), not ru_maxrss (which keeps this
+            # large parent's peak across the fork).
             code = (
-                "import resource, sys; from stress.cli import main; "
+                "import re, sys; from stress.cli import main; "
                 "code = main(sys.argv[1:]); "
-                "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); "
+                "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()); "
+                "print('RSS', hwm.group(1)); "
                 "sys.exit(code)"
             )
             args = ["run", "-p", str(book), "-m", str(market), "-s", str(scen), "--detail",
