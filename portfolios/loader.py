@@ -31,7 +31,16 @@ import numpy.typing as npt
 import pandas as pd
 import polars as pl
 
-from portfolios.conventions import DAY_COUNT_NAMES, FREQUENCIES, PRESETS
+from portfolios.conventions import (
+    BUSINESS_DAY_CONVENTIONS,
+    CALENDARS,
+    DAY_COUNT_CHOICES,
+    DAY_COUNTS,
+    FREQUENCIES,
+    MAX_EX_DIVIDEND_DAYS,
+    MAX_SETTLEMENT_DAYS,
+    PRESETS,
+)
 from portfolios.currencies import ISO_4217
 from portfolios.model import CORE_SCHEMA, INSTRUMENTS, Portfolio
 from portfolios.problems import PortfolioError, PortfolioValidationError, Problem
@@ -48,6 +57,12 @@ KNOWN = (
     "day_count",
     "spread_bp",
     "clean_price",
+    "issue_date",
+    "first_coupon_date",
+    "settlement_days",
+    "ex_dividend_days",
+    "calendar",
+    "business_day_convention",
 )
 
 # --- plausibility ranges (README, "What is validated") ----------------------------------------
@@ -866,7 +881,8 @@ def _validate(
         f"({MATURITY_HORIZON_YEARS} years after {after})",
     )
 
-    frequency, day_count = _conventions(df, chk, is_bond)
+    frequency, day_count, convention = _conventions(df, chk, is_bond)
+    market = _market_conventions(df, chk, is_bond, convention, frequency, maturity, valuation_date)
 
     spread, bad = chk.stage(**_named("spread_bp", _number(df, "spread_bp")))
     low, high = SPREAD_BP_RANGE
@@ -909,12 +925,23 @@ def _validate(
         "day_count": bond_only(day_count),
         "spread_bp": bond_only(spread),
         "clean_price": bond_only(price),
+        **{k: bond_only(e) for k, e in market.items()},
     }
     columns = {k: e.cast(CORE_SCHEMA[k]) for k, e in columns.items()}
     # The net under the checks above: a row they all pass must have every value the engine
     # needs for its instrument.
     for c, needed in [(c, pl.lit(True)) for c in REQUIRED] + [
-        (c, is_bond) for c in ("coupon", "maturity", "frequency", "day_count")
+        (c, is_bond)
+        for c in (
+            "coupon",
+            "maturity",
+            "frequency",
+            "day_count",
+            "settlement_days",
+            "ex_dividend_days",
+            "calendar",
+            "business_day_convention",
+        )
     ]:
         chk.flag(
             needed & columns[c].is_null(),
@@ -930,8 +957,11 @@ def _validate(
     return frame, chk.problems
 
 
-def _conventions(df: pl.DataFrame, chk: _Checker, is_bond: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """Resolve each bond's (frequency, day count) from a preset or the explicit columns."""
+def _conventions(
+    df: pl.DataFrame, chk: _Checker, is_bond: pl.Expr
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Resolve each bond's (frequency, day count) from a preset or the explicit columns; also
+    return the (upper-case) convention column."""
     convention = _text(df, "convention").str.to_uppercase()
     freq_raw, freq_bad = _number(df, "frequency")
     convention, freq_raw, freq_bad, dc, preset_freq, preset_dc = chk.stage(
@@ -967,9 +997,9 @@ def _conventions(df: pl.DataFrame, chk: _Checker, is_bond: pl.Expr) -> tuple[pl.
         "a coupon frequency of 1, 2, 4 or 12 per year",
     )
     chk.flag(
-        is_bond & dc.is_not_null() & ~dc.is_in(DAY_COUNT_NAMES),
+        is_bond & dc.is_not_null() & ~dc.is_in(list(DAY_COUNTS)),
         "day_count",
-        "one of " + ", ".join(DAY_COUNT_NAMES),
+        "one of " + DAY_COUNT_CHOICES,
         _text(df, "day_count"),
     )
     chk.flag(
@@ -986,7 +1016,10 @@ def _conventions(df: pl.DataFrame, chk: _Checker, is_bond: pl.Expr) -> tuple[pl.
         has_conv & preset_freq.is_not_null() & freq_int.is_not_null() & (freq_int != preset_freq)
     )
     chk.flag(is_bond & clash_f, "frequency", "the convention's frequency or an empty cell")
-    clash_d = has_conv & dc.is_not_null() & preset_dc.is_not_null() & (dc != preset_dc)
+    def code(names: pl.Expr) -> pl.Expr:
+        return names.replace_strict(DAY_COUNTS, default=None, return_dtype=pl.Int64)
+
+    clash_d = has_conv & dc.is_not_null() & preset_dc.is_not_null() & (code(dc) != code(preset_dc))
     chk.flag(
         is_bond & clash_d,
         "day_count",
@@ -995,4 +1028,148 @@ def _conventions(df: pl.DataFrame, chk: _Checker, is_bond: pl.Expr) -> tuple[pl.
     )
     frequency = pl.when(has_conv).then(preset_freq).otherwise(freq_int)
     day_count = pl.when(has_conv).then(preset_dc).otherwise(dc)
-    return frequency, day_count
+    return frequency, day_count, convention
+
+
+def _whole_days(
+    df: pl.DataFrame, chk: _Checker, is_bond: pl.Expr, column: str, high: int, what: str
+) -> pl.Expr:
+    """A column of business-day counts 0 ... ``high`` (null where absent)."""
+    raw, bad = _number(df, column)
+    raw, bad, whole = chk.stage(
+        **{f"{column}_raw": raw, f"{column}_bad": bad},
+        **{f"{column}_int": raw.cast(pl.Int64, strict=False)},
+    )
+    chk.flag(
+        is_bond
+        & (
+            bad
+            | (
+                raw.is_not_null()
+                & (whole.is_null() | (raw != whole.cast(pl.Float64)) | (whole < 0) | (whole > high))
+            )
+        ),
+        column,
+        f"a whole number of business days from 0 to {high} ({what})",
+    )
+    return whole
+
+
+def _names(df: pl.DataFrame, column: str) -> pl.Expr:
+    """Upper-case names with runs of spaces, underscores and hyphens as one space."""
+    return _text(df, column).str.to_uppercase().str.replace_all(r"[\s_\-]+", " ")
+
+
+def _market_conventions(
+    df: pl.DataFrame,
+    chk: _Checker,
+    is_bond: pl.Expr,
+    convention: pl.Expr,
+    frequency: pl.Expr,
+    maturity: pl.Expr,
+    valuation_date: dt.date | None,
+) -> dict[str, pl.Expr]:
+    """Each bond's issue and first coupon dates, settlement and ex-dividend days, calendar and
+    business-day convention: the explicit column where given, else the preset's value, else
+    none (T+0, no calendar, unadjusted, no ex-dividend period)."""
+
+    def preset(attribute: str, dtype: pl.DataType) -> pl.Expr:
+        values = {k: getattr(v, attribute) for k, v in PRESETS.items()}
+        return convention.replace_strict(values, default=None, return_dtype=dtype)
+
+    lag = _whole_days(df, chk, is_bond, "settlement_days", MAX_SETTLEMENT_DAYS,
+                      "from the valuation date to settlement")  # fmt: skip
+    ex = _whole_days(df, chk, is_bond, "ex_dividend_days", MAX_EX_DIVIDEND_DAYS,
+                     "before a coupon's payment date; 0 for none")  # fmt: skip
+    calendar, rolling = chk.stage(
+        calendar_name=_names(df, "calendar"), rolling_name=_names(df, "business_day_convention")
+    )
+    chk.flag(
+        is_bond & calendar.is_not_null() & ~calendar.is_in(list(CALENDARS)),
+        "calendar",
+        "one of " + ", ".join(CALENDARS),
+        _text(df, "calendar"),
+    )
+    chk.flag(
+        is_bond & rolling.is_not_null() & ~rolling.is_in(list(BUSINESS_DAY_CONVENTIONS)),
+        "business_day_convention",
+        "one of " + ", ".join(BUSINESS_DAY_CONVENTIONS),
+        _text(df, "business_day_convention"),
+    )
+
+    issue, issue_bad, first, first_bad = chk.stage(
+        **_named("issue", _date(df, "issue_date")),
+        **_named("first", _date(df, "first_coupon_date")),
+    )
+    chk.flag(is_bond & issue_bad, "issue_date", "an ISO date YYYY-MM-DD", _text(df, "issue_date"))
+    chk.flag(
+        is_bond & _outside(issue, EARLIEST_MATURITY, dt.date(2399, 12, 31)),
+        "issue_date",
+        f"an issue date from {EARLIEST_MATURITY.isoformat()} to 2399-12-31",
+    )
+    chk.flag(
+        is_bond & issue.is_not_null() & maturity.is_not_null() & (issue >= maturity),
+        "issue_date",
+        "an issue date before the maturity date",
+    )
+    if valuation_date is not None:
+        chk.flag(
+            is_bond & issue.is_not_null() & (issue > valuation_date),
+            "issue_date",
+            f"an issue date on or before the valuation date {valuation_date.isoformat()} "
+            "(bonds not issued yet are not modelled)",
+        )
+    chk.flag(
+        is_bond & first_bad, "first_coupon_date", "an ISO date YYYY-MM-DD",
+        _text(df, "first_coupon_date"),
+    )  # fmt: skip
+    chk.flag(
+        is_bond & first.is_not_null() & issue.is_null() & ~issue_bad,
+        "first_coupon_date",
+        "a first coupon date only with an issue_date (the first coupon period starts on it)",
+    )
+    chk.flag(
+        is_bond & first.is_not_null() & issue.is_not_null() & (first <= issue),
+        "first_coupon_date",
+        "a first coupon date after the issue date",
+    )
+    chk.flag(
+        is_bond & first.is_not_null() & maturity.is_not_null() & (first > maturity),
+        "first_coupon_date",
+        "a first coupon date on or before the maturity date",
+    )
+    # On the schedule: a whole number of coupon periods before maturity, on the maturity's
+    # day of the month (clamped to the month's length; the month's end for a month-end
+    # maturity), as the engine rolls it back.
+    months_apart = (maturity.dt.year() * 12 + maturity.dt.month()) - (
+        first.dt.year() * 12 + first.dt.month()
+    )
+    first_month_end = first.dt.month_end().dt.day()
+    expected_day = (
+        pl.when(maturity.dt.day() == maturity.dt.month_end().dt.day())
+        .then(first_month_end)
+        .otherwise(pl.min_horizontal(maturity.dt.day(), first_month_end))
+    )
+    step = pl.lit(12, dtype=pl.Int64) // frequency
+    chk.flag(
+        is_bond
+        & first.is_not_null()
+        & maturity.is_not_null()
+        & frequency.is_in(FREQUENCIES)
+        & (first <= maturity)
+        & (((months_apart % step) != 0) | (first.dt.day() != expected_day)),
+        "first_coupon_date",
+        "a coupon date of the bond's schedule: the maturity date rolled back by whole coupon "
+        "periods (its day of the month, or the month's last day when the maturity is one)",
+    )
+
+    return {
+        "issue_date": issue,
+        "first_coupon_date": first,
+        "settlement_days": pl.coalesce(lag, preset("settlement_days", pl.Int64()), pl.lit(0)),
+        "ex_dividend_days": pl.coalesce(ex, preset("ex_dividend_days", pl.Int64()), pl.lit(0)),
+        "calendar": pl.coalesce(calendar, preset("calendar", pl.String()), pl.lit("NONE")),
+        "business_day_convention": pl.coalesce(
+            rolling, preset("business_day_convention", pl.String()), pl.lit("UNADJUSTED")
+        ),
+    }

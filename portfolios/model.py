@@ -26,6 +26,12 @@ CORE_SCHEMA: dict[str, pl.DataType] = {
     "day_count": pl.String(),
     "spread_bp": pl.Float64(),
     "clean_price": pl.Float64(),
+    "issue_date": pl.Date(),
+    "first_coupon_date": pl.Date(),
+    "settlement_days": pl.Int64(),
+    "ex_dividend_days": pl.Int64(),
+    "calendar": pl.String(),
+    "business_day_convention": pl.String(),
 }
 
 
@@ -36,8 +42,12 @@ class Portfolio:
     ``notional`` is face in the position currency for bonds, troy ounces for gold and the
     currency amount for fx cash; negative means short. ``coupon`` is percent per annum,
     ``spread_bp`` a continuously compounded zero spread over the currency curve in bp, and
-    ``clean_price`` per 100 face. ``row`` is the 1-based data row of the source. Any further
-    columns (book, issuer, sector, ...) are ``attributes`` carried through for grouping.
+    ``clean_price`` per 100 face. Bonds also carry their market conventions (preset or
+    explicit): ``issue_date`` and ``first_coupon_date`` (null: a regular schedule),
+    ``settlement_days`` and ``ex_dividend_days`` (business days), ``calendar`` and
+    ``business_day_convention`` (names in ``portfolios.conventions``). ``row`` is the 1-based
+    data row of the source. Any further columns (book, issuer, sector, ...) are ``attributes``
+    carried through for grouping.
     ``rejects`` lists the problems of rows left out (only when loaded with ``skip_invalid``).
     """
 
@@ -77,6 +87,24 @@ class Portfolio:
                 f"a maturity after the valuation date {valuation_date.isoformat()}",
             )
             for r, pid, m in f.select("row", "position_id", "maturity").iter_rows()
+        ]
+
+    def not_issued(self, valuation_date: dt.date) -> list[Problem]:
+        """Problems for bonds issued after ``valuation_date`` (not modelled)."""
+        f = self.frame.filter(
+            (pl.col("instrument") == "bond") & (pl.col("issue_date") > valuation_date)
+        )
+        return [
+            Problem(
+                self.source,
+                r,
+                pid,
+                "issue_date",
+                d.isoformat(),
+                f"an issue date on or before the valuation date {valuation_date.isoformat()} "
+                "(bonds not issued yet are not modelled)",
+            )
+            for r, pid, d in f.select("row", "position_id", "issue_date").iter_rows()
         ]
 
     def drop_rows(self, problems: list[Problem]) -> Portfolio:

@@ -20,11 +20,16 @@ def synthetic_book(
     valuation_date: dt.date = dt.date(2026, 1, 20),
     currencies: tuple[str, ...] = ("USD", "JPY", "EUR", "GBP"),
     max_years: float = 40.0,
+    market_conventions: bool = False,
 ) -> pl.DataFrame:
     """A book of ``n`` government bonds across ``currencies`` in the positions-file format.
 
     Maturities are uniform in 3 months to ``max_years`` (on the 15th or a month end, as real
     issues), coupons scatter around each market's level (10 % zero-coupon), a fifth are short.
+    Each bond has its market's preset (UST, JGB, BUND, GILT); by default settling on the
+    valuation date with unadjusted payments and no ex-dividend period (explicit columns
+    override the presets': the benchmarks' QuantLib baseline builds its bonds so), with
+    ``market_conventions`` the presets' settlement, calendars, rolling and ex-dividend periods.
     """
     rng = np.random.default_rng(seed)
     val = np.datetime64(valuation_date, "D")
@@ -40,7 +45,7 @@ def synthetic_book(
     face = np.round(rng.lognormal(np.log(10e6), 1.0, n), -3)
     face[ccy == "JPY"] *= 150
     face[rng.random(n) < 0.2] *= -1
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "position_id": [f"SYN{i:07d}" for i in range(n)],
             "instrument": "bond",
@@ -53,4 +58,9 @@ def synthetic_book(
             ],
             "book": np.where(rng.random(n) < 0.5, "rates", "alm"),
         }
+    )
+    if market_conventions:
+        return frame
+    return frame.with_columns(
+        settlement_days=pl.lit(0), calendar=pl.lit("NONE"), ex_dividend_days=pl.lit(0)
     )

@@ -9,7 +9,7 @@ from portfolios.model import Portfolio
 from stress.book import Book, build_book
 from stress.instruments import INSTRUMENTS
 from stress.market import Market
-from stress.pricing import KEY_TENORS, bond_risk
+from stress.pricing import KEY_TENORS, bond_risk, simple_yield
 
 
 def analytics(
@@ -17,14 +17,20 @@ def analytics(
 ) -> pl.DataFrame:
     """One row per position.
 
-    Bond columns: ``clean_price``, ``dirty_price`` and ``accrued`` per 100 face; ``ytm`` in
-    percent, compounded at the coupon frequency (QuantLib's ``bondYield``);
-    ``macaulay_duration`` and ``modified_duration`` in years and ``convexity`` in years^2 on that
-    yield; curve-based ``effective_duration``/``effective_convexity`` (parallel shift of the
-    continuously compounded zero curve) and key-rate durations ``krd_2y`` ... ``krd_40y``, which
-    add up to the effective duration; ``dv01`` = PV change for a 1 bp parallel fall of the curve,
-    in the position currency. Every row: ``pv`` in the position currency and ``pv_base`` in the
-    base currency (gold: ounces x XAUUSD, in USD; fx: the cash amount).
+    Bond columns, quoted for settlement on ``settlement_date`` (the valuation date plus the
+    bond's settlement days on its calendar), as the market quotes them: ``clean_price``,
+    ``dirty_price`` and ``accrued`` per 100 face (accrued is negative in an ex-dividend period);
+    ``ytm`` in percent, compounded at the coupon frequency (QuantLib's ``bondYield``);
+    ``simple_yield`` in percent, the Japanese market's simple yield on the clean price;
+    ``macaulay_duration`` and ``modified_duration`` in years and ``convexity`` in years^2 on
+    that yield (all empty for a bond maturing by its settlement date). The position's figures,
+    on the valuation date: curve-based ``effective_duration``/``effective_convexity`` (parallel
+    shift of the continuously compounded zero curve) and key-rate durations ``krd_2y`` ...
+    ``krd_40y``, which add up to the effective duration; ``dv01`` = PV change for a 1 bp
+    parallel fall of the curve, in the position currency. Every row: ``pv`` in the position
+    currency (bonds: the value of the cashflows paid after the valuation date, which for T+0
+    settlement is notional / 100 x dirty price) and ``pv_base`` in the base currency (gold:
+    ounces x XAUUSD, in USD; fx: the cash amount).
     """
     return book_analytics(build_book(portfolio, market.with_base(base_currency)))
 
@@ -48,7 +54,14 @@ def book_analytics(book: Book) -> pl.DataFrame:
         {name: i.unit_value(market) for name, i in INSTRUMENTS.items()}, return_dtype=pl.Float64
     )
     pv = book.notional * unit.to_numpy()
-    pv[pos] = book.notional[pos] / 100.0 * risk.dirty
+    pv[pos] = book.notional[pos] / 100.0 * risk.pv
+    clean = risk.dirty - risk.accrued
+    cf = book.cashflows
+    bonds = f[pos]
+    maturity_day = bonds["maturity"].cast(pl.Int64).to_numpy().astype(np.int64)
+    simple = simple_yield(bonds["coupon"].to_numpy().astype(np.float64), clean,
+                          cf.settlement_day, maturity_day)
+    settlement = pl.Series(column(cf.settlement_day.astype(np.float64)), nan_to_null=True)
     out = pl.DataFrame(
         {
             "position_id": f["position_id"],
@@ -58,10 +71,12 @@ def book_analytics(book: Book) -> pl.DataFrame:
             "maturity": f["maturity"],
             "coupon": f["coupon"],
             "spread_bp": column(book.spread * 1e4),
-            "clean_price": column(risk.dirty - risk.accrued),
+            "settlement_date": settlement.cast(pl.Int32).cast(pl.Date),
+            "clean_price": column(clean),
             "dirty_price": column(risk.dirty),
             "accrued": column(risk.accrued),
             "ytm": column(risk.ytm * 100.0),
+            "simple_yield": column(simple),
             "macaulay_duration": column(risk.macaulay_duration),
             "modified_duration": column(risk.modified_duration),
             "convexity": column(risk.convexity),

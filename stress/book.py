@@ -13,7 +13,7 @@ from portfolios.problems import PortfolioValidationError, Problem
 from stress.cashflows import CashflowBook
 from stress.dates import to_days
 from stress.instruments import INSTRUMENTS, CashflowRows
-from stress.kernels.bonds import solve_spread
+from stress.kernels.bonds import solve_spread_settled
 from stress.market import Market, MarketError
 
 FloatArray = npt.NDArray[np.float64]
@@ -80,7 +80,9 @@ def build_book(portfolio: Portfolio, market: Market, *, skip_invalid: bool = Fal
         PortfolioValidationError: rows that cannot be valued (without ``skip_invalid``).
         MarketError: the market lacks data some positions need (without ``skip_invalid``).
     """
-    matured = portfolio.matured(market.valuation_date)
+    matured = portfolio.matured(market.valuation_date) + portfolio.not_issued(
+        market.valuation_date
+    )
     if matured and not skip_invalid:
         raise PortfolioValidationError(matured)
     gaps, summary = _market_gaps(portfolio, market)
@@ -92,7 +94,7 @@ def build_book(portfolio: Portfolio, market: Market, *, skip_invalid: bool = Fal
     if matured or gaps:
         portfolio = portfolio.drop_rows(matured + gaps)
     book = _layout(portfolio, market)
-    unreachable = _solve_price_spreads(book)
+    unreachable = _paid_out(book) + _solve_price_spreads(book)
     if unreachable:
         if not skip_invalid:
             raise PortfolioValidationError(unreachable)
@@ -135,7 +137,7 @@ def validate(portfolio: Portfolio, market: Market, *, skip_invalid: bool = False
 
 def _layout_solved(portfolio: Portfolio, market: Market) -> Book:
     book = _layout(portfolio, market)
-    left = _solve_price_spreads(book)
+    left = _paid_out(book) + _solve_price_spreads(book)
     assert not left, "a spread solvable alone is solvable beside other rows"
     return book
 
@@ -243,6 +245,28 @@ def _market_gaps(portfolio: Portfolio, market: Market) -> tuple[list[Problem], l
     return problems, summary
 
 
+def _paid_out(book: Book) -> list[Problem]:
+    """A Problem for each bond with no payment after the valuation date: its maturity is
+    after it, but rolled back onto or before it (Preceding or Modified Following)."""
+    empty = np.flatnonzero(np.diff(book.cashflows.offsets) == 0)
+    portfolio = book.portfolio
+    rows = portfolio.frame[book.cashflow_pos[empty]]
+    return [
+        Problem(
+            portfolio.source,
+            r,
+            pid,
+            "maturity",
+            m.isoformat(),
+            f"a maturity paid after the valuation date {book.market.valuation_date.isoformat()} "
+            f"(it is paid on a {calendar} business day by the {rolling.lower()} convention)",
+        )
+        for r, pid, m, calendar, rolling in rows.select(
+            "row", "position_id", "maturity", "calendar", "business_day_convention"
+        ).iter_rows()
+    ]
+
+
 def _solve_price_spreads(book: Book) -> list[Problem]:
     """Replace the spread of bonds quoted by clean price with the spread that reproduces it;
     return a Problem for each quoted price no spread reproduces."""
@@ -250,20 +274,24 @@ def _solve_price_spreads(book: Book) -> list[Problem]:
     if not len(quoted):
         return []
     cf = book.cashflows.subset(quoted)
+    q = cf.quoted()  # the cashflows a settlement-date price pays for
     out = np.empty(len(quoted))
     ok = np.empty(len(quoted), dtype=np.bool_)
-    solve_spread(
-        cf.offsets,
-        cf.time,
-        cf.amount,
+    solve_spread_settled(
+        q.offsets,
+        q.time,
+        q.amount,
         book.curve[quoted],
         book.curve_off,
         book.curve_t,
         book.curve_z,
+        cf.settlement_time,
         book.clean_price[quoted] + cf.accrued,
         out,
         ok,
     )
+    # A bond maturing by its settlement date has no price to reproduce.
+    ok &= np.diff(q.offsets) > 0
     book.spread[quoted] = out
     # A price no spread reproduces would turn every figure of the position into NaN: it is
     # bad input.

@@ -10,7 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from stress.book import Book
-from stress.kernels.bonds import curve_risk, solve_yield, yield_risk
+from stress.kernels.bonds import curve_risk, settled_price, solve_yield, yield_risk
+from stress.kernels.schedules import simple_yield_years
 from stress.warnings import StressWarning
 
 log = logging.getLogger(__name__)
@@ -23,8 +24,17 @@ KEY_TENORS: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0, 30.0, 40.0)
 
 @dataclass(frozen=True)
 class BondRisk:
-    """Per-bond analytics, one entry per bond of the book (prices per 100 face)."""
+    """Per-bond analytics, one entry per bond of the book (prices per 100 face).
 
+    ``pv`` is the value on the valuation date of the cashflows the position receives (those
+    paid after the valuation date; QuantLib's Bond.NPV()); the effective and key-rate risks are
+    its sensitivities. The quoted figures are for settlement on the bond's settlement date, as
+    the market quotes them: ``dirty`` (QuantLib's dirtyPrice(): the cashflows paid after
+    settlement, valued on the settlement date), ``accrued``, ``ytm`` and the yield risks; NaN
+    for a bond maturing by its settlement date.
+    """
+
+    pv: FloatArray
     dirty: FloatArray
     accrued: FloatArray
     ytm: FloatArray  # decimal, compounded at the coupon frequency; NaN where unsolved
@@ -40,7 +50,7 @@ def bond_risk(book: Book, key_tenors: tuple[float, ...] = KEY_TENORS) -> BondRis
     """Curve prices and risk, yield to maturity and yield risk of every bond in ``book``."""
     cf = book.cashflows
     n = cf.n_bonds
-    dirty, eff_d, eff_c = np.empty(n), np.empty(n), np.empty(n)
+    pv, eff_d, eff_c = np.empty(n), np.empty(n), np.empty(n)
     krd = np.empty((n, len(key_tenors)))
     curve_risk(
         cf.offsets,
@@ -52,22 +62,52 @@ def bond_risk(book: Book, key_tenors: tuple[float, ...] = KEY_TENORS) -> BondRis
         book.curve_t,
         book.curve_z,
         np.asarray(key_tenors, dtype=np.float64),
-        dirty,
+        pv,
         eff_d,
         eff_c,
         krd,
     )
-    ytm = np.empty(n)
-    ok = np.empty(n, dtype=np.bool_)
-    guess = np.full(n, 0.03)
-    solve_yield(cf.offsets, cf.yield_time, cf.amount, book.frequency, dirty, guess, ytm, ok)
+    quoted = cf.quoted()
+    dirty = np.empty(n)
+    settled_price(quoted.offsets, quoted.time, quoted.amount, book.curve, book.spread,
+                  book.curve_off, book.curve_t, book.curve_z, cf.settlement_time, dirty)
+    accrued = np.where(np.isnan(dirty), np.nan, cf.accrued)
+    # Bonds maturing by their settlement date have no quote: their quoted figures stay NaN.
+    live = np.flatnonzero(~np.isnan(dirty))
+    q = quoted.subset(live)
+    freq = book.frequency[live]
+    y = np.empty(len(live))
+    ok = np.empty(len(live), dtype=np.bool_)
+    solve_yield(q.offsets, q.yield_time, q.amount, freq, dirty[live], np.full(len(live), 0.03),
+                y, ok)
     if not ok.all():
-        bad = book.portfolio.frame["position_id"].gather(book.cashflow_pos[~ok]).to_list()
+        bad = book.portfolio.frame["position_id"].gather(book.cashflow_pos[live[~ok]]).to_list()
         msg = f"yield to maturity did not converge for {', '.join(bad[:10])}; left empty"
         log.warning(msg)
         warnings.warn(msg, StressWarning, stacklevel=2)
-        ytm[~ok] = np.nan
-    mod, conv = np.empty(n), np.empty(n)
-    yield_risk(cf.offsets, cf.yield_time, cf.amount, book.frequency, ytm, mod, conv)
+        y[~ok] = np.nan
+    m, c = np.empty(len(live)), np.empty(len(live))
+    yield_risk(q.offsets, q.yield_time, q.amount, freq, y, m, c)
+    ytm, mod, conv = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    ytm[live], mod[live], conv[live] = y, m, c
     mac = mod * (1.0 + ytm / book.frequency)
-    return BondRisk(dirty, cf.accrued, ytm, mod, mac, conv, eff_d, eff_c, krd)
+    return BondRisk(pv, dirty, accrued, ytm, mod, mac, conv, eff_d, eff_c, krd)
+
+
+def simple_yield(
+    coupon: FloatArray,
+    clean: FloatArray,
+    settlement_day: npt.NDArray[np.int64],
+    maturity_day: npt.NDArray[np.int64],
+) -> FloatArray:
+    """The Japanese market's simple yield in percent (JGB quotes, JSDA's convention):
+    (coupon + (100 - clean) / years) / clean x 100, with years from settlement to maturity
+    counted by ``simple_yield_years`` (days / 365, 29 February left out from a year on)."""
+    years = np.empty(len(coupon))
+    simple_yield_years(
+        np.ascontiguousarray(settlement_day, dtype=np.int64),
+        np.ascontiguousarray(maturity_day, dtype=np.int64),
+        years,
+    )
+    out: FloatArray = (coupon + (100.0 - clean) / years) / clean * 100.0
+    return out

@@ -3,9 +3,12 @@
 QuantLib is a test-only dependency; the ``stress`` package never imports it. Everything here is
 set up the way the package documents its conventions:
 
-- a fixed-rate bond with settlement days 0, face 100 and a regular schedule rolled backward
-  from maturity (end-of-month rule, no calendar, no adjustment) starting at the regular coupon
-  date on or before the valuation date;
+- a fixed-rate bond with face 100 and a schedule rolled backward from maturity (end-of-month
+  rule, no calendar, accrual unadjusted) from its issue date (first coupon date as the
+  schedule's first date) or, without one, from a regular coupon date before the valuation
+  date; payments rolled on the market's calendar with its business-day convention (the bond's
+  payment calendar, which also counts its settlement days), ex-coupon periods in business
+  days of that calendar; settlement days 0, no calendar and no rolling by default;
 - a zero curve linear in continuously compounded zero rate on ACT/365F time, flat outside the
   nodes (QuantLib extrapolates flat-forward, so a node at the reference date with the first
   rate and a node 100 years out with the last rate make it flat where it matters);
@@ -23,13 +26,58 @@ from dataclasses import dataclass
 
 import QuantLib as ql  # noqa: N813 (the customary alias)
 
-#: Our day-count names -> QuantLib day counters.
+#: Our day-count names -> QuantLib day counters (called with the bond's maturity, the
+#: termination date of 30E/360 ISDA).
 DAY_COUNTERS = {
-    "ACT/ACT-ICMA": lambda: ql.ActualActual(ql.ActualActual.ISMA),
-    "ACT/365F": ql.Actual365Fixed,
-    "ACT/360": ql.Actual360,
-    "30/360": lambda: ql.Thirty360(ql.Thirty360.USA),
-    "30E/360": lambda: ql.Thirty360(ql.Thirty360.European),
+    "ACT/ACT-ICMA": lambda m: ql.ActualActual(ql.ActualActual.ISMA),
+    "ACT/365F": lambda m: ql.Actual365Fixed(),
+    "ACT/360": lambda m: ql.Actual360(),
+    "30/360": lambda m: ql.Thirty360(ql.Thirty360.USA),
+    "30/360 US": lambda m: ql.Thirty360(ql.Thirty360.USA),
+    "30E/360": lambda m: ql.Thirty360(ql.Thirty360.European),
+    "30/360 ISDA": lambda m: ql.Thirty360(ql.Thirty360.BondBasis),
+    "30E/360 ISDA": lambda m: ql.Thirty360(ql.Thirty360.ISDA, m),
+    "ACT/ACT ISDA": lambda m: ql.ActualActual(ql.ActualActual.ISDA),
+    "NL/365": lambda m: ql.Actual365Fixed(ql.Actual365Fixed.NoLeap),
+}
+#: Our calendar names -> QuantLib calendars.
+CALENDARS = {
+    "NONE": ql.NullCalendar,
+    "WEEKENDS": ql.WeekendsOnly,
+    "US": lambda: ql.UnitedStates(ql.UnitedStates.GovernmentBond),
+    "JP": ql.Japan,
+    "UK": lambda: ql.UnitedKingdom(ql.UnitedKingdom.Settlement),
+    "TARGET": ql.TARGET,
+}
+_BESPOKE: dict[str, ql.Calendar] = {}
+
+
+def holidays_calendar(name: str) -> ql.Calendar:
+    """A QuantLib calendar holding exactly the engine's holidays (the holidays package's, via
+    ``stress.calendars``) and weekends, for tests of what is built on a calendar rather than of
+    the calendar itself (QuantLib's own calendars differ on a few days)."""
+    if name in ("NONE", "WEEKENDS"):
+        return CALENDARS[name]()
+    if name not in _BESPOKE:
+        from stress.calendars import holidays_of
+
+        cal = ql.BespokeCalendar(f"holidays {name}")
+        cal.addWeekend(ql.Saturday)
+        cal.addWeekend(ql.Sunday)
+        for d in holidays_of(name):
+            if 1901 <= d.year <= 2199:  # QuantLib's dates
+                cal.addHoliday(qdate(d))
+        _BESPOKE[name] = cal
+    return _BESPOKE[name]
+
+
+#: Our business-day conventions -> QuantLib's.
+ROLLING = {
+    "UNADJUSTED": ql.Unadjusted,
+    "FOLLOWING": ql.Following,
+    "MODIFIED FOLLOWING": ql.ModifiedFollowing,
+    "PRECEDING": ql.Preceding,
+    "MODIFIED PRECEDING": ql.ModifiedPreceding,
 }
 FREQUENCIES = {1: ql.Annual, 2: ql.Semiannual, 4: ql.Quarterly, 12: ql.Monthly}
 
@@ -45,15 +93,17 @@ def pydate(d: ql.Date) -> dt.date:
     return dt.date(d.year(), d.month(), d.dayOfMonth())
 
 
-def day_counter(name: str) -> ql.DayCounter:
-    return DAY_COUNTERS[name]()
+def day_counter(name: str, maturity: dt.date | None = None) -> ql.DayCounter:
+    return DAY_COUNTERS[name](qdate(maturity) if maturity else ql.Date())
 
 
 def set_evaluation_date(valuation_date: dt.date) -> None:
     ql.Settings.instance().evaluationDate = qdate(valuation_date)
 
 
-def _schedule(effective: ql.Date, maturity: ql.Date, frequency: int) -> ql.Schedule:
+def _schedule(
+    effective: ql.Date, maturity: ql.Date, frequency: int, first: ql.Date | None = None
+) -> ql.Schedule:
     return ql.Schedule(
         effective,
         maturity,
@@ -63,17 +113,44 @@ def _schedule(effective: ql.Date, maturity: ql.Date, frequency: int) -> ql.Sched
         ql.Unadjusted,
         ql.DateGeneration.Backward,
         True,
+        first or ql.Date(),
     )
 
 
 def regular_coupon_date_before(
-    valuation_date: dt.date, maturity: dt.date, frequency: int
+    valuation_date: dt.date, maturity: dt.date, frequency: int, periods_back: int = 0
 ) -> dt.date:
-    """The regular coupon date on or before ``valuation_date`` (QuantLib's backward roll)."""
+    """The regular coupon date on or before ``valuation_date`` (QuantLib's backward roll), or
+    the one ``periods_back`` periods before it."""
     far = qdate(maturity) - ql.Period(max(60, maturity.year - valuation_date.year + 5), ql.Years)
     dates = [pydate(d) for d in _schedule(far, qdate(maturity), frequency).dates()]
     # dates[0] is the (irregular) far-away effective date; the rest are regular.
-    return max(d for d in dates[1:] if d <= valuation_date)
+    i = max(i for i, d in enumerate(dates) if i > 0 and d <= valuation_date)
+    return dates[i - periods_back]
+
+
+def refuses_yield(day_count: str, maturity: dt.date) -> bool:
+    """Whether QuantLib's yield functions refuse the bond: its 30E/360 ISDA counts -1 day from
+    a maturity on the last day of February to itself (the start date counts as the 30th, the
+    termination date as itself), a negative stepwise time for the redemption."""
+    return day_count == "30E/360 ISDA" and maturity.month == 2 and (
+        maturity + dt.timedelta(days=1)
+    ).month == 3
+
+
+def preset_bond(
+    valuation_date: dt.date, maturity: dt.date, coupon_pct: float, preset: str
+) -> QlBond:
+    """``fixed_rate_bond`` with a market preset's conventions (settlement, calendar, rolling,
+    ex-dividend period)."""
+    from portfolios.conventions import PRESETS
+
+    c = PRESETS[preset]
+    return fixed_rate_bond(
+        valuation_date, maturity, coupon_pct, c.frequency, c.day_count, calendar=c.calendar,
+        convention=c.business_day_convention, settlement_days=c.settlement_days,
+        ex_dividend_days=c.ex_dividend_days,
+    )
 
 
 @dataclass(frozen=True)
@@ -93,20 +170,43 @@ def fixed_rate_bond(
     coupon_pct: float,
     frequency: int,
     day_count: str,
+    *,
+    issue: dt.date | None = None,
+    first_coupon: dt.date | None = None,
+    calendar: str = "NONE",
+    convention: str = "UNADJUSTED",
+    settlement_days: int = 0,
+    ex_dividend_days: int = 0,
 ) -> QlBond:
-    """The QuantLib bond for one of our bond rows (the evaluation date is set as a side effect)."""
+    """The QuantLib bond for one of our bond rows (the evaluation date is set as a side effect).
+    Its ``settlement`` is QuantLib's settlement date for the evaluation date."""
     set_evaluation_date(valuation_date)
-    effective = regular_coupon_date_before(valuation_date, maturity, frequency)
-    dc = day_counter(day_count)
+    if issue is not None:
+        schedule = _schedule(qdate(issue), qdate(maturity), frequency,
+                             qdate(first_coupon) if first_coupon else None)
+    else:
+        # A regular date a period before the one on or before the valuation date: a coupon
+        # date on or before it may be paid after it (rolled forward).
+        effective = regular_coupon_date_before(valuation_date, maturity, frequency, 1)
+        schedule = _schedule(qdate(effective), qdate(maturity), frequency)
+    dc = day_counter(day_count, maturity)
+    cal = CALENDARS[calendar]()
     bond = ql.FixedRateBond(
-        0,
+        settlement_days,
         100.0,
-        _schedule(qdate(effective), qdate(maturity), frequency),
+        schedule,
         [coupon_pct / 100.0],
         dc,
+        ROLLING[convention],
+        100.0,
+        qdate(issue) if issue else ql.Date(),
+        cal,
+        ql.Period(ex_dividend_days, ql.Days) if ex_dividend_days else ql.Period(),
+        cal,
         ql.Unadjusted,
+        False,
     )
-    return QlBond(bond, dc, frequency, qdate(valuation_date))
+    return QlBond(bond, dc, frequency, bond.settlementDate())
 
 
 def zero_curve(
@@ -138,6 +238,7 @@ class QlAnalytics:
     dirty: float
     clean: float
     accrued: float
+    npv: float  # the value on the evaluation date (cashflows paid after it)
     ytm: float  # decimal
     modified_duration: float
     macaulay_duration: float
@@ -175,6 +276,7 @@ def analytics(qb: QlBond, curve: ql.YieldTermStructureHandle) -> QlAnalytics:
         dirty=dirty,
         clean=qb.bond.cleanPrice(),
         accrued=qb.bond.accruedAmount(qb.settlement),
+        npv=qb.bond.NPV(),
         ytm=y,
         modified_duration=ql.BondFunctions.duration(
             qb.bond, rate, ql.Duration.Modified, qb.settlement

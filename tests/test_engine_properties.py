@@ -458,7 +458,10 @@ def test_other_base_currency_is_a_conversion(rows: list[dict[str, Any]],
 
 
 def zero_coupon(pid: str, ccy: str, days: int, notional: float = 1e6) -> dict[str, Any]:
-    return bond(pid, ccy, notional, 0.0, VAL + dt.timedelta(days=days), "JGB")
+    """A zero-coupon bond paying exactly on its maturity date (no calendar: a maturity on a
+    holiday is not rolled)."""
+    return {**bond(pid, ccy, notional, 0.0, VAL + dt.timedelta(days=days), "JGB"),
+            "calendar": "NONE"}
 
 
 #: Days from VAL to its 10Y and 20Y tenor dates (2036-01-20, 2046-01-20), and their times.

@@ -28,9 +28,11 @@ from hypothesis import strategies as st
 import portfolios
 import shocks
 import stress
+from portfolios.conventions import PRESETS as CONVENTIONS
 from tests import strategies as ts
 
 ql = pytest.importorskip("QuantLib")
+from tests import qlref  # noqa: E402
 
 CURRENCIES = ("USD", "JPY", "EUR")
 CURVE_TENORS = ("1M", "3M", "6M", "1Y", "2Y", "3Y", "5Y", "7Y", "10Y", "15Y", "20Y", "30Y",
@@ -217,14 +219,24 @@ def ql_bond(val: Any, row: dict[str, Any]) -> Any:
     months = 12 // freq
     mat = qdate(row["maturity"])
     cal = ql.NullCalendar()
-    # Effective date: the maturity rolled back by whole periods to on or before valuation.
+    # Effective date: the maturity rolled back by whole periods to a period before the
+    # valuation date (a coupon date just before it may be paid after it, rolled forward).
     n = max(1, ((mat.year() - val.year()) * 12 + mat.month() - val.month()) // months - 1)
     while cal.advance(mat, -n * months, ql.Months, ql.Unadjusted, True) > val:
         n += 1
-    eff = cal.advance(mat, -n * months, ql.Months, ql.Unadjusted, True)
+    eff = cal.advance(mat, -(n + 1) * months, ql.Months, ql.Unadjusted, True)
     schedule = ql.Schedule(eff, mat, ql.Period(months, ql.Months), cal, ql.Unadjusted,
                            ql.Unadjusted, ql.DateGeneration.Backward, True)
-    return ql.FixedRateBond(0, 100.0, schedule, [row["coupon"] / 100.0], DAY_COUNT_QL[dc]())
+    if not row["convention"]:
+        return ql.FixedRateBond(0, 100.0, schedule, [row["coupon"] / 100.0], DAY_COUNT_QL[dc]())
+    # A preset's payment calendar, rolling and ex-coupon period (settlement days do not move
+    # the NPV on the evaluation date, which is what is compared).
+    c = CONVENTIONS[row["convention"]]
+    pay = qlref.holidays_calendar(c.calendar)
+    ex = ql.Period(c.ex_dividend_days, ql.Days) if c.ex_dividend_days else ql.Period()
+    return ql.FixedRateBond(c.settlement_days, 100.0, schedule, [row["coupon"] / 100.0],
+                            DAY_COUNT_QL[dc](), qlref.ROLLING[c.business_day_convention], 100.0,
+                            ql.Date(), pay, ex, pay)
 
 
 def npv(bond: Any, curve: Any, spread_bp: float | None) -> float:

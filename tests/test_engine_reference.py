@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import portfolios
 import shocks
 import stress
-from portfolios.conventions import DAY_COUNTS, PRESETS
+from portfolios.conventions import BUSINESS_DAY_CONVENTIONS, CALENDARS, DAY_COUNTS, PRESETS
 from stress.cashflows import build_cashflows
 from tests import strategies as ts
 
@@ -141,8 +141,16 @@ def reference(market: dict[str, Any], rows: list[dict[str, Any]],
         freq, dc = (PRESETS[r["convention"]].frequency, PRESETS[r["convention"]].day_count) \
             if r["convention"] else (r["frequency"], r["day_count"])
         mat = (r["maturity"] - dt.date(1970, 1, 1)).days
+        kw = {}
+        if r["convention"]:  # the preset's calendar, rolling and ex-dividend period
+            c = PRESETS[r["convention"]]
+            kw = {"calendar": np.array([CALENDARS[c.calendar]]),
+                  "business_day_convention": np.array([BUSINESS_DAY_CONVENTIONS[
+                      c.business_day_convention]]),
+                  "settlement_days": np.array([c.settlement_days]),
+                  "ex_dividend_days": np.array([c.ex_dividend_days])}
         cf = build_cashflows(val, np.array([mat]), np.array([r["coupon"]]), np.array([freq]),
-                             np.array([DAY_COUNTS[dc]]))
+                             np.array([DAY_COUNTS[dc]]), **kw)
         flows[i] = [((int(p) - cf.valuation_day) / 365.0, float(a))
                     for p, a in zip(cf.pay_day, cf.amount, strict=True)]
     summary, positions = [], []

@@ -428,6 +428,118 @@ def test_the_edges_of_the_ranges_are_valid(tmp_path, row):
     assert len(portfolios.load(write(tmp_path, csv_text(row)), valuation_date=VAL)) == 1
 
 
+# --- market-convention columns --------------------------------------------------------------
+
+CONV_HEADER = HEADER + (",issue_date,first_coupon_date,settlement_days,ex_dividend_days,"
+                        "calendar,business_day_convention")
+#: A UST-preset bond maturing 2030-01-15 (coupons 15 January / 15 July), then the convention
+#: cells: issue_date, first_coupon_date, settlement_days, ex_dividend_days, calendar, rolling.
+CONV_BOND = "B,bond,USD,1e6,4,2030-01-15,UST,,,,,x,"
+DAYS = "a whole number of business days from 0 to 10"
+CONVENTION_CELLS = [
+    (",,1.5,,,", "settlement_days", "1.5",
+     f"{DAYS} (from the valuation date to settlement)"),
+    (",,-1,,,", "settlement_days", "-1", f"{DAYS} (from the valuation date to settlement)"),
+    (",,11,,,", "settlement_days", "11", f"{DAYS} (from the valuation date to settlement)"),
+    (",,1e400,,,", "settlement_days", "1e400",
+     f"{DAYS} (from the valuation date to settlement)"),
+    (",,nan,,,", "settlement_days", "nan", f"{DAYS} (from the valuation date to settlement)"),
+    (",,T+1,,,", "settlement_days", "T+1", f"{DAYS} (from the valuation date to settlement)"),
+    (",,,7.25,,", "ex_dividend_days", "7.25",
+     f"{DAYS} (before a coupon's payment date; 0 for none)"),
+    (",,,-7,,", "ex_dividend_days", "-7", f"{DAYS} (before a coupon's payment date; 0 for none)"),
+    (",,,1e9,,", "ex_dividend_days", "1e9",
+     f"{DAYS} (before a coupon's payment date; 0 for none)"),
+    (",,,,NYSE,", "calendar", "NYSE", "one of NONE, WEEKENDS, US, JP, UK, TARGET"),
+    (",,,,\"US\nJP\",", "calendar", "US\nJP", "one of NONE, WEEKENDS, US, JP, UK, TARGET"),
+    (",,,,,next", "business_day_convention", "next",
+     "one of UNADJUSTED, FOLLOWING, MODIFIED FOLLOWING, PRECEDING, MODIFIED PRECEDING"),
+    (",,,,,FOLLOWING!", "business_day_convention", "FOLLOWING!",
+     "one of UNADJUSTED, FOLLOWING, MODIFIED FOLLOWING, PRECEDING, MODIFIED PRECEDING"),
+    ("2026-13-01,,,,,", "issue_date", "2026-13-01", "an ISO date YYYY-MM-DD"),
+    ("20250115,,,,,", "issue_date", "20250115", "an ISO date YYYY-MM-DD"),
+    ("1899-12-31,,,,,", "issue_date", "1899-12-31",
+     "an issue date from 1900-01-01 to 2399-12-31"),
+    ("2030-01-15,,,,,", "issue_date", "2030-01-15", "an issue date before the maturity date"),
+    ("2026-01-21,,,,,", "issue_date", "2026-01-21",
+     "an issue date on or before the valuation date 2026-01-20 (bonds not issued yet are not "
+     "modelled)"),
+    (",2026-07-15,,,,", "first_coupon_date", "2026-07-15",
+     "a first coupon date only with an issue_date (the first coupon period starts on it)"),
+    ("2025-07-15,2025-07-15,,,,", "first_coupon_date", "2025-07-15",
+     "a first coupon date after the issue date"),
+    ("2025-12-01,2030-07-15,,,,", "first_coupon_date", "2030-07-15",
+     "a first coupon date on or before the maturity date"),
+    ("2025-12-01,2026-03-15,,,,", "first_coupon_date", "2026-03-15",
+     "a coupon date of the bond's schedule: the maturity date rolled back by whole coupon "
+     "periods (its day of the month, or the month's last day when the maturity is one)"),
+    ("2025-12-01,2026-07-14,,,,", "first_coupon_date", "2026-07-14",
+     "a coupon date of the bond's schedule: the maturity date rolled back by whole coupon "
+     "periods (its day of the month, or the month's last day when the maturity is one)"),
+    ("2025-12-01,15/07/2026,,,,", "first_coupon_date", "15/07/2026", "an ISO date YYYY-MM-DD"),
+]
+
+
+@pytest.mark.parametrize(("cells", "column", "value", "expected"), CONVENTION_CELLS)
+def test_convention_columns_are_validated(tmp_path, cells, column, value, expected):
+    path = write(tmp_path, csv_text(CONV_BOND + cells, header=CONV_HEADER))
+    # (An issue on the maturity date is after the valuation date too: checked without one.)
+    got = problems(path, valuation_date=None if "maturity date" in expected else VAL)
+    assert got == [f"{path}: row 1 (position_id 'B'), column '{column}': got {value!r}; "
+                   f"expected {expected}"]
+
+
+@pytest.mark.parametrize(("cells", "expected"), [
+    # Blank cells take the preset's values; explicit ones override them.
+    (",,,,,", (None, None, 1, 0, "US", "FOLLOWING")),
+    (",,0,,NONE,unadjusted", (None, None, 0, 0, "NONE", "UNADJUSTED")),
+    (",,10,10,weekends,Modified_Following", (None, None, 10, 10, "WEEKENDS",
+                                            "MODIFIED FOLLOWING")),
+    (",,2.0,,target, modified  preceding ", (None, None, 2, 0, "TARGET", "MODIFIED PRECEDING")),
+    ("2026-01-20,,,,,", (dt.date(2026, 1, 20), None, 1, 0, "US", "FOLLOWING")),
+    ("1900-01-01,2030-01-15,,,,", (dt.date(1900, 1, 1), dt.date(2030, 1, 15), 1, 0, "US",
+                                   "FOLLOWING")),
+    ("2025-12-01,2026-07-15,,,,", (dt.date(2025, 12, 1), dt.date(2026, 7, 15), 1, 0, "US",
+                                   "FOLLOWING")),
+])
+def test_convention_columns_accept_and_default(tmp_path, cells, expected):
+    path = write(tmp_path, csv_text(CONV_BOND + cells, header=CONV_HEADER))
+    row = portfolios.load(path, valuation_date=VAL).frame.row(0, named=True)
+    assert tuple(row[c] for c in ("issue_date", "first_coupon_date", "settlement_days",
+                                  "ex_dividend_days", "calendar",
+                                  "business_day_convention")) == expected
+
+
+def test_convention_columns_of_other_instruments_are_ignored(tmp_path):
+    path = write(tmp_path, csv_text("G,gold,USD,100,,,,,,,,x,junk,junk,-1,99,MARS,sideways",
+                                    header=CONV_HEADER))
+    row = portfolios.load(path).frame.row(0, named=True)
+    assert row["calendar"] is None and row["settlement_days"] is None
+
+
+def test_a_month_end_schedule_needs_month_end_first_coupons(tmp_path):
+    bond = "M,bond,USD,1e6,4,2030-08-31,UST,,,,,x,"
+    ok = write(tmp_path, csv_text(bond + "2025-12-10,2026-02-28,,,,", header=CONV_HEADER))
+    assert len(portfolios.load(ok)) == 1
+    bad = write(tmp_path, csv_text(bond + "2025-12-10,2026-02-27,,,,", header=CONV_HEADER),
+                "bad.csv")
+    assert "column 'first_coupon_date': got '2026-02-27'" in problems(bad)[0]
+
+
+def test_an_issue_after_the_valuation_date_is_refused_when_valued(tmp_path):
+    """Loaded without a valuation date, the check waits for the market's."""
+    path = write(tmp_path, csv_text(CONV_BOND + "2026-03-01,,,,,", header=CONV_HEADER))
+    book = portfolios.load(path)
+    market = Market.from_dict({"valuation_date": VAL, "curves": {
+        "USD": {"type": "zero", "tenors": ["1Y", "10Y"], "rates": [3.0, 4.0]}}})
+    import stress
+
+    with pytest.raises(PortfolioValidationError, match=(
+            r"row 1 \(position_id 'B'\), column 'issue_date': got '2026-03-01'; expected an "
+            r"issue date on or before the valuation date 2026-01-20")):
+        stress.analytics(book, market)
+
+
 def test_without_a_valuation_date_maturities_end_100_years_after_today(tmp_path):
     path = write(tmp_path, csv_text("B,bond,USD,1e6,4,2999-01-01,UST,,,,,x"))
     before = dt.date.today()
@@ -1140,8 +1252,18 @@ def check_frame(book: portfolios.Portfolio, n_rows: int) -> None:
     assert f["position_id"].null_count() == f["notional"].null_count() == 0
     assert f["notional"].abs().max() is None or f["notional"].abs().max() <= 1e15
     bonds = f.filter(pl.col("instrument") == "bond")
-    for c in ("coupon", "maturity", "frequency", "day_count"):
+    for c in ("coupon", "maturity", "frequency", "day_count", "settlement_days",
+              "ex_dividend_days", "calendar", "business_day_convention"):
         assert bonds[c].null_count() == 0, c
+    assert bonds["settlement_days"].is_between(0, 10).all()
+    assert bonds["ex_dividend_days"].is_between(0, 10).all()
+    dated = bonds.filter(pl.col("issue_date").is_not_null())
+    assert (dated["issue_date"] < dated["maturity"]).all()
+    assert (dated["issue_date"] <= VAL).all()
+    first = bonds.filter(pl.col("first_coupon_date").is_not_null())
+    assert first["issue_date"].null_count() == 0
+    assert ((first["first_coupon_date"] > first["issue_date"])
+            & (first["first_coupon_date"] <= first["maturity"])).all()
 
 
 @FUZZ_HEAVY

@@ -114,10 +114,13 @@ def test_par_bootstrap_reprices_every_par_bond_at_100(qlref, drawn):
     # Through the positions and analytics (coupons must be >= 0 there).
     live = [(t, m, r) for t, m, r in zip(tenors, maturities, rates, strict=True) if r >= 0]
     if live:
+        # Par bonds are bootstrapped settling on the valuation date, unadjusted: the
+        # convention's frequency and day count with T+0 and no calendar.
         positions = portfolios.load(pl.DataFrame({
             "position_id": [f"P{t}" for t, _, _ in live], "instrument": "bond", "currency": ccy,
             "notional": 1e6, "coupon": [r for _, _, r in live],
-            "maturity": [m for _, m, _ in live], "convention": conv,
+            "maturity": [m for _, m, _ in live], "convention": conv, "settlement_days": 0,
+            "calendar": "NONE", "ex_dividend_days": 0,
         }))
         out = stress.analytics(positions, market)
         np.testing.assert_allclose(out["clean_price"].to_numpy(), 100.0, rtol=0, atol=1e-10)
@@ -250,8 +253,12 @@ def test_base_currency_conversion_in_analytics(base):
         assert r["pv_base"] == pytest.approx(r["pv"] * ccy_usd * usd_per_base, rel=1e-14), pid
     assert rows["GOLD"]["pv"] == 100.0 * 2650.0
     assert rows["GBP_CASH"]["pv"] == 5e5
-    assert rows["EUR_BUND"]["pv"] == pytest.approx(1e6 / 100 * rows["EUR_BUND"]["dirty_price"],
-                                                   rel=1e-15)
+    # The Bund settles T+2: its dirty price is its value on the settlement date, which the
+    # curve discounts to the valuation date (no cashflow between).
+    bund = rows["EUR_BUND"]
+    t_settle = (bund["settlement_date"] - m.valuation_date).days / 365
+    assert bund["pv"] == pytest.approx(
+        1e6 / 100 * bund["dirty_price"] * m.curves["EUR"].discount(t_settle), rel=1e-14)
     assert rows["JGB"]["pv"] < 0
     # The same through the base_currency argument.
     usd = Market.from_dict(FX_MARKET)

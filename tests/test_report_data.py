@@ -530,7 +530,7 @@ def test_terminal_ranks_within_families_and_pins_the_episode(macro_report: tuple
     assert ranks == sorted(ranks) and len(ranks) >= 2
     assert "DV01 by currency in the worst scenario" in out
     dv01 = next(line for line in lines if line.startswith("│ JPY ") and "→" in line)
-    assert "-115,386 →" in dv01  # the short JGB book: negative DV01 in JPY
+    assert "-115,381 →" in dv01  # the short JGB book: negative DV01 in JPY
 
 
 def test_terminal_shows_every_scenario_without_a_limit(macro_report: tuple) -> None:

@@ -145,7 +145,8 @@ CASES = [
      "4 or 12 per year"),
     ("P2,bond,USD,1e6,4,2030-01-01,,2,ACT/ACT",
      " (position_id 'P2'), column 'day_count': got 'ACT/ACT'; expected one of ACT/ACT-ICMA, "
-     "ACT/365F, ACT/360, 30/360, 30E/360"),
+     "ACT/365F, ACT/360, 30/360 US (or 30/360), 30E/360, 30/360 ISDA, 30E/360 ISDA, "
+     "ACT/ACT ISDA, NL/365"),
     ("P2,bond,USD,1e6,4,2030-01-01,,,ACT/360",
      " (position_id 'P2'), column 'frequency': expected a frequency (or a convention: UST, JGB, "
      "BUND, GILT, USD_CORP)"),

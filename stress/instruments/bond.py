@@ -1,15 +1,19 @@
-"""Fixed-coupon bullet bonds: regular schedules rolled back from maturity, coupons from the day
-count, a zero spread over the currency curve given or solved from a quoted clean price."""
+"""Fixed-coupon bullet bonds: schedules rolled back from maturity (an odd first coupon from the
+issue date), coupons from the day count, payments rolled on the market's calendar, quotes on the
+settlement date, a zero spread over the currency curve given or solved from a quoted clean
+price."""
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
-from portfolios.conventions import DAY_COUNTS
+from portfolios.conventions import BUSINESS_DAY_CONVENTIONS, CALENDARS, DAY_COUNTS
 from stress.cashflows import build_cashflows
 from stress.instruments.base import CashflowRows, Instrument
 from stress.kernels.scenarios import CASHFLOWS
+from stress.kernels.schedules import NO_DATE
 from stress.market import Market
 
 
@@ -22,7 +26,19 @@ def build(rows: pl.DataFrame, market: Market) -> CashflowRows:
         day_count=pl.col("day_count").replace_strict(DAY_COUNTS, return_dtype=pl.Int64),
         spread_bp=pl.col("spread_bp").cast(pl.Float64).fill_null(0.0),
         clean_price=pl.col("clean_price").cast(pl.Float64).fill_null(np.nan),
+        issue=pl.col("issue_date").cast(pl.Int64).fill_null(NO_DATE),
+        first=pl.col("first_coupon_date").cast(pl.Int64).fill_null(NO_DATE),
+        calendar=pl.col("calendar").replace_strict(CALENDARS, return_dtype=pl.Int64),
+        rolling=pl.col("business_day_convention").replace_strict(
+            BUSINESS_DAY_CONVENTIONS, return_dtype=pl.Int64
+        ),
+        settlement_days=pl.col("settlement_days").cast(pl.Int64),
+        ex_dividend_days=pl.col("ex_dividend_days").cast(pl.Int64),
     )
+
+    def ints(name: str) -> npt.NDArray[np.int64]:
+        return cols[name].to_numpy().astype(np.int64)
+
     frequency = cols["frequency"].to_numpy().astype(np.int64)
     return CashflowRows(
         cashflows=build_cashflows(
@@ -31,6 +47,12 @@ def build(rows: pl.DataFrame, market: Market) -> CashflowRows:
             cols["coupon"].to_numpy().astype(np.float64),
             frequency,
             cols["day_count"].to_numpy().astype(np.int64),
+            issue_day=ints("issue"),
+            first_coupon_day=ints("first"),
+            calendar=ints("calendar"),
+            business_day_convention=ints("rolling"),
+            settlement_days=ints("settlement_days"),
+            ex_dividend_days=ints("ex_dividend_days"),
         ),
         currency=tuple(rows["currency"].to_list()),
         # Divided here: polars may multiply by the reciprocal, which differs in the last bit.

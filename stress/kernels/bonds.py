@@ -64,7 +64,7 @@ def curve_risk(
 
 
 @njit(cache=True)
-def solve_spread(
+def solve_spread_settled(
     offsets,
     time,
     amount,
@@ -72,26 +72,32 @@ def solve_spread(
     curve_off,
     curve_t,
     curve_z,
+    settle_t,
     target,
     out_spread,
     out_ok,
 ):
-    """Constant zero spread s with sum CF exp(-(z(t)+s) t) = target (dirty per 100).
+    """Constant zero spread s with sum CF exp(-(z(t)+s) t) = target exp(-(z(ts)+s) ts): the
+    cashflows' value on the settlement date (``settle_t`` years away) is the dirty price
+    ``target`` per 100 (QuantLib's zSpread with a settlement date).
 
-    Safeguarded Newton: PV falls monotonically in s, so a bracket is kept and bisection takes
-    over whenever a Newton step leaves it. ``out_ok`` says whether it converged.
+    Safeguarded Newton: the settlement value falls monotonically in s, so a bracket is kept and
+    bisection takes over whenever a Newton step leaves it. ``out_ok`` says whether it converged.
     """
     for i in range(len(offsets) - 1):
         c = curve[i]
         xs = curve_t[curve_off[c] : curve_off[c + 1]]
         zs = curve_z[curve_off[c] : curve_off[c + 1]]
+        ts = settle_t[i]
+        zs_settle = interp_flat(xs, zs, ts)
         lo = -1.0
         hi = 1.0
         s = 0.0
         ok = False
         for _ in range(_MAX_ITER):
-            f = -target[i]
-            df = 0.0
+            pay = target[i] * np.exp(-(zs_settle + s) * ts)
+            f = -pay
+            df = ts * pay
             for j in range(offsets[i], offsets[i + 1]):
                 t = time[j]
                 v = amount[j] * np.exp(-(interp_flat(xs, zs, t) + s) * t)
@@ -116,6 +122,46 @@ def solve_spread(
             s = new
         out_spread[i] = s
         out_ok[i] = ok
+
+
+@njit(cache=True)
+def solve_spread(
+    offsets,
+    time,
+    amount,
+    curve,
+    curve_off,
+    curve_t,
+    curve_z,
+    target,
+    out_spread,
+    out_ok,
+):
+    """``solve_spread_settled`` with settlement on the valuation date: sum CF exp(-(z(t)+s) t)
+    = target (dirty per 100)."""
+    solve_spread_settled(offsets, time, amount, curve, curve_off, curve_t, curve_z,
+                         np.zeros(len(offsets) - 1), target, out_spread, out_ok)
+
+
+@njit(cache=True)
+def settled_price(offsets, time, amount, curve, spread, curve_off, curve_t, curve_z, settle_t,
+                  out_price):
+    """Per bond: the value on its settlement date (``settle_t`` years from the valuation date)
+    of its cashflows, per 100 face: sum CF DF(t) / DF(ts) on its curve plus spread (QuantLib's
+    Bond.dirtyPrice()). NaN for a bond without cashflows."""
+    for i in range(len(offsets) - 1):
+        if offsets[i + 1] == offsets[i]:
+            out_price[i] = np.nan
+            continue
+        c = curve[i]
+        xs = curve_t[curve_off[c] : curve_off[c + 1]]
+        zs = curve_z[curve_off[c] : curve_off[c + 1]]
+        pv = 0.0
+        for j in range(offsets[i], offsets[i + 1]):
+            t = time[j]
+            pv += amount[j] * np.exp(-(interp_flat(xs, zs, t) + spread[i]) * t)
+        ts = settle_t[i]
+        out_price[i] = pv / np.exp(-(interp_flat(xs, zs, ts) + spread[i]) * ts)
 
 
 @njit(cache=True)
