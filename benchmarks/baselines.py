@@ -1,13 +1,15 @@
 """Baselines the engine is measured against, each checked against the engine's prices.
 
-- QuantLib, the way its users run scenarios: one ``FixedRateBond`` per position, priced by a
-  ``DiscountingBondEngine`` off a ``SpreadedLinearZeroInterpolatedTermStructure`` (the base
-  zero curve plus ``SimpleQuote`` spreads at the shock tenors); effective duration and
-  convexity by +-1 bp parallel bumps of the shocked curve (one ``SimpleQuote`` shared by every
-  bond: per scenario the book is repriced at 0, +1 bp and -1 bp, 3 NPVs per bond and scenario).
-  The bump is set once per pass, not per bond: flipping a quote that every bond observes
-  notifies the whole sample, so a per-bond flip would make QuantLib look quadratically slow.
-  Too slow to run in full, so a sample is timed and the rate extrapolated.
+- QuantLib, the way its users run scenarios: one ``FixedRateBond`` per position (on its row's
+  calendar, payment rolling, settlement and ex-dividend period, QuantLib's own calendars; the
+  NPV on the valuation date, as the engine's pv), priced by a ``DiscountingBondEngine`` off
+  a ``SpreadedLinearZeroInterpolatedTermStructure`` (the base zero curve plus ``SimpleQuote``
+  spreads at the shock tenors); effective duration and convexity by +-1 bp parallel bumps of
+  the shocked curve (one ``SimpleQuote`` shared by every bond: per scenario the book is
+  repriced at 0, +1 bp and -1 bp, 3 NPVs per bond and scenario). The bump is set once per
+  pass, not per bond: flipping a quote that every bond observes notifies the whole sample, so
+  a per-bond flip would make QuantLib look quadratically slow. Too slow to run in full, so a
+  sample is timed and the rate extrapolated.
 - Plain numpy: flat cashflow arrays, per scenario ``np.interp`` of the shift, ``np.exp`` per
   cashflow and segment sums with ``np.add.reduceat``.
 - Plain numba: what a competent numba user writes in an afternoon. Cashflows are discounted on
@@ -20,7 +22,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import statistics
 import time
 from collections.abc import Callable
@@ -40,15 +41,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-_DAY_COUNTERS = {
-    "ACT/ACT-ICMA": "ISMA",
-    "ACT/365F": "A365",
-    "ACT/360": "A360",
-    "30/360": "USA",
-    "30E/360": "EU",
-}
-
-
 @dataclass(frozen=True)
 class Timing:
     seconds: float  # for the whole sample (price, duration and convexity)
@@ -63,12 +55,6 @@ class Timing:
         return self.bond_scenarios / self.seconds
 
 
-def _ql_date(d: dt.date) -> Any:
-    import QuantLib as ql  # noqa: N813
-
-    return ql.Date(d.day, d.month, d.year)
-
-
 def quantlib(
     prepared: Prepared, scen: ScenarioSet, bonds: npt.NDArray[np.int64], repeats: int = 1
 ) -> Timing:
@@ -77,18 +63,13 @@ def quantlib(
     passes of each."""
     import QuantLib as ql  # noqa: N813
 
+    from tests import qlref
+
     book = prepared.book
     market = book.market
-    val = _ql_date(market.valuation_date)
+    val = qlref.qdate(market.valuation_date)
     ql.Settings.instance().evaluationDate = val
     a365 = ql.Actual365Fixed()
-    counters = {
-        "ISMA": ql.ActualActual(ql.ActualActual.ISMA),
-        "A365": a365,
-        "A360": ql.Actual360(),
-        "USA": ql.Thirty360(ql.Thirty360.USA),
-        "EU": ql.Thirty360(ql.Thirty360.European),
-    }
     shocks = _resolved(prepared, scen)
     # Node dates whose ACT/365F times equal the engine's shock tenors exactly.
     shock_dates = [val + round(t * 365) for t in shocks.times]
@@ -125,21 +106,14 @@ def quantlib(
     qbonds = []
     for k, r in enumerate(frame.iter_rows(named=True)):
         i = int(bonds[k])
-        start = book.cashflows.coupon_days[i, 0]
-        mat = _ql_date(r["maturity"])
-        sched = ql.Schedule(
-            _ql_date(dt.date(1970, 1, 1) + dt.timedelta(days=int(start))),
-            mat,
-            ql.Period(12 // r["frequency"], ql.Months),
-            ql.NullCalendar(),
-            ql.Unadjusted,
-            ql.Unadjusted,
-            ql.DateGeneration.Backward,
-            True,
-        )
-        bond = ql.FixedRateBond(
-            0, 100.0, sched, [r["coupon"] / 100.0], counters[_DAY_COUNTERS[r["day_count"]]]
-        )
+        # Each bond on its row's conventions (calendar, rolling, settlement, ex-dividend
+        # period) as the tests' QuantLib oracle builds it, with QuantLib's own calendars.
+        bond = qlref.fixed_rate_bond(
+            market.valuation_date, r["maturity"], r["coupon"], r["frequency"], r["day_count"],
+            issue=r["issue_date"], first_coupon=r["first_coupon_date"], calendar=r["calendar"],
+            convention=r["business_day_convention"], settlement_days=r["settlement_days"],
+            ex_dividend_days=r["ex_dividend_days"],
+        ).bond
         spread = float(book.spread[i])
         if spread == 0.0:
             bond.setPricingEngine(engines[r["currency"]])
@@ -173,7 +147,7 @@ def quantlib(
             for out, shift in ((prices, 0.0), (up, h), (down, -h)):
                 bump.setValue(shift)
                 for b, (bond, _) in enumerate(qbonds):
-                    out[b, s] = bond.dirtyPrice()
+                    out[b, s] = bond.NPV()
             bump.setValue(0.0)
         dur[:] = (down - up) / (2 * h * prices)
         conv[:] = (up + down - 2 * prices) / (h * h * prices)
@@ -182,7 +156,7 @@ def quantlib(
         for s in range(S):
             set_scenario(s)
             for bond, _ in qbonds:
-                bond.dirtyPrice()
+                bond.NPV()
 
     # The passes alternate and each time is the median of ``repeats``, as the engine's are.
     full_times: list[float] = []

@@ -247,23 +247,25 @@ class QlAnalytics:
 
 def bond_yield(qb: QlBond, dirty: float) -> float:
     """``BondFunctions.bondYield`` for a dirty price, compounded at the coupon frequency."""
-    return ql.BondFunctions.bondYield(
-        qb.bond,
-        ql.BondPrice(dirty, ql.BondPrice.Dirty),
-        qb.day_counter,
-        ql.Compounded,
-        FREQUENCIES[qb.frequency],
-        qb.settlement,
-        ACCURACY,
-        MAX_ITERATIONS,
-        0.03,
+    return float(
+        ql.BondFunctions.bondYield(
+            qb.bond,
+            ql.BondPrice(dirty, ql.BondPrice.Dirty),
+            qb.day_counter,
+            ql.Compounded,
+            FREQUENCIES[qb.frequency],
+            qb.settlement,
+            ACCURACY,
+            MAX_ITERATIONS,
+            0.03,
+        )
     )
 
 
 def yield_dirty_price(qb: QlBond, y: float) -> float:
     """Dirty price per 100 at yield ``y`` (QuantLib's clean price at that yield + accrued)."""
     clean = ql.BondFunctions.cleanPrice(qb.bond, qb.rate(y), qb.settlement)
-    return clean + ql.BondFunctions.accruedAmount(qb.bond, qb.settlement)
+    return float(clean + ql.BondFunctions.accruedAmount(qb.bond, qb.settlement))
 
 
 def analytics(qb: QlBond, curve: ql.YieldTermStructureHandle) -> QlAnalytics:
@@ -290,7 +292,7 @@ def analytics(qb: QlBond, curve: ql.YieldTermStructureHandle) -> QlAnalytics:
 
 def z_spread(qb: QlBond, clean: float, curve: ql.YieldTermStructureHandle) -> float:
     """QuantLib's continuously compounded ACT/365F z-spread reproducing a clean price."""
-    return ql.BondFunctions.zSpread(
+    z = ql.BondFunctions.zSpread(
         qb.bond,
         ql.BondPrice(clean, ql.BondPrice.Clean),
         curve.currentLink(),
@@ -302,3 +304,4 @@ def z_spread(qb: QlBond, clean: float, curve: ql.YieldTermStructureHandle) -> fl
         MAX_ITERATIONS,
         0.0,
     )
+    return float(z)
