@@ -144,6 +144,7 @@ def book_analytics(book: Book) -> pl.DataFrame:
             "net_basis": net_basis,
             "pv": pv,
             "pv_base": pv * book.fx0,
+            "dv01_base": dv01 * book.fx0,
             **{f"krd_{k:g}y": krd_cols[:, i] for i, k in enumerate(KEY_TENORS)},
         },
         nan_to_null=True,

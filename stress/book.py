@@ -129,6 +129,39 @@ def build_book(portfolio: Portfolio, market: Market, *, skip_invalid: bool = Fal
     return book
 
 
+def validate(portfolio: Portfolio, market: Market, *, skip_invalid: bool = False) -> Portfolio:
+    """The rows of ``portfolio`` the market can value, with the same checks, errors and
+    rejects as ``build_book``, without laying out the whole book (only the bonds quoted by
+    clean price, to solve their spreads): a sharded run validates the book on the client
+    this way and lays out each shard where it runs.
+
+    Raises:
+        PortfolioValidationError: rows that cannot be valued (without ``skip_invalid``).
+        MarketError: the market lacks data some positions need (without ``skip_invalid``).
+    """
+    matured = portfolio.matured(market.valuation_date)
+    if matured and not skip_invalid:
+        raise PortfolioValidationError(matured)
+    gaps, summary = _market_gaps(portfolio, market)
+    if summary and not skip_invalid:
+        raise MarketError(
+            f"{market.source}: the market lacks data the portfolio needs:\n"
+            + "\n".join(f"  - {p}" for p in summary)
+        )
+    if matured or gaps:
+        portfolio = portfolio.drop_rows(matured + gaps)
+    f = portfolio.frame
+    quoted = f.filter((pl.col("instrument") == "bond") & pl.col("clean_price").is_not_null())
+    if quoted.height:
+        sub = Portfolio(quoted, portfolio.source, portfolio.attributes)
+        unreachable = _solve_price_spreads(_layout(sub, market))
+        if unreachable:
+            if not skip_invalid:
+                raise PortfolioValidationError(unreachable)
+            portfolio = portfolio.drop_rows(unreachable)
+    return portfolio
+
+
 def _layout_solved(portfolio: Portfolio, market: Market) -> Book:
     book = _layout(portfolio, market)
     left = _paid_out(book) + _solve_price_spreads(book)

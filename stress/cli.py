@@ -28,16 +28,19 @@ from rich.text import Text
 
 import portfolios
 import shocks
+from portfolios.model import Portfolio
 from portfolios.problems import PortfolioError, Problem
 from shocks.errors import HistoryError
+from shocks.model import ScenarioSet
 from shocks.parse import ScenarioError
 from shocks.tenors import parse_tenor
 from stress import __version__, cli_history
 from stress.analytics import book_analytics
-from stress.book import Book, build_book
+from stress.batch import layout_names
+from stress.book import Book, build_book, validate
 from stress.data import default_market_path
-from stress.engine import load_for, run_prepared
-from stress.evaluate import NumericalError
+from stress.engine import WORST_SCENARIOS, load_for, run_prepared
+from stress.evaluate import SHARD_POSITIONS, NumericalError
 from stress.families import families_of
 from stress.groups import GroupingError
 from stress.io import FORMATS, OutputError, write_frame
@@ -50,11 +53,14 @@ from stress.reportdata import (
     ReportData,
     ReportError,
     collect,
+    collect_parts,
+    detailed_scenarios,
     read,
     read_reverses,
 )
 from stress.reportdata import write as write_report_data
 from stress.resolve import resolve
+from stress.result import StressResult
 from stress.reverse_stress import ReverseStressError
 from stress.risk import RiskError
 from stress.work import run_work, shows_progress
@@ -193,9 +199,11 @@ def _parser() -> argparse.ArgumentParser:
         "-o",
         type=Path,
         metavar="DIR",
-        help="write the results into DIR as one set: summary, by_<column>, positions, "
-        "rejects.csv, the report's data (worst, scenarios, curve_shifts, fx_moves, "
-        "key_rate_dv01, risk) and manifest.json (replaces an earlier run's set in DIR)",
+        help="write the results into DIR as one set: summary, by_<column>, positions/ (one "
+        "file per task), rejects.csv, the report's data (worst, scenarios, curve_shifts, "
+        "fx_moves, key_rate_dv01, risk) and manifest.json (replaces an earlier run's set in "
+        "DIR); finished work is kept in .DIR.stress-work/ until then, so the same command "
+        "started again after a kill resumes",
     )
     r.add_argument(
         "--report",
@@ -246,6 +254,30 @@ def _parser() -> argparse.ArgumentParser:
         "mean given the ones it shocks (predictive stress)",
     )
     cli_history.history_options(r)
+    where = r.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="run shard by shard on a local Dask cluster of N worker processes (loopback "
+        "only; needs the 'cluster' extra)",
+    )
+    where.add_argument(
+        "--cluster",
+        default=None,
+        metavar="ADDRESS",
+        help="run shard by shard on the Dask cluster whose scheduler is at ADDRESS "
+        "(tcp://host:8786, or tls://host:8786 with the certificates of Dask's configuration)",
+    )
+    r.add_argument(
+        "--shard-positions",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help=f"positions per shard (default {SHARD_POSITIONS:,}); sums are added shard by "
+        "shard, so another size may change the last bits of the figures",
+    )
 
     cli_history.reverse_parser(sub, common)
 
@@ -386,22 +418,38 @@ def _book(args: argparse.Namespace, err: Console, market: Market | None = None) 
     """The portfolio laid out on the market (default: the one of the arguments); invalid rows
     stop the run or, with --skip-invalid, join the rejects (``book.portfolio.rejected``)."""
     market = market or _market(args).with_base(args.base_currency)
+    book = build_book(_load(args, market), market, skip_invalid=args.skip_invalid)
+    _report_portfolio(book.portfolio, args, err)
+    return book
+
+
+def _valid(args: argparse.Namespace, err: Console, market: Market) -> Portfolio:
+    """The rows of the portfolio the market can value, checked as ``_book`` checks them
+    (same errors, same rejects) without laying the book out: a run shard by shard lays out
+    each shard where it runs."""
+    portfolio = validate(_load(args, market), market, skip_invalid=args.skip_invalid)
+    _report_portfolio(portfolio, args, err)
+    return portfolio
+
+
+def _load(args: argparse.Namespace, market: Market) -> Portfolio:
     src = args.portfolio
     path = portfolios.sample_path(src) if src in portfolios.sample_names() else Path(src)
-    portfolio = portfolios.load(
+    return portfolios.load(
         path, valuation_date=market.valuation_date, skip_invalid=args.skip_invalid
     )
-    book = build_book(portfolio, market, skip_invalid=args.skip_invalid)
-    _report_rejects(book.portfolio.rejected, book.portfolio.n_input_rows, args, err)
-    if not len(book.portfolio):
-        why = "every row was rejected" if book.portfolio.rejected else "the file has no rows"
+
+
+def _report_portfolio(portfolio: Portfolio, args: argparse.Namespace, err: Console) -> None:
+    _report_rejects(portfolio.rejected, portfolio.n_input_rows, args, err)
+    if not len(portfolio):
+        why = "every row was rejected" if portfolio.rejected else "the file has no rows"
         err.print(
             Text.assemble(
                 ("warning: ", "yellow"),
                 f"no positions to value ({why}); every figure below is zero",
             )
         )
-    return book
 
 
 def _report_rejects(
@@ -454,11 +502,13 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     market = _market(args).with_base(args.base_currency)
     history = shocks.load_history(args.history) if args.history else None
     scen = load_for(market, args.scenarios, history, fill_unshocked=args.fill_unshocked)
-    book = _book(args, err, market)
     levels = cli_history.risk_levels(args, cli_history.generated(scen.origins))
+    by = list(dict.fromkeys([*args.by, *REPORT_GROUPINGS]))
+    if target is not None or args.workers or args.cluster:
+        return _run_sharded(args, out, err, market, scen, levels, by, target, start, started)
+    book = _book(args, err, market)
     prepared = prepare_book(book, scen.spread_attributes)
     work = run_work(len(prepared.cashflows.pv), book.n_positions, len(scen))
-    by = list(dict.fromkeys([*args.by, *REPORT_GROUPINGS]))
     with Progress(
         TextColumn("revaluing"),
         BarColumn(),
@@ -470,22 +520,20 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
         disable=not shows_progress(work),
     ) as bar:
         task = bar.add_task("run", total=len(scen))
+        # No --out: no file takes the per-position detail, so it is not kept; the worst
+        # positions of every scenario (what positions mode finds) are all the report needs.
         result = run_prepared(
             prepared,
             scen,
-            detail=args.detail,
+            worst_scenarios=None if args.detail == "positions" else WORST_SCENARIOS,
             by=by,
             risk=levels,
+            shard_positions=args.shard_positions,
             progress=lambda done, total: bar.update(task, completed=done),
         )
     elapsed = time.perf_counter() - start
-    # The per-family VaR/ES table says nothing the risk panel does not for one generated set.
-    families = set(families_of(scen.names, scen.origins, scen.descriptions))
-    print_run_report(out, result, args.top, family_risk=not (levels and len(families) == 1))
-    if levels:
-        cli_history.risk_panel(out, result, levels)
-    data = None
-    if target is not None or args.report is not None:
+    _report_run(out, result, scen, args.top, levels)
+    if args.report is not None:
         data = collect(
             result,
             book,
@@ -495,28 +543,196 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
             run_started=started,
             run_seconds=elapsed,
         )
-    if target is not None and data is not None:
-        ext = args.format
-        with target as files:
-            files.write(result.summary, f"summary.{ext}")
-            for column in by:
-                files.write(result.by(column), f"by_{column}.{ext}")
-            if args.detail == "positions":
-                files.write(result.positions, f"positions.{ext}")
-            if levels:
-                for name, frame in cli_history.risk_frames(result, levels).items():
-                    files.write(frame, f"{name}.{ext}")
-            files.write(result.rejects, "rejects.csv")
-            report_entry = write_report_data(data, files, ext, set(files.files))
-            files.commit({**_manifest(args, book, len(scen)), "report": report_entry})
-        err.print(f"wrote {args.out}: " + ", ".join([*files.files, MANIFEST]))
-    if args.report is not None and data is not None:
         _write_html(data, args.report, err)
     err.print(
         f"{book.n_positions} positions x {len(scen)} scenarios in {elapsed:.2f} s "
         f"(base currency {market.base_currency}, valuation {market.valuation_date})"
     )
     return 0
+
+
+def _report_run(
+    out: Console,
+    result: StressResult,
+    scen: ScenarioSet,
+    top: int,
+    levels: tuple[float, ...],
+) -> None:
+    # The per-family VaR/ES table says nothing the risk panel does not for one generated set.
+    families = set(families_of(scen.names, scen.origins, scen.descriptions))
+    print_run_report(out, result, top, family_risk=not (levels and len(families) == 1))
+    if levels:
+        cli_history.risk_panel(out, result, levels)
+
+
+def _run_sharded(
+    args: argparse.Namespace,
+    out: Console,
+    err: Console,
+    market: Market,
+    scen: ScenarioSet,
+    levels: tuple[float, ...],
+    by: list[str],
+    target: OutputSet | None,
+    start: float,
+    started: dt.datetime,
+) -> int:
+    """``stress run`` shard by shard: in this process (``--out`` alone) or on a Dask cluster
+    (``--workers``, ``--cluster``). With ``--out DIR`` each finished task is kept in
+    ``.DIR.stress-work/`` beside DIR until the set is committed, so the same command started
+    again after a kill resumes; per-position detail is written by the tasks as Parquet (or
+    CSV) files into ``DIR/positions/``. The report's data comes from the same tasks (each
+    shard's key-rate DV01s, the worst positions of the scenarios it shows in full)."""
+    from stress.batch import Executor, SerialExecutor, WorkDir, run_sharded
+
+    portfolio = _valid(args, err, market)
+    work = WorkDir.beside(args.out) if target is not None else None
+    # Without --out no file takes the per-position detail: the worst positions of every
+    # scenario (what positions mode finds) are all the terminal needs.
+    detail = args.detail if target is not None else "summary"
+    worst_scenarios = None if args.detail == "positions" else WORST_SCENARIOS
+    report = target is not None or args.report is not None
+    family = families_of(scen.names, scen.origins, scen.descriptions)
+
+    def also_worst(pnl: np.ndarray) -> list[int]:
+        index = {n: i for i, n in enumerate(scen.names)}
+        return [index[n] for n in detailed_scenarios(scen.names, pnl, family)]
+
+    batch = not err.is_terminal
+    if batch:
+        logging.getLogger("stress.progress").setLevel(logging.INFO)
+    with contextlib.ExitStack() as stack:
+        executor: Executor = SerialExecutor()
+        where = "this process"
+        if args.workers or args.cluster:
+            executor, where = _cluster(args, stack)
+        bar = stack.enter_context(
+            Progress(
+                TextColumn("revaluing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("tasks"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+                disable=batch,
+            )
+        )
+        task = bar.add_task("run", total=None)
+        logged = _ProgressLog()
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+            logged(done, total)
+
+        if work is not None:
+            stack.callback(work.close)
+        run = run_sharded(
+            portfolio,
+            market,
+            scen,
+            detail=detail,
+            by=by,
+            worst_scenarios=worst_scenarios,
+            risk=levels,
+            shard_positions=args.shard_positions,
+            executor=executor,
+            work=work,
+            fmt=args.format,
+            key_rates=report,
+            also_worst=also_worst if report else None,
+            progress=progress,
+        )
+        if work is not None and work.resumed:
+            err.print(f"resumed: {work.resumed} finished tasks were kept from an earlier run")
+    result = run.result
+    elapsed = time.perf_counter() - start
+    _report_run(out, result, scen, args.top, levels)
+    data = None
+    if report:
+        assert run.key_rates is not None
+        curves, currencies = layout_names(portfolio)
+        data = collect_parts(
+            result,
+            portfolio,
+            market,
+            curves,
+            currencies,
+            run.key_rates,
+            fill_worst=run.worst_of,
+            book_name=args.portfolio,
+            scenario_set=" ".join(args.scenarios),
+            run_started=started,
+            run_seconds=elapsed,
+        )
+    if target is not None and data is not None:
+        assert work is not None
+        ext = args.format
+        with target as files:
+            files.write(result.summary, f"summary.{ext}")
+            for column in by:
+                files.write(result.by(column), f"by_{column}.{ext}")
+            if args.detail == "positions":
+                files.link(work.parts, [name for name, _ in run.parts], "positions")
+            if levels:
+                for name, frame in cli_history.risk_frames(result, levels).items():
+                    files.write(frame, f"{name}.{ext}")
+            files.write(result.rejects, "rejects.csv")
+            report_entry = write_report_data(data, files, ext, set(files.files))
+            meta = _manifest(args, portfolio, market, len(scen))
+            meta["run"] = {"where": where, "shard_positions": args.shard_positions
+                           or SHARD_POSITIONS}  # fmt: skip
+            if args.detail == "positions":
+                meta["positions_parts"] = [{"file": f"positions/{name}", "rows": rows}
+                                           for name, rows in run.parts]  # fmt: skip
+            files.commit({**meta, "report": report_entry})
+        # The set is in place: the work kept for a resume is done with.
+        work.remove()
+        err.print(f"wrote {args.out}: " + ", ".join([*files.files, MANIFEST]))
+    if args.report is not None and data is not None:
+        _write_html(data, args.report, err)
+    err.print(
+        f"{len(portfolio)} positions x {len(scen)} scenarios in {elapsed:.2f} s on {where} "
+        f"(base currency {market.base_currency}, valuation {market.valuation_date})"
+    )
+    return 0
+
+
+def _cluster(args: argparse.Namespace, stack: contextlib.ExitStack) -> tuple[Any, str]:
+    """A Dask executor for --workers or --cluster, closed with ``stack``."""
+    try:
+        from stress.cluster import DaskExecutor, connect
+    except ImportError:
+        raise OutputError(
+            "--workers and --cluster need Dask: pip install 'stress[cluster]' (or "
+            "'dask[distributed]')"
+        ) from None
+    try:
+        client = stack.enter_context(connect(args.cluster, args.workers))
+    except (OSError, TimeoutError) as exc:
+        raise OutputError(f"cannot reach the Dask scheduler at {args.cluster}: {exc}") from exc
+    if args.cluster:
+        n = len(client.scheduler_info().get("workers", {}))
+        return DaskExecutor(client), f"the cluster at {args.cluster} ({n} workers)"
+    return DaskExecutor(client), f"a local cluster of {args.workers} workers"
+
+
+class _ProgressLog:
+    """Progress as log lines (``stress.progress``, shown in batch runs): every 10 % or 30 s."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        tenth = 10 * done // max(total, 1)
+        now = time.monotonic()
+        if tenth > self.shown or now - self.last > 30 or done == total:
+            if done == total and self.shown == 10:
+                return
+            self.shown = tenth
+            self.last = now
+            logging.getLogger("stress.progress").info("%d of %d tasks done", done, total)
 
 
 def _check_report_file(path: Path) -> None:
@@ -549,18 +765,20 @@ def _report(args: argparse.Namespace, err: Console) -> int:
     return 0
 
 
-def _manifest(args: argparse.Namespace, book: Book, n_scenarios: int) -> dict[str, Any]:
+def _manifest(
+    args: argparse.Namespace, portfolio: Portfolio, market: Market, n_scenarios: int
+) -> dict[str, Any]:
     return {
         "stress_version": __version__,
         "command": ["stress", *sys.argv[1:]] if sys.argv else [],
-        "portfolio": str(book.portfolio.source),
-        "market": book.market.source,
-        "valuation_date": book.market.valuation_date.isoformat(),
-        "base_currency": book.market.base_currency,
+        "portfolio": str(portfolio.source),
+        "market": market.source,
+        "valuation_date": market.valuation_date.isoformat(),
+        "base_currency": market.base_currency,
         "scenarios": n_scenarios,
-        "positions": book.n_positions,
-        "input_rows": book.portfolio.n_input_rows,
-        "rejected_rows": len({p.row for p in book.portfolio.rejected}),
+        "positions": len(portfolio),
+        "input_rows": portfolio.n_input_rows,
+        "rejected_rows": len({p.row for p in portfolio.rejected}),
     }
 
 

@@ -4,15 +4,19 @@ StressResult, in one call."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import shocks
 from portfolios.model import Portfolio
 from shocks.history import History
 from shocks.library import ScenarioSource, load
 from shocks.model import ScenarioSet
+from stress.book import validate
 from stress.evaluate import check_finite, evaluate, tail_components
 from stress.groups import groupings
 from stress.histories import market_history
+from stress.io import OutputError
 from stress.market import Market
 from stress.prepare import Prepared, prepare
 from stress.resolve import resolve
@@ -39,6 +43,10 @@ def run(
     fill_unshocked: bool = False,
     skip_invalid: bool = False,
     chunk_size: int | None = None,
+    shard_positions: int | None = None,
+    client: Any = None,
+    positions_dir: str | Path | None = None,
+    work_dir: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> StressResult:
     """Revalue ``portfolio`` under every scenario by full revaluation.
@@ -67,8 +75,45 @@ def run(
             curve or FX rate, an unreachable clean price) instead of raising; they join
             ``result.rejects`` with the portfolio's own rejects.
         chunk_size: scenarios per chunk (default: sized to keep work arrays near 256 MiB).
-        progress: called with (scenarios done, total) after each chunk.
+        shard_positions: positions per shard (default ``stress.evaluate.SHARD_POSITIONS``):
+            sums are formed per shard of consecutive positions and added in shard order, so a
+            run split over processes gives the same numbers bit for bit as one process with
+            the same shard size (another shard size may change the last bits).
+        client: a ``distributed.Client``: the run becomes one task per shard (and chunk of
+            ``stress.batch.TASK_SCENARIOS`` scenarios) on its cluster; the book is validated
+            here, each shard laid out and revalued on a worker, the sums added here in shard
+            order. The result equals a single-process run's.
+        positions_dir: a new or empty directory: runs shard by shard (on ``client``'s cluster
+            or here), and with ``detail="positions"`` each task writes its per-position detail
+            there as one Parquet file, never holding all of it in one process; read it with
+            ``result.scan_positions()`` (``polars.scan_parquet`` or ``pyarrow.dataset`` of the
+            directory).
+        work_dir: keep each finished task's results in this directory, so that the same run
+            started again after a kill resumes; other inputs start afresh.
+        progress: called with (scenarios done, total) after each chunk, or for a run shard by
+            shard with (tasks done, total).
     """
+    if client is not None or positions_dir is not None or work_dir is not None:
+        return _run_sharded(
+            portfolio,
+            market,
+            scenarios,
+            detail=detail,
+            base_currency=base_currency,
+            by=by,
+            worst=worst,
+            worst_scenarios=worst_scenarios,
+            risk=risk,
+            history=history,
+            fill_unshocked=fill_unshocked,
+            skip_invalid=skip_invalid,
+            chunk_size=chunk_size,
+            shard_positions=shard_positions,
+            client=client,
+            positions_dir=None if positions_dir is None else Path(positions_dir),
+            work_dir=None if work_dir is None else Path(work_dir),
+            progress=progress,
+        )
     if detail not in DETAIL_MODES:
         raise ValueError(f"detail: got {detail!r}; expected 'summary' or 'positions'")
     if worst < 0:
@@ -86,8 +131,83 @@ def run(
         worst_scenarios=worst_scenarios,
         risk=risk,
         chunk_size=chunk_size,
+        shard_positions=shard_positions,
         progress=progress,
     )
+
+
+def _run_sharded(
+    portfolio: Portfolio,
+    market: Market,
+    scenarios: ScenarioSource | Sequence[ScenarioSource],
+    *,
+    detail: str,
+    base_currency: str | None,
+    by: Sequence[str],
+    worst: int,
+    worst_scenarios: int | None,
+    risk: Sequence[float],
+    history: History | None,
+    fill_unshocked: bool,
+    skip_invalid: bool,
+    chunk_size: int | None,
+    shard_positions: int | None,
+    client: Any,
+    positions_dir: Path | None,
+    work_dir: Path | None,
+    progress: Callable[[int, int], None] | None,
+) -> StressResult:
+    from stress.batch import Executor, SerialExecutor, WorkDir, run_sharded
+
+    if detail not in DETAIL_MODES:
+        raise ValueError(f"detail: got {detail!r}; expected 'summary' or 'positions'")
+    if worst < 0:
+        raise ValueError(f"worst: got {worst}; expected a count of positions, 0 or more")
+    if detail == "positions" and positions_dir is None:
+        raise ValueError(
+            "detail='positions' shard by shard writes files: give positions_dir (a new or "
+            "empty directory)"
+        )
+    if positions_dir is not None and positions_dir.is_dir() and any(positions_dir.iterdir()):
+        raise OutputError(f"{positions_dir}: positions_dir must be a new or empty directory")
+    market = market.with_base(base_currency)
+    scen = load_for(market, scenarios, history, fill_unshocked=fill_unshocked)
+    valid = validate(portfolio, market, skip_invalid=skip_invalid)
+    executor: Executor = SerialExecutor()
+    if client is not None:
+        from stress.cluster import DaskExecutor
+
+        executor = DaskExecutor(client)
+    work = WorkDir(work_dir) if work_dir is not None else None
+    try:
+        done = run_sharded(
+            valid,
+            market,
+            scen,
+            detail=detail,
+            by=by,
+            worst=worst,
+            worst_scenarios=worst_scenarios,
+            risk=check_levels(risk) if risk else (),
+            chunk_size=chunk_size,
+            shard_positions=shard_positions,
+            executor=executor,
+            work=work,
+            positions_dir=positions_dir,
+            progress=progress,
+        )
+    finally:
+        if work is not None:
+            work.close()
+    result, parts = done.result, done.parts
+    if detail == "positions":
+        assert positions_dir is not None
+        if work is not None:
+            from stress.output import link_files
+
+            link_files(work.parts, [name for name, _ in parts], positions_dir)
+        result = result.with_positions(positions_dir, [name for name, _ in parts])
+    return result
 
 
 def load_for(
@@ -114,6 +234,7 @@ def run_prepared(
     worst_scenarios: int | None = WORST_SCENARIOS,
     risk: Sequence[float] = (),
     chunk_size: int | None = None,
+    shard_positions: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> StressResult:
     """``run`` on a book prepared once (``stress.prepare.prepare``) for many runs."""
@@ -129,6 +250,7 @@ def run_prepared(
         worst_scenarios=worst_scenarios,
         detail=detail == "positions",
         chunk_size=chunk_size,
+        shard_positions=shard_positions,
         progress=progress,
     )
     check_finite(raw, prepared, shocks, scen)

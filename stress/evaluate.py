@@ -59,6 +59,8 @@ IntArray = npt.NDArray[np.int64]
 
 #: Memory budget for a chunk's per-node, per-scenario discount multipliers and shifts (bytes).
 CHUNK_BYTES = 256 * 2**20
+#: Memory budget for one chunk's per-position detail when it is streamed to a sink (bytes).
+DETAIL_CHUNK_BYTES = 128 * 2**20
 #: A block of the pass over positions walks every node's multiplier and shift for its
 #: scenarios into a table the positions then read at random: above this size the block
 #: covers half as many scenarios.
@@ -66,6 +68,12 @@ TABLE_BYTES = 2 * 2**20
 #: Positions per shard. Sums are formed per shard, then added in shard order, so a run split
 #: over processes or machines (one task per shard) gives the same numbers as one process.
 SHARD_POSITIONS = 50_000
+
+
+#: Receives the per-position detail of scenarios ``lo:hi`` as an (N_DETAIL, (hi - lo) x
+#: positions) array, scenario-major (row s x positions + i is position i under scenario
+#: lo + s); the array is reused for the next chunk.
+DetailSink = Callable[[int, int, FloatArray], None]
 
 
 class NumericalError(ValueError):
@@ -96,7 +104,10 @@ def evaluate(
     worst: int = 10,
     worst_scenarios: int | None = None,
     detail: bool = False,
+    sink: DetailSink | None = None,
     chunk_size: int | None = None,
+    shard_positions: int | None = None,
+    split_shards: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[RawSums, FloatArray | None]:
     """Revalue every position of ``prepared`` under every scenario of ``shocks``.
@@ -109,7 +120,15 @@ def evaluate(
 
     Args:
         worst: how many lowest-P&L positions to keep per scenario.
+        sink: with ``detail``, receives the detail chunk by chunk of scenarios instead of one
+            array for the whole run (which is then not returned): memory stays bounded by
+            DETAIL_CHUNK_BYTES whatever the number of positions and scenarios.
         chunk_size: scenarios per chunk (default: sized to keep work arrays near CHUNK_BYTES).
+        shard_positions: positions per shard (default SHARD_POSITIONS); sums are formed per
+            shard and added in shard order.
+        split_shards: return each shard's sums, not added: ``sums[s, k x G + g]`` for group
+            g of shard k (G groups; ``Groupings.by_shard``), for a caller that adds them with
+            other shards' (a task of several shards of a larger book).
         progress: called with (scenarios done, total) after each chunk.
     """
     if prepared.spread_by != tuple(sorted(set(shocks.spread_attributes))):
@@ -124,26 +143,32 @@ def evaluate(
         chunk_size = CHUNK_BYTES // (16 * n_nodes)
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
+    streaming = detail and sink is not None
+    if streaming:
+        chunk_size = min(chunk_size, max(1, DETAIL_CHUNK_BYTES // (8 * N_DETAIL * max(n_p, 1))))
     chunk_size = max(min(chunk_size, S), 1)
     # Each shard's groups are groups of their own here; their sums are added in shard order.
-    n_shards = max(1, -(-n_p // SHARD_POSITIONS))
-    by_shard = groups.by_shard(SHARD_POSITIONS)
+    shard_size = check_shard_positions(shard_positions)
+    n_shards = max(1, -(-n_p // shard_size))
+    by_shard = groups.by_shard(shard_size)
     weights = node_weights(prepared, by_shard)
     futures = prepared.futures._replace(
         group=np.ascontiguousarray(by_shard.codes[prepared.futures_pos])
     )
     values = _group_values(prepared, by_shard, weights, futures)
-    partial = np.empty((0, 0, 0)) if n_shards == 1 else np.empty(
+    partial = np.empty((0, 0, 0)) if n_shards == 1 or split_shards else np.empty(
         (chunk_size, by_shard.n_groups, N_METRICS)
     )  # fmt: skip
-    sums = np.empty((S, groups.n_groups, N_METRICS))
+    sums = np.empty((S, (by_shard if split_shards else groups).n_groups, N_METRICS))
     raw = RawSums(
         sums,
         np.full((S, worst), -1, dtype=np.int64),
         np.full((S, worst), np.inf),
         np.full((S, worst, N_DETAIL), np.nan),
     )
-    out_detail = np.empty((N_DETAIL, n_p * S)) if detail else np.empty((0, 0))
+    out_detail = np.empty((N_DETAIL, n_p * S)) if detail and not streaming else np.empty((0, 0))
+    # A streamed chunk's detail goes to one flat buffer, viewed contiguous for each chunk.
+    buffer = np.empty(N_DETAIL * n_p * chunk_size) if streaming else np.empty(0)
     by_position = detail or worst_scenarios is None or worst_scenarios >= S
     last_day = max(int(prepared.node_day.max()) if prepared.n_nodes else 0,
                    int(prepared.futures.node_day.max()) if len(prepared.futures.node_day) else 0)
@@ -156,26 +181,69 @@ def evaluate(
         parallel = threaded(work, n_blocks)
         cs = _curve_shifts(shocks, idx, segments, prepared)
         kernel = group_sums if parallel else group_sums_serial
-        if n_shards == 1:
+        if n_shards == 1 or split_shards:
             kernel(n_blocks, weights, values, futures, cs, sums[lo:hi])
         else:
             part = partial[: hi - lo]
             kernel(n_blocks, weights, values, futures, cs, part)
             _add_shards(part, n_shards, groups.n_groups, sums[lo:hi])
-        if by_position and (worst or detail):
+        if streaming:
+            # This chunk's detail alone, scenario-major: row s x positions + i.
+            block = buffer[: N_DETAIL * n_p * (hi - lo)].reshape(N_DETAIL, n_p * (hi - lo))
+            _positions_pass(prepared, *_shocks(prepared, shocks, idx, segments), raw, idx,
+                            block, 0, n_p)  # fmt: skip
+            assert sink is not None
+            sink(lo, hi, block)
+        elif by_position and (worst or detail):
             _positions_pass(prepared, *_shocks(prepared, shocks, idx, segments), raw, idx,
                             out_detail, lo, n_p)  # fmt: skip
         if progress is not None:
             progress(hi, S)
         log.debug("scenarios %d-%d of %d done", lo, hi, S)
-    if not by_position and worst and worst_scenarios:
+    if not by_position and worst and worst_scenarios and not split_shards:
         # The worst positions of the worst scenarios only: a second, small pass.
         chosen = np.sort(np.argsort(total_pnl(raw), kind="stable")[:worst_scenarios])
         for lo in range(0, len(chosen), chunk_size):
             idx = chosen[lo : lo + chunk_size]
             _positions_pass(prepared, *_shocks(prepared, shocks, idx, segments), raw, idx,
                             out_detail, 0, 0)  # fmt: skip
-    return raw, (out_detail if detail else None)
+    return raw, (out_detail if detail and not streaming else None)
+
+
+def check_shard_positions(shard_positions: int | None) -> int:
+    """The shard size to use: ``shard_positions``, or SHARD_POSITIONS (read when called)."""
+    size = SHARD_POSITIONS if shard_positions is None else shard_positions
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
+        raise ValueError(f"shard_positions: got {size!r}; expected a whole number of 1 or more")
+    return int(size)
+
+
+def worst_positions(
+    prepared: Prepared,
+    shocks: ResolvedShocks,
+    worst: int,
+    chunk_size: int | None = None,
+) -> RawSums:
+    """Only the worst positions of every scenario of ``shocks`` (``RawSums.sums`` is empty):
+    the second pass of a summary run, for the scenarios it chose."""
+    S = len(shocks.gold_multiplier)
+    raw = RawSums(
+        np.empty((S, 0, N_METRICS)),
+        np.full((S, worst), -1, dtype=np.int64),
+        np.full((S, worst), np.inf),
+        np.full((S, worst, N_DETAIL), np.nan),
+    )
+    if chunk_size is None:
+        chunk_size = CHUNK_BYTES // (16 * max(prepared.n_nodes, 1))
+    chunk_size = max(min(chunk_size, S), 1)
+    if worst and prepared.book.n_positions:
+        last = int(prepared.node_day.max()) if prepared.n_nodes else 0
+        segments = _day_segments(shocks.times, last)
+        for lo in range(0, S, chunk_size):
+            idx = np.arange(lo, min(S, lo + chunk_size))
+            _positions_pass(prepared, *_shocks(prepared, shocks, idx, segments), raw, idx,
+                            np.empty((0, 0)), 0, 0)  # fmt: skip
+    return raw
 
 
 def _day_segments(grid: FloatArray, last_day: int) -> tuple[IntArray, IntArray]:

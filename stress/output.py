@@ -86,6 +86,16 @@ class OutputSet:
         self.files.append(name)
         return self.target / name
 
+    def link(self, source: Path, names: list[str], directory: str) -> Path:
+        """Put the files ``names`` of ``source`` into the set's ``directory`` (hard links:
+        no copy, and ``source`` keeps them until the set is committed); returns its final
+        path."""
+        if self._tmp is None:
+            raise RuntimeError("OutputSet.link outside its with-block")
+        link_files(source, names, self._tmp / directory)
+        self.files.append(f"{directory}/")
+        return self.target / directory
+
     def commit(self, meta: dict[str, Any]) -> None:
         """Write the manifest and swap the set in."""
         if self._tmp is None:
@@ -125,6 +135,17 @@ class OutputSet:
             pid = p.name[len(stem) :].split("-", 1)[0]
             if pid.isdigit() and not _alive(int(pid)):
                 shutil.rmtree(p, ignore_errors=True)
+
+
+def link_files(source: Path, names: list[str], directory: Path) -> None:
+    """Hard-link (or, across file systems, copy) the files ``names`` of ``source`` into
+    ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        try:
+            os.link(source / name, directory / name)
+        except OSError:
+            shutil.copy2(source / name, directory / name)
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -227,16 +227,56 @@ def collect(
     ``REPORT_GROUPINGS``). A summary run finds the worst positions of its scenarios of lowest
     P&L only (``stress.run(worst_scenarios=...)``); with the ``prepared`` book the run was
     made on, they are found for every scenario the report shows in full too."""
-    market = book.market
+    fill = None
+    if prepared is not None:
+        p = prepared
+
+        def fill(wanted: list[str]) -> pl.DataFrame:
+            return _fill_worst(result, p, wanted)
+
+    return collect_parts(
+        result,
+        book.portfolio,
+        book.market,
+        book.currencies,
+        book.position_currencies,
+        key_rate_dv01(book),
+        fill_worst=fill,
+        book_name=book_name,
+        scenario_set=scenario_set,
+        run_started=run_started,
+        run_seconds=run_seconds,
+    )
+
+
+def collect_parts(
+    result: StressResult,
+    portfolio: Portfolio,
+    market: Market,
+    currencies: Sequence[str],
+    position_currencies: Sequence[str],
+    key_rates: pl.DataFrame,
+    *,
+    fill_worst: Callable[[list[str]], pl.DataFrame] | None = None,
+    book_name: str | None = None,
+    scenario_set: str = "",
+    run_started: dt.datetime | None = None,
+    run_seconds: float | None = None,
+) -> ReportData:
+    """``collect`` from the pieces of a book rather than the book laid out: the valid
+    ``portfolio``, its curves and position currencies, its ``key_rate_dv01`` table, and
+    ``fill_worst(wanted)`` giving ``result.worst`` with the worst positions of the scenarios
+    ``wanted`` (``detailed_scenarios``) it lacks (a run shard by shard finds them in its
+    second pass)."""
     scen = result.scenarios
     for column in REPORT_GROUPINGS:
         result.by(column)  # raises, naming the grouping to request
     header = {
-        "book": book_name or str(book.portfolio.source),
-        "portfolio": str(book.portfolio.source),
-        "positions": book.n_positions,
-        "input_rows": book.portfolio.n_input_rows,
-        "rejected_rows": len({p.row for p in book.portfolio.rejected}),
+        "book": book_name or str(portfolio.source),
+        "portfolio": str(portfolio.source),
+        "positions": len(portfolio),
+        "input_rows": portfolio.n_input_rows,
+        "rejected_rows": len({p.row for p in portfolio.rejected}),
         "market": market.source,
         "valuation_date": market.valuation_date.isoformat(),
         "base_currency": market.base_currency,
@@ -246,7 +286,7 @@ def collect(
         "run_seconds": run_seconds,
         "stress_version": __version__,
     }
-    shocks = resolve(scen, market, book.currencies, book.position_currencies)
+    shocks = resolve(scen, market, currencies, position_currencies)
     family = families_of(scen.names, scen.origins, scen.descriptions)
     names = np.array(scen.names, dtype=object)
     S = len(scen)
@@ -263,25 +303,25 @@ def collect(
     )
     labels = REPORT_TENORS
     times = np.array([parse_tenor(x).time(market.valuation_date) for x in labels])
-    C, T = len(book.currencies), len(labels)
+    C, T = len(currencies), len(labels)
     shift = (
-        np.stack([shocks.shift_at(c, times) for c in book.currencies], axis=1)
+        np.stack([shocks.shift_at(c, times) for c in currencies], axis=1)
         if C and S
         else np.zeros((S, C, T))
     )
     curve_shifts = pl.DataFrame(
         {
             "scenario": np.repeat(names, C * T),
-            "curve": np.tile(np.repeat(np.array(book.currencies, dtype=object), T), S),
+            "curve": np.tile(np.repeat(np.array(currencies, dtype=object), T), S),
             "tenor": np.tile(np.array(labels, dtype=object), S * C),
             "years": np.tile(times, S * C),
             "shift_bp": shift.ravel(),
         },
         schema={**SCHEMAS["curve_shifts"], "years": pl.Float64, "shift_bp": pl.Float64},
     )
-    others = [c for c in book.position_currencies if c != market.base_currency]
+    others = [c for c in position_currencies if c != market.base_currency]
     F = len(others)
-    fx_idx = [book.position_currencies.index(c) for c in others]
+    fx_idx = [list(position_currencies).index(c) for c in others]
     fx_moves = pl.DataFrame(
         {
             "scenario": np.repeat(names, F),
@@ -291,9 +331,8 @@ def collect(
         schema={**SCHEMAS["fx_moves"], "pct": pl.Float64},
     )
     worst = result.worst
-    if prepared is not None:
-        wanted = detailed_scenarios(scen.names, result.summary["pnl"].to_numpy(), family)
-        worst = _fill_worst(result, prepared, wanted)
+    if fill_worst is not None:
+        worst = fill_worst(wanted_worst(result))
     frames = {
         "summary": result.summary,
         "by_currency": result.by("currency"),
@@ -302,10 +341,30 @@ def collect(
         "scenarios": scenarios,
         "curve_shifts": curve_shifts,
         "fx_moves": fx_moves,
-        "key_rate_dv01": key_rate_dv01(book),
+        "key_rate_dv01": key_rates,
         "risk_by_family": generated_risk(result.summary, family),
     }
     return ReportData(header=header, **{k: normalize(k, v) for k, v in frames.items()})
+
+
+def wanted_worst(result: StressResult) -> list[str]:
+    """The scenarios whose worst positions the report shows (``detailed_scenarios``)."""
+    scen = result.scenarios
+    family = families_of(scen.names, scen.origins, scen.descriptions)
+    return detailed_scenarios(scen.names, result.summary["pnl"].to_numpy(), family)
+
+
+def combine_key_rates(parts: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """``key_rate_dv01`` of a book from those of its shards (in shard order): the sums per
+    currency added shard by shard."""
+    if not parts:
+        return pl.DataFrame()
+    return (
+        pl.concat(parts, rechunk=True)
+        .group_by("currency", maintain_order=True)
+        .agg(pl.exclude("currency").sum())
+        .sort("currency")
+    )
 
 
 def _fill_worst(result: StressResult, prepared: Prepared, wanted: list[str]) -> pl.DataFrame:
@@ -341,11 +400,15 @@ def _describe_set(origins: tuple[str, ...]) -> str:
 def key_rate_dv01(book: Book) -> pl.DataFrame:
     """Per position currency, before any shock: PV, DV01 and key-rate DV01s in the base
     currency (the loss for a 1 bp rise of the zero curve, of each key rate)."""
-    table = book_analytics(book).with_columns(pl.Series("fx0", book.fx0))
+    return key_rate_dv01_of(book_analytics(book))
+
+
+def key_rate_dv01_of(table: pl.DataFrame) -> pl.DataFrame:
+    """``key_rate_dv01`` from the positions' analytics (``book_analytics``)."""
     krd = [f"krd_{k:g}y" for k in KEY_TENORS]
     pv = pl.col("pv_base")
     # DV01 in the base currency and its split by key rate (a future's from its forward).
-    dv01 = (pl.col("dv01") * pl.col("fx0")).fill_null(0.0)
+    dv01 = pl.col("dv01_base").fill_null(0.0)
     per_duration = (dv01 / pl.col("effective_duration")).fill_nan(0.0).fill_null(0.0)
     return (
         table.group_by("currency", maintain_order=True)

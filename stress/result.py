@@ -6,7 +6,8 @@ positions kept are requested before the run (``stress.run(..., by=[...], worst=n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -131,12 +132,30 @@ class StressResult:
     position_ids: pl.Series
     detail: pl.DataFrame | None = None
     components: dict[float, FloatArray] = field(default_factory=dict)
+    positions_dir: Path | None = None
+    positions_parts: tuple[str, ...] = ()
 
     @property
     def positions(self) -> pl.DataFrame:
         if self.detail is None:
+            if self.positions_dir is not None:
+                raise ValueError(
+                    f"per-position results were written to {self.positions_dir}, not kept in "
+                    "memory; read them with result.scan_positions()"
+                )
             raise ValueError("per-position results were not kept; run with detail='positions'")
         return self.detail
+
+    def scan_positions(self) -> pl.LazyFrame:
+        """The per-position results, lazily: from memory, or from the Parquet files a run
+        shard by shard wrote (``scenario`` and ``position_id`` are text there)."""
+        if self.positions_dir is not None:
+            return pl.scan_parquet([self.positions_dir / p for p in self.positions_parts])
+        return self.positions.lazy()
+
+    def with_positions(self, directory: Path, parts: list[str]) -> StressResult:
+        """This result with its per-position detail in the files ``parts`` of ``directory``."""
+        return replace(self, positions_dir=directory, positions_parts=tuple(parts))
 
     def by(self, column: str) -> pl.DataFrame:
         """P&L and risk per scenario and value of ``column`` (requested with ``by=``)."""

@@ -14,8 +14,10 @@ The package's own ``StressWarning`` is an error in every test (``pyproject.toml`
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -34,6 +36,17 @@ def qlref() -> ModuleType:
     from tests import qlref as module
 
     return module
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """One local Dask cluster for the session: 2 worker processes of 1 thread each, bound to
+    the loopback interface, no dashboard (``stress.cluster.local_cluster``)."""
+    distributed = pytest.importorskip("distributed")
+    from stress.cluster import local_cluster
+
+    with local_cluster(2) as cluster, distributed.Client(cluster) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

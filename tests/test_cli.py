@@ -62,7 +62,7 @@ def test_run_writes_summary_positions_and_report(files: dict[str, Path], tmp_pat
     assert code == 0, err
     assert "Scenarios ranked by P&L" in out and "Top contributors" in out
     summary = pl.read_parquet(out_dir / "summary.parquet")
-    positions = pl.read_parquet(out_dir / "positions.parquet")
+    positions = pl.read_parquet(out_dir / "positions")
     assert summary["scenario"].to_list() == ["up", "down"]
     assert positions.height == 2 * 4
     assert not list(out_dir.glob(".*.tmp"))  # no temporary files left behind
@@ -100,7 +100,7 @@ def test_skip_invalid_writes_rejects_and_accounts_for_every_row(
     assert code == 0, err
     assert "2 of 6 rows rejected" in err
     rejects = pl.read_csv(out_dir / "rejects.csv")
-    positions = pl.read_parquet(out_dir / "positions.parquet")
+    positions = pl.read_parquet(out_dir / "positions")
     kept = set(positions["position_id"].cast(pl.String).to_list())
     assert set(rejects["position_id"].to_list()) == {"BAD1", "OLD"}
     assert "a maturity after the valuation date 2026-01-20" in " ".join(rejects["reason"])

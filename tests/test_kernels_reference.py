@@ -17,6 +17,7 @@ from stress.cashflows import CashflowBook, build_cashflows
 from stress.curves import ZeroCurve
 from stress.dates import from_days, to_days
 from stress.kernels import bonds as kb
+from stress.kernels import fastexp
 from stress.kernels import schedules as ks
 from stress.pricing import KEY_TENORS
 from tests import reference as ref
@@ -416,3 +417,45 @@ def test_analytics_matches_reference_pipeline(case):
         np.testing.assert_allclose(krd, risk.key_rate, rtol=1e-12, atol=1e-14)
         assert row["pv"] == pytest.approx(b.notional / 100 * risk.pv, rel=1e-12)
         assert row["dv01"] == pytest.approx(risk.duration * row["pv"] * 1e-4, rel=1e-12)
+
+
+def _ulps(got: float, want: float) -> float:
+    if math.isinf(want) or want == 0.0:
+        return 0.0 if got == want else math.inf
+    return abs(got - want) / math.ulp(want)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(-800.0, 800.0),
+            st.floats(-1e-6, 1e-6),
+            st.sampled_from([0.0, -0.0, 708.0, 709.0, -708.0, -745.0, -746.0, 709.8, 710.0]),
+            st.sampled_from([math.inf, -math.inf, math.nan, 5e-324, -5e-324]),
+        ),
+        min_size=1,
+        max_size=70,
+    )
+)
+def test_fastexp_is_within_one_ulp_of_exp(xs):
+    # math.exp is the reference: correctly rounded to within an ulp on every libm we run on.
+    x = np.array(xs)
+    out = np.full_like(x, -1.0)
+    fastexp.exp_array(x, out)
+    for v, got in zip(xs, out, strict=True):
+        if math.isnan(v):
+            assert math.isnan(got)
+            continue
+        want = math.exp(v) if v < 709.78 else math.inf
+        assert _ulps(float(got), want) <= 1.0, (v, got, want)
+
+
+def test_fastexp_gives_the_same_bits_in_every_lane_and_length():
+    x = np.random.default_rng(3).uniform(-60.0, 60.0, 257)
+    whole = np.empty_like(x)
+    fastexp.exp_array(x, whole)
+    for n in (1, 3, 16, 100):
+        part = np.empty(n)
+        fastexp.exp_array(x[-n:].copy(), part)
+        assert np.array_equal(part, whole[-n:])

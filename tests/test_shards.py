@@ -9,6 +9,7 @@ import pytest
 
 import portfolios
 import stress
+import stress.engine
 import stress.evaluate as ev
 from stress.engine import run
 
@@ -45,3 +46,37 @@ def test_shards_change_no_figure_beyond_rounding(monkeypatch: pytest.MonkeyPatch
     for c in ("pnl", "pv_after", "dv01_after", "taylor_pnl"):
         np.testing.assert_allclose(split[c].to_numpy(), one[c].to_numpy(), rtol=1e-13,
                                    atol=1e-6)
+
+
+def test_detail_streamed_to_a_sink_is_the_detail_in_memory(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``evaluate(detail=True, sink=...)`` hands the per-position detail over chunk by chunk of
+    scenarios, each within DETAIL_CHUNK_BYTES, and never returns the whole array; the chunks
+    are the in-memory detail, bit for bit, and the sums and worst positions do not change."""
+    from stress.groups import Groupings
+    from stress.kernels.scenarios import N_DETAIL
+    from stress.prepare import prepare
+    from stress.resolve import resolve
+
+    prepared = prepare(BOOK, MARKET)
+    scen = stress.engine.load_for(MARKET, "all")
+    shocks = resolve(scen, MARKET, prepared.book.currencies, prepared.book.position_currencies)
+    groups = Groupings.total(len(BOOK))
+    raw, whole = ev.evaluate(prepared, shocks, groups, detail=True)
+    assert whole is not None
+    n_p, S = len(BOOK), len(scen)
+    monkeypatch.setattr(ev, "DETAIL_CHUNK_BYTES", 8 * N_DETAIL * n_p * 5)  # 5 scenarios
+    got = np.full_like(whole, np.nan)
+    seen = []
+
+    def sink(lo: int, hi: int, block: np.ndarray) -> None:
+        assert block.shape == (N_DETAIL, n_p * (hi - lo)) and hi - lo <= 5
+        seen.append((lo, hi))
+        got[:, lo * n_p:hi * n_p] = block  # scenario-major, as the whole run's
+
+    raw2, none = ev.evaluate(prepared, shocks, groups, detail=True, sink=sink)
+    assert none is None
+    assert seen[0][0] == 0 and seen[-1][1] == S and len(seen) == -(-S // 5)
+    assert got.tobytes() == whole.tobytes()
+    assert raw2.sums.tobytes() == raw.sums.tobytes()
+    assert raw2.worst.tobytes() == raw.worst.tobytes()

@@ -1,0 +1,179 @@
+"""Resumable runs: a real ``stress run --out DIR`` process killed with SIGKILL at some point
+of its work, started again with the same command, keeps the tasks it had finished (in
+``.DIR.stress-work/``) and writes the same set, bit for bit, as a run never interrupted; a
+changed input starts afresh."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import portfolios
+import shocks
+import stress
+from stress.batch import WorkDir
+from stress.histories import market_history
+from stress.output import MANIFEST
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKET = stress.Market.load(stress.default_market_path())
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("resume")
+    book, scen = d / "book.csv", d / "scen.parquet"
+    portfolios.synthetic_book(10_000, seed=3, currencies=("USD", "JPY")).write_csv(book)
+    shocks.write_parquet(shocks.monte_carlo(market_history(MARKET), n=100, seed=1), scen)
+    return {"book": book, "scen": scen, "dir": d}
+
+
+def _command(inputs: dict[str, Path], out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "stress", "run", "-p", str(inputs["book"]), "-s",
+            str(inputs["scen"]), "--detail", "positions", "--shard-positions", "500", "--out",
+            str(out), *extra]
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def reference(inputs: dict[str, Path]) -> Path:
+    """The set written by a run never interrupted."""
+    out = inputs["dir"] / "reference"
+    _run(_command(inputs, out))
+    return out
+
+
+def _kill_when(cmd: list[str], work: Path, ready: str, count: int) -> int:
+    """Start ``cmd``, SIGKILL it once ``work/ready`` holds ``count`` finished files; return
+    how many it held when the process was gone."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if len(list((work / ready).glob("*.npz"))) >= count:
+                break
+            time.sleep(0.002)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+        assert proc.stderr is not None
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    return len(list((work / "sums").glob("*.npz"))) + len(list((work / "finish").glob("*.npz")))
+
+
+def _same_sets(a: Path, b: Path) -> None:
+    ma, mb = (json.loads((d / MANIFEST).read_text()) for d in (a, b))
+    assert ma["files"] == mb["files"] and ma["positions_parts"] == mb["positions_parts"]
+    for name in ma["files"]:
+        if name.endswith("/"):
+            names = sorted(p.name for p in (a / name).iterdir())
+            assert names == sorted(p.name for p in (b / name).iterdir())
+            for part in names:
+                fa, fb = pl.read_parquet(a / name / part), pl.read_parquet(b / name / part)
+                assert fa.equals(fb), part
+                for c in fa.columns:
+                    if fa[c].dtype == pl.Float64:  # bit for bit, NaN included
+                        assert fa[c].to_numpy().tobytes() == fb[c].to_numpy().tobytes()
+        elif name.endswith(".parquet"):
+            fa, fb = pl.read_parquet(a / name), pl.read_parquet(b / name)
+            assert fa.equals(fb), name
+            for c in fa.columns:
+                if fa[c].dtype == pl.Float64:
+                    assert fa[c].to_numpy().tobytes() == fb[c].to_numpy().tobytes(), (name, c)
+        else:
+            assert (a / name).read_bytes() == (b / name).read_bytes()
+
+
+@pytest.mark.parametrize(("ready", "count"), [("sums", 3), ("finish", 1)])
+def test_a_killed_run_resumes_and_writes_the_same_set(inputs: dict[str, Path], reference: Path,
+                                                      tmp_path: Path, ready: str,
+                                                      count: int) -> None:
+    """Killed with 3 shards done (first pass), or in the second pass (worst positions and ES
+    components of the 100 scenarios): the rerun keeps every finished task and its set is
+    the uninterrupted run's."""
+    out = tmp_path / "out"
+    work = tmp_path / ".out.stress-work"
+    cmd = _command(inputs, out)
+    finished = _kill_when(cmd, work, ready, count)
+    assert not out.exists()  # nothing half-written where readers look
+    assert finished >= count
+    done = _run(cmd)
+    assert f"resumed: {finished} finished tasks were kept" in done.stderr
+    _same_sets(out, reference)
+    assert not work.exists()  # committed: the work is removed
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.stress-tmp-")]
+
+
+def test_a_changed_input_starts_afresh(inputs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    work = tmp_path / ".out.stress-work"
+    cmd = _command(inputs, out)
+    assert _kill_when(cmd, work, "sums", 2) >= 2
+    key = json.loads((work / "work.json").read_text())["key"]
+    # The same command with another scenario set: nothing of the first is kept.
+    other = cmd[:]
+    other[other.index(str(inputs["scen"]))] = "irrbb"
+    done = _run(other)
+    assert "resumed" not in done.stderr
+    assert pl.read_parquet(out / "summary.parquet").height == 6
+    fresh = tmp_path / "fresh"
+    _run([*other[:-1], str(fresh)])
+    _same_sets(out, fresh)
+    assert key  # (the killed run had recorded its inputs' hash)
+
+
+def test_work_of_other_inputs_is_discarded(tmp_path: Path) -> None:
+    """The API's work_dir: finished tasks of the same inputs are reused; a different input
+    (here the book) empties the directory first."""
+    book = portfolios.load(portfolios.sample_path("global_macro"))
+    work = tmp_path / "work"
+    first = stress.run(book, MARKET, "all", shard_positions=4, work_dir=work)
+    sums = sorted((work / "sums").iterdir())
+    assert len(sums) == 5
+    # Remove two finished tasks, as if the run had been killed before them.
+    for p in sums[1:3]:
+        p.unlink()
+    stamps = {p.name: p.stat().st_mtime_ns for p in (work / "sums").iterdir()}
+    again = stress.run(book, MARKET, "all", shard_positions=4, work_dir=work)
+    assert again.raw.sums.tobytes() == first.raw.sums.tobytes()
+    assert again.summary.equals(first.summary)
+    for p in (work / "sums").iterdir():  # the kept ones were read, not rewritten
+        if p.name in stamps:
+            assert p.stat().st_mtime_ns == stamps[p.name]
+    smaller = portfolios.Portfolio(book.frame[:10], book.source, book.attributes)
+    third = stress.run(smaller, MARKET, "all", shard_positions=4, work_dir=work)
+    assert len(list((work / "sums").iterdir())) == 3
+    np.testing.assert_array_equal(
+        third.raw.sums, stress.run(smaller, MARKET, "all", shard_positions=4).raw.sums)
+
+
+def test_one_run_at_a_time_holds_a_work_directory(tmp_path: Path) -> None:
+    a, b = WorkDir(tmp_path / "w"), WorkDir(tmp_path / "w")
+    a.open("k", {})
+    try:
+        with pytest.raises(stress.io.OutputError, match="another run is working here"):
+            b.open("k", {})
+    finally:
+        a.close()
+    b.open("k", {})
+    b.remove()
+    assert not (tmp_path / "w").exists()
