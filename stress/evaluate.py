@@ -23,6 +23,8 @@ from stress.kernels.scenarios import (
     D_DURATION_AFTER,
     D_DURATION_BEFORE,
     D_PNL,
+    D_SPREAD_DURATION_AFTER,
+    D_SPREAD_DURATION_BEFORE,
     N_DETAIL,
     N_METRICS,
     PNL_CROSS,
@@ -131,8 +133,10 @@ def evaluate(
             other shards' (a task of several shards of a larger book).
         progress: called with (scenarios done, total) after each chunk.
     """
-    if prepared.spread_by != tuple(sorted(set(shocks.spread_attributes))):
-        # The book's shock buckets follow other spread attributes: lay it out for these.
+    if not set(shocks.spread_attributes) <= set(prepared.spread_by):
+        # The book's shock buckets do not follow these spread attributes: lay it out for them.
+        # A layout by more attributes (that of a whole set, of which these scenarios are a
+        # part) is kept: a scenario's figures must not depend on the others it runs with.
         log.debug("laying the book out again for spread shifts by %s", shocks.spread_attributes)
         prepared = prepare_book(prepared.book, shocks.spread_attributes)
     book = prepared.book
@@ -431,6 +435,16 @@ def node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:
         ),
     )
 
+def first_broken(detail: FloatArray) -> int:
+    """The first position (column of a one-scenario ``detail``) with a figure that is not a
+    finite number, or -1. Durations and convexities are ratios, undefined (NaN) for gold and
+    cash positions: not a sign of overflow, so they are not looked at."""
+    ratios = [D_DURATION_BEFORE, D_DURATION_AFTER, D_CONVEXITY_BEFORE, D_CONVEXITY_AFTER,
+              D_SPREAD_DURATION_BEFORE, D_SPREAD_DURATION_AFTER]  # fmt: skip
+    broken = np.flatnonzero(~np.isfinite(np.delete(detail, ratios, axis=0)).all(axis=0))
+    return int(broken[0]) if len(broken) else -1
+
+
 def check_finite(
     raw: RawSums, prepared: Prepared, shocks: ResolvedShocks, scenarios: ScenarioSet
 ) -> None:
@@ -443,12 +457,10 @@ def check_finite(
     one = Groupings.total(prepared.book.n_positions)
     _, detail = evaluate(prepared, shocks.select([s]), one, worst=0, detail=True)
     assert detail is not None
-    values = np.delete(detail, [D_DURATION_BEFORE, D_DURATION_AFTER, D_CONVEXITY_BEFORE,
-                                D_CONVEXITY_AFTER], axis=0)  # fmt: skip
-    broken = np.flatnonzero(~np.isfinite(values).all(axis=0))
+    broken = first_broken(detail)
     who = (
-        f"position {prepared.book.portfolio.position_ids[int(broken[0])]!r}"
-        if len(broken)
+        f"position {prepared.book.portfolio.position_ids[broken]!r}"
+        if broken >= 0
         else "the book's risk sums"
     )
     raise NumericalError(

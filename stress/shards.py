@@ -28,13 +28,9 @@ import numpy.typing as npt
 import polars as pl
 
 from portfolios.model import Portfolio
-from stress.evaluate import RawSums, evaluate, worst_positions
+from stress.evaluate import RawSums, evaluate, first_broken, worst_positions
 from stress.groups import Groupings
 from stress.kernels.scenarios import (
-    D_CONVEXITY_AFTER,
-    D_CONVEXITY_BEFORE,
-    D_DURATION_AFTER,
-    D_DURATION_BEFORE,
     D_PNL,
     DETAIL,
     N_DETAIL,
@@ -355,10 +351,8 @@ def broken_task(shared: Shared, shard: Shard, s: int) -> int:
     one = Groupings.total(prepared.book.n_positions)
     _, detail = evaluate(prepared, shocks, one, worst=0, detail=True)
     assert detail is not None
-    values = np.delete(detail, [D_DURATION_BEFORE, D_DURATION_AFTER, D_CONVEXITY_BEFORE,
-                                D_CONVEXITY_AFTER], axis=0)  # fmt: skip
-    broken = np.flatnonzero(~np.isfinite(values).all(axis=0))
-    return shard.first + int(broken[0]) if len(broken) else -1
+    broken = first_broken(detail)
+    return shard.first + broken if broken >= 0 else -1
 
 
 # --------------------------------------------------------------------------- merging

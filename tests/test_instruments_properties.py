@@ -132,3 +132,20 @@ def test_chunks_and_threads_do_not_change_results(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(ev, "threaded", lambda *a: True)
     threaded = stress.run(BOOK, MARKET, many, detail="positions")
     assert np.array_equal(base.raw.sums, threaded.raw.sums)
+
+
+
+def test_a_scenario_gives_the_same_figures_alone_as_in_its_set() -> None:
+    """Scenarios without credit-spread shifts, evaluated apart from those with (a chunk of a
+    sharded run, an ES tail), keep the whole set's layout and so its bits."""
+    from stress.groups import Groupings
+    from stress.prepare import prepare
+    from stress.resolve import resolve
+
+    prepared = prepare(BOOK, MARKET, spread_by=("sector",))
+    resolved = resolve(SCEN, MARKET, prepared.book.currencies, prepared.book.position_currencies)
+    one = Groupings.total(prepared.book.n_positions)
+    raw, _ = ev.evaluate(prepared, resolved, one, worst=0)
+    for s in range(len(SCEN)):
+        alone, _ = ev.evaluate(prepared, resolved.select([s]), one, worst=0)
+        assert alone.sums.tobytes() == raw.sums[[s]].tobytes(), SCEN.names[s]
