@@ -78,7 +78,7 @@ TASK_SCENARIOS = 10_000
 WORK_VERSION = 2
 #: A summary run's task takes up to this many consecutive shards, laid out and summed in one
 #: call (each shard's sums kept apart): a call has a fixed cost (the scenarios' discount
-#: multipliers walked along the calendar) that many small tasks would pay many times. Fewer
+#: multipliers at every node) that many small tasks would pay many times. Fewer
 #: when the run has too few shards to give every worker TASKS_PER_WORKER tasks.
 MAX_TASK_SHARDS = 8
 TASKS_PER_WORKER = 2

@@ -63,7 +63,7 @@ IntArray = npt.NDArray[np.int64]
 CHUNK_BYTES = 256 * 2**20
 #: Memory budget for one chunk's per-position detail when it is streamed to a sink (bytes).
 DETAIL_CHUNK_BYTES = 128 * 2**20
-#: A block of the pass over positions walks every node's multiplier and shift for its
+#: A block of the pass over positions computes every node's multiplier and shift for its
 #: scenarios into a table the positions then read at random: above this size the block
 #: covers half as many scenarios.
 TABLE_BYTES = 2 * 2**20
@@ -250,19 +250,16 @@ def worst_positions(
     return raw
 
 
-def _day_segments(grid: FloatArray, last_day: int) -> tuple[IntArray, IntArray]:
+def _day_segments(grid: FloatArray, last_day: int) -> IntArray:
     """For days 0..last_day: the interval of ``grid`` each falls in, as ``interp.bracket``
     places its time day/365 (0: at or before grid[0]; k: grid[k-1] <= t < grid[k]; K: at or
-    after the last point), and each interval's first day (a day past ``last_day`` when none)."""
+    after the last point)."""
     t = np.arange(last_day + 1, dtype=np.int64) / 365.0
     k = len(grid)
     seg = np.searchsorted(grid, t, side="right").astype(np.int64)
     seg[t <= grid[0]] = 0
     seg[t >= grid[-1]] = k
-    first = np.full(k + 1, last_day + 1, dtype=np.int64)
-    days = np.arange(last_day + 1, dtype=np.int64)
-    np.minimum.at(first, seg, days)
-    return seg, first
+    return seg
 
 
 def _add_shards(part: FloatArray, n_shards: int, n_groups: int, out: FloatArray) -> None:
@@ -275,13 +272,13 @@ def _add_shards(part: FloatArray, n_shards: int, n_groups: int, out: FloatArray)
 
 
 def _shocks(
-    prepared: Prepared, shocks: ResolvedShocks, idx: IntArray, segments: tuple[IntArray, IntArray]
+    prepared: Prepared, shocks: ResolvedShocks, idx: IntArray, segments: IntArray
 ) -> tuple[CurveShifts, Shocks, bool]:
     """The positions pass's record of scenarios ``idx``: each block of ``lanes`` scenarios
-    walks every node's multiplier into a table of about TABLE_BYTES."""
+    computes every node's multiplier into a table of about TABLE_BYTES."""
     # Measured (10k bonds, 53k nodes): 16 lanes 3.0 s, 8 lanes 2.4 s, 4 lanes 3.9 s, 1 lane
-    # 15 s: fewer lanes than 8 lose more to the per-block walk and loop costs than they gain
-    # in cache.
+    # 15 s: fewer lanes than 8 lose more to the per-block table and loop costs than they gain
+    # in cache (measured when multipliers were walked day by day; not measured again since).
     lanes = BLOCK if 16 * BLOCK * prepared.n_nodes <= TABLE_BYTES else BLOCK // 2
     n_blocks = -(-len(idx) // lanes)
     work = run_work(len(prepared.cashflows.pv), prepared.book.n_positions, len(idx))
@@ -297,7 +294,7 @@ def _shocks(
 
 
 def _curve_shifts(
-    shocks: ResolvedShocks, idx: IntArray, segments: tuple[IntArray, IntArray],
+    shocks: ResolvedShocks, idx: IntArray, segments: IntArray,
     prepared: Prepared,
 ) -> CurveShifts:  # fmt: skip
     spread = (
@@ -308,8 +305,7 @@ def _curve_shifts(
     return CurveShifts(
         grid=shocks.times,
         shift_bp=np.ascontiguousarray(shocks.shift_bp[idx]),
-        segment=segments[0],
-        first_day=segments[1],
+        segment=segments,
         fx_multiplier=np.ascontiguousarray(shocks.fx_multiplier[idx]),
         gold_multiplier=np.ascontiguousarray(shocks.gold_multiplier[idx]),
         spread_bp=np.ascontiguousarray(spread, dtype=np.float64),

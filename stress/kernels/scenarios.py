@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
+from stress.kernels.fastexp import exp_into
+
 BLOCK = 16
 
 # --- valuation forms: how a position's local value moves with a scenario --------------------
@@ -73,8 +75,6 @@ TAYLOR_CONVEXITY = METRICS.index("taylor_convexity")
 DOLLAR_SPREAD_DURATION_BEFORE = METRICS.index("dollar_spread_duration_before")
 DOLLAR_SPREAD_DURATION_AFTER = METRICS.index("dollar_spread_duration_after")
 N_METRICS = len(METRICS)
-#: Metrics a position has on its own (the per-position pass keeps them for its detail).
-N_POSITION_METRICS = DOLLAR_DURATION_BEFORE
 
 # --- per-position detail columns (positions mode and the worst positions) -------------------
 DETAIL = (
@@ -156,7 +156,7 @@ class Futures(NamedTuple):
     fpv = cashflow x DF(t) / DF_curve(T_d) on the base market (the CTD's spread in DF(t), none
     in the delivery discount factor), so sum fpv is the CTD's forward dirty price. A shock
     moves it to sum fpv g(t) / g_curve(T_d): a ratio of discount multipliers, priced per
-    position (its own nodes ``node_*``, walked like the book's)."""
+    position (its own nodes ``node_*``, whose multipliers are computed like the book's)."""
 
     offsets: I8  # (F+1,) row f owns cashflows offsets[f]:offsets[f+1]
     node: I8  # (M,) the cashflow's node
@@ -185,12 +185,11 @@ class CurveShifts(NamedTuple):
     """A chunk's curve shifts: ``shift_bp[s, curve, k]`` at ``grid[k]`` years, linear between,
     flat beyond; ``segment[day]`` the interval of the grid a payment day falls in (0: before
     the first point, k: from grid[k-1] on, K: from the last on, as ``interp.bracket`` places
-    it) and ``first_day[segment]`` the interval's first day."""
+    it)."""
 
     grid: F8
     shift_bp: F8  # (S, curves, K)
     segment: I8  # (days + 1,)
-    first_day: I8  # (K + 1,)
     fx_multiplier: F8  # (S, currencies)
     gold_multiplier: F8  # (S,)
     spread_bp: F8  # (S, spread lines) a parallel credit-spread shift per spread group
@@ -203,8 +202,8 @@ NO_SHIFT = -1
 
 
 class Shocks(NamedTuple):
-    """How the pass over positions walks a chunk's scenarios (``CurveShifts``), in blocks of
-    ``lanes`` scenarios (at most BLOCK): each block walks the multipliers and shifts of every
+    """How the pass over positions takes a chunk's scenarios (``CurveShifts``), in blocks of
+    ``lanes`` scenarios (at most BLOCK): each block computes the multipliers and shifts of every
     node into a table of nodes x lanes sized to stay in the core's cache while the positions
     read it."""
 
@@ -264,38 +263,91 @@ def _ratio(a, b):
     return a / b if b != 0.0 else np.nan
 
 
+#: Positions whose detail a block gathers before writing it out: each (column, scenario) run
+#: of the detail then gets this many consecutive values at once, not one value per position a
+#: whole scenario's stride apart (which touches a new cache line for every value).
+POSITION_TILE = 64
+
+
 @njit(cache=True)
-def _position_detail(i, s, pos, cf, fu, cs, m, acc, lane, out):
-    """Every detail column of position i in chunk scenario s: ``m`` holds its own metrics,
-    ``acc[:, lane]`` its sums after the shock (cashflow instruments and futures; a future's
-    are forward sums, already divided by its delivery multiplier)."""
+def _pnl_lanes(i, s0, lo, hi, pos, cf, fu, cs, gold_before, acc, spreads, x1, out, col):
+    """The P&L columns and PVs (``D_PNL`` to ``D_PV_AFTER``) of position i in lanes lo:hi of
+    the block at chunk scenario s0, into ``out[:, lane, col]``, and its FX after in
+    ``x1[lane]``. Per scenario (X = base units per unit of the position currency, L = local
+    value, Lr = L after the curve shifts alone): rates = (Lr - L0) X0 and spread = (L1 - Lr)
+    X0 for cashflow instruments and futures (gold: (L1 - L0) X0 as the gold part),
+    fx = L0 (X1 - X0), cross = (L1 - L0)(X1 - X0). ``acc[:, lane]`` holds a cashflow
+    instrument's or future's sums after the shock."""
+    form = pos.form[i]
+    r = pos.cashflow_row[i]
     sc = pos.scale[i]
     x0 = pos.fx_before[i]
-    x1 = x0 * cs.fx_multiplier[s, pos.currency[i]]
-    out[D_PNL] = m[PNL_RATES] + m[PNL_SPREAD] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS]
-    out[D_PNL_RATES] = m[PNL_RATES]
-    out[D_PNL_SPREAD] = m[PNL_SPREAD]
-    out[D_PNL_FX] = m[PNL_FX]
-    out[D_PNL_GOLD] = m[PNL_GOLD]
-    out[D_PNL_CROSS] = m[PNL_CROSS]
-    out[D_PV_BEFORE] = m[PV_BEFORE]
-    out[D_PV_AFTER] = m[PV_AFTER]
-    r = pos.cashflow_row[i]
+    k = pos.currency[i]
+    priced = form in (CASHFLOWS, FUTURE)
+    if form == CASHFLOWS:
+        l0 = sc * cf.pv_before[r]
+    elif form == FUTURE:
+        l0 = 0.0  # margined: worth nothing today, the change of its price after the shock
+    elif form == GOLD:
+        l0 = sc * gold_before
+    else:
+        l0 = sc
+    for lane in range(lo, hi):
+        xl = x0 * cs.fx_multiplier[s0 + lane, k]
+        if form == CASHFLOWS:
+            l1 = sc * acc[ACC_PV, lane]
+            lr = sc * acc[ACC_PV_RATES, lane] if spreads else l1
+        elif form == FUTURE:
+            l1 = sc * (acc[ACC_PV, lane] - fu.fwd[r])
+            lr = sc * (acc[ACC_PV_RATES, lane] - fu.fwd[r])
+        elif form == GOLD:
+            l1 = l0 * cs.gold_multiplier[s0 + lane]
+            lr = l1
+        else:
+            l1 = l0
+            lr = l1
+        dl = l1 - l0
+        dx = xl - x0
+        rates = (lr - l0) * x0 if priced else 0.0
+        spread = (l1 - lr) * x0 if priced else 0.0
+        gold = dl * x0 if form == GOLD else 0.0
+        fx = l0 * dx
+        cross = dl * dx
+        out[D_PNL, lane, col] = rates + spread + fx + gold + cross
+        out[D_PNL_RATES, lane, col] = rates
+        out[D_PNL_SPREAD, lane, col] = spread
+        out[D_PNL_FX, lane, col] = fx
+        out[D_PNL_GOLD, lane, col] = gold
+        out[D_PNL_CROSS, lane, col] = cross
+        out[D_PV_BEFORE, lane, col] = l0 * x0
+        out[D_PV_AFTER, lane, col] = l1 * xl
+        x1[lane] = xl
+
+
+@njit(cache=True)
+def _risk_lanes(i, lo, hi, pos, cf, fu, acc, x1, out, col):
+    """The remaining detail columns of position i in lanes lo:hi (after ``_pnl_lanes``):
+    durations, convexities, DV01s, spread durations and CS01s before and after, and the
+    duration-convexity estimate of the rates P&L with its residual."""
     form = pos.form[i]
     if form != CASHFLOWS and form != FUTURE:
-        out[D_DURATION_BEFORE] = np.nan
-        out[D_DURATION_AFTER] = np.nan
-        out[D_CONVEXITY_BEFORE] = np.nan
-        out[D_CONVEXITY_AFTER] = np.nan
-        out[D_DV01_BEFORE] = 0.0
-        out[D_DV01_AFTER] = 0.0
-        out[D_TAYLOR_PNL] = 0.0
-        out[D_TAYLOR_RESIDUAL] = m[PNL_RATES]
-        out[D_SPREAD_DURATION_BEFORE] = np.nan
-        out[D_SPREAD_DURATION_AFTER] = np.nan
-        out[D_CS01_BEFORE] = 0.0
-        out[D_CS01_AFTER] = 0.0
+        for lane in range(lo, hi):
+            out[D_DURATION_BEFORE, lane, col] = np.nan
+            out[D_DURATION_AFTER, lane, col] = np.nan
+            out[D_CONVEXITY_BEFORE, lane, col] = np.nan
+            out[D_CONVEXITY_AFTER, lane, col] = np.nan
+            out[D_DV01_BEFORE, lane, col] = 0.0
+            out[D_DV01_AFTER, lane, col] = 0.0
+            out[D_TAYLOR_PNL, lane, col] = 0.0
+            out[D_TAYLOR_RESIDUAL, lane, col] = out[D_PNL_RATES, lane, col]
+            out[D_SPREAD_DURATION_BEFORE, lane, col] = np.nan
+            out[D_SPREAD_DURATION_AFTER, lane, col] = np.nan
+            out[D_CS01_BEFORE, lane, col] = 0.0
+            out[D_CS01_AFTER, lane, col] = 0.0
         return
+    r = pos.cashflow_row[i]
+    sc = pos.scale[i]
+    x0 = pos.fx_before[i]
     if form == CASHFLOWS:
         p0 = cf.pv_before[r]
         t0 = cf.pv_t_before[r]
@@ -306,20 +358,27 @@ def _position_detail(i, s, pos, cf, fu, cs, m, acc, lane, out):
         t0 = fu.fwd_tau[r]
         c0 = fu.fwd_tau2[r]
         s0 = fu.fwd_ts[r]
-    pv1 = acc[ACC_PV, lane]
-    out[D_DURATION_BEFORE] = _ratio(t0, p0)
-    out[D_DURATION_AFTER] = _ratio(acc[ACC_PV_T, lane], pv1)
-    out[D_CONVEXITY_BEFORE] = _ratio(c0, p0)
-    out[D_CONVEXITY_AFTER] = _ratio(acc[ACC_PV_T2, lane], pv1)
-    out[D_DV01_BEFORE] = sc * t0 * x0 * 1e-4
-    out[D_DV01_AFTER] = sc * acc[ACC_PV_T, lane] * x1 * 1e-4
-    out[D_SPREAD_DURATION_BEFORE] = _ratio(s0, p0)
-    out[D_SPREAD_DURATION_AFTER] = _ratio(acc[ACC_PV_TS, lane], pv1)
-    out[D_CS01_BEFORE] = sc * s0 * x0 * 1e-4
-    out[D_CS01_AFTER] = sc * acc[ACC_PV_TS, lane] * x1 * 1e-4
-    taylor = -sc * acc[ACC_TAYLOR_D, lane] * x0 + 0.5 * sc * acc[ACC_TAYLOR_C, lane] * x0
-    out[D_TAYLOR_PNL] = taylor
-    out[D_TAYLOR_RESIDUAL] = m[PNL_RATES] - taylor
+    duration0 = _ratio(t0, p0)
+    convexity0 = _ratio(c0, p0)
+    spread_duration0 = _ratio(s0, p0)
+    dv01_0 = sc * t0 * x0 * 1e-4
+    cs01_0 = sc * s0 * x0 * 1e-4
+    for lane in range(lo, hi):
+        pv1 = acc[ACC_PV, lane]
+        xl = x1[lane]
+        out[D_DURATION_BEFORE, lane, col] = duration0
+        out[D_DURATION_AFTER, lane, col] = _ratio(acc[ACC_PV_T, lane], pv1)
+        out[D_CONVEXITY_BEFORE, lane, col] = convexity0
+        out[D_CONVEXITY_AFTER, lane, col] = _ratio(acc[ACC_PV_T2, lane], pv1)
+        out[D_DV01_BEFORE, lane, col] = dv01_0
+        out[D_DV01_AFTER, lane, col] = sc * acc[ACC_PV_T, lane] * xl * 1e-4
+        out[D_SPREAD_DURATION_BEFORE, lane, col] = spread_duration0
+        out[D_SPREAD_DURATION_AFTER, lane, col] = _ratio(acc[ACC_PV_TS, lane], pv1)
+        out[D_CS01_BEFORE, lane, col] = cs01_0
+        out[D_CS01_AFTER, lane, col] = sc * acc[ACC_PV_TS, lane] * xl * 1e-4
+        taylor = -sc * acc[ACC_TAYLOR_D, lane] * x0 + 0.5 * sc * acc[ACC_TAYLOR_C, lane] * x0
+        out[D_TAYLOR_PNL, lane, col] = taylor
+        out[D_TAYLOR_RESIDUAL, lane, col] = out[D_PNL_RATES, lane, col] - taylor
 
 
 @njit(cache=True)
@@ -398,29 +457,35 @@ def _forward(f, fu, ftab, frtab, fdtab, acc, lane_lo, lane_hi):
 
 @njit(cache=True)
 def _node_tables(day, curve, spread, sday, cs, s0, nb, gtab, rtab, dtab):
-    """Walk the multipliers of nodes (day, curve, spread line, spread day) for the block's
-    lanes into tables: ``gtab`` the multiplier of the whole shift, ``rtab`` of the curve
-    shift alone (only when it has rows) and ``dtab`` the curve shift."""
-    walk = np.zeros((6, BLOCK))
-    state = np.full(4, -1, dtype=np.int64)
-    swalk = np.zeros((3, BLOCK))
-    sstate = np.full(3, -1, dtype=np.int64)
+    """The multipliers of nodes (day, curve, spread line, spread day) for the block's lanes,
+    into tables: ``gtab`` the multiplier of the whole shift, ``rtab`` of the curve shift alone
+    (only when it has rows) and ``dtab`` the curve shift."""
+    lanes = gtab.shape[1]
+    lines = _shift_lines(cs, s0, nb)
+    size = TILE * lanes
+    g = np.empty(size)
+    h = np.empty(size)
+    d = np.empty(size)
+    x = np.empty(size)
+    bits = np.empty(size, dtype=np.int64)
     keep_rates = rtab.shape[0] > 0
-    for u in range(len(day)):
-        _walk(day[u], curve[u], cs, s0, nb, state, walk)
-        k = spread[u]
-        if k >= 0:
-            _walk_flat(sday[u], k, cs, s0, nb, sstate, swalk)
-            for lane in range(nb):
-                gtab[u, lane] = walk[2, lane] * swalk[0, lane]
-        else:
-            for lane in range(nb):
-                gtab[u, lane] = walk[2, lane]
-        if keep_rates:
-            for lane in range(nb):
-                rtab[u, lane] = walk[2, lane]
-        for lane in range(nb):
-            dtab[u, lane] = walk[5, lane]
+    for u0 in range(0, len(day), TILE):
+        u1 = min(len(day), u0 + TILE)
+        _node_multipliers(day, curve, spread, sday, u0, u1, cs, lines, s0, nb, lanes, g, h, d,
+                          x, bits)  # fmt: skip
+        for u in range(u0, u1):
+            j = (u - u0) * lanes
+            if spread[u] >= 0:
+                for lane in range(lanes):
+                    gtab[u, lane] = g[j + lane] * h[j + lane]
+            else:
+                for lane in range(lanes):
+                    gtab[u, lane] = g[j + lane]
+            if keep_rates:
+                for lane in range(lanes):
+                    rtab[u, lane] = g[j + lane]
+            for lane in range(lanes):
+                dtab[u, lane] = d[j + lane]
 
 
 @njit(cache=True)
@@ -433,8 +498,6 @@ def _block(blk, pos, cf, fu, cs, sh, out):
     nb = min(lanes, n_s - s0)
     spreads = cs.spread_bp.shape[1] > 0
     acc = np.zeros((N_ACC, BLOCK))
-    m = np.empty(N_POSITION_METRICS)
-    row = np.empty(N_DETAIL)
     for s in range(nb):
         for k in range(n_worst):
             out.worst[s0 + s, k] = -1
@@ -454,7 +517,12 @@ def _block(blk, pos, cf, fu, cs, sh, out):
     if n_fn:
         _node_tables(fu.node_day, fu.node_curve, fu.node_spread, fu.node_sday, cs, s0, nb,
                      ftab, frtab, fdtab)  # fmt: skip
-    for i in range(len(pos.form)):
+    tile = POSITION_TILE if keep_detail else 1
+    rows = np.empty((N_DETAIL, lanes, tile))  # the tile's detail (see POSITION_TILE)
+    x1 = np.empty(lanes)
+    n_pos = len(pos.form)
+    for i in range(n_pos):
+        col = i % tile
         form = pos.form[i]
         r = pos.cashflow_row[i]
         if form == CASHFLOWS:
@@ -462,64 +530,37 @@ def _block(blk, pos, cf, fu, cs, sh, out):
             _accumulate(r, cf, gtab, rtab, dtab, acc, keep_detail, spreads, 0, nb)
         elif form == FUTURE:
             _forward(r, fu, ftab, frtab, fdtab, acc, 0, nb)
-        x0 = pos.fx_before[i]
-        sc = pos.scale[i]
-        for s in range(nb):
-            x1 = x0 * cs.fx_multiplier[s0 + s, pos.currency[i]]
-            if form == CASHFLOWS:
-                l0 = sc * cf.pv_before[r]
-                l1 = sc * acc[ACC_PV, s]
-                lr = sc * acc[ACC_PV_RATES, s] if spreads else l1
-            elif form == FUTURE:
-                # Margined: worth 0 today, the change of its price after the shock.
-                l0 = 0.0
-                l1 = sc * (acc[ACC_PV, s] - fu.fwd[r])
-                lr = sc * (acc[ACC_PV_RATES, s] - fu.fwd[r])
-            elif form == GOLD:
-                l0 = sc * sh.gold_before
-                l1 = l0 * cs.gold_multiplier[s0 + s]
-                lr = l1
-            else:
-                l0 = sc
-                l1 = sc
-                lr = l1
-            dl = l1 - l0
-            dx = x1 - x0
-            for k in range(N_POSITION_METRICS):
-                m[k] = 0.0
-            if form in (CASHFLOWS, FUTURE):
-                m[PNL_RATES] = (lr - l0) * x0
-                m[PNL_SPREAD] = (l1 - lr) * x0
-            elif form == GOLD:
-                m[PNL_GOLD] = dl * x0
-            m[PNL_FX] = l0 * dx
-            m[PNL_CROSS] = dl * dx
-            m[PV_BEFORE] = l0 * x0
-            m[PV_AFTER] = l1 * x1
-            pnl = m[PNL_RATES] + m[PNL_SPREAD] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS]
-            enters = n_worst > 0 and pnl < out.worst_pnl[s0 + s, n_worst - 1]
-            if keep_detail or enters:
-                if form == CASHFLOWS and not keep_detail:
+        _pnl_lanes(i, s0, 0, nb, pos, cf, fu, cs, sh.gold_before, acc, spreads, x1, rows, col)
+        if keep_detail:
+            _risk_lanes(i, 0, nb, pos, cf, fu, acc, x1, rows, col)
+        for s in range(nb if n_worst > 0 else 0):
+            pnl = rows[D_PNL, s, col]
+            if not pnl < out.worst_pnl[s0 + s, n_worst - 1]:
+                continue
+            if not keep_detail:
+                if form == CASHFLOWS:
                     # A rare event: this lane's full sums for the detail of a worst position.
                     _accumulate(r, cf, gtab, rtab, dtab, acc, True, spreads, s, s + 1)
-                _position_detail(i, s0 + s, pos, cf, fu, cs, m, acc, s, row)
+                _risk_lanes(i, s, s + 1, pos, cf, fu, acc, x1, rows, col)
             # Keep the n_worst lowest P&Ls, earlier positions first on ties.
-            if enters:
-                k = n_worst - 1
-                while k > 0 and pnl < out.worst_pnl[s0 + s, k - 1]:
-                    out.worst_pnl[s0 + s, k] = out.worst_pnl[s0 + s, k - 1]
-                    out.worst[s0 + s, k] = out.worst[s0 + s, k - 1]
-                    for c in range(N_DETAIL):
-                        out.worst_detail[s0 + s, k, c] = out.worst_detail[s0 + s, k - 1, c]
-                    k -= 1
-                out.worst_pnl[s0 + s, k] = pnl
-                out.worst[s0 + s, k] = i
+            k = n_worst - 1
+            while k > 0 and pnl < out.worst_pnl[s0 + s, k - 1]:
+                out.worst_pnl[s0 + s, k] = out.worst_pnl[s0 + s, k - 1]
+                out.worst[s0 + s, k] = out.worst[s0 + s, k - 1]
                 for c in range(N_DETAIL):
-                    out.worst_detail[s0 + s, k, c] = row[c]
-            if keep_detail:
-                dr = (out.detail_first + s0 + s) * out.detail_stride + i
-                for c in range(N_DETAIL):
-                    out.detail[c, dr] = row[c]
+                    out.worst_detail[s0 + s, k, c] = out.worst_detail[s0 + s, k - 1, c]
+                k -= 1
+            out.worst_pnl[s0 + s, k] = pnl
+            out.worst[s0 + s, k] = i
+            for c in range(N_DETAIL):
+                out.worst_detail[s0 + s, k, c] = rows[c, s, col]
+        if keep_detail and (col == tile - 1 or i == n_pos - 1):
+            first = i - col
+            for c in range(N_DETAIL):
+                for s in range(nb):
+                    dr = (out.detail_first + s0 + s) * out.detail_stride + first
+                    for q in range(col + 1):
+                        out.detail[c, dr + q] = rows[c, s, q]
 
 
 @njit(cache=True, parallel=True)
@@ -581,95 +622,69 @@ class GroupValues(NamedTuple):
     dollar_spread_duration: F8  # (groups,) sum of w_ts X0 (likewise)
 
 
-#: Discount multipliers are computed exactly on calendar anchors (every ANCHOR days, and at the
-#: first day of each interval of the shift grid) and walked from there day by day: within an
-#: interval the shift d(t) = a + b t is linear, so the exponent -d(t) t is quadratic and the
-#: multiplier of each next day is the last one times a ratio that itself changes by a constant
-#: factor: two multiplications a day instead of an exp a node, exact to a few units in the last
-#: place, and a function of the day alone (not of which other days a book pays on), so a book,
-#: a sub-book and a shard get the same multipliers bit for bit.
-ANCHOR = 16
+#: Discount multipliers are computed per node, exp(-d(t) t) with d(t) = a + b t the shift on the
+#: node's interval of the grid, by ``fastexp`` over a tile of TILE nodes x the block's lanes at
+#: a time (one vectorized loop): a function of the node's day and curve alone, so a book, a
+#: sub-book and a shard get the same multipliers bit for bit.
+TILE = 64
 _DAY = 1.0 / 365.0
 
 
-@njit(cache=True, inline="always")
-def _segment_line(cs, s, c, seg, a, b, lane):
-    """The shift of curve c in chunk scenario s on interval ``seg`` as a + b t (decimals)."""
+@njit(cache=True)
+def _shift_lines(cs, s0, nb):
+    """``lines[c, seg, 0 | 1, lane]``: the shift of curve c on interval ``seg`` of the grid
+    (``CurveShifts.segment``) as a + b t (decimal, t in years) in scenario s0 + lane; lanes
+    from nb on stay zero (no shift)."""
     grid = cs.grid
     k = len(grid)
-    if seg == 0:
-        a[lane] = cs.shift_bp[s, c, 0] * 1e-4
-        b[lane] = 0.0
-    elif seg == k:
-        a[lane] = cs.shift_bp[s, c, k - 1] * 1e-4
-        b[lane] = 0.0
-    else:
-        y0 = cs.shift_bp[s, c, seg - 1] * 1e-4
-        y1 = cs.shift_bp[s, c, seg] * 1e-4
-        slope = (y1 - y0) / (grid[seg] - grid[seg - 1])
-        a[lane] = y0 - slope * grid[seg - 1]
-        b[lane] = slope
+    lines = np.zeros((cs.shift_bp.shape[1], k + 1, 2, BLOCK))
+    for c in range(cs.shift_bp.shape[1]):
+        for lane in range(nb):
+            s = s0 + lane
+            lines[c, 0, 0, lane] = cs.shift_bp[s, c, 0] * 1e-4
+            lines[c, k, 0, lane] = cs.shift_bp[s, c, k - 1] * 1e-4
+            for seg in range(1, k):
+                y0 = cs.shift_bp[s, c, seg - 1] * 1e-4
+                y1 = cs.shift_bp[s, c, seg] * 1e-4
+                slope = (y1 - y0) / (grid[seg] - grid[seg - 1])
+                lines[c, seg, 0, lane] = y0 - slope * grid[seg - 1]
+                lines[c, seg, 1, lane] = slope
+    return lines
 
 
-@njit(cache=True, inline="always")
-def _walk(day, c, cs, s0, nb, state, walk):
-    """Advance the walk of discount multipliers to ``day`` of curve c for scenarios
-    s0..s0+nb (see ANCHOR): ``walk`` holds per lane the shift line a + b t (rows 0, 1), the
-    multiplier g (2), its ratio to the next day r (3), r's daily factor q (4) and the shift at
-    ``day`` (5); ``state`` the curve, interval, anchor and day walked so far."""
-    seg = cs.segment[day]
-    start = max((day // ANCHOR) * ANCHOR, cs.first_day[seg])
-    a = walk[0]
-    b = walk[1]
-    g = walk[2]
-    r = walk[3]
-    q = walk[4]
-    if c != state[0] or seg != state[1] or start != state[2] or day < state[3]:
-        # Anchor: exact multiplier, ratio to the next day, and the ratio's daily factor.
-        t0 = start * _DAY
-        h2 = _DAY * _DAY
-        for lane in range(nb):
-            _segment_line(cs, s0 + lane, c, seg, a, b, lane)
-            aa = a[lane]
-            bb = b[lane]
-            g[lane] = np.exp(-(aa + bb * t0) * t0)
-            r[lane] = np.exp(-aa * _DAY - bb * (2.0 * t0 * _DAY + h2))
-            q[lane] = np.exp(-2.0 * bb * h2)
-        state[0] = c
-        state[1] = seg
-        state[2] = start
-        state[3] = start
-    for _ in range(day - state[3]):
-        for lane in range(nb):
-            g[lane] *= r[lane]
-            r[lane] *= q[lane]
-    state[3] = day
-    t = day * _DAY
-    for lane in range(nb):
-        walk[5, lane] = a[lane] + b[lane] * t
-
-
-@njit(cache=True, inline="always")
-def _walk_flat(day, k, cs, s0, nb, state, walk):
-    """``_walk`` for the parallel spread shift of spread line k: ``walk`` holds per lane the
-    multiplier exp(-shift t) at ``day`` (row 0) and its daily ratio (1); exact on anchors
-    every ANCHOR days, so it is a function of the day alone."""
-    start = (day // ANCHOR) * ANCHOR
-    g = walk[0]
-    r = walk[1]
-    if k != state[0] or start != state[1] or day < state[2]:
-        t0 = start * _DAY
-        for lane in range(nb):
-            a = cs.spread_bp[s0 + lane, k] * 1e-4
-            g[lane] = np.exp(-a * t0)
-            r[lane] = np.exp(-a * _DAY)
-        state[0] = k
-        state[1] = start
-        state[2] = start
-    for _ in range(day - state[2]):
-        for lane in range(nb):
-            g[lane] *= r[lane]
-    state[2] = day
+@njit(cache=True)
+def _node_multipliers(day, curve, spread, sday, u0, u1, cs, lines, s0, nb, lanes, g, h, d, x,
+                      bits):  # fmt: skip
+    """For nodes u0..u1 (day, curve, spread line, spread day) and each of ``lanes`` lanes, at
+    flat index (u - u0) x lanes + lane: ``d`` the curve shift (decimal), ``g`` the multiplier
+    of the curve shift exp(-d t) and ``h`` that of the spread shift exp(-s ts), written only
+    when some node of the tile has a moving spread line (the others never read it). ``x`` and
+    ``bits`` are scratch of the same length."""
+    n = 0
+    for u in range(u0, u1):
+        t = day[u] * _DAY
+        seg = cs.segment[day[u]]
+        c = curve[u]
+        for lane in range(lanes):
+            dd = lines[c, seg, 0, lane] + lines[c, seg, 1, lane] * t
+            d[n + lane] = dd
+            x[n + lane] = -dd * t
+        n += lanes
+    exp_into(x, g, bits, n)
+    moved = False
+    n = 0
+    for u in range(u0, u1):
+        k = spread[u]
+        ts = sday[u] * _DAY
+        for lane in range(lanes):
+            x[n + lane] = 0.0
+        if k >= 0:
+            moved = True
+            for lane in range(nb):
+                x[n + lane] = -(cs.spread_bp[s0 + lane, k] * 1e-4) * ts
+        n += lanes
+    if moved:
+        exp_into(x, h, bits, n)
 
 
 #: Slots of the per-group accumulators of ``_totals_block``.
@@ -732,55 +747,59 @@ def _totals_block(blk, w, v, fu, cs, sums):
         for lane in range(BLOCK):
             m = cs.fx_multiplier[s0 + lane, c] if lane < nb else 1.0
             x1[c, lane] = w.fx_before[c] * m
-    walk = np.zeros((6, BLOCK))  # a, b, g, r, q, d per lane (see _walk)
-    state = np.full(4, -1, dtype=np.int64)
-    swalk = np.zeros((3, BLOCK))  # spread multiplier and ratio per lane (see _walk_flat)
-    sstate = np.full(3, -1, dtype=np.int64)
-    d = walk[5]
-    g = walk[2]
-    h = swalk[0]
-    for u in range(len(w.day)):
-        _walk(w.day[u], w.curve[u], cs, s0, nb, state, walk)
-        k = w.currency[u]
-        x0 = w.fx_before[k]
-        line = w.spread[u]
-        if line >= 0:
-            _walk_flat(w.sday[u], line, cs, s0, nb, sstate, swalk)
-        for e in range(w.offsets[u], w.offsets[u + 1]):
-            grp = w.group[e]
-            v0 = w.w_pv[e]
-            v1 = w.w_t[e]
-            v2 = w.w_t2[e]
-            v3 = w.w_ts[e]
-            if line >= 0:
-                for lane in range(BLOCK):
-                    gl = g[lane]
-                    gf = gl * h[lane]
-                    dl = d[lane]
-                    xl = x1[k, lane]
-                    acc[grp, T_RATES, lane] += v0 * (gl - 1.0) * x0
-                    acc[grp, T_SPREAD, lane] += v0 * (gf - gl) * x0
-                    acc[grp, T_CROSS, lane] += v0 * (gf - 1.0) * (xl - x0)
-                    acc[grp, T_PV, lane] += v0 * gf * xl
-                    acc[grp, T_DD, lane] += v1 * gf * xl
-                    acc[grp, T_DC, lane] += v2 * gf * xl
-                    acc[grp, T_SD, lane] += v3 * gf * xl
-                    acc[grp, T_TAYLOR_D, lane] += v1 * dl * x0
-                    acc[grp, T_TAYLOR_C, lane] += v2 * dl * dl * x0
-            else:
-                for lane in range(BLOCK):
-                    gl = g[lane]
-                    dl = d[lane]
-                    xl = x1[k, lane]
-                    moved = v0 * (gl - 1.0)
-                    acc[grp, T_RATES, lane] += moved * x0
-                    acc[grp, T_CROSS, lane] += moved * (xl - x0)
-                    acc[grp, T_PV, lane] += v0 * gl * xl
-                    acc[grp, T_DD, lane] += v1 * gl * xl
-                    acc[grp, T_DC, lane] += v2 * gl * xl
-                    acc[grp, T_SD, lane] += v3 * gl * xl
-                    acc[grp, T_TAYLOR_D, lane] += v1 * dl * x0
-                    acc[grp, T_TAYLOR_C, lane] += v2 * dl * dl * x0
+    lines = _shift_lines(cs, s0, nb)
+    size = TILE * BLOCK
+    gt = np.empty(size)
+    ht = np.empty(size)
+    dt = np.empty(size)
+    xt = np.empty(size)
+    bits = np.empty(size, dtype=np.int64)
+    for u0 in range(0, len(w.day), TILE):
+        u1 = min(len(w.day), u0 + TILE)
+        _node_multipliers(w.day, w.curve, w.spread, w.sday, u0, u1, cs, lines, s0, nb,
+                                  BLOCK, gt, ht, dt, xt, bits)  # fmt: skip
+        for u in range(u0, u1):
+            j = (u - u0) * BLOCK
+            g = gt[j : j + BLOCK]
+            h = ht[j : j + BLOCK]
+            d = dt[j : j + BLOCK]
+            k = w.currency[u]
+            x0 = w.fx_before[k]
+            for e in range(w.offsets[u], w.offsets[u + 1]):
+                grp = w.group[e]
+                v0 = w.w_pv[e]
+                v1 = w.w_t[e]
+                v2 = w.w_t2[e]
+                v3 = w.w_ts[e]
+                if w.spread[u] >= 0:
+                    for lane in range(BLOCK):
+                        gl = g[lane]
+                        gf = gl * h[lane]
+                        dl = d[lane]
+                        xl = x1[k, lane]
+                        acc[grp, T_RATES, lane] += v0 * (gl - 1.0) * x0
+                        acc[grp, T_SPREAD, lane] += v0 * (gf - gl) * x0
+                        acc[grp, T_CROSS, lane] += v0 * (gf - 1.0) * (xl - x0)
+                        acc[grp, T_PV, lane] += v0 * gf * xl
+                        acc[grp, T_DD, lane] += v1 * gf * xl
+                        acc[grp, T_DC, lane] += v2 * gf * xl
+                        acc[grp, T_SD, lane] += v3 * gf * xl
+                        acc[grp, T_TAYLOR_D, lane] += v1 * dl * x0
+                        acc[grp, T_TAYLOR_C, lane] += v2 * dl * dl * x0
+                else:
+                    for lane in range(BLOCK):
+                        gl = g[lane]
+                        dl = d[lane]
+                        xl = x1[k, lane]
+                        moved = v0 * (gl - 1.0)
+                        acc[grp, T_RATES, lane] += moved * x0
+                        acc[grp, T_CROSS, lane] += moved * (xl - x0)
+                        acc[grp, T_PV, lane] += v0 * gl * xl
+                        acc[grp, T_DD, lane] += v1 * gl * xl
+                        acc[grp, T_DC, lane] += v2 * gl * xl
+                        acc[grp, T_SD, lane] += v3 * gl * xl
+                        acc[grp, T_TAYLOR_D, lane] += v1 * dl * x0
+                        acc[grp, T_TAYLOR_C, lane] += v2 * dl * dl * x0
     if len(fu.scale):
         _totals_futures(fu, cs, s0, nb, x1, acc)
     for lane in range(nb):
@@ -837,8 +856,8 @@ def group_sums(n_blocks, w, v, fu, cs, sums):
     (X1 - X0), gold = gold value x (gold multiplier - 1) X0. With spread shifts a node's
     multiplier is g h (h of its spread line): rates = w_pv (g - 1) X0, spread = w_pv g (h - 1)
     X0. Futures (a ratio of multipliers) are each priced on their own nodes and added to their
-    groups after the nodes, in position order. Multipliers are walked along the calendar (see
-    ANCHOR), one block of scenarios per thread."""
+    groups after the nodes, in position order. Multipliers are computed a tile of nodes at a
+    time (see TILE), one block of scenarios per thread."""
     for blk in prange(n_blocks):
         _totals_block(blk, w, v, fu, cs, sums)
 
