@@ -66,7 +66,7 @@ DETAIL_CHUNK_BYTES = 128 * 2**20
 #: A block of the pass over positions computes every node's multiplier and shift for its
 #: scenarios into a table the positions then read at random: above this size the block
 #: covers half as many scenarios.
-TABLE_BYTES = 2 * 2**20
+TABLE_BYTES = 8 * 2**20
 #: Positions per shard. Sums are formed per shard, then added in shard order, so a run split
 #: over processes or machines (one task per shard) gives the same numbers as one process.
 SHARD_POSITIONS = 50_000
@@ -276,9 +276,9 @@ def _shocks(
 ) -> tuple[CurveShifts, Shocks, bool]:
     """The positions pass's record of scenarios ``idx``: each block of ``lanes`` scenarios
     computes every node's multiplier into a table of about TABLE_BYTES."""
-    # Measured (10k bonds, 53k nodes): 16 lanes 3.0 s, 8 lanes 2.4 s, 4 lanes 3.9 s, 1 lane
-    # 15 s: fewer lanes than 8 lose more to the per-block table and loop costs than they gain
-    # in cache (measured when multipliers were walked day by day; not measured again since).
+    # Measured with multipliers walked day by day (10k bonds, 53k nodes): 16 lanes 3.0 s,
+    # 8 lanes 2.4 s, 4 lanes 3.9 s, 1 lane 15 s. Computed per node (dense 10k bonds, 13k
+    # nodes, a 3.4 MB table at 16 lanes): 16 lanes 1.35 s, 8 lanes 1.47 s.
     lanes = BLOCK if 16 * BLOCK * prepared.n_nodes <= TABLE_BYTES else BLOCK // 2
     n_blocks = -(-len(idx) // lanes)
     work = run_work(len(prepared.cashflows.pv), prepared.book.n_positions, len(idx))
