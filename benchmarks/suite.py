@@ -78,11 +78,12 @@ def run_suite(
     what_if: bool = True,
     session_size: tuple[int, int] | None = SESSION_SIZE,
     extra_targets: bool = True,
-    mixed: tuple[int, int] | None = (10_000, 1_000),
+    mixed: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Run every case of every workload in ``workloads_run`` and write results.json,
     results.md and scaling.png into ``out_dir``. ``session_size`` (positions, scenarios) of
-    the dense book the session what-if runs against; None leaves it out."""
+    the dense book the session what-if runs against, ``mixed`` that of the mixed-book case;
+    None leaves either out."""
     run = [workloads.check_workload(w) for w in workloads.WORKLOADS if w in workloads_run]
     unknown = set(workloads_run) - set(run)
     if unknown or not run:

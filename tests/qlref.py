@@ -177,9 +177,12 @@ def fixed_rate_bond(
     convention: str = "UNADJUSTED",
     settlement_days: int = 0,
     ex_dividend_days: int = 0,
+    engine_holidays: bool = False,
 ) -> QlBond:
     """The QuantLib bond for one of our bond rows (the evaluation date is set as a side effect).
-    Its ``settlement`` is QuantLib's settlement date for the evaluation date."""
+    Its ``settlement`` is QuantLib's settlement date for the evaluation date. With
+    ``engine_holidays`` its calendar holds the engine's holidays (``holidays_calendar``), not
+    QuantLib's own, for comparisons of pricing rather than of calendars."""
     set_evaluation_date(valuation_date)
     if issue is not None:
         schedule = _schedule(qdate(issue), qdate(maturity), frequency,
@@ -190,7 +193,7 @@ def fixed_rate_bond(
         effective = regular_coupon_date_before(valuation_date, maturity, frequency, 1)
         schedule = _schedule(qdate(effective), qdate(maturity), frequency)
     dc = day_counter(day_count, maturity)
-    cal = CALENDARS[calendar]()
+    cal = holidays_calendar(calendar) if engine_holidays else CALENDARS[calendar]()
     bond = ql.FixedRateBond(
         settlement_days,
         100.0,
