@@ -105,21 +105,7 @@ def build_book(portfolio: Portfolio, market: Market, *, skip_invalid: bool = Fal
         PortfolioValidationError: rows that cannot be valued (without ``skip_invalid``).
         MarketError: the market lacks data some positions need (without ``skip_invalid``).
     """
-    matured = (
-        portfolio.matured(market.valuation_date)
-        + portfolio.not_issued(market.valuation_date)
-        + _expired(portfolio, market)
-    )
-    if matured and not skip_invalid:
-        raise PortfolioValidationError(matured)
-    gaps, summary = _market_gaps(portfolio, market)
-    if summary and not skip_invalid:
-        raise MarketError(
-            f"{market.source}: the market lacks data the portfolio needs:\n"
-            + "\n".join(f"  - {p}" for p in summary)
-        )
-    if matured or gaps:
-        portfolio = portfolio.drop_rows(matured + gaps)
+    portfolio = _valued_by(portfolio, market, skip_invalid)
     book = _layout(portfolio, market)
     unreachable = _paid_out(book) + _solve_price_spreads(book)
     if unreachable:
@@ -139,7 +125,28 @@ def validate(portfolio: Portfolio, market: Market, *, skip_invalid: bool = False
         PortfolioValidationError: rows that cannot be valued (without ``skip_invalid``).
         MarketError: the market lacks data some positions need (without ``skip_invalid``).
     """
-    matured = portfolio.matured(market.valuation_date)
+    portfolio = _valued_by(portfolio, market, skip_invalid)
+    f = portfolio.frame
+    quoted = f.filter((pl.col("instrument") == "bond") & pl.col("clean_price").is_not_null())
+    if quoted.height:
+        sub = Portfolio(quoted, portfolio.source, portfolio.attributes)
+        unreachable = _solve_price_spreads(_layout(sub, market))
+        if unreachable:
+            if not skip_invalid:
+                raise PortfolioValidationError(unreachable)
+            portfolio = portfolio.drop_rows(unreachable)
+    return portfolio
+
+
+def _valued_by(portfolio: Portfolio, market: Market, skip_invalid: bool) -> Portfolio:
+    """The rows on which the market has a say before any layout: matured or not yet issued
+    bonds, expired FRNs, swaps and futures, and rows whose curve, FX rate or gold price the
+    market lacks are errors, or dropped to the rejects with ``skip_invalid``."""
+    matured = (
+        portfolio.matured(market.valuation_date)
+        + portfolio.not_issued(market.valuation_date)
+        + _expired(portfolio, market)
+    )
     if matured and not skip_invalid:
         raise PortfolioValidationError(matured)
     gaps, summary = _market_gaps(portfolio, market)
@@ -150,15 +157,6 @@ def validate(portfolio: Portfolio, market: Market, *, skip_invalid: bool = False
         )
     if matured or gaps:
         portfolio = portfolio.drop_rows(matured + gaps)
-    f = portfolio.frame
-    quoted = f.filter((pl.col("instrument") == "bond") & pl.col("clean_price").is_not_null())
-    if quoted.height:
-        sub = Portfolio(quoted, portfolio.source, portfolio.attributes)
-        unreachable = _solve_price_spreads(_layout(sub, market))
-        if unreachable:
-            if not skip_invalid:
-                raise PortfolioValidationError(unreachable)
-            portfolio = portfolio.drop_rows(unreachable)
     return portfolio
 
 

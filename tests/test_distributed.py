@@ -298,3 +298,31 @@ def test_an_unreachable_scheduler_is_a_one_line_error(capsys: pytest.CaptureFixt
     assert code == 2, err
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
     assert "Traceback" not in err
+
+
+def test_a_sharded_run_rejects_what_a_single_run_rejects(tmp_path: Path) -> None:
+    """The client's validation of a sharded run refuses (or with skip_invalid rejects) the same
+    rows as laying the whole book out: a bond not issued yet and an expired swap included."""
+    val = MARKET.valuation_date
+    extra = pl.DataFrame({
+        "position_id": ["NOT_ISSUED", "OLD_SWAP"], "instrument": ["bond", "swap"],
+        "currency": ["USD", "USD"], "notional": [1e6, 1e6], "coupon": [4.0, 3.0],
+        "maturity": [val.replace(year=val.year + 5), val], "issue_date": [
+            val.replace(year=val.year + 1), None],
+        "side": [None, "payer"], "frequency": [2, 2], "day_count": ["30/360", "30/360"],
+        "float_frequency": [None, 4], "float_day_count": [None, "ACT/360"],
+        "current_coupon": [None, 3.5],
+    })
+    path = tmp_path / "book.parquet"
+    pl.concat([BOOK.frame.drop("row"), extra], how="diagonal_relaxed").write_parquet(path)
+    book = portfolios.load(path)
+    with pytest.raises(PortfolioValidationError) as one:
+        stress.run(book, MARKET, "irrbb")
+    with pytest.raises(PortfolioValidationError) as sharded:
+        stress.run(book, MARKET, "irrbb", positions_dir=tmp_path / "p1")
+    assert str(sharded.value) == str(one.value)
+    assert "NOT_ISSUED" in str(one.value) and "OLD_SWAP" in str(one.value)
+    single = stress.run(book, MARKET, "irrbb", skip_invalid=True)
+    many = stress.run(book, MARKET, "irrbb", skip_invalid=True, work_dir=tmp_path / "w")
+    assert single.rejects.equals(many.rejects)
+    assert set(single.rejects["position_id"]) == {"NOT_ISSUED", "OLD_SWAP"}
