@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from stress.kernels.scenarios import DETAIL
+
 HEADLINE = "dense"
 
 
@@ -132,7 +134,8 @@ def _workload_section(results: dict[str, Any], workload: str, info: dict[str, An
             "in summary mode; timed in each case's process on the same book and scenarios; "
             "`x plain numba` is its time over the engine's, > 1 when the engine is faster. The "
             "baseline does less than the engine: its positions mode returns three arrays where "
-            "the engine assembles its 15-column frame; its totals leave out the engine's P&L "
+            f"the engine assembles its {len(DETAIL) + 2}-column frame; its totals leave out the "
+            "engine's P&L "
             "attribution and worst positions): "
             f"checked against the engine on all {len(cases)} cases, max relative difference "
             + ", ".join(f"{k} {v:.0e}" for k, v in worst.items())
