@@ -462,12 +462,7 @@ def _node_tables(day, curve, spread, sday, cs, s0, nb, gtab, rtab, dtab):
     (only when it has rows) and ``dtab`` the curve shift."""
     lanes = gtab.shape[1]
     lines = _shift_lines(cs, s0, nb)
-    size = TILE * lanes
-    g = np.empty(size)
-    h = np.empty(size)
-    d = np.empty(size)
-    x = np.empty(size)
-    bits = np.empty(size, dtype=np.int64)
+    g, h, d, x, bits = _tile_scratch(lanes)
     keep_rates = rtab.shape[0] > 0
     for u0 in range(0, len(day), TILE):
         u1 = min(len(day), u0 + TILE)
@@ -653,6 +648,15 @@ def _shift_lines(cs, s0, nb):
 
 
 @njit(cache=True)
+def _tile_scratch(lanes):
+    """Work arrays of ``_node_multipliers`` for a tile of TILE nodes x ``lanes``: g, h, d,
+    the exponents and exp's exponent bits."""
+    size = TILE * lanes
+    return (np.empty(size), np.empty(size), np.empty(size), np.empty(size),
+            np.empty(size, dtype=np.int64))  # fmt: skip
+
+
+@njit(cache=True)
 def _node_multipliers(day, curve, spread, sday, u0, u1, cs, lines, s0, nb, lanes, g, h, d, x,
                       bits):  # fmt: skip
     """For nodes u0..u1 (day, curve, spread line, spread day) and each of ``lanes`` lanes, at
@@ -748,16 +752,11 @@ def _totals_block(blk, w, v, fu, cs, sums):
             m = cs.fx_multiplier[s0 + lane, c] if lane < nb else 1.0
             x1[c, lane] = w.fx_before[c] * m
     lines = _shift_lines(cs, s0, nb)
-    size = TILE * BLOCK
-    gt = np.empty(size)
-    ht = np.empty(size)
-    dt = np.empty(size)
-    xt = np.empty(size)
-    bits = np.empty(size, dtype=np.int64)
+    gt, ht, dt, xt, bits = _tile_scratch(BLOCK)
     for u0 in range(0, len(w.day), TILE):
         u1 = min(len(w.day), u0 + TILE)
-        _node_multipliers(w.day, w.curve, w.spread, w.sday, u0, u1, cs, lines, s0, nb,
-                                  BLOCK, gt, ht, dt, xt, bits)  # fmt: skip
+        _node_multipliers(w.day, w.curve, w.spread, w.sday, u0, u1, cs, lines, s0, nb, BLOCK,
+                          gt, ht, dt, xt, bits)  # fmt: skip
         for u in range(u0, u1):
             j = (u - u0) * BLOCK
             g = gt[j : j + BLOCK]
