@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,14 @@ class Portfolio:
     @property
     def position_ids(self) -> list[str]:
         return self.frame["position_id"].to_list()
+
+    @cached_property
+    def position_id_enum(self) -> pl.Series:
+        """The position ids as an Enum whose categories are the ids in book order: the dtype
+        of every position column of a result. Kept, since building it costs about 0.5 s per
+        million positions, more than a summary run of a prepared book."""
+        ids = self.frame["position_id"]
+        return ids.cast(pl.Enum(ids))
 
     def to_pandas(self) -> pd.DataFrame:
         return self.frame.to_pandas()

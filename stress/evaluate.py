@@ -155,7 +155,7 @@ def evaluate(
     shard_size = check_shard_positions(shard_positions)
     n_shards = max(1, -(-n_p // shard_size))
     by_shard = groups.by_shard(shard_size)
-    weights = node_weights(prepared, by_shard)
+    weights = _kept_node_weights(prepared, by_shard)
     futures = prepared.futures._replace(
         group=np.ascontiguousarray(by_shard.codes[prepared.futures_pos])
     )
@@ -343,7 +343,7 @@ def _positions_pass(
     )
     n_blocks = -(-len(idx) // sh.lanes)
     (stress_positions if parallel else stress_positions_serial)(
-        n_blocks, positions, prepared.cashflows, prepared.futures, cs, sh, out
+        n_blocks, positions, prepared.cashflows, prepared.futures, cs, sh, prepared.bounds, out
     )
     raw.worst[idx] = out.worst
     raw.worst_pnl[idx] = out.worst_pnl
@@ -379,6 +379,18 @@ def _group_values(prepared: Prepared, groups: Groupings, weights: NodeWeights,
         values,
     )
     return values
+
+
+def _kept_node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:
+    """``node_weights``, kept on ``prepared`` for the next run with the same groups: a book
+    run again (a session's result, another scenario set) does not sum its cashflows again."""
+    kept = prepared.memo.get("node_weights")
+    if isinstance(kept, tuple) and np.array_equal(kept[0], groups.codes):
+        weights: NodeWeights = kept[1]
+        return weights
+    weights = node_weights(prepared, groups)
+    prepared.memo["node_weights"] = (groups.codes.copy(), weights)
+    return weights
 
 
 def node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:

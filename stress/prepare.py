@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -24,11 +25,15 @@ from portfolios.model import Portfolio
 from stress.book import Book, build_book
 from stress.groups import MISSING
 from stress.kernels.nodes import discount_nodes, ordered_sums
-from stress.kernels.scenarios import NO_CREDIT, NO_SHIFT, Cashflows, Futures, base_sums
+from stress.kernels.scenarios import NO_CREDIT, NO_SHIFT, Bounds, Cashflows, Futures, base_sums
 from stress.market import Market
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+
+#: How many positions seed the worst-positions pass's thresholds (``Prepared.bounds``).
+SEED_POSITIONS = 512
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,47 @@ class Prepared:
     @property
     def n_nodes(self) -> int:
         return len(self.node_t)
+
+    @cached_property
+    def memo(self) -> dict[str, object]:
+        """Work a run derives from the book alone, kept for the next run on it (``stress.
+        evaluate`` keeps its node weights here)."""
+        return {}
+
+    @cached_property
+    def bounds(self) -> Bounds:
+        """The cashflow rows' value bounds for passes that keep only the worst positions."""
+        cf = self.cashflows
+        if len(cf.node) == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return Bounds(np.zeros(0), np.zeros(0), empty, np.zeros(0, np.bool_), empty, empty)
+        # reduceat reads one element for an empty row: such rows are masked out.
+        some = np.diff(cf.offsets) > 0
+        starts = np.minimum(cf.offsets[:-1], len(cf.node) - 1)
+        key = np.stack([self.node_curve, self.node_spread], axis=1)
+        new_run = np.ones(self.n_nodes, dtype=np.bool_)
+        new_run[1:] = (key[1:] != key[:-1]).any(axis=1)
+        run_start = np.maximum.accumulate(np.where(new_run, np.arange(self.n_nodes), 0))
+        last = np.where(some, np.maximum.reduceat(cf.node, starts), 0).astype(np.int64)
+        first = np.minimum.reduceat(cf.node, starts)
+        positive = np.where(some, np.add.reduceat(np.maximum(cf.pv, 0.0), starts), 0.0)
+        negative = np.where(some, np.add.reduceat(np.minimum(cf.pv, 0.0), starts), 0.0)
+        # The seed: the positions with the most value at the longest times, the ones a shock
+        # moves most (any choice is exact; a good one prunes more from the start).
+        book = self.book
+        rows = self.cashflow_row[book.cashflow_pos]
+        exposure = (np.abs(book.scale[book.cashflow_pos] * book.fx0[book.cashflow_pos])
+                    * (positive - negative)[rows] * self.node_t[last[rows]])  # fmt: skip
+        n_seed = min(len(exposure), SEED_POSITIONS)
+        top = np.argpartition(-exposure, n_seed - 1)[:n_seed] if n_seed else np.zeros(0, int)
+        return Bounds(
+            positive=positive,
+            negative=negative,
+            last_node=last,
+            prunable=some & (first >= run_start[last]),
+            run_start=run_start.astype(np.int64),
+            seed=np.sort(book.cashflow_pos[top]).astype(np.int64),
+        )
 
 
 def prepare(

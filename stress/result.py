@@ -256,7 +256,7 @@ def build_result(
     components: dict[float, FloatArray] | None = None,
 ) -> StressResult:
     """Derive the frames of a StressResult from the raw sums."""
-    ids = enum_of(portfolio.frame["position_id"].alias("position_id"))
+    ids = portfolio.position_id_enum
     names = enum_of(pl.Series("scenario", list(scenarios.names), dtype=pl.String))
     S, P = len(scenarios), len(ids)
 

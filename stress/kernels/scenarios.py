@@ -226,6 +226,31 @@ class Outputs(NamedTuple):
     detail_stride: int
 
 
+class Bounds(NamedTuple):
+    """What bounds a cashflow row's value under a scenario without pricing it, so that a pass
+    keeping only the worst positions can skip the rows that cannot be among them. The row's
+    nodes lie in ``run_start[last_node[r]]:last_node[r] + 1`` where ``prunable[r]``, so its
+    value per 100 face lies between ``positive`` x (the least multiplier there) +
+    ``negative`` x (the greatest) and the same with least and greatest swapped. Empty
+    arrays: no pruning."""
+
+    positive: F8  # (R,) the sum of the row's positive pv
+    negative: F8  # (R,) the sum of its negative pv
+    last_node: I8  # (R,) its highest node
+    prunable: npt.NDArray[np.bool_]  # (R,) its nodes all lie in last_node's run
+    run_start: I8  # (nodes,) the first node of the run (same curve and spread line) of each
+    seed: I8  # cashflow positions priced first for the thresholds: the likely largest losers
+
+
+#: The bounds' allowance for rounding, relative to the values bounded: the P&L's parts are
+#: rounded sums whose error is a few ulps of their terms (the curve-only value differs from the
+#: value by at most the spread multiplier, far from 1e10 for any validated spread shift).
+BOUND_SLACK = 1e-6
+
+#: Live lanes of a position priced one by one rather than as one span (``_live_lanes``).
+FEW_LANES = 3
+
+
 @njit(cache=True)
 def base_sums(offsets, pv, pv_t, pv_t2, out_pv, out_pv_t, out_pv_t2):
     """Unshocked sums of pv, pv x t and pv x t^2 per row (per 100 face), in the same order as
@@ -484,7 +509,115 @@ def _node_tables(day, curve, spread, sday, cs, s0, nb, gtab, rtab, dtab):
 
 
 @njit(cache=True)
-def _block(blk, pos, cf, fu, cs, sh, out):
+def _run_extremes(gtab, run_start, nb, gmin, gmax):
+    """Per node and lane, the least and greatest multiplier from its run's first node to it."""
+    for u in range(gtab.shape[0]):
+        if run_start[u] == u:
+            for lane in range(nb):
+                gmin[u, lane] = gtab[u, lane]
+                gmax[u, lane] = gtab[u, lane]
+        else:
+            for lane in range(nb):
+                g = gtab[u, lane]
+                gmin[u, lane] = min(gmin[u - 1, lane], g)
+                gmax[u, lane] = max(gmax[u - 1, lane], g)
+
+
+@njit(cache=True)
+def _seed_thresholds(pos, cf, fu, gtab, rtab, spreads, cs, s0, nb, gold_before, seed, tau):
+    """Per lane, the n least P&Ls of the cashflow positions ``seed`` in ``tau[lane]`` (lanes x
+    n, +inf filled), priced as the pass prices them. At least n positions lose as much as
+    the last column or more, so a position whose P&L cannot fall to it is not among the n
+    worst."""
+    acc = np.zeros((N_ACC, BLOCK))
+    rows = np.empty((N_DETAIL, BLOCK, 1))
+    x1 = np.empty(BLOCK)
+    n = tau.shape[1]
+    for i in seed:
+        _accumulate(pos.cashflow_row[i], cf, gtab, rtab, gtab, acc, False, spreads, 0, nb)
+        _pnl_lanes(i, s0, 0, nb, pos, cf, fu, cs, gold_before, acc, spreads, x1, rows, 0)
+        for lane in range(nb):
+            pnl = rows[D_PNL, lane, 0]
+            if pnl < tau[lane, n - 1]:
+                k = n - 1
+                while k > 0 and pnl < tau[lane, k - 1]:
+                    tau[lane, k] = tau[lane, k - 1]
+                    k -= 1
+                tau[lane, k] = pnl
+
+
+@njit(cache=True, inline="always")
+def _live_lanes(i, nb, pos, cf, bd, gmin, gmax, fxm, thr, lb, spans):
+    """The lane spans of position i to price, into ``spans`` (lo, hi rows); returns how many.
+    In the other lanes a lower bound of its P&L is above the lane's threshold ``thr``, so it
+    would not be kept. A few live lanes are priced one by one (each costs a pass over the
+    cashflows whatever its width), more as one span.
+
+    The bound (base currency): L1 X1 - L0 X0 with L1 at its least over the multipliers
+    between ``gmin`` and ``gmax`` of the row's run (``Bounds``), less BOUND_SLACK of the
+    values; ``fxm`` holds the block's FX multipliers, currency x lane."""
+    r = pos.cashflow_row[i]
+    if pos.form[i] != CASHFLOWS or not bd.prunable[r]:
+        spans[0, 0] = 0
+        spans[0, 1] = nb
+        return 1
+    u = bd.last_node[r]
+    sc = pos.scale[i]
+    x0 = pos.fx_before[i]
+    p = bd.positive[r] * sc * x0
+    n = bd.negative[r] * sc * x0
+    # A long position is worth least at the least multiplier of its positive cashflows.
+    c_lo, c_hi = (p, n) if sc >= 0 else (n, p)
+    c_slack = BOUND_SLACK * (abs(p) + abs(n))
+    v0 = sc * cf.pv_before[r] * x0
+    v0 = v0 + BOUND_SLACK * abs(v0)
+    k = pos.currency[i]
+    for lane in range(nb):
+        g_hi = gmax[u, lane]
+        lb[lane] = (c_lo * gmin[u, lane] + c_hi * g_hi - c_slack * g_hi) * fxm[k, lane] - v0
+    n_live = 0
+    for lane in range(nb):
+        if not lb[lane] > thr[lane]:
+            spans[n_live, 0] = lane
+            spans[n_live, 1] = lane + 1
+            n_live += 1
+    if n_live > FEW_LANES:
+        spans[0, 1] = spans[n_live - 1, 1]
+        n_live = 1
+    return n_live
+
+
+@njit(cache=True)
+def _keep_worst(i, s0, lo, hi, form, r, cf, fu, gtab, rtab, dtab, acc, spreads, keep_detail,
+                x1, rows, col, pos, out):  # fmt: skip
+    """Position i into the lanes' lists of the n worst (lowest P&L) positions, lanes lo:hi,
+    earlier positions first on ties; without every row's detail, its risk columns are
+    computed for the lanes where it is kept."""
+    n_worst = out.worst.shape[1]
+    for s in range(lo, hi if n_worst > 0 else lo):
+        pnl = rows[D_PNL, s, col]
+        if not pnl < out.worst_pnl[s0 + s, n_worst - 1]:
+            continue
+        if not keep_detail:
+            if form == CASHFLOWS:
+                # A rare event: this lane's full sums for the detail of a worst position.
+                _accumulate(r, cf, gtab, rtab, dtab, acc, True, spreads, s, s + 1)
+            _risk_lanes(i, s, s + 1, pos, cf, fu, acc, x1, rows, col)
+        k = n_worst - 1
+        while k > 0 and pnl < out.worst_pnl[s0 + s, k - 1]:
+            out.worst_pnl[s0 + s, k] = out.worst_pnl[s0 + s, k - 1]
+            out.worst[s0 + s, k] = out.worst[s0 + s, k - 1]
+            for c in range(N_DETAIL):
+                out.worst_detail[s0 + s, k, c] = out.worst_detail[s0 + s, k - 1, c]
+            k -= 1
+        out.worst_pnl[s0 + s, k] = pnl
+        out.worst[s0 + s, k] = i
+        for c in range(N_DETAIL):
+            out.worst_detail[s0 + s, k, c] = rows[c, s, col]
+
+
+@njit(cache=True)
+def _block(blk, pos, cf, fu, cs, sh, bd, out):
     n_s = cs.fx_multiplier.shape[0]
     n_worst = out.worst.shape[1]
     keep_detail = out.detail.shape[0] > 0
@@ -516,39 +649,49 @@ def _block(blk, pos, cf, fu, cs, sh, out):
     rows = np.empty((N_DETAIL, lanes, tile))  # the tile's detail (see POSITION_TILE)
     x1 = np.empty(lanes)
     n_pos = len(pos.form)
+    # Keeping only the worst positions, those whose P&L bounds keep them out are not priced.
+    prune = not keep_detail and n_worst > 0 and len(bd.last_node) > 0
+    gmin = np.empty((n_nodes if prune else 0, lanes))
+    gmax = np.empty((n_nodes if prune else 0, lanes))
+    seeded = np.full((lanes, max(n_worst, 1)), np.inf)
+    thr = np.full(lanes, np.inf)  # per lane: P&Ls above it are not kept
+    fxm = np.empty((cs.fx_multiplier.shape[1], lanes))
+    lb = np.empty(lanes)
+    spans = np.empty((lanes, 2), dtype=np.int64)
+    spans[0, 0] = 0
+    spans[0, 1] = nb
+    n_spans = 1
+    if prune:
+        _run_extremes(gtab, bd.run_start, nb, gmin, gmax)
+        _seed_thresholds(pos, cf, fu, gtab, rtab, spreads, cs, s0, nb, sh.gold_before, bd.seed,
+                         seeded)  # fmt: skip
+        for lane in range(nb):
+            thr[lane] = seeded[lane, n_worst - 1]
+            for k in range(fxm.shape[0]):
+                fxm[k, lane] = cs.fx_multiplier[s0 + lane, k]
     for i in range(n_pos):
         col = i % tile
         form = pos.form[i]
         r = pos.cashflow_row[i]
-        if form == CASHFLOWS:
-            # Every sum a detail row needs when every row is kept; else the pv alone.
-            _accumulate(r, cf, gtab, rtab, dtab, acc, keep_detail, spreads, 0, nb)
-        elif form == FUTURE:
-            _forward(r, fu, ftab, frtab, fdtab, acc, 0, nb)
-        _pnl_lanes(i, s0, 0, nb, pos, cf, fu, cs, sh.gold_before, acc, spreads, x1, rows, col)
-        if keep_detail:
-            _risk_lanes(i, 0, nb, pos, cf, fu, acc, x1, rows, col)
-        for s in range(nb if n_worst > 0 else 0):
-            pnl = rows[D_PNL, s, col]
-            if not pnl < out.worst_pnl[s0 + s, n_worst - 1]:
-                continue
-            if not keep_detail:
-                if form == CASHFLOWS:
-                    # A rare event: this lane's full sums for the detail of a worst position.
-                    _accumulate(r, cf, gtab, rtab, dtab, acc, True, spreads, s, s + 1)
-                _risk_lanes(i, s, s + 1, pos, cf, fu, acc, x1, rows, col)
-            # Keep the n_worst lowest P&Ls, earlier positions first on ties.
-            k = n_worst - 1
-            while k > 0 and pnl < out.worst_pnl[s0 + s, k - 1]:
-                out.worst_pnl[s0 + s, k] = out.worst_pnl[s0 + s, k - 1]
-                out.worst[s0 + s, k] = out.worst[s0 + s, k - 1]
-                for c in range(N_DETAIL):
-                    out.worst_detail[s0 + s, k, c] = out.worst_detail[s0 + s, k - 1, c]
-                k -= 1
-            out.worst_pnl[s0 + s, k] = pnl
-            out.worst[s0 + s, k] = i
-            for c in range(N_DETAIL):
-                out.worst_detail[s0 + s, k, c] = rows[c, s, col]
+        if prune:
+            n_spans = _live_lanes(i, nb, pos, cf, bd, gmin, gmax, fxm, thr, lb, spans)
+        for q in range(n_spans):
+            lo = spans[q, 0]
+            hi = spans[q, 1]
+            if form == CASHFLOWS:
+                # Every sum a detail row needs when every row is kept; else the pv alone.
+                _accumulate(r, cf, gtab, rtab, dtab, acc, keep_detail, spreads, lo, hi)
+            elif form == FUTURE:
+                _forward(r, fu, ftab, frtab, fdtab, acc, lo, hi)
+            _pnl_lanes(i, s0, lo, hi, pos, cf, fu, cs, sh.gold_before, acc, spreads, x1, rows,
+                       col)  # fmt: skip
+            if keep_detail:
+                _risk_lanes(i, lo, hi, pos, cf, fu, acc, x1, rows, col)
+            _keep_worst(i, s0, lo, hi, form, r, cf, fu, gtab, rtab, dtab, acc, spreads,
+                        keep_detail, x1, rows, col, pos, out)  # fmt: skip
+            if prune:
+                for s in range(lo, hi):
+                    thr[s] = min(thr[s], out.worst_pnl[s0 + s, n_worst - 1])
         if keep_detail and (col == tile - 1 or i == n_pos - 1):
             first = i - col
             for c in range(N_DETAIL):
@@ -559,7 +702,7 @@ def _block(blk, pos, cf, fu, cs, sh, out):
 
 
 @njit(cache=True, parallel=True)
-def stress_positions(n_blocks, pos, cf, fu, cs, sh, out):
+def stress_positions(n_blocks, pos, cf, fu, cs, sh, bd, out):
     """Full revaluation and P&L attribution of every position under the chunk's scenarios.
 
     Per position and scenario (base currency, X = base units per unit of the position
@@ -569,17 +712,19 @@ def stress_positions(n_blocks, pos, cf, fu, cs, sh, out):
     L = scale x sum of pv x multiplier, a future's L1 = scale x (forward price after - today).
     The K worst positions with their detail go to
     ``out.worst*``, and with a non-empty ``out.detail`` every position's detail columns. (The
-    sums per group come from ``group_sums``, which needs no pass over positions.)
+    sums per group come from ``group_sums``, which needs no pass over positions.) Without
+    detail, a position is priced only in the lanes where ``bd`` cannot rule it out of the K
+    worst; the kept positions are the same as with every position priced.
     """
     for blk in prange(n_blocks):
-        _block(blk, pos, cf, fu, cs, sh, out)
+        _block(blk, pos, cf, fu, cs, sh, bd, out)
 
 
 @njit(cache=True)
-def stress_positions_serial(n_blocks, pos, cf, fu, cs, sh, out):
+def stress_positions_serial(n_blocks, pos, cf, fu, cs, sh, bd, out):
     """``stress_positions`` without threads, for small inputs."""
     for blk in range(n_blocks):
-        _block(blk, pos, cf, fu, cs, sh, out)
+        _block(blk, pos, cf, fu, cs, sh, bd, out)
 
 
 class NodeWeights(NamedTuple):

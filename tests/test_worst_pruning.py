@@ -1,0 +1,148 @@
+"""The worst-positions pass skips positions whose P&L bounds keep them out of a scenario's worst
+(``stress.kernels.scenarios.Bounds``): the positions it keeps, their P&Ls and their detail
+columns must be bit for bit those of the pass that prices every position (the detail pass),
+on books of every instrument, long and short, with ties; and the bounds must hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import portfolios
+import shocks
+from benchmarks import workloads
+from stress.evaluate import RawSums, _day_segments, _shocks, evaluate
+from stress.groups import Groupings
+from stress.kernels.scenarios import (
+    BOUND_SLACK,
+    CASHFLOWS,
+    D_PNL,
+    _node_tables,
+    _run_extremes,
+)
+from stress.prepare import Prepared, prepare
+from stress.resolve import ResolvedShocks, resolve
+from tests import strategies as ts
+
+MARKET = workloads.market()
+
+
+def _resolved(prepared: Prepared, scen: shocks.ScenarioSet) -> ResolvedShocks:
+    book = prepared.book
+    return resolve(scen, MARKET, book.currencies, book.position_currencies)
+
+
+def _worst(prepared: Prepared, rs: ResolvedShocks, k: int, detail: bool) -> RawSums:
+    raw, _ = evaluate(prepared, rs, Groupings.total(prepared.book.n_positions), worst=k,
+                      detail=detail)  # fmt: skip
+    return raw
+
+
+def _assert_same_worst(prepared: Prepared, rs: ResolvedShocks, k: int) -> None:
+    pruned = _worst(prepared, rs, k, detail=False)
+    every = _worst(prepared, rs, k, detail=True)
+    np.testing.assert_array_equal(pruned.worst, every.worst)
+    np.testing.assert_array_equal(pruned.worst_pnl, every.worst_pnl)
+    np.testing.assert_array_equal(pruned.worst_detail, every.worst_detail)
+
+
+@settings(max_examples=ts.examples(8), deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 120),
+    n_s=st.integers(1, 40),
+    k=st.sampled_from([1, 3, 10]),
+    credit=st.booleans(),
+)
+def test_pruned_pass_keeps_the_same_worst_positions(
+    seed: int, n: int, n_s: int, k: int, credit: bool
+) -> None:
+    book = workloads.mixed_book(n, seed=seed)
+    scen = (workloads.credit_scenarios(n_s, seed=seed) if credit
+            else workloads.scenarios(n_s, seed=seed))  # fmt: skip
+    prepared = prepare(book, MARKET, spread_by=scen.spread_attributes)
+    _assert_same_worst(prepared, _resolved(prepared, scen), k)
+
+
+def test_ties_keep_the_earlier_position() -> None:
+    """Three copies of every position: equal P&Ls, of which the earlier copies are kept."""
+    frame = workloads.mixed_book_frame(40, seed=5)
+    copies = pl.concat([frame.with_columns(pl.col("position_id") + f"_{c}") for c in "abc"])
+    book = portfolios.load(copies, valuation_date=MARKET.valuation_date)
+    scen = workloads.credit_scenarios(20, seed=5)
+    prepared = prepare(book, MARKET, spread_by=scen.spread_attributes)
+    rs = _resolved(prepared, scen)
+    _assert_same_worst(prepared, rs, 6)
+    worst = _worst(prepared, rs, 6, detail=False)
+    # The copies of the worst position are its first three, earliest first.
+    pnl = worst.worst_pnl
+    tied = pnl[:, 0] == pnl[:, 1]
+    assert tied.any()
+    assert (worst.worst[tied, 0] < worst.worst[tied, 1]).all()
+
+
+@pytest.mark.parametrize("workload", ["dense", "month-end"])
+def test_pruning_on_a_large_book_agrees_and_skips_most_positions(workload: str) -> None:
+    book = workloads.book(3_000, seed=2, workload=workload)
+    scen = workloads.scenarios(48, seed=3)
+    prepared = prepare(book, MARKET)
+    rs = _resolved(prepared, scen)
+    _assert_same_worst(prepared, rs, 10)
+    # The bounds rule out most (position, scenario) pairs at the final thresholds: the
+    # pruning does real work (and the bounds hold for every pair).
+    lb, pnl = _lower_bounds(prepared, rs)
+    assert (lb <= pnl).all()
+    threshold = np.sort(pnl, axis=1)[:, 9:10]
+    assert (lb > threshold).mean() > 0.8
+
+
+def test_bounds_hold_for_every_instrument_and_shock() -> None:
+    book = workloads.mixed_book(200, seed=11)
+    scen = workloads.credit_scenarios(16, seed=11)
+    prepared = prepare(book, MARKET, spread_by=scen.spread_attributes)
+    lb, pnl = _lower_bounds(prepared, _resolved(prepared, scen))
+    assert (lb <= pnl).all()
+    assert np.isfinite(lb).any()  # some positions are bounded
+
+
+def _lower_bounds(prepared: Prepared, rs: ResolvedShocks) -> tuple[np.ndarray, np.ndarray]:
+    """(scenarios x positions) the pass's lower bounds of P&L (-inf where it has none), from
+    the bounds' definition in plain numpy, and the P&Ls of the detail pass."""
+    n_s, n_p = len(rs.gold_multiplier), prepared.book.n_positions
+    _, detail = evaluate(prepared, rs, Groupings.total(n_p), worst=0, detail=True)
+    assert detail is not None
+    pnl = detail[D_PNL].reshape(n_s, n_p)
+    bd, book, cf = prepared.bounds, prepared.book, prepared.cashflows
+    segments = _day_segments(rs.times, int(prepared.node_day.max()))
+    lb = np.full((n_s, n_p), -np.inf)
+    for s in range(n_s):
+        cs, sh, _ = _shocks(prepared, rs, np.array([s]), segments)
+        n_nodes = prepared.n_nodes
+        gtab = np.empty((n_nodes, sh.lanes))
+        rtab = np.empty((n_nodes if cs.spread_bp.shape[1] else 0, sh.lanes))
+        _node_tables(sh.node_day, sh.node_curve, sh.node_spread, sh.node_sday, cs, 0, 1, gtab,
+                     rtab, np.empty((n_nodes, sh.lanes)))  # fmt: skip
+        gmin, gmax = np.empty_like(gtab), np.empty_like(gtab)
+        _run_extremes(gtab, bd.run_start, 1, gmin, gmax)
+        # The run's extremes bound the multipliers of every node of each row.
+        row_of = np.repeat(np.arange(len(cf.offsets) - 1), np.diff(cf.offsets))
+        u_of = bd.last_node[row_of]
+        ok = bd.prunable[row_of]
+        assert (gmin[u_of, 0][ok] <= gtab[cf.node, 0][ok]).all()
+        assert (gtab[cf.node, 0][ok] <= gmax[u_of, 0][ok]).all()
+        i = np.flatnonzero(book.form == CASHFLOWS)
+        r = prepared.cashflow_row[i]
+        i, r = i[bd.prunable[r]], r[bd.prunable[r]]
+        u = bd.last_node[r]
+        sc, x0 = book.scale[i], book.fx0[i]
+        pos, neg, lo, hi = bd.positive[r], bd.negative[r], gmin[u, 0], gmax[u, 0]
+        # Per 100 face a row is worth between these; a short is worth least at the top.
+        least = np.where(sc >= 0, pos * lo + neg * hi, pos * hi + neg * lo)
+        x1 = x0 * cs.fx_multiplier[0, book.currency_code[i]]
+        v0 = sc * cf.pv_before[r] * x0
+        slack = BOUND_SLACK * (np.abs(sc) * (pos - neg) * hi * x1 + np.abs(v0))
+        lb[s, i] = sc * least * x1 - v0 - slack
+    return lb, pnl
