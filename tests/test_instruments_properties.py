@@ -18,6 +18,10 @@ import shocks
 import stress
 import stress.evaluate as ev
 from benchmarks import workloads
+from stress.engine import run_prepared
+from stress.groups import Groupings
+from stress.prepare import prepare
+from stress.resolve import resolve
 
 MARKET = workloads.market()
 BOOK = workloads.mixed_book(60, seed=3)
@@ -138,10 +142,6 @@ def test_chunks_and_threads_do_not_change_results(monkeypatch: pytest.MonkeyPatc
 def test_a_scenario_gives_the_same_figures_alone_as_in_its_set() -> None:
     """Scenarios without credit-spread shifts, evaluated apart from those with (a chunk of a
     sharded run, an ES tail), keep the whole set's layout and so its bits."""
-    from stress.groups import Groupings
-    from stress.prepare import prepare
-    from stress.resolve import resolve
-
     prepared = prepare(BOOK, MARKET, spread_by=("sector",))
     resolved = resolve(SCEN, MARKET, prepared.book.currencies, prepared.book.position_currencies)
     one = Groupings.total(prepared.book.n_positions)
@@ -149,3 +149,15 @@ def test_a_scenario_gives_the_same_figures_alone_as_in_its_set() -> None:
     for s in range(len(SCEN)):
         alone, _ = ev.evaluate(prepared, resolved.select([s]), one, worst=0)
         assert alone.sums.tobytes() == raw.sums[[s]].tobytes(), SCEN.names[s]
+
+
+def test_runs_on_a_kept_layout_equal_runs_on_a_fresh_one() -> None:
+    """A prepared book keeps its node weights for the next run with the same groups: runs
+    with other groups or shard sizes in between must not pick up the wrong ones."""
+    kept = prepare(BOOK, MARKET, spread_by=SCEN.spread_attributes)
+    for kw in ({}, {"by": ["sector"]}, {"shard_positions": 7}, {"by": ["currency"]}, {}):
+        fresh = prepare(BOOK, MARKET, spread_by=SCEN.spread_attributes)
+        a, b = run_prepared(kept, SCEN, **kw), run_prepared(fresh, SCEN, **kw)
+        assert a.summary.equals(b.summary)
+        assert a.groups.keys() == b.groups.keys()
+        assert all(a.groups[k].equals(b.groups[k]) for k in a.groups)

@@ -146,3 +146,4 @@ def _lower_bounds(prepared: Prepared, rs: ResolvedShocks) -> tuple[np.ndarray, n
         slack = BOUND_SLACK * (np.abs(sc) * (pos - neg) * hi * x1 + np.abs(v0))
         lb[s, i] = sc * least * x1 - v0 - slack
     return lb, pnl
+
