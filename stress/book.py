@@ -13,12 +13,16 @@ from portfolios.problems import PortfolioValidationError, Problem
 from stress.cashflows import CashflowBook
 from stress.dates import to_days
 from stress.instruments import INSTRUMENTS, CashflowRows, ForwardRows
+from stress.instruments.base import Codes
 from stress.kernels.bonds import solve_spread, solve_spread_settled
 from stress.market import Market, MarketError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+
+#: Each instrument's kernel form (``stress.kernels.scenarios.CASHFLOWS``, ...).
+FORM_CODES = Codes({name: i.form for name, i in INSTRUMENTS.items()})
 
 
 @dataclass(frozen=True)
@@ -170,17 +174,14 @@ def _layout_solved(portfolio: Portfolio, market: Market) -> Book:
 def _layout(portfolio: Portfolio, market: Market) -> Book:
     f = portfolio.frame
     position_currencies = tuple(sorted(f["currency"].unique().to_list()))
+    currency_codes = Codes({c: i for i, c in enumerate(position_currencies)})
     cols = f.select(
-        form=pl.col("instrument").replace_strict(
-            {name: i.form for name, i in INSTRUMENTS.items()}, return_dtype=pl.Int8
-        ),
-        currency=pl.col("currency").replace_strict(
-            {c: i for i, c in enumerate(position_currencies)}, return_dtype=pl.Int64
-        ),
+        form=FORM_CODES.expr("instrument"),
+        currency=currency_codes.expr("currency"),
         notional=pl.col("notional"),
     )
-    form = cols["form"].to_numpy().astype(np.int8)
-    currency_code = cols["currency"].to_numpy().astype(np.int64)
+    form = FORM_CODES.of(cols["form"]).astype(np.int8)
+    currency_code = currency_codes.of(cols["currency"])
     fx0 = np.array([market.fx_rate(c) for c in position_currencies], dtype=np.float64)[
         currency_code
     ]
@@ -191,12 +192,16 @@ def _layout(portfolio: Portfolio, market: Market) -> Book:
     forwards: list[ForwardRows] = []
     for name, instrument in INSTRUMENTS.items():
         idx = np.flatnonzero(kinds == name).astype(np.int64)
-        if instrument.build is not None and len(idx):
+        if not len(idx):
+            continue
+        # A book of one kind (a what-if's trade) needs no gather, a polars query of its own.
+        own = f if len(idx) == f.height else f[idx]
+        if instrument.build is not None:
             positions.append(idx)
-            parts.append(instrument.build(f[idx], market))
-        if instrument.forward is not None and len(idx):
+            parts.append(instrument.build(own, market))
+        if instrument.forward is not None:
             forward_pos.append(idx)
-            forwards.append(instrument.forward(f[idx], market))
+            forwards.append(instrument.forward(own, market))
     rows = CashflowRows.concat(parts, to_days(market.valuation_date))
     cashflow_pos = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
     fut_currency = tuple(c for fr in forwards for c in fr.currency)

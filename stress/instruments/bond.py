@@ -9,9 +9,14 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from portfolios.conventions import BUSINESS_DAY_CONVENTIONS, CALENDARS, DAY_COUNTS
 from stress.cashflows import build_cashflows
-from stress.instruments.base import CashflowRows, Instrument
+from stress.instruments.base import (
+    CALENDAR_CODES,
+    DAY_COUNT_CODES,
+    ROLLING_CODES,
+    CashflowRows,
+    Instrument,
+)
 from stress.kernels.scenarios import CASHFLOWS
 from stress.kernels.schedules import NO_DATE
 from stress.market import Market
@@ -23,15 +28,13 @@ def build(rows: pl.DataFrame, market: Market) -> CashflowRows:
         maturity=pl.col("maturity").cast(pl.Int64),
         coupon=pl.col("coupon").cast(pl.Float64),
         frequency=pl.col("frequency").cast(pl.Int64),
-        day_count=pl.col("day_count").replace_strict(DAY_COUNTS, return_dtype=pl.Int64),
+        day_count=DAY_COUNT_CODES.expr("day_count"),
         spread_bp=pl.col("spread_bp").cast(pl.Float64).fill_null(0.0),
         clean_price=pl.col("clean_price").cast(pl.Float64).fill_null(np.nan),
         issue=pl.col("issue_date").cast(pl.Int64).fill_null(NO_DATE),
         first=pl.col("first_coupon_date").cast(pl.Int64).fill_null(NO_DATE),
-        calendar=pl.col("calendar").replace_strict(CALENDARS, return_dtype=pl.Int64),
-        rolling=pl.col("business_day_convention").replace_strict(
-            BUSINESS_DAY_CONVENTIONS, return_dtype=pl.Int64
-        ),
+        calendar=CALENDAR_CODES.expr("calendar"),
+        rolling=ROLLING_CODES.expr("business_day_convention"),
         settlement_days=pl.col("settlement_days").cast(pl.Int64),
         ex_dividend_days=pl.col("ex_dividend_days").cast(pl.Int64),
     )
@@ -46,11 +49,11 @@ def build(rows: pl.DataFrame, market: Market) -> CashflowRows:
             cols["maturity"].to_numpy().astype(np.int64),
             cols["coupon"].to_numpy().astype(np.float64),
             frequency,
-            cols["day_count"].to_numpy().astype(np.int64),
+            DAY_COUNT_CODES.of(cols["day_count"]),
             issue_day=ints("issue"),
             first_coupon_day=ints("first"),
-            calendar=ints("calendar"),
-            business_day_convention=ints("rolling"),
+            calendar=CALENDAR_CODES.of(cols["calendar"]),
+            business_day_convention=ROLLING_CODES.of(cols["rolling"]),
             settlement_days=ints("settlement_days"),
             ex_dividend_days=ints("ex_dividend_days"),
         ),

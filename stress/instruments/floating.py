@@ -26,10 +26,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from portfolios.conventions import DAY_COUNTS
 from stress.cashflows import CashflowBook, build_cashflows
 from stress.dates import to_days
-from stress.instruments.base import CashflowRows, Instrument
+from stress.instruments.base import DAY_COUNT_CODES, CashflowRows, Instrument
 from stress.kernels.scenarios import CASHFLOWS
 from stress.market import Market
 
@@ -75,11 +74,12 @@ def _columns(rows: pl.DataFrame) -> dict[str, npt.NDArray[np.generic]]:
     cols = rows.select(
         maturity=pl.col("maturity").cast(pl.Int64),
         frequency=pl.col("frequency").cast(pl.Int64),
-        day_count=pl.col("day_count").replace_strict(DAY_COUNTS, return_dtype=pl.Int64),
+        day_count=DAY_COUNT_CODES.expr("day_count"),
         margin=pl.col("margin_bp").cast(pl.Float64).fill_null(0.0),
         current=pl.col("current_coupon").cast(pl.Float64),
     )
-    return {c: cols[c].to_numpy() for c in cols.columns}
+    return {c: DAY_COUNT_CODES.of(cols[c]) if c == "day_count" else cols[c].to_numpy()
+            for c in cols.columns}  # fmt: skip
 
 
 def build_frn(rows: pl.DataFrame, market: Market) -> CashflowRows:
@@ -144,11 +144,11 @@ def build_swap(rows: pl.DataFrame, market: Market) -> CashflowRows:
     )
     flt = rows.select(
         frequency=pl.col("float_frequency").cast(pl.Int64),
-        day_count=pl.col("float_day_count").replace_strict(DAY_COUNTS, return_dtype=pl.Int64),
+        day_count=DAY_COUNT_CODES.expr("float_day_count"),
     )
     per, tau, _ = _periods(market, c["maturity"].astype(np.int64),
                            flt["frequency"].to_numpy().astype(np.int64),
-                           flt["day_count"].to_numpy().astype(np.int64))  # fmt: skip
+                           DAY_COUNT_CODES.of(flt["day_count"]))  # fmt: skip
     n = fixed.n_bonds
     margin = c["margin"].astype(np.float64) / 1e4
     current = c["current"].astype(np.float64)
