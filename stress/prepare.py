@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -82,17 +83,23 @@ class Prepared:
         if len(cf.node) == 0:
             empty = np.zeros(0, dtype=np.int64)
             return Bounds(np.zeros(0), np.zeros(0), empty, np.zeros(0, np.bool_), empty, empty)
-        # reduceat reads one element for an empty row: such rows are masked out.
+        # reduceat over the rows with cashflows: each segment runs to the next such row's
+        # first cashflow, so rows without any (none reach here today) cannot shift another's.
         some = np.diff(cf.offsets) > 0
-        starts = np.minimum(cf.offsets[:-1], len(cf.node) - 1)
+        starts = cf.offsets[:-1][some]
         key = np.stack([self.node_curve, self.node_spread], axis=1)
         new_run = np.ones(self.n_nodes, dtype=np.bool_)
         new_run[1:] = (key[1:] != key[:-1]).any(axis=1)
         run_start = np.maximum.accumulate(np.where(new_run, np.arange(self.n_nodes), 0))
-        last = np.where(some, np.maximum.reduceat(cf.node, starts), 0).astype(np.int64)
-        first = np.minimum.reduceat(cf.node, starts)
-        positive = np.where(some, np.add.reduceat(np.maximum(cf.pv, 0.0), starts), 0.0)
-        negative = np.where(some, np.add.reduceat(np.minimum(cf.pv, 0.0), starts), 0.0)
+        def per_row(ufunc: np.ufunc, values: npt.NDArray[Any], empty: Any) -> npt.NDArray[Any]:
+            out = np.full(len(some), empty, dtype=values.dtype)
+            out[some] = ufunc.reduceat(values, starts)
+            return out
+
+        last = per_row(np.maximum, cf.node, 0)
+        first = per_row(np.minimum, cf.node, 0)
+        positive = per_row(np.add, np.maximum(cf.pv, 0.0), 0.0)
+        negative = per_row(np.add, np.minimum(cf.pv, 0.0), 0.0)
         # The seed: the positions with the most value at the longest times, the ones a shock
         # moves most (any choice is exact; a good one prunes more from the start).
         book = self.book

@@ -5,6 +5,8 @@ on books of every instrument, long and short, with ties; and the bounds must hol
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 import pytest
@@ -147,3 +149,41 @@ def _lower_bounds(prepared: Prepared, rs: ResolvedShocks) -> tuple[np.ndarray, n
         lb[s, i] = sc * least * x1 - v0 - slack
     return lb, pnl
 
+
+
+def test_offsetting_extreme_curve_and_spread_shocks_keep_the_same_worst() -> None:
+    """A curve fall of thousands of bp offset by a larger spread rise (both accepted): the
+    curve-only value is then ~1e10 x the value, and the rates and spread parts that cancel to
+    the P&L carry its rounding, which the bounds' slack must cover."""
+    frame = pl.DataFrame({
+        "position_id": ["Z40"], "instrument": ["bond"], "currency": ["USD"], "notional": [1e7],
+        "coupon": [0.0], "maturity": ["2066-01-20"], "frequency": [1], "day_count": ["ACT/365F"],
+        "spread_bp": [50.0], "sector": ["financials"],
+    })
+    book = portfolios.load(frame, valuation_date=MARKET.valuation_date)
+    scen = shocks.from_dict({"scenario": [
+        {"name": f"s{k}", "rates": {"ALL": {"parallel_bp": -fall}},
+         "spreads": {"by": "sector", "bp": {"financials": fall + 300.0}}}
+        for k, fall in enumerate(np.linspace(5500.0, 8000.0, 64))
+    ]}, "<extreme offsetting shocks>")
+    prepared = prepare(book, MARKET, spread_by=scen.spread_attributes)
+    _assert_same_worst(prepared, _resolved(prepared, scen), 1)
+
+
+def test_bounds_of_rows_without_cashflows_leave_the_others_alone() -> None:
+    """Rows without cashflows (none reach the kernels today) are not prunable and do not
+    shift the per-row sums of their neighbours."""
+    prepared = prepare(workloads.book(5, seed=1), MARKET)
+    cf = prepared.cashflows
+    n = len(cf.node)
+    # An empty row in front of the last and one at the end.
+    offsets = np.concatenate([cf.offsets[:-1], [cf.offsets[-2], n, n]])
+    gapped = dataclasses.replace(prepared, cashflows=cf._replace(
+        offsets=offsets, pv_before=np.append(cf.pv_before, [0.0, 0.0])))
+    a, b = prepared.bounds, gapped.bounds
+    rows = len(cf.offsets) - 1
+    keep = np.r_[0 : rows - 1, rows]  # the original rows in the gapped layout
+    np.testing.assert_array_equal(b.last_node[keep], a.last_node)
+    np.testing.assert_array_equal(b.positive[keep], a.positive)
+    np.testing.assert_array_equal(b.negative[keep], a.negative)
+    assert not b.prunable[[rows - 1, rows + 1]].any()

@@ -242,9 +242,10 @@ class Bounds(NamedTuple):
     seed: I8  # cashflow positions priced first for the thresholds: the likely largest losers
 
 
-#: The bounds' allowance for rounding, relative to the values bounded: the P&L's parts are
-#: rounded sums whose error is a few ulps of their terms (the curve-only value differs from the
-#: value by at most the spread multiplier, far from 1e10 for any validated spread shift).
+#: The bounds' allowance for rounding, relative to the largest values the P&L is computed from:
+#: the value before and after, and the value after the curve shift alone (whose rates and
+#: spread parts cancel to the P&L when a large spread shift offsets a large curve shift). Each
+#: is a rounded sum whose error is a few ulps of its terms.
 BOUND_SLACK = 1e-6
 
 #: Live lanes of a position priced one by one rather than as one span (``_live_lanes``).
@@ -547,7 +548,7 @@ def _seed_thresholds(pos, cf, fu, gtab, rtab, spreads, cs, s0, nb, gold_before, 
 
 
 @njit(cache=True, inline="always")
-def _live_lanes(i, nb, pos, cf, bd, gmin, gmax, fxm, thr, lb, spans):
+def _live_lanes(i, nb, pos, cf, bd, gmin, gmax, rmax, fxm, thr, lb, spans):
     """The lane spans of position i to price, into ``spans`` (lo, hi rows); returns how many.
     In the other lanes a lower bound of its P&L is above the lane's threshold ``thr``, so it
     would not be kept. A few live lanes are priced one by one (each costs a pass over the
@@ -555,7 +556,8 @@ def _live_lanes(i, nb, pos, cf, bd, gmin, gmax, fxm, thr, lb, spans):
 
     The bound (base currency): L1 X1 - L0 X0 with L1 at its least over the multipliers
     between ``gmin`` and ``gmax`` of the row's run (``Bounds``), less BOUND_SLACK of the
-    values; ``fxm`` holds the block's FX multipliers, currency x lane."""
+    values (``rmax``: the run's greatest curve-only multiplier, when spreads move);
+    ``fxm`` holds the block's FX multipliers, currency x lane."""
     r = pos.cashflow_row[i]
     if pos.form[i] != CASHFLOWS or not bd.prunable[r]:
         spans[0, 0] = 0
@@ -572,9 +574,15 @@ def _live_lanes(i, nb, pos, cf, bd, gmin, gmax, fxm, thr, lb, spans):
     v0 = sc * cf.pv_before[r] * x0
     v0 = v0 + BOUND_SLACK * abs(v0)
     k = pos.currency[i]
-    for lane in range(nb):
-        g_hi = gmax[u, lane]
-        lb[lane] = (c_lo * gmin[u, lane] + c_hi * g_hi - c_slack * g_hi) * fxm[k, lane] - v0
+    if rmax.shape[0] > 0:
+        for lane in range(nb):
+            g_hi = gmax[u, lane]
+            lb[lane] = ((c_lo * gmin[u, lane] + c_hi * g_hi - c_slack * g_hi) * fxm[k, lane]
+                        - c_slack * rmax[u, lane] - v0)  # fmt: skip
+    else:
+        for lane in range(nb):
+            g_hi = gmax[u, lane]
+            lb[lane] = (c_lo * gmin[u, lane] + c_hi * g_hi - c_slack * g_hi) * fxm[k, lane] - v0
     n_live = 0
     for lane in range(nb):
         if not lb[lane] > thr[lane]:
@@ -653,6 +661,8 @@ def _block(blk, pos, cf, fu, cs, sh, bd, out):
     prune = not keep_detail and n_worst > 0 and len(bd.last_node) > 0
     gmin = np.empty((n_nodes if prune else 0, lanes))
     gmax = np.empty((n_nodes if prune else 0, lanes))
+    rmin = np.empty((n_nodes if prune and spreads else 0, lanes))
+    rmax = np.empty((n_nodes if prune and spreads else 0, lanes))
     seeded = np.full((lanes, max(n_worst, 1)), np.inf)
     thr = np.full(lanes, np.inf)  # per lane: P&Ls above it are not kept
     fxm = np.empty((cs.fx_multiplier.shape[1], lanes))
@@ -663,6 +673,8 @@ def _block(blk, pos, cf, fu, cs, sh, bd, out):
     n_spans = 1
     if prune:
         _run_extremes(gtab, bd.run_start, nb, gmin, gmax)
+        if spreads:
+            _run_extremes(rtab, bd.run_start, nb, rmin, rmax)
         _seed_thresholds(pos, cf, fu, gtab, rtab, spreads, cs, s0, nb, sh.gold_before, bd.seed,
                          seeded)  # fmt: skip
         for lane in range(nb):
@@ -674,7 +686,7 @@ def _block(blk, pos, cf, fu, cs, sh, bd, out):
         form = pos.form[i]
         r = pos.cashflow_row[i]
         if prune:
-            n_spans = _live_lanes(i, nb, pos, cf, bd, gmin, gmax, fxm, thr, lb, spans)
+            n_spans = _live_lanes(i, nb, pos, cf, bd, gmin, gmax, rmax, fxm, thr, lb, spans)
         for q in range(n_spans):
             lo = spans[q, 0]
             hi = spans[q, 1]
