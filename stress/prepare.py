@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +25,15 @@ from portfolios.model import Portfolio
 from stress.book import Book, build_book
 from stress.groups import MISSING
 from stress.kernels.nodes import discount_nodes, ordered_sums
-from stress.kernels.scenarios import NO_CREDIT, NO_SHIFT, Bounds, Cashflows, Futures, base_sums
+from stress.kernels.scenarios import (
+    NO_CREDIT,
+    NO_SHIFT,
+    Bounds,
+    Cashflows,
+    Futures,
+    base_sums,
+    row_bounds,
+)
 from stress.market import Market
 
 FloatArray = npt.NDArray[np.float64]
@@ -83,23 +90,15 @@ class Prepared:
         if len(cf.node) == 0:
             empty = np.zeros(0, dtype=np.int64)
             return Bounds(np.zeros(0), np.zeros(0), empty, np.zeros(0, np.bool_), empty, empty)
-        # reduceat over the rows with cashflows: each segment runs to the next such row's
-        # first cashflow, so rows without any (none reach here today) cannot shift another's.
-        some = np.diff(cf.offsets) > 0
-        starts = cf.offsets[:-1][some]
         key = np.stack([self.node_curve, self.node_spread], axis=1)
         new_run = np.ones(self.n_nodes, dtype=np.bool_)
         new_run[1:] = (key[1:] != key[:-1]).any(axis=1)
         run_start = np.maximum.accumulate(np.where(new_run, np.arange(self.n_nodes), 0))
-        def per_row(ufunc: np.ufunc, values: npt.NDArray[Any], empty: Any) -> npt.NDArray[Any]:
-            out = np.full(len(some), empty, dtype=values.dtype)
-            out[some] = ufunc.reduceat(values, starts)
-            return out
-
-        last = per_row(np.maximum, cf.node, 0)
-        first = per_row(np.minimum, cf.node, 0)
-        positive = per_row(np.add, np.maximum(cf.pv, 0.0), 0.0)
-        negative = per_row(np.add, np.minimum(cf.pv, 0.0), 0.0)
+        n_rows = len(cf.offsets) - 1
+        positive, negative = np.empty(n_rows), np.empty(n_rows)
+        last = np.empty(n_rows, dtype=np.int64)
+        prunable = np.empty(n_rows, dtype=np.bool_)
+        row_bounds(cf.offsets, cf.node, cf.pv, run_start, positive, negative, last, prunable)
         # The seed: the positions with the most value at the longest times, the ones a shock
         # moves most (any choice is exact; a good one prunes more from the start).
         book = self.book
@@ -112,7 +111,7 @@ class Prepared:
             positive=positive,
             negative=negative,
             last_node=last,
-            prunable=some & (first >= run_start[last]),
+            prunable=prunable,
             run_start=run_start.astype(np.int64),
             seed=np.sort(book.cashflow_pos[top]).astype(np.int64),
         )

@@ -6,6 +6,7 @@ on books of every instrument, long and short, with ties; and the bounds must hol
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import polars as pl
@@ -187,3 +188,25 @@ def test_bounds_of_rows_without_cashflows_leave_the_others_alone() -> None:
     np.testing.assert_array_equal(b.positive[keep], a.positive)
     np.testing.assert_array_equal(b.negative[keep], a.negative)
     assert not b.prunable[[rows - 1, rows + 1]].any()
+
+
+def test_row_bounds_match_a_plain_reference() -> None:
+    """``row_bounds`` against a row-by-row reading of the definition, on every instrument."""
+    scen = workloads.credit_scenarios(2, seed=3)
+    prepared = prepare(workloads.mixed_book(150, seed=3), MARKET,
+                       spread_by=scen.spread_attributes)  # fmt: skip
+    cf, bd = prepared.cashflows, prepared.bounds
+    keys = list(zip(prepared.node_curve.tolist(), prepared.node_spread.tolist(), strict=True))
+    for r in range(len(cf.offsets) - 1):
+        pv = cf.pv[cf.offsets[r] : cf.offsets[r + 1]]
+        nodes = cf.node[cf.offsets[r] : cf.offsets[r + 1]]
+        assert np.isclose(bd.positive[r], math.fsum(pv[pv > 0]), rtol=1e-14, atol=0.0)
+        assert np.isclose(bd.negative[r], math.fsum(pv[pv <= 0]), rtol=1e-14, atol=0.0)
+        last = int(nodes.max())
+        assert bd.last_node[r] == last
+        # Prunable: every node of the row is in the run of equal keys that ends at its last.
+        start = last
+        while start > 0 and keys[start - 1] == keys[last]:
+            start -= 1
+        assert bd.prunable[r] == bool(nodes.min() >= start)
+    assert bd.prunable.any() and not bd.prunable.all()  # FRN reset nodes sit elsewhere

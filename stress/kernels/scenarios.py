@@ -242,6 +242,31 @@ class Bounds(NamedTuple):
     seed: I8  # cashflow positions priced first for the thresholds: the likely largest losers
 
 
+@njit(cache=True)
+def row_bounds(offsets, node, pv, run_start, positive, negative, last_node, prunable):
+    """Per cashflow row (``Bounds``): the sums of its positive and of its negative pv, its
+    highest node, and whether all its nodes lie in that node's run (rows without cashflows:
+    zeros, not prunable)."""
+    for r in range(len(offsets) - 1):
+        lo, hi = offsets[r], offsets[r + 1]
+        p = 0.0
+        n = 0.0
+        first = len(run_start)
+        last = -1
+        for j in range(lo, hi):
+            a = pv[j]
+            if a > 0.0:
+                p += a
+            else:
+                n += a
+            first = min(first, node[j])
+            last = max(last, node[j])
+        positive[r] = p
+        negative[r] = n
+        last_node[r] = max(last, 0)
+        prunable[r] = hi > lo and first >= run_start[last]
+
+
 #: The bounds' allowance for rounding, relative to the largest values the P&L is computed from:
 #: the value before and after, and the value after the curve shift alone (whose rates and
 #: spread parts cancel to the P&L when a large spread shift offsets a large curve shift). Each
