@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -459,3 +460,16 @@ def test_fastexp_gives_the_same_bits_in_every_lane_and_length():
         part = np.empty(n)
         fastexp.exp_array(x[-n:].copy(), part)
         assert np.array_equal(part, whole[-n:])
+
+
+def test_a_regular_install_caches_kernels_outside_site_packages(tmp_path: Path) -> None:
+    """numba's cache files beside an installed package outlive ``pip uninstall`` and then
+    shadow an editable install: an install under site-packages caches in the user's cache."""
+    from stress.kernels import cache_dir
+
+    site = tmp_path / "site-packages"
+    here = site / "stress" / "kernels" / "__init__.py"
+    assert cache_dir(here, [site], {"XDG_CACHE_HOME": str(tmp_path / "c")}) == (
+        tmp_path / "c" / "stress" / "numba")
+    assert cache_dir(here, [site], {"NUMBA_CACHE_DIR": "/x"}) is None  # the user's choice
+    assert cache_dir(tmp_path / "src" / "stress" / "kernels" / "__init__.py", [site], {}) is None
