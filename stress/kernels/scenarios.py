@@ -550,6 +550,16 @@ def _run_extremes(gtab, run_start, nb, gmin, gmax):
 
 
 @njit(cache=True)
+def _run_top(gmax, rtab, run_start, nb, hmax):
+    """Per node and lane, the greatest of ``gmax`` and of the curve-only multipliers ``rtab``
+    from its run's first node to it."""
+    for u in range(rtab.shape[0]):
+        for lane in range(nb):
+            h = max(gmax[u, lane], rtab[u, lane])
+            hmax[u, lane] = h if run_start[u] == u else max(hmax[u - 1, lane], h)
+
+
+@njit(cache=True)
 def _seed_thresholds(pos, cf, fu, gtab, rtab, spreads, cs, s0, nb, gold_before, seed, tau):
     """Per lane, the n least P&Ls of the cashflow positions ``seed`` in ``tau[lane]`` (lanes x
     n, +inf filled), priced as the pass prices them. At least n positions lose as much as
@@ -573,7 +583,7 @@ def _seed_thresholds(pos, cf, fu, gtab, rtab, spreads, cs, s0, nb, gold_before, 
 
 
 @njit(cache=True, inline="always")
-def _live_lanes(i, nb, pos, cf, bd, gmin, gmax, rmax, fxm, thr, lb, spans):
+def _live_lanes(i, nb, pos, cf, bd, gmin, gmax, hmax, fxm, thr, lb, spans):
     """The lane spans of position i to price, into ``spans`` (lo, hi rows); returns how many.
     In the other lanes a lower bound of its P&L is above the lane's threshold ``thr``, so it
     would not be kept. A few live lanes are priced one by one (each costs a pass over the
@@ -581,8 +591,9 @@ def _live_lanes(i, nb, pos, cf, bd, gmin, gmax, rmax, fxm, thr, lb, spans):
 
     The bound (base currency): L1 X1 - L0 X0 with L1 at its least over the multipliers
     between ``gmin`` and ``gmax`` of the row's run (``Bounds``), less BOUND_SLACK of the
-    values (``rmax``: the run's greatest curve-only multiplier, when spreads move);
-    ``fxm`` holds the block's FX multipliers, currency x lane."""
+    values, the value after the curve shift alone included (``hmax``: the run's greatest
+    multiplier with or without the spread shift); ``fxm`` holds the block's FX multipliers,
+    currency x lane."""
     r = pos.cashflow_row[i]
     if pos.form[i] != CASHFLOWS or not bd.prunable[r]:
         spans[0, 0] = 0
@@ -599,15 +610,10 @@ def _live_lanes(i, nb, pos, cf, bd, gmin, gmax, rmax, fxm, thr, lb, spans):
     v0 = sc * cf.pv_before[r] * x0
     v0 = v0 + BOUND_SLACK * abs(v0)
     k = pos.currency[i]
-    if rmax.shape[0] > 0:
-        for lane in range(nb):
-            g_hi = gmax[u, lane]
-            lb[lane] = ((c_lo * gmin[u, lane] + c_hi * g_hi - c_slack * g_hi) * fxm[k, lane]
-                        - c_slack * rmax[u, lane] - v0)  # fmt: skip
-    else:
-        for lane in range(nb):
-            g_hi = gmax[u, lane]
-            lb[lane] = (c_lo * gmin[u, lane] + c_hi * g_hi - c_slack * g_hi) * fxm[k, lane] - v0
+    for lane in range(nb):
+        m = fxm[k, lane]
+        lb[lane] = ((c_lo * gmin[u, lane] + c_hi * gmax[u, lane]) * m
+                    - c_slack * hmax[u, lane] * (m + 1.0) - v0)  # fmt: skip
     n_live = 0
     for lane in range(nb):
         if not lb[lane] > thr[lane]:
@@ -686,8 +692,8 @@ def _block(blk, pos, cf, fu, cs, sh, bd, out):
     prune = not keep_detail and n_worst > 0 and len(bd.last_node) > 0
     gmin = np.empty((n_nodes if prune else 0, lanes))
     gmax = np.empty((n_nodes if prune else 0, lanes))
-    rmin = np.empty((n_nodes if prune and spreads else 0, lanes))
-    rmax = np.empty((n_nodes if prune and spreads else 0, lanes))
+    # With spreads moving, the greatest multiplier with or without them (else gmax itself).
+    hmax = np.empty((n_nodes if prune and spreads else 0, lanes))
     seeded = np.full((lanes, max(n_worst, 1)), np.inf)
     thr = np.full(lanes, np.inf)  # per lane: P&Ls above it are not kept
     fxm = np.empty((cs.fx_multiplier.shape[1], lanes))
@@ -699,7 +705,9 @@ def _block(blk, pos, cf, fu, cs, sh, bd, out):
     if prune:
         _run_extremes(gtab, bd.run_start, nb, gmin, gmax)
         if spreads:
-            _run_extremes(rtab, bd.run_start, nb, rmin, rmax)
+            _run_top(gmax, rtab, bd.run_start, nb, hmax)
+        else:
+            hmax = gmax
         _seed_thresholds(pos, cf, fu, gtab, rtab, spreads, cs, s0, nb, sh.gold_before, bd.seed,
                          seeded)  # fmt: skip
         for lane in range(nb):
@@ -711,7 +719,7 @@ def _block(blk, pos, cf, fu, cs, sh, bd, out):
         form = pos.form[i]
         r = pos.cashflow_row[i]
         if prune:
-            n_spans = _live_lanes(i, nb, pos, cf, bd, gmin, gmax, rmax, fxm, thr, lb, spans)
+            n_spans = _live_lanes(i, nb, pos, cf, bd, gmin, gmax, hmax, fxm, thr, lb, spans)
         for q in range(n_spans):
             lo = spans[q, 0]
             hi = spans[q, 1]
