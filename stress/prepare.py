@@ -266,15 +266,17 @@ def _futures(book: Book, pos_line: IntArray) -> tuple[Futures, IntArray]:
     keep = ctd.pay_day > r.delivery_day[row]
     row = row[keep]
     t = ctd.time[keep]
-    pv = np.empty(len(t))
-    for f in range(fb.n):
-        on = row == f
-        c = book.currencies[fb.curve[f]]
-        z = book.market.curves[c].zero(t[on])
-        pv[on] = ctd.amount[keep][on] * np.exp(-(z + r.spread[f]) * t[on])
     td = (r.delivery_day - val) / 365.0
-    pd = np.array([np.exp(-float(book.market.curves[book.currencies[fb.curve[f]]].zero(
-        np.array([td[f]]))[0]) * td[f]) for f in range(fb.n)])  # fmt: skip
+    # Zero rates per curve (elementwise, so the same numbers as per future).
+    z, zd = np.empty(len(t)), np.empty(fb.n)
+    curve_of = fb.curve[row]
+    for k in np.unique(fb.curve):
+        zero = book.market.curves[book.currencies[k]].zero
+        on, mine = curve_of == k, fb.curve == k
+        z[on] = zero(t[on])
+        zd[mine] = zero(td[mine])
+    pv = ctd.amount[keep] * np.exp(-(z + r.spread[row]) * t)
+    pd = np.exp(-zd * td)
     fpv = pv / pd[row]
     tau = t - td[row]
     offsets = np.zeros(fb.n + 1, dtype=np.int64)
