@@ -97,38 +97,34 @@ class Portfolio:
 
     def matured(self, valuation_date: dt.date) -> list[Problem]:
         """Problems for bonds maturing on or before ``valuation_date``."""
-        f = self.frame.filter(
-            (pl.col("instrument") == "bond") & (pl.col("maturity") <= valuation_date)
-        )
         return [
-            Problem(
-                self.source,
-                r,
-                pid,
-                "maturity",
-                m.isoformat(),
-                f"a maturity after the valuation date {valuation_date.isoformat()}",
-            )
-            for r, pid, m in f.select("row", "position_id", "maturity").iter_rows()
-        ]
+            Problem(self.source, r, pid, "maturity", m.isoformat(),
+                    f"a maturity after the valuation date {valuation_date.isoformat()}")
+            for r, pid, m in self._bonds_dated("maturity", valuation_date, after=False)
+        ]  # fmt: skip
 
     def not_issued(self, valuation_date: dt.date) -> list[Problem]:
         """Problems for bonds issued after ``valuation_date`` (not modelled)."""
-        f = self.frame.filter(
-            (pl.col("instrument") == "bond") & (pl.col("issue_date") > valuation_date)
-        )
         return [
-            Problem(
-                self.source,
-                r,
-                pid,
-                "issue_date",
-                d.isoformat(),
-                f"an issue date on or before the valuation date {valuation_date.isoformat()} "
-                "(bonds not issued yet are not modelled)",
-            )
-            for r, pid, d in f.select("row", "position_id", "issue_date").iter_rows()
-        ]
+            Problem(self.source, r, pid, "issue_date", d.isoformat(),
+                    f"an issue date on or before the valuation date {valuation_date.isoformat()} "
+                    "(bonds not issued yet are not modelled)")
+            for r, pid, d in self._bonds_dated("issue_date", valuation_date, after=True)
+        ]  # fmt: skip
+
+    def _bonds_dated(
+        self, column: str, day: dt.date, *, after: bool
+    ) -> list[tuple[int, str, dt.date]]:
+        """(row, position_id, date) of the bonds whose ``column`` is after ``day`` (or on or
+        before it), null dates never. Compared in numpy: a polars filter is a query of about
+        0.1 ms, and a what-if's trade runs this on every call."""
+        dates = self.frame[column].to_numpy()  # datetime64[D]; null is NaT, never compared true
+        limit = np.datetime64(day, "D")
+        hit = (dates > limit) if after else (dates <= limit)
+        if not hit.any():
+            return []
+        hit &= (self.frame["instrument"] == "bond").to_numpy()
+        return list(self.frame.filter(hit).select("row", "position_id", column).iter_rows())
 
     def drop_rows(self, problems: list[Problem]) -> Portfolio:
         """A copy without the rows named by ``problems``, which join the rejects."""

@@ -126,6 +126,12 @@ class ScenarioSet:
     spread_set: BoolArray = field(
         default=_ZEROS, metadata=_per_scenario("spread_keys", dtype=np.bool_)
     )
+    #: Curve shifts already placed on a calendar, by (valuation date, currencies): a
+    #: trading tool prices one trade against the same set many times a minute. Sound because
+    #: the set's arrays are read-only.
+    _placed: dict[tuple[dt.date, tuple[str, ...]], tuple[FloatArray, FloatArray]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         n = len(self.names)
@@ -150,6 +156,11 @@ class ScenarioSet:
                     + (f"a tuple of {n}" if dtype is None else f"a {dtype.__name__} array of "
                        f"shape {shape}")
                 )
+            if dtype is not None:
+                # A read-only view: the set is a value, and what it memoizes stays true.
+                view = value.view()
+                view.flags.writeable = False
+                object.__setattr__(self, f.name, view)
         if self.tenors and any(
             b.years < a.years for a, b in zip(self.tenors, self.tenors[1:], strict=False)
         ):
@@ -206,7 +217,7 @@ class ScenarioSet:
         uses ``curve_shifts``, which places tenors on a valuation date's calendar."""
         tt = np.asarray(t, dtype=np.float64)
         out = np.zeros(tt.shape)
-        for c in {currency, ALL}:
+        for c in dict.fromkeys((currency, ALL)):
             if c in self.currencies:
                 ci = self.currencies.index(c)
                 mask = self.knots[scenario, ci]
@@ -232,18 +243,15 @@ class ScenarioSet:
             ValueError: a scenario's knots do not fall in increasing order on that calendar
                 (a number of years between two labels that resolve the other way round).
         """
-        tenor_t = np.array([t.time(valuation_date) for t in self.tenors], dtype=np.float64)
         levels = [lv for lv in self.levels if lv.currency in currencies]
         level_t = [np.array([t.time(valuation_date) for t in lv.tenors]) for lv in levels]
-        # At least one point: a set that moves no curve has a zero shift at one year.
-        times = np.unique(np.concatenate([tenor_t, *level_t, np.array([] if len(tenor_t) or
-                                                                      level_t else [1.0])]))
-        out = np.zeros((len(self), len(currencies), len(times)))
-        for ci, c in enumerate(currencies):
-            for src in {c, ALL}:
-                if src in self.currencies:
-                    k = self.currencies.index(src)
-                    self._resample(self.bp[:, k], self.knots[:, k], tenor_t, times, out[:, ci])
+        key = (valuation_date, tuple(currencies))
+        if key not in self._placed:
+            self._placed[key] = self._place(valuation_date, key[1], level_t)
+        times, placed = self._placed[key]
+        if not levels:
+            return times, placed
+        out = placed.copy()
         for lv, t in zip(levels, level_t, strict=True):
             if zero_rate is None:
                 raise ValueError("level targets need the market's zero rates")
@@ -251,6 +259,25 @@ class ScenarioSet:
                 self._misordered(lv.scenario, lv.tenors, t, valuation_date)
             bp = (np.asarray(lv.pct) / 100.0 - zero_rate(lv.currency, t)) * 1e4
             out[lv.scenario, list(currencies).index(lv.currency)] = np.interp(times, t, bp)
+        return times, out
+
+    def _place(
+        self, valuation_date: dt.date, currencies: tuple[str, ...], level_t: list[FloatArray]
+    ) -> tuple[FloatArray, FloatArray]:
+        """``curve_shifts`` without the level targets (read-only): the times (the level
+        targets' tenors included) and the shifts there."""
+        tenor_t = np.array([t.time(valuation_date) for t in self.tenors], dtype=np.float64)
+        # At least one point: a set that moves no curve has a zero shift at one year.
+        times = np.unique(np.concatenate([tenor_t, *level_t, np.array([] if len(tenor_t) or
+                                                                      level_t else [1.0])]))
+        out = np.zeros((len(self), len(currencies), len(times)))
+        for ci, c in enumerate(currencies):
+            for src in dict.fromkeys((c, ALL)):  # a fixed order of the sums
+                if src in self.currencies:
+                    k = self.currencies.index(src)
+                    self._resample(self.bp[:, k], self.knots[:, k], tenor_t, times, out[:, ci])
+        times.flags.writeable = False
+        out.flags.writeable = False
         return times, out
 
     def _resample(

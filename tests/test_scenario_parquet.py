@@ -3,6 +3,7 @@ row, scenario and column."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -129,10 +130,10 @@ def test_writing_refuses_what_reading_would() -> None:
         shocks.write_parquet(lv, "/tmp/never.parquet")
     ok = shocks.from_dict({"scenario": [{"name": "x", "rates": {"JPY": {"parallel_bp": 1}},
                                          "fx": {"JPY": 1.0}}]})
-    bad_bp = ScenarioSet(**{**ok.__dict__, "bp": np.full(ok.bp.shape, np.nan)})
+    bad_bp = dataclasses.replace(ok, bp=np.full(ok.bp.shape, np.nan))
     with pytest.raises(ScenarioError, match=r"scenario 'x', column 'rates\.JPY\.1': got nan"):
         shocks.write_parquet(bad_bp, "/tmp/never.parquet")
-    bad_fx = ScenarioSet(**{**ok.__dict__, "fx_pct": np.array([[-100.0]])})
+    bad_fx = dataclasses.replace(ok, fx_pct=np.array([[-100.0]]))
     with pytest.raises(ScenarioError, match=r"column 'fx\.JPY': got -100\.0; expected a "
                                             r"percent change above -100 and at most 900"):
         shocks.write_parquet(bad_fx, "/tmp/never.parquet")
