@@ -9,6 +9,7 @@ a conversion; level targets land on the target.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from typing import Any
@@ -509,6 +510,31 @@ def test_level_target_lands_on_target(with_all: bool) -> None:
     for tenor, target in ((T10, 0.025), (T20, 0.0375)):
         z = jpy.zero(tenor) + shocks_.shift_bp[0, ci, grid.index(tenor)] / 1e4
         assert z == pytest.approx(target, abs=1e-15)
+
+
+def test_a_set_reused_on_other_markets_places_its_shifts_afresh() -> None:
+    """A ScenarioSet keeps the shifts it placed on a calendar (a trading tool reuses one set):
+    another valuation date or another market's levels must not read them. Its arrays are
+    read-only, so what it keeps stays true."""
+    scenarios = shocks.from_dict({"scenario": [
+        {"name": "kr", "rates": {"JPY": {"tenors": ["6M", "10Y"], "bp": [10.0, 30.0]}}},
+        {"name": "lvl", "rates": {"JPY": {"tenors": ["10Y"], "to_pct": [2.5]}}},
+    ]})
+    with pytest.raises(ValueError, match="read-only"):
+        scenarios.bp[0, 0, 0] = 1.0
+    later = stress.Market.from_dict({**MARKET_SPEC, "valuation_date": "2026-03-20"})
+    higher = stress.Market.from_dict({**MARKET_SPEC, "curves": {**MARKET_SPEC["curves"], "JPY": {
+        "type": "zero", "tenors": ["1Y", "40Y"], "rates": [1.0, 3.0]}}})
+    for market in (MARKET, later, higher, MARKET, later, higher):
+        fresh = dataclasses.replace(scenarios)  # nothing placed yet
+        got = resolve(scenarios, market, ("JPY",), ("JPY",))
+        want = resolve(fresh, market, ("JPY",), ("JPY",))
+        assert np.array_equal(got.times, want.times)
+        assert np.array_equal(got.shift_bp, want.shift_bp)
+    six_months = (dt.date(2026, 7, 20) - VAL).days / 365.0
+    assert six_months in resolve(scenarios, MARKET, ("JPY",), ("JPY",)).times
+    assert six_months not in resolve(scenarios, later, ("JPY",), ("JPY",)).times
+    assert len(scenarios._placed) == 2  # one entry per (valuation date, curves)
 
 
 def test_level_target_single_tenor_is_a_parallel_move() -> None:
