@@ -13,7 +13,7 @@ from portfolios.problems import PortfolioValidationError, Problem
 from stress.cashflows import CashflowBook
 from stress.dates import to_days
 from stress.instruments import INSTRUMENTS, CashflowRows, ForwardRows
-from stress.instruments.base import Codes
+from stress.instruments.base import Codes, Read, distinct, read
 from stress.kernels.bonds import solve_spread, solve_spread_settled
 from stress.market import Market, MarketError
 
@@ -173,15 +173,16 @@ def _layout_solved(portfolio: Portfolio, market: Market) -> Book:
 
 def _layout(portfolio: Portfolio, market: Market) -> Book:
     f = portfolio.frame
-    position_currencies = tuple(sorted(f["currency"].unique().to_list()))
+    position_currencies = distinct(f, "currency")
     currency_codes = Codes({c: i for i, c in enumerate(position_currencies)})
-    cols = f.select(
-        form=FORM_CODES.expr("instrument"),
-        currency=currency_codes.expr("currency"),
-        notional=pl.col("notional"),
+    cols = read(
+        f,
+        form=Read("instrument", "code", codes=FORM_CODES),
+        currency=Read("currency", "code", codes=currency_codes),
+        notional=Read("notional", "float"),
     )
-    form = FORM_CODES.of(cols["form"]).astype(np.int8)
-    currency_code = currency_codes.of(cols["currency"])
+    form = cols["form"].astype(np.int8)
+    currency_code = cols["currency"]
     fx0 = np.array([market.fx_rate(c) for c in position_currencies], dtype=np.float64)[
         currency_code
     ]
@@ -219,7 +220,7 @@ def _layout(portfolio: Portfolio, market: Market) -> Book:
         portfolio=portfolio,
         market=market,
         form=form,
-        notional=cols["notional"].to_numpy().astype(np.float64),
+        notional=cols["notional"],
         position_currencies=position_currencies,
         currency_code=currency_code,
         fx0=fx0,
@@ -254,7 +255,7 @@ def _expired(portfolio: Portfolio, market: Market) -> list[Problem]:
     val = market.valuation_date
     f = portfolio.frame
     out = []
-    present = set(f["instrument"].unique().to_list())
+    present = set(distinct(f, "instrument"))
     for column, kinds in (("maturity", ("frn", "swap", "future")), ("delivery_date", ("future",))):
         # A filter is a polars query (about 0.1 ms each): a what-if's one bond needs none.
         if column not in f.columns or not present.intersection(kinds):
@@ -274,9 +275,9 @@ def _market_gaps(portfolio: Portfolio, market: Market) -> tuple[list[Problem], l
     f = portfolio.frame
     problems: list[Problem] = []
     summary: list[str] = []
-    currencies = f["currency"].unique().to_list()
+    currencies = distinct(f, "currency")
     if all(c in market.curves and c in market.usd_value for c in currencies) and (
-        market.gold_usd is not None or not (f["instrument"] == "gold").any()
+        market.gold_usd is not None or "gold" not in distinct(f, "instrument")
     ):
         return problems, summary  # nothing lacks: skip the grouping below (a what-if's case)
     needs = (

@@ -182,6 +182,15 @@ def _days(values: IntArray | None, n: int) -> IntArray:
     return np.ascontiguousarray(values, dtype=np.int64)
 
 
+#: Bit f set for each coupon frequency f a schedule can have (1, 2, 4, 12 per year).
+_FREQUENCY_BITS = (1 << 1) | (1 << 2) | (1 << 4) | (1 << 12)
+
+
+def _within(codes: IntArray, n: int) -> bool:
+    """Every code in 0..n-1."""
+    return not len(codes) or (int(codes.min()) >= 0 and int(codes.max()) < n)
+
+
 def _codes(values: IntArray | None, n: int, default: int = 0) -> IntArray:
     if values is None:
         return np.full(n, default, dtype=np.int64)
@@ -223,10 +232,13 @@ def build_cashflows(
         raise ValueError("build_cashflows: the bond arrays differ in length")
     if np.any(maturity_day <= val):
         raise ValueError("build_cashflows: every maturity must be after the valuation date")
-    if not np.isin(frequency, (1, 2, 4, 12)).all() or not np.isin(day_count, range(9)).all():
+    # Bit tests and ranges, not np.isin: these checks run on every what-if's trade.
+    bit = 1 << np.clip(frequency, 0, 12)
+    if np.any((frequency < 1) | (frequency > 12) | ((bit & _FREQUENCY_BITS) == 0)) or not (
+        _within(day_count, 9)
+    ):
         raise ValueError("build_cashflows: frequency must be 1, 2, 4 or 12 and day_count 0-8")
-    if not (np.isin(cal, range(6)).all() and np.isin(bdc, range(5)).all()
-            and (lag >= 0).all() and (ex >= 0).all()):
+    if not (_within(cal, 6) and _within(bdc, 5) and (lag >= 0).all() and (ex >= 0).all()):
         raise ValueError("build_cashflows: unknown calendar or convention code, or a negative "
                          "number of days")
     has_issue = issue != NO_DATE

@@ -7,6 +7,7 @@ P&Ls, so a result over shards of a book is their sum plus a merge.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -253,12 +254,21 @@ def worst_positions(
 def _day_segments(grid: FloatArray, last_day: int) -> IntArray:
     """For days 0..last_day: the interval of ``grid`` each falls in, as ``interp.bracket``
     places its time day/365 (0: at or before grid[0]; k: grid[k-1] <= t < grid[k]; K: at or
-    after the last point)."""
+    after the last point). Read-only: kept for the next run on the same grid."""
+    return _segments(grid.tobytes(), last_day)
+
+
+@functools.lru_cache(maxsize=16)
+def _segments(grid_bytes: bytes, last_day: int) -> IntArray:
+    # Keyed by the grid's bytes: a session prices each what-if on the same grid, and the
+    # search over every day to maturity is a tenth of a trade's evaluation.
+    grid = np.frombuffer(grid_bytes, dtype=np.float64)
     t = np.arange(last_day + 1, dtype=np.int64) / 365.0
     k = len(grid)
     seg = np.searchsorted(grid, t, side="right").astype(np.int64)
     seg[t <= grid[0]] = 0
     seg[t >= grid[-1]] = k
+    seg.flags.writeable = False
     return seg
 
 
@@ -482,10 +492,16 @@ def check_finite(
     )
 
 
+def pnl_of(m: FloatArray) -> FloatArray:
+    """The P&L of raw metrics ``m[metric, ...]``: the sum of its five parts, in the summary's
+    order (so the figures agree to the bit)."""
+    pnl: FloatArray = m[PNL_RATES] + m[PNL_SPREAD] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS]
+    return pnl
+
+
 def total_pnl(raw: RawSums) -> FloatArray:
-    """The book's P&L per scenario (the sum of its four parts, as in the summary)."""
-    m = raw.sums[:, 0, :]
-    return m[:, PNL_RATES] + m[:, PNL_SPREAD] + m[:, PNL_FX] + m[:, PNL_GOLD] + m[:, PNL_CROSS]
+    """The book's P&L per scenario."""
+    return pnl_of(raw.sums[:, 0, :].T)
 
 
 def tail_components(

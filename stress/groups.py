@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -70,13 +71,14 @@ class Groupings:
         names = tuple(name for _ in range(n_shards) for name in self.names)
         return Groupings(names, labels, np.ascontiguousarray(codes))
 
-    @property
+    @cached_property
     def offsets(self) -> IntArray:
         out = np.zeros(len(self.labels) + 1, dtype=np.int64)
         np.cumsum([len(x) for x in self.labels], out=out[1:])
+        out.flags.writeable = False
         return out
 
-    @property
+    @cached_property
     def n_groups(self) -> int:
         return int(self.offsets[-1])
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from portfolios.model import Portfolio
 from shocks.model import ScenarioSet
-from stress.evaluate import RawSums
+from stress.evaluate import RawSums, pnl_of
 from stress.groups import TOTAL, Groupings
 from stress.kernels.scenarios import (
     BOND_PV_AFTER,
@@ -62,7 +62,7 @@ def derived_columns(m: FloatArray) -> dict[str, FloatArray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         taylor = m[TAYLOR_DURATION] + m[TAYLOR_CONVEXITY]
         return {
-            "pnl": m[PNL_RATES] + m[PNL_SPREAD] + m[PNL_FX] + m[PNL_GOLD] + m[PNL_CROSS],
+            "pnl": pnl_of(m),
             "pnl_rates": m[PNL_RATES],
             "pnl_spread": m[PNL_SPREAD],
             "pnl_fx": m[PNL_FX],

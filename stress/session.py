@@ -27,7 +27,7 @@ from portfolios.problems import PortfolioValidationError, Problem
 from shocks.library import ScenarioSource, load
 from shocks.model import ScenarioSet
 from stress.engine import run_prepared
-from stress.evaluate import RawSums, check_finite, evaluate
+from stress.evaluate import RawSums, check_finite, evaluate, pnl_of
 from stress.groups import Groupings
 from stress.market import Market
 from stress.prepare import Prepared, prepare
@@ -59,7 +59,7 @@ class WhatIf:
         self._book = book  # (S, N_METRICS) raw sums
         self._trades = trades
         self._levels = levels
-        self.pnl = derived_columns(trades.T)["pnl"]
+        self.pnl = pnl_of(trades.T)
 
     @cached_property
     def _scenario(self) -> pl.Series:
@@ -76,7 +76,7 @@ class WhatIf:
 
     @cached_property
     def worst(self) -> pl.DataFrame:
-        before = derived_columns(self._book.T)["pnl"]
+        before = pnl_of(self._book.T)
         after = before + self.pnl
         order = np.argsort(after, kind="stable")
         return pl.DataFrame(
@@ -89,7 +89,7 @@ class WhatIf:
 
     @cached_property
     def risk(self) -> pl.DataFrame:
-        before = derived_columns(self._book.T)["pnl"]
+        before = pnl_of(self._book.T)
         rows = []
         for which, pnl in (("combined", before + self.pnl), ("book", before)):
             for a in self._levels:

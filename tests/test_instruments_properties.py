@@ -161,3 +161,31 @@ def test_runs_on_a_kept_layout_equal_runs_on_a_fresh_one() -> None:
         assert a.summary.equals(b.summary)
         assert a.groups.keys() == b.groups.keys()
         assert all(a.groups[k].equals(b.groups[k]) for k in a.groups)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_few_rows_are_read_as_a_query_reads_them(seed: int) -> None:
+    """A layout reads a few rows cell by cell (a what-if's trade) and more in one polars
+    query: both give the same arrays, on every instrument's columns, nulls filled."""
+    from stress.instruments import bond, floating, future
+    from stress.instruments.base import FEW_ROWS, read_cells, read_query
+
+    frame = workloads.mixed_book(400, seed=seed).frame
+    # Bonds with every optional cell both present and null (reading does not validate).
+    k = pl.int_range(pl.len())
+    dense = workloads.book(200, workload="dense").frame.with_columns(
+        issue_date=pl.when(k % 2 == 0).then(pl.col("maturity") - pl.duration(days=3653)),
+        first_coupon_date=pl.when(k % 3 == 0).then(pl.col("maturity") - pl.duration(days=3471)),
+        clean_price=pl.when(k % 4 == 0).then(99.5 - k / 7),
+        spread_bp=pl.when(k % 5 == 0).then(k * 1.25),
+    )
+    for kind, columns in (("bond", bond.COLUMNS), ("frn", floating.FRN_COLUMNS),
+                          ("swap", floating.SWAP_COLUMNS), ("future", future.COLUMNS)):
+        rows = frame.filter(pl.col("instrument") == kind)
+        if kind == "bond":
+            rows = pl.concat([rows, dense], how="diagonal_relaxed")
+        assert rows.height > FEW_ROWS
+        cells, query = read_cells(rows, columns), read_query(rows, columns)
+        for k in columns:
+            assert cells[k].dtype == query[k].dtype, (kind, k)
+            assert np.array_equal(cells[k], query[k], equal_nan=True), (kind, k)

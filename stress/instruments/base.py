@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -24,8 +27,13 @@ class Codes:
     column. Names outside the table fail the query, as ``replace_strict`` would."""
 
     def __init__(self, table: Mapping[str, int]) -> None:
-        self._dtype = pl.Enum(list(table))
+        self._table = dict(table)
         self._codes = np.array(list(table.values()), dtype=np.int64)
+
+    @cached_property
+    def _dtype(self) -> pl.Enum:
+        # Built on first use: a few rows are read without polars (``read``).
+        return pl.Enum(list(self._table))
 
     def expr(self, column: str) -> pl.Expr:
         """The column's index into the table (a column of a ``select``)."""
@@ -35,6 +43,82 @@ class Codes:
         """The codes of a column computed by ``expr``."""
         codes: IntArray = self._codes[index.to_numpy()]
         return codes
+
+
+#: Frames of at most this many rows are read cell by cell in Python: a polars query costs about
+#: 0.1 ms whatever its size, which a trading tool's one-trade what-if would pay per query.
+FEW_ROWS = 16
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Read:
+    """How ``read`` takes a column of positions into a numpy array: ``kind`` "float"
+    (float64), "int" (int64), "day" (a date as int64 days since 1970) or "code" (a name's
+    code in ``codes``); null cells become ``fill`` (without one, a null is an error: the
+    loader leaves none there)."""
+
+    column: str
+    kind: Literal["float", "int", "day", "code"]
+    fill: float | None = None
+    codes: Codes | None = None
+
+    def expr(self) -> pl.Expr:
+        if self.kind == "code":
+            assert self.codes is not None
+            return self.codes.expr(self.column)
+        e = pl.col(self.column).cast(pl.Float64 if self.kind == "float" else pl.Int64)
+        return e if self.fill is None else e.fill_null(self.fill)
+
+    def of_series(self, s: pl.Series) -> npt.NDArray[Any]:
+        """The array from this read's ``expr`` evaluated."""
+        if s.null_count():
+            raise ValueError(f"{self.column}: null cells the layout cannot read")
+        if self.kind == "code":
+            assert self.codes is not None
+            return self.codes.of(s)
+        return s.to_numpy().astype(np.float64 if self.kind == "float" else np.int64)
+
+    def of_cells(self, cells: list[object]) -> npt.NDArray[Any]:
+        """The array from the column's cells (the same values as ``of_series``)."""
+        if self.kind == "code":
+            assert self.codes is not None
+            table = self.codes._table
+            return np.array([table[c] for c in cells], dtype=np.int64)  # type: ignore[index]
+        if self.fill is not None:
+            cells = [self.fill if c is None else c for c in cells]
+        elif None in cells:
+            raise ValueError(f"{self.column}: null cells the layout cannot read")
+        if self.kind == "day":
+            cells = [c if isinstance(c, int | float) else (c - _EPOCH).days  # type: ignore[operator]
+                     for c in cells]  # fmt: skip
+        return np.array(cells, dtype=np.float64 if self.kind == "float" else np.int64)
+
+
+def read(rows: pl.DataFrame, **columns: Read) -> dict[str, npt.NDArray[Any]]:
+    """The ``columns`` of ``rows`` as numpy arrays: one polars query, or cell by cell for a
+    frame of at most ``FEW_ROWS`` rows (the same arrays, a hundredth of the time)."""
+    return (read_cells if rows.height <= FEW_ROWS else read_query)(rows, columns)
+
+
+def read_cells(rows: pl.DataFrame, columns: Mapping[str, Read]) -> dict[str, npt.NDArray[Any]]:
+    """``read`` cell by cell."""
+    return {k: r.of_cells(rows.get_column(r.column).to_list()) for k, r in columns.items()}
+
+
+def read_query(rows: pl.DataFrame, columns: Mapping[str, Read]) -> dict[str, npt.NDArray[Any]]:
+    """``read`` in one polars query."""
+    out = rows.select(**{k: r.expr() for k, r in columns.items()})
+    return {k: r.of_series(out[k]) for k, r in columns.items()}
+
+
+def distinct(rows: pl.DataFrame, column: str) -> tuple[str, ...]:
+    """The distinct values of a text column, sorted (cell by cell for a few rows, as
+    ``read``)."""
+    s = rows.get_column(column)
+    values = s.to_list() if rows.height <= FEW_ROWS else s.unique().to_list()
+    return tuple(sorted(set(values)))
 
 
 DAY_COUNT_CODES = Codes(DAY_COUNTS)

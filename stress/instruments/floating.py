@@ -28,7 +28,7 @@ import polars as pl
 
 from stress.cashflows import CashflowBook, build_cashflows
 from stress.dates import to_days
-from stress.instruments.base import DAY_COUNT_CODES, CashflowRows, Instrument
+from stress.instruments.base import DAY_COUNT_CODES, CashflowRows, Instrument, Read, read
 from stress.kernels.scenarios import CASHFLOWS
 from stress.market import Market
 
@@ -70,24 +70,29 @@ def _book(market: Market, offsets: IntArray, pay: IntArray, amount: FloatArray,
     )
 
 
-def _columns(rows: pl.DataFrame) -> dict[str, npt.NDArray[np.generic]]:
-    cols = rows.select(
-        maturity=pl.col("maturity").cast(pl.Int64),
-        frequency=pl.col("frequency").cast(pl.Int64),
-        day_count=DAY_COUNT_CODES.expr("day_count"),
-        margin=pl.col("margin_bp").cast(pl.Float64).fill_null(0.0),
-        current=pl.col("current_coupon").cast(pl.Float64),
-    )
-    return {c: DAY_COUNT_CODES.of(cols[c]) if c == "day_count" else cols[c].to_numpy()
-            for c in cols.columns}  # fmt: skip
+#: What FRNs' and swaps' layouts read of their position rows.
+COLUMNS = {
+    "maturity": Read("maturity", "day"),
+    "frequency": Read("frequency", "int"),
+    "day_count": Read("day_count", "code", codes=DAY_COUNT_CODES),
+    "margin": Read("margin_bp", "float", fill=0.0),
+    "current": Read("current_coupon", "float"),
+}
+#: What only an FRN's layout reads.
+FRN_COLUMNS = {**COLUMNS, "spread_bp": Read("spread_bp", "float", fill=0.0)}
+#: What only a swap's layout reads.
+SWAP_COLUMNS = {
+    **COLUMNS,
+    "coupon": Read("coupon", "float"),
+    "float_frequency": Read("float_frequency", "int"),
+    "float_day_count": Read("float_day_count", "code", codes=DAY_COUNT_CODES),
+}
 
 
 def build_frn(rows: pl.DataFrame, market: Market) -> CashflowRows:
     """The FRN ``rows`` as equivalent cashflows per 100 face (module docstring)."""
-    c = _columns(rows)
-    per, tau, start = _periods(market, c["maturity"].astype(np.int64),
-                               c["frequency"].astype(np.int64),
-                               c["day_count"].astype(np.int64))  # fmt: skip
+    c = read(rows, **FRN_COLUMNS)
+    per, tau, start = _periods(market, c["maturity"], c["frequency"], c["day_count"])
     n = per.n_bonds
     counts = np.diff(per.offsets)
     first = per.offsets[:-1]
@@ -96,8 +101,8 @@ def build_frn(rows: pl.DataFrame, market: Market) -> CashflowRows:
     is_last = np.zeros(per.n_cashflows, dtype=np.bool_)
     is_last[per.offsets[1:] - 1] = True
     row = np.repeat(np.arange(n), counts)
-    margin = (c["margin"].astype(np.float64) / 1e4)[row]
-    current = c["current"].astype(np.float64)[row]
+    margin = (c["margin"] / 1e4)[row]
+    current = c["current"][row]
     # Per period: its reset term (later periods only), then its payment.
     payment = np.where(is_first, current * tau, 100.0 * margin * tau - 100.0)
     payment = payment + np.where(is_last, 100.0, 0.0)
@@ -118,13 +123,12 @@ def build_frn(rows: pl.DataFrame, market: Market) -> CashflowRows:
     amount[rp] = 100.0
     spread_day[rp] = per.pay_day[reset]
     val = to_days(market.valuation_date)
-    accrued = c["current"].astype(np.float64) * (per.accrued / 100.0)
+    accrued = c["current"] * (per.accrued / 100.0)
     cashflows = _book(market, offsets, pay, amount, accrued, per.coupon_days)
-    spread = rows["spread_bp"].cast(pl.Float64).fill_null(0.0).to_numpy().astype(np.float64)
     return CashflowRows(
         cashflows=cashflows,
         currency=tuple(rows["currency"].to_list()),
-        spread=spread / 1e4,
+        spread=c["spread_bp"] / 1e4,
         clean_price=np.full(n, np.nan),
         frequency=np.zeros(n, dtype=np.int64),
         spread_time=(spread_day - val) / 365.0,
@@ -134,24 +138,14 @@ def build_frn(rows: pl.DataFrame, market: Market) -> CashflowRows:
 
 def build_swap(rows: pl.DataFrame, market: Market) -> CashflowRows:
     """The swap ``rows`` as equivalent cashflows per 100 notional (module docstring)."""
-    c = _columns(rows)
+    c = read(rows, **SWAP_COLUMNS)
     fixed = build_cashflows(
-        market.valuation_date,
-        c["maturity"].astype(np.int64),
-        rows["coupon"].cast(pl.Float64).to_numpy().astype(np.float64),
-        c["frequency"].astype(np.int64),
-        c["day_count"].astype(np.int64),
+        market.valuation_date, c["maturity"], c["coupon"], c["frequency"], c["day_count"]
     )
-    flt = rows.select(
-        frequency=pl.col("float_frequency").cast(pl.Int64),
-        day_count=DAY_COUNT_CODES.expr("float_day_count"),
-    )
-    per, tau, _ = _periods(market, c["maturity"].astype(np.int64),
-                           flt["frequency"].to_numpy().astype(np.int64),
-                           DAY_COUNT_CODES.of(flt["day_count"]))  # fmt: skip
+    per, tau, _ = _periods(market, c["maturity"], c["float_frequency"], c["float_day_count"])
     n = fixed.n_bonds
-    margin = c["margin"].astype(np.float64) / 1e4
-    current = c["current"].astype(np.float64)
+    margin = c["margin"] / 1e4
+    current = c["current"]
     sign = np.where(rows["side"].to_numpy() == "payer", -1.0, 1.0)
     # Entries per row: the fixed leg's, then the floating leg's (its first payment carries
     # the current coupon and the 100 of the telescoped leg; later ones the margin alone).

@@ -25,9 +25,20 @@ from portfolios.conventions import DAY_COUNTS, PRESETS
 from portfolios.futures import CONTRACTS
 from stress.cashflows import build_cashflows
 from stress.dates import from_days
-from stress.instruments.base import ForwardRows, Instrument
+from stress.instruments.base import ForwardRows, Instrument, Read, read
 from stress.kernels.scenarios import FUTURE
 from stress.market import Market
+
+#: What a future's layout reads of its position row (the CTD's terms and the contract's).
+COLUMNS = {
+    "maturity": Read("maturity", "day"),
+    "coupon": Read("coupon", "float"),
+    "delivery": Read("delivery_date", "day"),
+    "spread_bp": Read("spread_bp", "float", fill=0.0),
+    "clean_price": Read("clean_price", "float", fill=np.nan),
+    "conversion_factor": Read("conversion_factor", "float"),
+    "futures_price": Read("futures_price", "float"),
+}
 
 
 def build(rows: pl.DataFrame, market: Market) -> ForwardRows:
@@ -35,11 +46,10 @@ def build(rows: pl.DataFrame, market: Market) -> ForwardRows:
     the contracts' terms."""
     contract = rows["contract"].to_list()
     conv = [PRESETS[CONTRACTS[c].convention] for c in contract]
-    maturity = rows["maturity"].cast(pl.Int64).to_numpy().astype(np.int64)
-    coupon = rows["coupon"].cast(pl.Float64).to_numpy().astype(np.float64)
+    cols = read(rows, **COLUMNS)
+    maturity, coupon, delivery = cols["maturity"], cols["coupon"], cols["delivery"]
     frequency = np.array([c.frequency for c in conv], dtype=np.int64)
     day_count = np.array([DAY_COUNTS[c.day_count] for c in conv], dtype=np.int64)
-    delivery = rows["delivery_date"].cast(pl.Int64).to_numpy().astype(np.int64)
     ctd = build_cashflows(market.valuation_date, maturity, coupon, frequency, day_count)
     accrued = np.empty(len(rows))
     # The CTD's accrued interest at delivery: its schedule seen from the delivery date.
@@ -51,13 +61,12 @@ def build(rows: pl.DataFrame, market: Market) -> ForwardRows:
     return ForwardRows(
         ctd=ctd,
         currency=tuple(rows["currency"].to_list()),
-        spread=rows["spread_bp"].cast(pl.Float64).fill_null(0.0).to_numpy().astype(np.float64)
-        / 1e4,
-        clean_price=rows["clean_price"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        spread=cols["spread_bp"] / 1e4,
+        clean_price=cols["clean_price"],
         delivery_day=delivery,
-        conversion_factor=rows["conversion_factor"].cast(pl.Float64).to_numpy(),
+        conversion_factor=cols["conversion_factor"],
         contract_size=np.array([CONTRACTS[c].size for c in contract], dtype=np.float64),
-        futures_price=rows["futures_price"].cast(pl.Float64).to_numpy(),
+        futures_price=cols["futures_price"],
         delivery_accrued=accrued,
         contract=tuple(contract),
     )
