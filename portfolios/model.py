@@ -118,12 +118,13 @@ class Portfolio:
         """(row, position_id, date) of the bonds whose ``column`` is after ``day`` (or on or
         before it), null dates never. Compared in numpy: a polars filter is a query of about
         0.1 ms, and a what-if's trade runs this on every call."""
-        dates = self.frame[column].to_numpy()  # datetime64[D]; null is NaT, never compared true
+        # datetime64[D]: a null is NaT, never compared true.
+        dates = self.frame.get_column(column).to_numpy()
         limit = np.datetime64(day, "D")
         hit = (dates > limit) if after else (dates <= limit)
         if not hit.any():
             return []
-        hit &= (self.frame["instrument"] == "bond").to_numpy()
+        hit &= (self.frame.get_column("instrument") == "bond").to_numpy()
         return list(self.frame.filter(hit).select("row", "position_id", column).iter_rows())
 
     def drop_rows(self, problems: list[Problem]) -> Portfolio:

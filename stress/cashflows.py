@@ -23,6 +23,11 @@ from stress.calendars import TABLE_START, holiday_table
 from stress.dates import to_days
 from stress.kernels.schedules import (
     NO_DATE,
+    TERMS_CALENDAR,
+    TERMS_CODES,
+    TERMS_DATES,
+    TERMS_MATURITY,
+    broken_terms,
     count_live,
     count_live_serial,
     fill_cashflows,
@@ -182,13 +187,14 @@ def _days(values: IntArray | None, n: int) -> IntArray:
     return np.ascontiguousarray(values, dtype=np.int64)
 
 
-#: Bit f set for each coupon frequency f a schedule can have (1, 2, 4, 12 per year).
-_FREQUENCY_BITS = (1 << 1) | (1 << 2) | (1 << 4) | (1 << 12)
-
-
-def _within(codes: IntArray, n: int) -> bool:
-    """Every code in 0..n-1."""
-    return not len(codes) or (int(codes.min()) >= 0 and int(codes.max()) < n)
+#: The rules of ``broken_terms``, in the order their errors are raised.
+_TERMS = (
+    (TERMS_MATURITY, "every maturity must be after the valuation date"),
+    (TERMS_CODES, "frequency must be 1, 2, 4 or 12 and day_count 0-8"),
+    (TERMS_CALENDAR, "unknown calendar or convention code, or a negative number of days"),
+    (TERMS_DATES, "issue dates must be on or before the valuation date and before maturity, "
+                  "first coupon dates after issue, by maturity"),
+)
 
 
 def _codes(values: IntArray | None, n: int, default: int = 0) -> IntArray:
@@ -230,23 +236,11 @@ def build_cashflows(
     if not all(len(a) == n for a in (coupon, frequency, day_count, issue, first, cal, bdc, lag,
                                       ex)):
         raise ValueError("build_cashflows: the bond arrays differ in length")
-    if np.any(maturity_day <= val):
-        raise ValueError("build_cashflows: every maturity must be after the valuation date")
-    # Bit tests and ranges, not np.isin: these checks run on every what-if's trade.
-    bit = 1 << np.clip(frequency, 0, 12)
-    if np.any((frequency < 1) | (frequency > 12) | ((bit & _FREQUENCY_BITS) == 0)) or not (
-        _within(day_count, 9)
-    ):
-        raise ValueError("build_cashflows: frequency must be 1, 2, 4 or 12 and day_count 0-8")
-    if not (_within(cal, 6) and _within(bdc, 5) and (lag >= 0).all() and (ex >= 0).all()):
-        raise ValueError("build_cashflows: unknown calendar or convention code, or a negative "
-                         "number of days")
-    has_issue = issue != NO_DATE
-    if np.any(has_issue & ((issue > val) | (issue >= maturity_day))) or np.any(
-        (first != NO_DATE) & (~has_issue | (first <= issue) | (first > maturity_day))
-    ):
-        raise ValueError("build_cashflows: issue dates must be on or before the valuation date "
-                         "and before maturity, first coupon dates after issue, by maturity")
+    broken = broken_terms(val, maturity_day, frequency, day_count, issue, first, cal, bdc,
+                          lag, ex, NO_DATE)  # fmt: skip
+    for bit, rule in _TERMS:
+        if broken & bit:
+            raise ValueError(f"build_cashflows: {rule}")
     table = holiday_table() if np.any(cal != 0) else _NO_TABLE
     sched = (maturity_day, frequency, issue, first, cal, bdc, table, TABLE_START)
     n_live = np.empty(n, dtype=np.int64)

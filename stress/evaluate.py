@@ -472,9 +472,9 @@ def check_finite(
 ) -> None:
     """Raise NumericalError naming the first scenario and position whose figures are not
     finite numbers (validated inputs should never get here: this is the last guard)."""
-    bad = ~np.isfinite(raw.sums).all(axis=(1, 2))
-    if not bad.any():
+    if np.isfinite(raw.sums).all():  # one flat pass: the per-scenario test costs more
         return
+    bad = ~np.isfinite(raw.sums).all(axis=(1, 2))
     s = int(np.flatnonzero(bad)[0])
     one = Groupings.total(prepared.book.n_positions)
     _, detail = evaluate(prepared, shocks.select([s]), one, worst=0, detail=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -213,6 +214,36 @@ def test_build_cashflows_rejects_bad_inputs():
     with pytest.raises(ValueError, match="frequency must be 1, 2, 4 or 12"):
         build_cashflows(val, np.array([to_days(val) + 400]), np.array([1.0]), np.array([3]),
                         np.array([0]))
+    # Each rule alone, on the second of two bonds (the first is good).
+    v = to_days(val)
+    good: dict[str, Any] = {"maturity_day": [v + 800], "coupon": [1.0], "frequency": [2],
+                            "day_count": [0], "issue_day": [ks.NO_DATE], "first_coupon_day":
+                            [ks.NO_DATE], "calendar": [0], "business_day_convention": [0],
+                            "settlement_days": [0], "ex_dividend_days": [0]}  # fmt: skip
+    cases = [
+        ({"frequency": 12, "day_count": 8}, None),
+        ({"frequency": 0}, "frequency must be"), ({"frequency": 6}, "frequency must be"),
+        ({"frequency": 24}, "frequency must be"), ({"day_count": 9}, "frequency must be"),
+        ({"day_count": -1}, "frequency must be"), ({"calendar": 6}, "unknown calendar"),
+        ({"calendar": -1}, "unknown calendar"),
+        ({"business_day_convention": 5}, "unknown calendar"),
+        ({"settlement_days": -1}, "unknown calendar"), ({"ex_dividend_days": -1}, "unknown"),
+        ({"issue_day": v + 1}, "issue dates"), ({"issue_day": v + 800}, "issue dates"),
+        ({"issue_day": v - 10, "first_coupon_day": v - 10}, "issue dates"),
+        ({"first_coupon_day": v + 100}, "issue dates"),
+        ({"issue_day": v - 10, "first_coupon_day": v + 801}, "issue dates"),
+        ({"issue_day": v - 10, "first_coupon_day": v + 800}, None),
+        ({"maturity_day": v, "frequency": 3}, "after the valuation date"),
+    ]
+    for change, error in cases:
+        args = {k: np.array(x * 2) for k, x in good.items()}
+        for k, x in change.items():
+            args[k][1] = x
+        if error is None:
+            build_cashflows(val, **args)
+        else:
+            with pytest.raises(ValueError, match=error):
+                build_cashflows(val, **args)
 
 
 # --- curves ----------------------------------------------------------------------------------

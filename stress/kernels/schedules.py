@@ -13,6 +13,37 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+#: Bits of ``broken_terms``, one per rule of the terms the schedule kernels take.
+TERMS_MATURITY = 1  # maturity after the valuation day
+TERMS_CODES = 2  # frequency 1, 2, 4 or 12; day count 0-8
+TERMS_CALENDAR = 4  # calendar 0-5, convention 0-4, settlement and ex-dividend days >= 0
+TERMS_DATES = 8  # issue on or before valuation and before maturity; first coupon after
+# issue, by maturity
+
+
+@njit(cache=True)
+def broken_terms(val, maturity, frequency, day_count, issue, first, cal, bdc, lag, ex, no_date):
+    """The TERMS_* bits of the rules some bond breaks (0: every bond can be scheduled). One
+    pass in a kernel: numpy's dozen tests on arrays of one bond cost a what-if's trade more
+    than building its schedule."""
+    out = 0
+    for i in range(len(maturity)):
+        if maturity[i] <= val:
+            out |= TERMS_MATURITY
+        f = frequency[i]
+        if (f != 1 and f != 2 and f != 4 and f != 12) or day_count[i] < 0 or day_count[i] > 8:
+            out |= TERMS_CODES
+        if cal[i] < 0 or cal[i] > 5 or bdc[i] < 0 or bdc[i] > 4 or lag[i] < 0 or ex[i] < 0:
+            out |= TERMS_CALENDAR
+        has_issue = issue[i] != no_date
+        if has_issue and (issue[i] > val or issue[i] >= maturity[i]):
+            out |= TERMS_DATES
+        if first[i] != no_date and (
+            not has_issue or first[i] <= issue[i] or first[i] > maturity[i]
+        ):
+            out |= TERMS_DATES
+    return out
+
 
 @njit(cache=True)
 def days_from_civil(y, m, d):
