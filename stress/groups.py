@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate
 
 import numpy as np
 import numpy.typing as npt
@@ -73,8 +74,7 @@ class Groupings:
 
     @cached_property
     def offsets(self) -> IntArray:
-        out = np.zeros(len(self.labels) + 1, dtype=np.int64)
-        np.cumsum([len(x) for x in self.labels], out=out[1:])
+        out = np.array(list(accumulate((len(x) for x in self.labels), initial=0)), np.int64)
         out.flags.writeable = False
         return out
 

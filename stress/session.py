@@ -124,6 +124,7 @@ class Session:
         self._result: StressResult | None = None
         # Every curve and currency of the market, resolved once: a trade in any of them
         # reads its rows.
+        self._shock_rows: dict[tuple[tuple[str, ...], tuple[str, ...]], ResolvedShocks] = {}
         self._shocks = resolve(
             self.scenarios,
             self.market,
@@ -212,7 +213,15 @@ class Session:
         return raw
 
     def _rows(self, curves: tuple[str, ...], currencies: tuple[str, ...]) -> ResolvedShocks:
-        """The session's resolved shocks for the given curves and position currencies."""
+        """The session's resolved shocks for the given curves and position currencies (kept:
+        trades in the same currencies read the same rows)."""
+        key = (curves, currencies)
+        if key not in self._shock_rows:
+            self._shock_rows[key] = self._select_rows(curves, currencies)
+        return self._shock_rows[key]
+
+    def _select_rows(self, curves: tuple[str, ...], currencies: tuple[str, ...]
+                     ) -> ResolvedShocks:  # fmt: skip
         s = self._shocks
         return ResolvedShocks(
             curves=curves,
