@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 import io
 import os
 import re
@@ -664,20 +665,23 @@ def _check_field_counts(data: bytes, names: list[str], height: int, name: str, l
 
 
 class _Checker:
-    """Collects checks as polars expressions and evaluates them all in one pass over the data.
+    """Collects checks as polars expressions, to evaluate them all in one pass over the data.
 
-    ``flag(bad, column, expected, value)`` records a check: every row where ``bad`` is true
-    becomes a Problem showing ``value`` (default: the raw cell of ``column``). Checks fail
-    closed: where ``bad`` is null (it could not be decided, e.g. on a missing cell), the row is
-    flagged. A ``fallback`` check is reported only for rows no other check flagged.
+    Built on a frame's schema alone (an empty frame with its columns): a plan of checks is
+    kept per schema and valuation date (``_plan``), since a trading tool validates one-row
+    trades of the same columns many times a minute and building the hundred expressions costs
+    more than evaluating them. ``flag(bad, column, expected, value)`` records a check: every
+    row where ``bad`` is true becomes a Problem showing ``value`` (default: the raw cell of
+    ``column``). Checks fail closed: where ``bad`` is null (it could not be decided, e.g. on a
+    missing cell), the row is flagged. A ``fallback`` check is reported only for rows no other
+    check flagged.
     """
 
-    def __init__(self, df: pl.DataFrame, name: str) -> None:
+    def __init__(self, df: pl.DataFrame) -> None:
         self.df = df
-        self.name = name
-        self.problems: list[Problem] = []
         self.checks: list[tuple[pl.Expr, str, str, pl.Expr, bool]] = []
-        self.staged = df.lazy()
+        self.stages: list[dict[str, pl.Expr]] = []
+        self.columns: dict[str, pl.Expr] = {}
         # The prefix of hidden working columns: one no input column starts with.
         self.hidden = "__"
         while any(c.startswith(self.hidden) for c in df.columns):
@@ -699,45 +703,57 @@ class _Checker:
     def stage(self, **exprs: pl.Expr) -> list[pl.Expr]:
         """Compute ``exprs`` once into hidden columns and return references to them: polars
         would otherwise evaluate an expression again in every check that uses it."""
-        self.staged = self.staged.with_columns(**{f"{self.hidden}{k}": e for k, e in exprs.items()})
+        self.stages.append({f"{self.hidden}{k}": e for k, e in exprs.items()})
         return [pl.col(f"{self.hidden}{k}") for k in exprs]
 
-    def evaluate(self, columns: dict[str, pl.Expr]) -> pl.DataFrame:
-        """Run every check and compute ``columns`` in one query; return the computed columns.
-        Small books are dominated by polars' per-query cost, so everything shares one query."""
-        bad_names = [f"{self.hidden}bad{i}" for i in range(len(self.checks))]
-        self.df = self.staged.collect()
-        out = self.df.select(
-            *(
-                bad.fill_null(True).alias(n)
-                for (bad, *_), n in zip(self.checks, bad_names, strict=True)
-            ),
-            **columns,
-        )
+    def finish(self, columns: dict[str, pl.Expr]) -> None:
+        """Fix the computed ``columns`` and build the query's expressions: the plan is
+        complete."""
+        self.columns = columns
+        self.bad_names = [f"{self.hidden}bad{i}" for i in range(len(self.checks))]
+        self.outputs = [bad.fill_null(True).alias(n)
+                        for (bad, *_), n in zip(self.checks, self.bad_names, strict=True)]
+        self.fallback = np.array([c[4] for c in self.checks], dtype=np.bool_)
+
+    def run(self, df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]:
+        """Run every check and compute the columns on ``df`` in one query (small books are
+        dominated by polars' per-query cost); return the columns of every row and the
+        problems."""
+        lazy = df.lazy()
+        for exprs in self.stages:
+            lazy = lazy.with_columns(**exprs)
+        # Two queries: polars optimizes the staged columns and the checks on them as one
+        # query several times slower.
+        staged = lazy.collect()
+        out = staged.select(*self.outputs, **self.columns)
         flags: npt.NDArray[np.bool_] = (
-            out.select(bad_names).to_numpy().astype(np.bool_, copy=False)
-            if bad_names
+            out.select(self.bad_names).to_numpy().astype(np.bool_, copy=False)
+            if self.bad_names
             else np.zeros((out.height, 0), dtype=np.bool_)
         )
-        fallback = np.array([c[4] for c in self.checks], dtype=np.bool_)
-        if fallback.any():
-            flagged = np.any(flags[:, ~fallback], axis=1)
-            flags[:, fallback] &= ~flagged.reshape(-1, 1)
-        ids = out["position_id"] if "position_id" in columns else None
-        for k in np.flatnonzero(flags.any(axis=0)):
+        if self.fallback.any():
+            flagged = np.any(flags[:, ~self.fallback], axis=1)
+            flags[:, self.fallback] &= ~flagged.reshape(-1, 1)
+        frame = out.drop(self.bad_names)
+        failed = np.flatnonzero(flags.any(axis=0))
+        if not len(failed):
+            return frame, []
+        problems: list[Problem] = []
+        ids = out["position_id"] if "position_id" in self.columns else None
+        for k in failed:
             _, column, expected, value, _ = self.checks[k]
             rows = np.flatnonzero(flags[:, k])
             # with_columns, not select: a literal value (an absent column) broadcasts to every
             # row before the gather (select would keep one row).
             v = f"{self.hidden}v"
-            shown = self.df.with_columns(value.alias(v))[v].gather(rows)
+            shown = staged.with_columns(value.alias(v))[v].gather(rows)
             if shown.dtype.is_temporal():  # dates beyond year 9999 have no Python date
                 shown = shown.cast(pl.String)
             for i, v in zip(rows.tolist(), shown.to_list(), strict=True):
                 pid = None if ids is None else ids[i]
-                self.problems.append(Problem(self.name, i + 1, pid, column, v, expected))
-        self.problems.sort(key=lambda p: p.row or 0)
-        return out.drop(bad_names)
+                problems.append(Problem(name, i + 1, pid, column, v, expected))
+        problems.sort(key=lambda p: p.row or 0)
+        return frame, problems
 
 
 def _text(df: pl.DataFrame, column: str) -> pl.Expr:
@@ -804,22 +820,29 @@ def _years_after(d: dt.date, years: int) -> dt.date:
 def _validate(
     df: pl.DataFrame, name: str, valuation_date: dt.date | None = None
 ) -> tuple[pl.DataFrame, list[Problem]]:
-    chk = _Checker(df, name)
     missing = [c for c in REQUIRED if c not in df.columns]
-    for c in missing:
-        chk.problems.append(
-            Problem(
-                name,
-                None,
-                None,
-                c,
-                None,
-                f"a {c!r} column (required columns: {', '.join(REQUIRED)})",
-            )
-        )
     if missing:
-        return pl.DataFrame(schema=CORE_SCHEMA), chk.problems
+        return pl.DataFrame(schema=CORE_SCHEMA), [
+            Problem(name, None, None, c, None,
+                    f"a {c!r} column (required columns: {', '.join(REQUIRED)})")
+            for c in missing
+        ]  # fmt: skip
+    plan = _plan(tuple(df.schema.items()), valuation_date, valuation_date or dt.date.today())
+    frame, problems = plan.run(df, name)
+    if problems:
+        bad_rows = sorted({p.row for p in problems if p.row is not None})
+        frame = frame.filter(~pl.col("row").is_in(bad_rows))
+    return frame, problems
 
+
+@functools.lru_cache(maxsize=64)
+def _plan(
+    schema: tuple[tuple[str, pl.DataType], ...], valuation_date: dt.date | None, anchor: dt.date
+) -> _Checker:
+    """The checks and computed columns of a frame with ``schema`` (every required column
+    present), maturities anchored on ``anchor`` (the valuation date, or today)."""
+    df = pl.DataFrame(schema=dict(schema))
+    chk = _Checker(df)
     (pid,) = chk.stage(pid=_text(df, "position_id"))
     chk.flag(pid.is_null(), "position_id", "a non-empty position id", pid)
     chk.flag(
@@ -908,7 +931,6 @@ def _validate(
         f"{RATE_PCT_RANGE[1]:g}",
     )
 
-    anchor = valuation_date or dt.date.today()
     latest = _years_after(anchor, MATURITY_HORIZON_YEARS)
     after = f"the valuation date {anchor.isoformat()}" if valuation_date else "today"
     maturity, bad = chk.stage(**_named("maturity", _date(df, "maturity")))
@@ -998,11 +1020,8 @@ def _validate(
             fallback=True,
         )
     columns |= {c: pl.col(c) for c in df.columns if c not in KNOWN}  # attributes, as they are
-    frame = chk.evaluate(columns)
-    if chk.problems:
-        bad_rows = sorted({p.row for p in chk.problems if p.row is not None})
-        frame = frame.filter(~pl.col("row").is_in(bad_rows))
-    return frame, chk.problems
+    chk.finish(columns)
+    return chk
 
 
 def _instrument_columns(df: pl.DataFrame, chk: _Checker, instrument: pl.Expr, coupon: pl.Expr,

@@ -186,12 +186,13 @@ def test_checks_fail_closed():
     """The general rule behind the fix: a check that cannot decide (null) flags the row; a
     fallback check speaks only for rows nothing else flagged."""
     df = pl.DataFrame({"position_id": ["A", "B", "C"], "x": [1, None, 3]})
-    chk = _Checker(df, "<t>")
+    chk = _Checker(df.clear())
     chk.flag(pl.col("x") > 2, "x", "at most 2")  # null for B: undecidable
     chk.flag(pl.col("position_id") == "A", "position_id", "not A", fallback=True)
     chk.flag(pl.col("position_id") == "C", "position_id", "not C", fallback=True)
-    chk.evaluate({"position_id": pl.col("position_id")})
-    assert [str(p) for p in chk.problems] == [
+    chk.finish({"position_id": pl.col("position_id")})
+    _, problems = chk.run(df, "<t>")
+    assert [str(p) for p in problems] == [
         "<t>: row 1 (position_id 'A'), column 'position_id': got 'A'; expected not A",
         "<t>: row 2 (position_id 'B'), column 'x': expected at most 2",
         "<t>: row 3 (position_id 'C'), column 'x': got 3; expected at most 2",

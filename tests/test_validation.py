@@ -551,3 +551,27 @@ def test_analytics_names_every_missing_curve_fx_rate_and_gold_price(tmp_path):
         "  - no JPY curve, needed by 2 bond positions (e.g. 'J1'); add [curves.JPY]\n"
         "  - no gold price, needed by 2 gold positions (e.g. 'G1'); add [gold] XAUUSD = ..."
     )
+
+
+def test_checks_kept_per_columns_and_date_read_every_frame_afresh():
+    """The loader keeps its checks per (columns and types, valuation date): a frame of the
+    same columns on another date, or with other types, is checked by its own rules."""
+    def frame(maturity: str, notional: object) -> pl.DataFrame:
+        return pl.DataFrame({"position_id": ["T"], "instrument": ["bond"], "currency": ["USD"],
+                             "notional": [notional], "coupon": [4.0], "maturity": [maturity],
+                             "convention": ["UST"]})  # fmt: skip
+
+    early, late = dt.date(2026, 1, 20), dt.date(2031, 1, 20)
+    far = frame("2127-06-01", 1e6)  # within 100 years of the late date, not of the early one
+    for first, second in ((early, late), (late, early)):
+        for d in (first, second):
+            if d == early:
+                with pytest.raises(PortfolioValidationError, match="to 2126-01-20"):
+                    portfolios.load(far, valuation_date=d)
+            else:
+                assert len(portfolios.load(far, valuation_date=d)) == 1
+    assert portfolios.load(frame("2030-01-15", "1e6"), valuation_date=early).frame[
+        "notional"].to_list() == [1e6]
+    with pytest.raises(PortfolioValidationError, match="'notional': got 'x'; expected a number"):
+        portfolios.load(frame("2030-01-15", "x"), valuation_date=early)
+    assert len(portfolios.load(frame("2030-01-15", 1e6), valuation_date=early)) == 1
