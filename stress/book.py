@@ -23,6 +23,8 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: Each instrument's kernel form (``stress.kernels.scenarios.CASHFLOWS``, ...).
 FORM_CODES = Codes({name: i.form for name, i in INSTRUMENTS.items()})
+#: Each instrument's index in INSTRUMENTS.
+KIND_CODES = Codes({name: k for k, name in enumerate(INSTRUMENTS)})
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ def _layout(portfolio: Portfolio, market: Market) -> Book:
     cols = read(
         f,
         form=Read("instrument", "code", codes=FORM_CODES),
+        kind=Read("instrument", "code", codes=KIND_CODES),
         currency=Read("currency", "code", codes=currency_codes),
         notional=Read("notional", "float"),
     )
@@ -187,12 +190,12 @@ def _layout(portfolio: Portfolio, market: Market) -> Book:
         currency_code
     ]
     # Each cashflow instrument lays out its own positions; their rows follow one another.
-    kinds = f["instrument"].to_numpy()
+    kinds = cols["kind"]
     positions, parts = [], []
     forward_pos: list[IntArray] = []
     forwards: list[ForwardRows] = []
-    for name, instrument in INSTRUMENTS.items():
-        idx = np.flatnonzero(kinds == name).astype(np.int64)
+    for code, instrument in enumerate(INSTRUMENTS.values()):
+        idx = np.flatnonzero(kinds == code)
         if not len(idx):
             continue
         # A book of one kind (a what-if's trade) needs no gather, a polars query of its own.

@@ -104,7 +104,9 @@ def read(rows: pl.DataFrame, **columns: Read) -> dict[str, npt.NDArray[Any]]:
 
 def read_cells(rows: pl.DataFrame, columns: Mapping[str, Read]) -> dict[str, npt.NDArray[Any]]:
     """``read`` cell by cell."""
-    return {k: r.of_cells(rows.get_column(r.column).to_list()) for k, r in columns.items()}
+    at = {c: i for i, c in enumerate(rows.columns)}
+    cells = rows.rows()  # one call for every cell: a column at a time costs several
+    return {k: r.of_cells([row[at[r.column]] for row in cells]) for k, r in columns.items()}
 
 
 def read_query(rows: pl.DataFrame, columns: Mapping[str, Read]) -> dict[str, npt.NDArray[Any]]:
@@ -160,6 +162,8 @@ class CashflowRows:
     @staticmethod
     def concat(parts: list[CashflowRows], valuation_day: int) -> CashflowRows:
         """The rows of ``parts`` one after the other (none: an empty layout)."""
+        if len(parts) == 1:
+            return parts[0]  # a book of one kind (a what-if's trade): nothing to join
         if not parts:
             return CashflowRows(
                 cashflows=CashflowBook.empty(valuation_day),
