@@ -92,6 +92,19 @@ _AXIS = {"axis": True}
 _ZEROS: Any = None
 
 
+#: How many placements of its curve shifts a ScenarioSet keeps (see ``ScenarioSet._placed``).
+PLACED_KEPT = 4
+
+
+def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``a`` as a read-only array no one else can write: itself when it is read-only and owns
+    its data, else a read-only copy (a view or a writable array may change under a set)."""
+    if a.flags.writeable or a.base is not None:
+        a = a.copy()
+        a.flags.writeable = False
+    return a
+
+
 @dataclass(frozen=True)
 class ScenarioSet:
     """S scenarios as dense arrays (see the module docstring). Build it by keyword."""
@@ -126,9 +139,10 @@ class ScenarioSet:
     spread_set: BoolArray = field(
         default=_ZEROS, metadata=_per_scenario("spread_keys", dtype=np.bool_)
     )
-    #: Curve shifts already placed on a calendar, by (valuation date, currencies): a
-    #: trading tool prices one trade against the same set many times a minute. Sound because
-    #: the set's arrays are read-only.
+    #: Curve shifts already placed on a calendar, by (valuation date, currencies), at most
+    #: PLACED_KEPT: a trading tool prices one trade against the same set many times a
+    #: minute. Sound because the set's arrays are its own and read-only (``_frozen``); never
+    #: pickled.
     _placed: dict[tuple[dt.date, tuple[str, ...]], tuple[FloatArray, FloatArray]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -157,10 +171,7 @@ class ScenarioSet:
                        f"shape {shape}")
                 )
             if dtype is not None:
-                # A read-only view: the set is a value, and what it memoizes stays true.
-                view = value.view()
-                view.flags.writeable = False
-                object.__setattr__(self, f.name, view)
+                object.__setattr__(self, f.name, _frozen(value))
         if self.tenors and any(
             b.years < a.years for a, b in zip(self.tenors, self.tenors[1:], strict=False)
         ):
@@ -168,6 +179,15 @@ class ScenarioSet:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_placed"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            # Unpickled arrays are this set's own: read-only again, so nothing kept goes stale.
+            object.__setattr__(self, k, _frozen(v) if isinstance(v, np.ndarray) else v)
+        object.__setattr__(self, "_placed", {})
 
     @property
     def grid(self) -> FloatArray:
@@ -247,6 +267,8 @@ class ScenarioSet:
         level_t = [np.array([t.time(valuation_date) for t in lv.tenors]) for lv in levels]
         key = (valuation_date, tuple(currencies))
         if key not in self._placed:
+            if len(self._placed) >= PLACED_KEPT:
+                del self._placed[next(iter(self._placed))]  # the oldest
             self._placed[key] = self._place(valuation_date, key[1], level_t)
         times, placed = self._placed[key]
         if not levels:

@@ -9,9 +9,11 @@ a conversion; level targets land on the target.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import math
+import pickle
 from typing import Any
 
 import numba
@@ -535,6 +537,28 @@ def test_a_set_reused_on_other_markets_places_its_shifts_afresh() -> None:
     assert six_months in resolve(scenarios, MARKET, ("JPY",), ("JPY",)).times
     assert six_months not in resolve(scenarios, later, ("JPY",), ("JPY",)).times
     assert len(scenarios._placed) == 2  # one entry per (valuation date, curves)
+
+
+def test_a_set_owns_its_arrays_and_keeps_nothing_across_copies() -> None:
+    """A set copies the writable arrays it is given (a caller writing into its own buffer
+    later changes neither the set nor what it keeps), and a pickled or copied set is read-only
+    again and starts with nothing kept."""
+    bp = np.zeros((1, 1, 1))
+    scenarios = shocks.ScenarioSet(
+        names=("s",), descriptions=("",), sources=("",), origins=("<t>",), currencies=("USD",),
+        tenors=(shocks.parse_tenor("10Y"),), bp=bp, knots=np.ones((1, 1, 1), dtype=np.bool_),
+        fx_currencies=(), fx_pct=np.zeros((1, 0)), gold_pct=np.zeros(1),
+    )  # fmt: skip
+    before = resolve(scenarios, MARKET, ("USD",), ("USD",)).shift_bp.copy()
+    bp[:] = 100.0
+    assert np.array_equal(resolve(scenarios, MARKET, ("USD",), ("USD",)).shift_bp, before)
+    for copied in (pickle.loads(pickle.dumps(scenarios)), copy.deepcopy(scenarios),
+                   dataclasses.replace(scenarios)):  # fmt: skip
+        assert not copied.bp.flags.writeable and copied._placed == {}
+        assert np.array_equal(resolve(copied, MARKET, ("USD",), ("USD",)).shift_bp, before)
+    for day in range(1, 10):  # what a set keeps is bounded
+        scenarios.curve_shifts(VAL + dt.timedelta(days=day), ("USD",))
+    assert len(scenarios._placed) == shocks.model.PLACED_KEPT
 
 
 def test_level_target_single_tenor_is_a_parallel_move() -> None:

@@ -189,3 +189,28 @@ def test_a_few_rows_are_read_as_a_query_reads_them(seed: int) -> None:
         for k in columns:
             assert cells[k].dtype == query[k].dtype, (kind, k)
             assert np.array_equal(cells[k], query[k], equal_nan=True), (kind, k)
+
+
+def test_a_few_rows_read_only_their_own_columns() -> None:
+    """Reading a few rows converts only the columns it reads: an attribute may hold a date
+    Python's dates cannot (the loader accepts them), and a one-row trade carrying one runs.
+    A null where a value is needed is the same error on either path."""
+    from stress.instruments import bond
+    from stress.instruments.base import read_cells, read_query
+
+    market = workloads.market()
+    trade = pl.DataFrame({"position_id": ["T"], "instrument": ["bond"], "currency": ["USD"],
+                          "notional": [1e6], "coupon": [4.0], "maturity": ["2035-05-15"],
+                          "convention": ["UST"]}).with_columns(
+        review_date=pl.lit(3_700_000, dtype=pl.Int32).cast(pl.Date))  # year 12100
+    book = portfolios.load(trade, valuation_date=market.valuation_date)
+    few = stress.run(book, market, workloads.scenarios(3)).summary
+    twenty = pl.concat([trade] * 20).with_columns(
+        position_id=pl.format("T{}", pl.int_range(pl.len())))
+    many = stress.run(portfolios.load(twenty, valuation_date=market.valuation_date), market,
+                      workloads.scenarios(3)).summary  # fmt: skip
+    assert np.allclose(many["pnl"].to_numpy(), 20 * few["pnl"].to_numpy(), rtol=1e-12)
+    broken = book.frame.with_columns(calendar=pl.lit(None, dtype=pl.String))
+    for reader in (read_cells, read_query):
+        with pytest.raises(ValueError, match="calendar: null cells the layout cannot read"):
+            reader(broken, bond.COLUMNS)

@@ -82,14 +82,14 @@ class Read:
 
     def of_cells(self, cells: list[object]) -> npt.NDArray[Any]:
         """The array from the column's cells (the same values as ``of_series``)."""
-        if self.kind == "code":
-            assert self.codes is not None
-            table = self.codes._table
-            return np.array([table[c] for c in cells], dtype=np.int64)  # type: ignore[index]
         if self.fill is not None:
             cells = [self.fill if c is None else c for c in cells]
         elif None in cells:
             raise ValueError(f"{self.column}: null cells the layout cannot read")
+        if self.kind == "code":
+            assert self.codes is not None
+            table = self.codes._table
+            return np.array([table[c] for c in cells], dtype=np.int64)  # type: ignore[index]
         if self.kind == "day":
             cells = [c if isinstance(c, int | float) else (c - _EPOCH).days  # type: ignore[operator]
                      for c in cells]  # fmt: skip
@@ -103,10 +103,10 @@ def read(rows: pl.DataFrame, **columns: Read) -> dict[str, npt.NDArray[Any]]:
 
 
 def read_cells(rows: pl.DataFrame, columns: Mapping[str, Read]) -> dict[str, npt.NDArray[Any]]:
-    """``read`` cell by cell."""
-    at = {c: i for i, c in enumerate(rows.columns)}
-    cells = rows.rows()  # one call for every cell: a column at a time costs several
-    return {k: r.of_cells([row[at[r.column]] for row in cells]) for k, r in columns.items()}
+    """``read`` cell by cell (only the columns read: an attribute column may hold a date
+    Python's dates cannot)."""
+    cells = {c: rows.get_column(c).to_list() for c in {r.column for r in columns.values()}}
+    return {k: r.of_cells(cells[r.column]) for k, r in columns.items()}
 
 
 def read_query(rows: pl.DataFrame, columns: Mapping[str, Read]) -> dict[str, npt.NDArray[Any]]:
