@@ -21,10 +21,10 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: Each instrument's kernel form (``stress.kernels.scenarios.CASHFLOWS``, ...).
-FORM_CODES = Codes({name: i.form for name, i in INSTRUMENTS.items()})
 #: Each instrument's index in INSTRUMENTS.
 KIND_CODES = Codes({name: k for k, name in enumerate(INSTRUMENTS)})
+#: Each instrument's kernel form (``stress.kernels.scenarios.CASHFLOWS``, ...), by index.
+KIND_FORMS = np.array([i.form for i in INSTRUMENTS.values()], dtype=np.int8)
 
 
 @dataclass(frozen=True)
@@ -179,18 +179,17 @@ def _layout(portfolio: Portfolio, market: Market) -> Book:
     currency_codes = Codes({c: i for i, c in enumerate(position_currencies)})
     cols = read(
         f,
-        form=Read("instrument", "code", codes=FORM_CODES),
         kind=Read("instrument", "code", codes=KIND_CODES),
         currency=Read("currency", "code", codes=currency_codes),
         notional=Read("notional", "float"),
     )
-    form = cols["form"].astype(np.int8)
+    kinds = cols["kind"]
+    form = KIND_FORMS[kinds]
     currency_code = cols["currency"]
     fx0 = np.array([market.fx_rate(c) for c in position_currencies], dtype=np.float64)[
         currency_code
     ]
     # Each cashflow instrument lays out its own positions; their rows follow one another.
-    kinds = cols["kind"]
     positions, parts = [], []
     forward_pos: list[IntArray] = []
     forwards: list[ForwardRows] = []

@@ -44,6 +44,10 @@ class Codes:
         codes: IntArray = self._codes[index.to_numpy()]
         return codes
 
+    def of_names(self, names: list[str]) -> IntArray:
+        """The codes of ``names`` (a KeyError for a name outside the table)."""
+        return np.array([self._table[n] for n in names], dtype=np.int64)
+
 
 #: Frames of at most this many rows are read cell by cell in Python: a polars query costs about
 #: 0.1 ms whatever its size, which a trading tool's one-trade what-if would pay per query.
@@ -88,8 +92,7 @@ class Read:
             raise ValueError(f"{self.column}: null cells the layout cannot read")
         if self.kind == "code":
             assert self.codes is not None
-            table = self.codes._table
-            return np.array([table[c] for c in cells], dtype=np.int64)  # type: ignore[index]
+            return self.codes.of_names(cells)  # type: ignore[arg-type]
         if self.kind == "day":
             cells = [c if isinstance(c, int | float) else (c - _EPOCH).days  # type: ignore[operator]
                      for c in cells]  # fmt: skip
