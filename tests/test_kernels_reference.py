@@ -390,6 +390,19 @@ def test_solve_yield_exact_hit_keeps_the_root(guess):
     assert ok[0] and abs(out[0]) < 1e-14
 
 
+def test_solve_yield_long_zero_at_a_negative_yield_converges():
+    """Regression (found by hypothesis): a 46-year zero coupon at -4.9 % solved from a 3 %
+    guess. Newton's first step lands far on the steep side (-87 %), from where it crept back
+    about 1/47 of log(1 + y) a step and ran out of iterations; it now bisects instead."""
+    t = (dt.date(2046, 3, 31) - dt.date(2000, 1, 1)).days / 360.0
+    y = -0.048828125
+    out, ok = np.empty(1), np.empty(1, dtype=np.bool_)
+    kb.solve_yield(np.array([0, 1]), np.array([t]), np.array([100.0]), np.array([1]),
+                   np.array([100.0 * (1.0 + y) ** -t]), np.array([0.03]), out, ok)
+    assert ok[0]
+    assert out[0] == pytest.approx(y, abs=1e-12 * (1 + abs(y)) / t)
+
+
 def test_solve_yield_without_a_root_is_not_ok():
     """Regression: with every yield time 0 (price independent of the yield) the solver
     bisected to the edge of its bracket (1000 %) and reported success."""

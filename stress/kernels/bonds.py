@@ -177,6 +177,8 @@ def solve_yield(offsets, yield_time, amount, frequency, target, guess, out_y, ou
         hi = 10.0
         y = guess[i]
         ok = False
+        step = hi - lo  # the step before last, for the safeguard below
+        last = step
         for _ in range(_MAX_ITER):
             base = 1.0 + y / f
             g = -target[i]
@@ -193,8 +195,12 @@ def solve_yield(offsets, yield_time, amount, frequency, target, guess, out_y, ou
             else:
                 hi = y
             new = y - g / dg if dg != 0.0 else 0.5 * (lo + hi)
-            if not (lo < new < hi):
+            # Bisect when Newton leaves the bracket or does not halve the step before last:
+            # from far on the steep side of a long zero coupon at a negative yield, Newton
+            # creeps (about 1/(f T) of log(1 + y/f) a step) and ran out of iterations.
+            if not (lo < new < hi) or abs(new - y) > 0.5 * abs(step):
                 new = 0.5 * (lo + hi)
+            step, last = last, new - y
             if abs(new - y) <= 1e-15 + 1e-13 * abs(y):
                 y = new
                 # A root, not bisection squeezed against an edge of the bracket (no root, e.g.
