@@ -53,7 +53,7 @@ from stress.kernels.scenarios import (
 from stress.prepare import Prepared, prepare_book
 from stress.resolve import ResolvedShocks
 from stress.risk import tail
-from stress.work import run_work, threaded
+from stress.work import run_work, sums_work, threaded
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +182,7 @@ def evaluate(
         hi = min(S, lo + chunk_size)
         idx = np.arange(lo, hi)
         n_blocks = -(-(hi - lo) // BLOCK)
-        work = run_work(len(prepared.cashflows.pv), n_p, hi - lo)
-        parallel = threaded(work, n_blocks)
+        parallel = threaded(sums_work(len(weights.group), len(weights.day), hi - lo), n_blocks)
         cs = _curve_shifts(shocks, idx, segments, prepared)
         kernel = group_sums if parallel else group_sums_serial
         if n_shards == 1 or split_shards:

@@ -6,9 +6,10 @@ Work is counted in inner-loop iterations (cashflows x scenarios, positions x sce
 
 from __future__ import annotations
 
-#: Starting the thread pool and splitting the work costs about as much as this many
-#: iterations, so smaller jobs run the serial variant of a kernel.
-THREADED_MIN_WORK = 200_000
+#: Handing a job to numba's (started) thread pool costs about 3 us, as much as 4,000 or so
+#: iterations; jobs below five times that run the serial variant of a kernel, where threads
+#: could not win much. (The pool itself starts once per process, on the first threaded job.)
+THREADED_MIN_WORK = 20_000
 #: Runs above this many iterations take long enough (~1 s) to deserve a progress bar.
 PROGRESS_MIN_WORK = 100_000_000
 
@@ -22,6 +23,12 @@ def threaded(work: int, parts: int = 2) -> bool:
 def run_work(n_cashflows: int, n_positions: int, n_scenarios: int) -> int:
     """Iterations of a stress run: every cashflow and position under every scenario."""
     return (n_cashflows + n_positions) * n_scenarios
+
+
+def sums_work(n_entries: int, n_nodes: int, n_scenarios: int) -> int:
+    """Iterations of the group sums (``group_sums``): every node and its weight entries under
+    every scenario."""
+    return (n_entries + n_nodes) * n_scenarios
 
 
 def shows_progress(work: int) -> bool:
