@@ -182,7 +182,8 @@ def evaluate(
         hi = min(S, lo + chunk_size)
         idx = np.arange(lo, hi)
         n_blocks = -(-(hi - lo) // BLOCK)
-        parallel = threaded(sums_work(len(weights.group), len(weights.day), hi - lo), n_blocks)
+        parallel = threaded(sums_work(len(weights.group), len(weights.day), hi - lo), n_blocks,
+                            loaded=bool(group_sums.signatures))
         cs = _curve_shifts(shocks, idx, segments, prepared)
         kernel = group_sums if parallel else group_sums_serial
         if n_shards == 1 or split_shards:
@@ -303,7 +304,7 @@ def _shocks(
     )
     if cs is None:
         cs = _curve_shifts(shocks, idx, segments, prepared)
-    return cs, sh, threaded(work, n_blocks)
+    return cs, sh, threaded(work, n_blocks, loaded=bool(stress_positions.signatures))
 
 
 def _curve_shifts(

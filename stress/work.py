@@ -6,18 +6,24 @@ Work is counted in inner-loop iterations (cashflows x scenarios, positions x sce
 
 from __future__ import annotations
 
-#: Handing a job to numba's (started) thread pool costs about 3 us, as much as 4,000 or so
-#: iterations; jobs below five times that run the serial variant of a kernel, where threads
-#: could not win much. (The pool itself starts once per process, on the first threaded job.)
-THREADED_MIN_WORK = 20_000
+#: A kernel's threaded variant is compiled apart from its serial one (the first run on a
+#: machine: the pass over positions takes 30 s to compile threaded, 16 s serial), loaded
+#: from numba's cache by every process that uses it, and starts the thread pool: jobs below
+#: this many iterations run the serial variant, unless the threaded one is loaded already.
+THREADED_MIN_WORK = 200_000
+#: Once the threaded variant is loaded, handing it a job costs about 3 us, as much as 4,000
+#: or so iterations: from five times that, threads win (a one-trade what-if's sums over 1,000
+#: scenarios took 175 us on two threads, 360 us serial).
+LOADED_THREADED_MIN_WORK = 20_000
 #: Runs above this many iterations take long enough (~1 s) to deserve a progress bar.
 PROGRESS_MIN_WORK = 100_000_000
 
 
-def threaded(work: int, parts: int = 2) -> bool:
+def threaded(work: int, parts: int = 2, *, loaded: bool = False) -> bool:
     """Whether a job of ``work`` iterations, split into ``parts`` independent pieces, is worth
-    running on threads."""
-    return parts > 1 and work >= THREADED_MIN_WORK
+    running on threads; ``loaded``: the kernel's threaded variant is compiled in this process
+    already (a numba dispatcher's ``signatures``)."""
+    return parts > 1 and work >= (LOADED_THREADED_MIN_WORK if loaded else THREADED_MIN_WORK)
 
 
 def run_work(n_cashflows: int, n_positions: int, n_scenarios: int) -> int:

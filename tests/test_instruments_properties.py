@@ -133,7 +133,7 @@ def test_chunks_and_threads_do_not_change_results(monkeypatch: pytest.MonkeyPatc
     one = stress.run(BOOK, MARKET, many, detail="positions", chunk_size=5)
     assert np.array_equal(base.raw.sums, one.raw.sums)
     assert base.positions.equals(one.positions)
-    monkeypatch.setattr(ev, "threaded", lambda *a: True)
+    monkeypatch.setattr(ev, "threaded", lambda *a, **k: True)
     threaded = stress.run(BOOK, MARKET, many, detail="positions")
     assert np.array_equal(base.raw.sums, threaded.raw.sums)
 

@@ -181,7 +181,7 @@ def test_large_books_take_the_parallel_path_with_the_same_results():
     from stress.work import threaded
 
     n = 2500
-    assert threaded(n * _WORK_PER_BOND, n) and not threaded(150 * _WORK_PER_BOND, 150)
+    assert threaded(n * _WORK_PER_BOND, n) and not threaded(500 * _WORK_PER_BOND, 500)
     rng = np.random.default_rng(20260120)
     val = dt.date(2026, 1, 20)
     maturity = to_days(val) + rng.integers(1, 50 * 365, n)
@@ -190,8 +190,8 @@ def test_large_books_take_the_parallel_path_with_the_same_results():
     freq = rng.choice(FREQUENCIES, n)
     code = rng.integers(0, 5, n)
     big = build_cashflows(val, maturity, coupon, freq, code)
-    chunks = [build_cashflows(val, maturity[i:i + 150], coupon[i:i + 150], freq[i:i + 150],
-                              code[i:i + 150]) for i in range(0, n, 150)]
+    chunks = [build_cashflows(val, maturity[i:i + 500], coupon[i:i + 500], freq[i:i + 500],
+                              code[i:i + 500]) for i in range(0, n, 500)]
     for name in ("pay_day", "time", "amount", "yield_time", "accrued", "coupon_days"):
         np.testing.assert_array_equal(getattr(big, name),
                                       np.concatenate([getattr(c, name) for c in chunks]))
