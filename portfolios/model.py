@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from portfolios.problems import Problem, problems_frame
+from portfolios.problems import PortfolioValidationError, Problem, problems_frame
 
 INSTRUMENTS = ("bond", "gold", "fx", "frn", "swap", "future")
 
@@ -137,3 +137,40 @@ class Portfolio:
             self.rejected + tuple(problems),
             self.n_input_rows,
         )
+
+    def aligned_to(self, schema: pl.Schema) -> Portfolio:
+        """These positions with the dtype ``schema`` gives each attribute column both have,
+        to join a book of that schema: positions read from another source carry the book's
+        labels (pandas makes floats of an integer column with a gap, and a spread shift
+        keyed "1" must not miss a position labelled "1.0").
+
+        Raises:
+            PortfolioValidationError: a value that does not convert without change (1.5 to
+                an integer column, text to a date column), naming its row and column.
+        """
+        frame = self.frame
+        casts: dict[str, pl.Series] = {}
+        problems: list[Problem] = []
+        for column in [c for c in frame.columns if c not in CORE_SCHEMA]:
+            want, have = schema.get(column), frame.schema[column]
+            if want is None or want == have or want == pl.Null:
+                continue
+            original = frame.get_column(column)
+            try:
+                cast = original.cast(want, strict=False)
+                kept = cast.cast(have, strict=False).eq_missing(original).to_numpy()
+            except pl.exceptions.PolarsError:  # no conversion between the two (a category)
+                cast, kept = original, np.zeros(frame.height, dtype=np.bool_)
+            if kept.all():
+                casts[column] = cast
+                continue
+            bad = frame.filter(~kept).select("row", "position_id", column)
+            problems += [Problem(self.source, row, pid, column, value,
+                                 f"a value of the book's {column} column, of type {want}")
+                         for row, pid, value in bad.iter_rows()]  # fmt: skip
+        if problems:
+            raise PortfolioValidationError(problems)
+        if not casts:
+            return self
+        return Portfolio(frame.with_columns(**casts), self.source, self.attributes,
+                         self.rejected, self.n_input_rows)  # fmt: skip

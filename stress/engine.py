@@ -7,7 +7,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import portfolios
 import shocks
+from portfolios.loader import PositionSource
 from portfolios.model import Portfolio
 from shocks.history import History
 from shocks.library import ScenarioSource, load
@@ -29,7 +31,7 @@ WORST_SCENARIOS = 100
 
 
 def run(
-    portfolio: Portfolio,
+    portfolio: Portfolio | PositionSource,
     market: Market,
     scenarios: ScenarioSource | Sequence[ScenarioSource],
     *,
@@ -52,7 +54,8 @@ def run(
     """Revalue ``portfolio`` under every scenario by full revaluation.
 
     Args:
-        portfolio: validated positions (``portfolios.load``).
+        portfolio: validated positions (``portfolios.load``), or positions (a frame or a
+            file) validated here as of the market's valuation date.
         market: the base market; its ``base_currency`` unless ``base_currency`` is given.
         scenarios: built-in names or groups, TOML paths, a ScenarioSet, or a list of these.
         detail: ``"summary"`` (one row per scenario) or ``"positions"`` (also one row per
@@ -93,6 +96,8 @@ def run(
         progress: called with (scenarios done, total) after each chunk, or for a run shard by
             shard with (tasks done, total).
     """
+    check_detail(detail)
+    portfolio = as_portfolio(portfolio, market)
     if client is not None or positions_dir is not None or work_dir is not None:
         return _run_sharded(
             portfolio,
@@ -114,8 +119,6 @@ def run(
             work_dir=None if work_dir is None else Path(work_dir),
             progress=progress,
         )
-    if detail not in DETAIL_MODES:
-        raise ValueError(f"detail: got {detail!r}; expected 'summary' or 'positions'")
     if worst < 0:
         raise ValueError(f"worst: got {worst}; expected a count of positions, 0 or more")
     market = market.with_base(base_currency)
@@ -159,8 +162,6 @@ def _run_sharded(
 ) -> StressResult:
     from stress.batch import Executor, SerialExecutor, WorkDir, run_sharded
 
-    if detail not in DETAIL_MODES:
-        raise ValueError(f"detail: got {detail!r}; expected 'summary' or 'positions'")
     if worst < 0:
         raise ValueError(f"worst: got {worst}; expected a count of positions, 0 or more")
     if detail == "positions" and positions_dir is None:
@@ -210,6 +211,20 @@ def _run_sharded(
     return result
 
 
+def check_detail(detail: str) -> None:
+    """Refuse a detail mode other than DETAIL_MODES."""
+    if detail not in DETAIL_MODES:
+        raise ValueError(f"detail: got {detail!r}; expected 'summary' or 'positions'")
+
+
+def as_portfolio(source: Portfolio | PositionSource, market: Market) -> Portfolio:
+    """``source`` as it is when validated already, else its positions (a frame or a file)
+    validated as of ``market``'s valuation date."""
+    if isinstance(source, Portfolio):
+        return source
+    return portfolios.load(source, valuation_date=market.valuation_date)
+
+
 def load_for(
     market: Market,
     scenarios: ScenarioSource | Sequence[ScenarioSource],
@@ -238,6 +253,7 @@ def run_prepared(
     progress: Callable[[int, int], None] | None = None,
 ) -> StressResult:
     """``run`` on a book prepared once (``stress.prepare.prepare``) for many runs."""
+    check_detail(detail)
     book = prepared.book
     scen = load(scenarios)
     groups = groupings(book.portfolio, by, book.cashflows.valuation_day)

@@ -30,9 +30,15 @@ class RiskError(ValueError):
     """A risk measure that cannot be computed as asked (a level outside (0, 1), ...)."""
 
 
-def check_levels(levels: Sequence[float]) -> tuple[float, ...]:
-    """The levels as floats, each strictly between 0 and 1."""
-    out = tuple(float(a) for a in levels)
+def check_levels(levels: Sequence[float] | float) -> tuple[float, ...]:
+    """The levels (or one level) as floats, each strictly between 0 and 1."""
+    if isinstance(levels, int | float):
+        levels = (levels,)
+    try:
+        out = tuple(float(a) for a in levels)
+    except (TypeError, ValueError):
+        raise RiskError(f"risk levels {levels!r}: expected confidence levels such as "
+                        "(0.99, 0.975)") from None
     for a in out:
         if not 0.0 < a < 1.0:
             raise RiskError(f"risk level {a!r}: expected a confidence level between 0 and 1")

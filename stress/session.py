@@ -13,20 +13,20 @@ current book afresh (cached until the next change).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-import portfolios
 from portfolios.loader import PositionSource
 from portfolios.model import Portfolio
 from portfolios.problems import PortfolioValidationError, Problem
-from shocks.library import ScenarioSource, load
+from shocks.history import History
+from shocks.library import ScenarioSource
 from shocks.model import ScenarioSet
-from stress.engine import run_prepared
+from stress.engine import as_portfolio, load_for, run_prepared
 from stress.evaluate import RawSums, check_finite, evaluate, pnl_of
 from stress.groups import Groupings
 from stress.market import Market
@@ -102,24 +102,29 @@ class Session:
     """A book prepared once for many what-ifs (see the module docstring).
 
     Args:
-        portfolio: the book (validated positions).
+        portfolio: the book (validated positions, or positions as a frame or file).
         market: the market; ``base_currency`` overrides its base currency.
-        scenarios: built-in names or groups, TOML or Parquet paths, a ScenarioSet, or a list.
-        risk_levels: levels of the VaR/ES figures every answer carries.
+        scenarios: built-in names or groups, TOML or Parquet paths, a ScenarioSet, or a list,
+            loaded as ``stress.run`` loads them (``history`` and ``fill_unshocked`` as there).
+        risk_levels: levels (or one level) of the VaR/ES figures every answer carries.
     """
 
     def __init__(
         self,
-        portfolio: Portfolio,
+        portfolio: Portfolio | PositionSource,
         market: Market,
         scenarios: ScenarioSource | Sequence[ScenarioSource],
         *,
         base_currency: str | None = None,
-        risk_levels: Sequence[float] = DEFAULT_LEVELS,
+        risk_levels: Sequence[float] | float = DEFAULT_LEVELS,
+        history: History | None = None,
+        fill_unshocked: bool = False,
     ) -> None:
         self.market = market.with_base(base_currency)
-        self.scenarios: ScenarioSet = load(scenarios)
+        self.scenarios: ScenarioSet = load_for(self.market, scenarios, history,
+                                               fill_unshocked=fill_unshocked)  # fmt: skip
         self.risk_levels = check_levels(risk_levels)
+        portfolio = as_portfolio(portfolio, self.market)
         self._portfolio = portfolio
         self._result: StressResult | None = None
         # Every curve and currency of the market, resolved once: a trade in any of them
@@ -146,7 +151,8 @@ class Session:
         return WhatIf(self.scenarios.names, self._sums.copy(), trade_sums, self.risk_levels)
 
     def add(self, trades: PositionSource | Portfolio) -> None:
-        """Add positions to the book (their ids must be new)."""
+        """Add positions to the book (their ids must be new). On any error the book and its
+        figures stay as they were."""
         added = self._load(trades)
         clash = set(added.position_ids) & set(self._portfolio.position_ids)
         if clash:
@@ -157,28 +163,29 @@ class Session:
                     if pid in clash
                 ]
             )
-        self._sums += self._raw(self._prepare(added)).sums[:, 0, :]
+        sums = self._sums + self._raw(self._prepare(added)).sums[:, 0, :]
         self._portfolio = _concat(self._portfolio, added)
+        self._sums = sums
         self._result = None
 
-    def remove(self, position_ids: Sequence[str]) -> None:
-        """Remove positions from the book by id."""
-        ids = list(dict.fromkeys(position_ids))
+    def remove(self, position_ids: str | Iterable[str]) -> None:
+        """Remove positions from the book by id (one id, or several)."""
+        ids = _ids(position_ids)
         unknown = sorted(set(ids) - set(self._portfolio.position_ids))
         if unknown:
             raise KeyError(f"no position {', '.join(map(repr, unknown))} in the book")
-        frame = self._portfolio.frame
-        gone = frame["position_id"].is_in(ids)
-        removed = Portfolio(frame.filter(gone), self._portfolio.source,
-                            self._portfolio.attributes)  # fmt: skip
-        self._sums -= self._raw(self._prepare(removed)).sums[:, 0, :]
-        self._portfolio = Portfolio(
-            frame.filter(~gone),
-            self._portfolio.source,
-            self._portfolio.attributes,
-            self._portfolio.rejected,
-            self._portfolio.n_input_rows,
-        )
+        book = self._portfolio
+        gone = book.frame["position_id"].is_in(ids)
+        kept = Portfolio(book.frame.filter(~gone), book.source, book.attributes, book.rejected,
+                         book.n_input_rows)  # fmt: skip
+        if len(kept) <= len(ids):
+            # Most of the book goes: its figures afresh, not the difference of two larger sums
+            # (an emptied book keeps no rounding residue that reads as a duration).
+            self._sums = self._raw(self._prepare(kept)).sums[:, 0, :].copy()
+        else:
+            removed = Portfolio(book.frame.filter(gone), book.source, book.attributes)
+            self._sums = self._sums - self._raw(self._prepare(removed)).sums[:, 0, :]
+        self._portfolio = kept
         self._result = None
 
     def totals(self) -> pl.DataFrame:
@@ -197,9 +204,9 @@ class Session:
         return self._result
 
     def _load(self, trades: PositionSource | Portfolio) -> Portfolio:
-        if isinstance(trades, Portfolio):
-            return trades
-        return portfolios.load(trades, valuation_date=self.market.valuation_date)
+        """The trades validated, their attributes of the book's types (as the book with them
+        will have them)."""
+        return as_portfolio(trades, self.market).aligned_to(self._portfolio.frame.schema)
 
     def _prepare(self, portfolio: Portfolio) -> Prepared:
         return prepare(portfolio, self.market, spread_by=self.scenarios.spread_attributes)
@@ -234,6 +241,23 @@ class Session:
             gold_multiplier=s.gold_multiplier,
             spreads=s.spreads,
         )
+
+
+def _ids(position_ids: str | Iterable[str]) -> list[str]:
+    """The distinct ids of ``remove``'s argument, in order."""
+    if isinstance(position_ids, str):
+        return [position_ids]
+    if isinstance(position_ids, Portfolio) or hasattr(position_ids, "columns"):
+        raise TypeError(
+            f"remove: got a {type(position_ids).__name__}; expected position ids (a list of "
+            "strings, or one); for the positions of a frame pass its position_id column"
+        )
+    ids = list(dict.fromkeys(position_ids))
+    odd = [i for i in ids if not isinstance(i, str)]
+    if odd:
+        raise TypeError(f"remove: got {', '.join(map(repr, odd[:5]))}; expected position ids "
+                        "(text)")
+    return ids
 
 
 def _concat(book: Portfolio, added: Portfolio) -> Portfolio:

@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -113,3 +114,103 @@ def test_add_refuses_ids_already_in_the_book() -> None:
         s.add(pl.DataFrame([trade("UST_10Y_2035")]))
     with pytest.raises(KeyError, match="no position 'NOPE' in the book"):
         s.remove(["NOPE"])
+
+
+def test_a_what_if_has_the_same_bits_on_threads(session: stress.Session,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the threaded sums kernel is loaded, even a one-trade what-if's sums run on it
+    (``stress.work.LOADED_THREADED_MIN_WORK``): the figures must not depend on it."""
+    import stress.evaluate as ev
+
+    trades = pl.DataFrame([trade("T1"), trade("T2", "JPY", -3e9, 0.5, dt.date(2066, 3, 20), "JGB")])
+    answers = []
+    for on_threads in (False, True):
+        monkeypatch.setattr(ev, "threaded", lambda *a, _t=on_threads, **k: _t)
+        answers.append(session.what_if(trades))
+    assert answers[0].pnl.tobytes() == answers[1].pnl.tobytes()
+    assert answers[0].combined.equals(answers[1].combined)
+
+
+PREDICT = """
+[[scenario]]
+name = "jgb_40y_fill"
+description = "JGB 40Y +60bp, the other factors filled from the history"
+source = "test"
+[scenario.rates.JPY]
+tenors = ["10Y", "40Y"]
+bp = [25, 60]
+[scenario.predict]
+window = ["2013-04-01", "2018-03-31"]
+horizon = 10
+"""
+
+TIER_SPREADS = """
+[[scenario]]
+name = "tier1_wider"
+description = "tier 1 credit +100bp"
+source = "test"
+[scenario.spreads]
+by = "tier"
+bp = { "1" = 100 }
+"""
+
+
+def test_a_session_loads_scenarios_as_a_run_does(tmp_path: Any) -> None:
+    """A predictive scenario reads the history's factors the market prices (the bundled
+    history also has CHF, which the market does not)."""
+    path = tmp_path / "predict.toml"
+    path.write_text(PREDICT)
+    close(stress.Session(BOOK, MARKET, path).totals(), stress.run(BOOK, MARKET, path).summary)
+
+
+def test_trades_take_the_types_of_the_book_attributes(tmp_path: Any) -> None:
+    """pandas makes floats of an integer column with a gap: a trade's tier 1.0 is the book's
+    tier 1 for a spread shift keyed "1", in the what-if, after add and in a fresh run."""
+    path = tmp_path / "tiers.toml"
+    path.write_text(TIER_SPREADS)
+    frame = BOOK.frame.drop("row")
+    book = portfolios.load(frame.with_columns(tier=pl.Series(np.arange(frame.height) % 2 + 1)))
+    s = stress.Session(book, MARKET, path)
+    new = pd.DataFrame([trade("NEW")]).assign(tier=[1.0])
+    answer = s.what_if(new)
+    assert answer.trades["pnl_spread"][0] < 0
+    s.add(new)
+    assert s.portfolio.frame["tier"].dtype == pl.Int64
+    fresh = stress.run(s.portfolio, MARKET, path).summary
+    close(answer.combined, fresh)
+    close(s.totals(), fresh)
+    close(s.result().summary, fresh)
+    before = s.totals()
+    odd = pd.DataFrame([trade("ODD")]).assign(tier=[1.5])
+    with pytest.raises(PortfolioValidationError, match="row 1 .position_id 'ODD'., column "
+                       "'tier': got 1.5; expected a value of the book's tier column, of type "
+                       "Int64"):
+        s.add(odd)
+    assert s.totals().equals(before) and "ODD" not in s.portfolio.position_ids
+
+
+def test_remove_takes_one_id_or_many_and_an_emptied_book_is_empty() -> None:
+    s = stress.Session(BOOK, MARKET, "jgb_2026")
+    with pytest.raises(TypeError, match="got a DataFrame; expected position ids"):
+        s.remove(BOOK.frame)
+    with pytest.raises(TypeError, match="got 7; expected position ids"):
+        s.remove(["GOLD", 7])  # type: ignore[list-item]
+    s.remove("GOLD")
+    ids = s.portfolio.position_ids
+    s.remove(ids[: len(ids) // 2])
+    s.remove(ids[len(ids) // 2 :])
+    empty = s.totals()
+    assert empty["pv_before"].to_list() == [0.0] * len(empty)
+    assert empty["duration_before"].is_nan().all()
+    s.add(pl.DataFrame([trade("SMALL", notional=1000.0)]))
+    close(s.totals(), stress.run(s.portfolio, MARKET, "jgb_2026").summary)
+
+
+def test_session_arguments_are_read_as_a_run_reads_them() -> None:
+    positions = BOOK.frame.drop("row")
+    s = stress.Session(positions, MARKET, "jgb_2026", risk_levels=0.99)
+    assert s.risk_levels == (0.99,)
+    close(s.totals(), stress.run(positions, MARKET, "jgb_2026").summary)
+    with pytest.raises(ValueError, match="detail: got 'position'; expected 'summary' or "
+                                         "'positions'"):
+        s.result(detail="position")
