@@ -196,7 +196,7 @@ class FactorSpace:
 
         Raises:
             ScenarioError: a scenario has a level target (it needs a market to become a
-                move), or an FX or gold move at or below -100 % (no log change).
+                move).
         """
         for lv in scen.levels:
             raise ScenarioError(
@@ -212,13 +212,7 @@ class FactorSpace:
                 out[:, j] = scen.fx_pct[:, scen.fx_currencies.index(f.currency)]
             elif f.kind == "gold":
                 out[:, j] = scen.gold_pct
-        low = np.flatnonzero((out[:, self.relative] <= -100.0).any(axis=1))
-        if len(low):
-            s = int(low[0])
-            raise ScenarioError(
-                f"{scen.origins[s]}: scenario {scen.names[s]!r}: an FX or gold move at or below "
-                "-100 % has no log change"
-            )
+        # No FX or gold move is at or below -100 % (no log change): a ScenarioSet refuses one.
         return self.to_factor_units(out) if units == "factor" else out
 
     def scenarios(
@@ -261,8 +255,14 @@ class FactorSpace:
                 f"FactorSpace: expected moves of shape {(len(scen), len(self))}, got {vals.shape}"
             )
         if units == "factor":
-            vals = self.to_scenario_units(vals)
-        given = np.isfinite(vals)
+            with np.errstate(over="ignore"):
+                vals = self.to_scenario_units(vals)
+        too_big = np.argwhere(np.isinf(vals))
+        if len(too_big):
+            i, j = too_big[0]
+            raise ScenarioError(f"FactorSpace: the move of {self.factors[j].name} in scenario "
+                                f"{i} is too large for a scenario (beyond floating point)")
+        given = ~np.isnan(vals)
         used = np.asarray(given.any(axis=0))
         rate_cols = [j for j, f in enumerate(self.factors) if f.kind == "rate" and used[j]]
         currencies = tuple(

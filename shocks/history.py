@@ -262,6 +262,8 @@ class History:
         at their ends, per the missing-observation rule of the module docstring."""
         if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
             raise HistoryError(f"horizon: got {horizon!r}; expected a whole number of days >= 1")
+        if not isinstance(overlapping, bool | np.bool_):
+            raise HistoryError(f"overlapping: got {overlapping!r}; expected True or False")
         n = int(horizon)
         d = self.calendar
         ends = np.arange(n, len(d))

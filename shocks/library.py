@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -45,6 +45,9 @@ def load(
     (default: the bundled history)."""
     if isinstance(source, str | Path | ScenarioSet):
         return _one(source, history)
+    if not isinstance(source, Iterable):
+        raise ScenarioError(f"scenarios: got {source!r}; expected built-in names or groups, "
+                            "TOML or Parquet paths, a ScenarioSet, or a list of these")
     sets = [_one(s, history) for s in source]
     if not sets:
         raise ScenarioError("no scenarios given")

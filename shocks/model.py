@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from shocks.errors import ScenarioError
 from shocks.tenors import Tenor
 
 FloatArray = npt.NDArray[np.float64]
@@ -176,6 +177,28 @@ class ScenarioSet:
             b.years < a.years for a, b in zip(self.tenors, self.tenors[1:], strict=False)
         ):
             raise ValueError("ScenarioSet.tenors: expected increasing tenors")
+        self._check_values()
+
+    def _check_values(self) -> None:
+        """Refuse moves no market can take: a shift that is not a finite number, a currency or
+        gold falling 100 % or more (worth nothing, or less). Files and generators never make
+        them; a set built by hand might."""
+        checks = (
+            ("bp", self.bp, "a finite shift in bp"),
+            ("spread_bp", self.spread_bp, "a finite spread shift in bp"),
+            ("fx_pct", self.fx_pct, "a finite percent change above -100"),
+            ("gold_pct", self.gold_pct, "a finite percent change above -100"),
+        )
+        for name, values, expected in checks:
+            ok = np.isfinite(values)
+            if name.endswith("_pct"):
+                ok &= values > -100.0
+            if not ok.all():
+                bad = np.argwhere(~ok)[0]
+                raise ScenarioError(
+                    f"ScenarioSet.{name}: scenario {self.names[bad[0]]!r} has "
+                    f"{float(values[tuple(bad)])!r}; expected {expected}"
+                )
 
     def __len__(self) -> int:
         return len(self.names)

@@ -17,6 +17,8 @@ through LAPACK/BLAS).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from shocks.covariance import MIN_OBS, covariance
@@ -51,8 +53,10 @@ def monte_carlo(
         raise HistoryError(f"n: got {n!r}; expected a whole number of scenarios >= 1")
     if dist not in DISTRIBUTIONS:
         raise HistoryError(f"dist: got {dist!r}; expected one of {', '.join(DISTRIBUTIONS)}")
-    if dist == "t" and (isinstance(dof, bool) or not isinstance(dof, int | float) or not dof > 2):
-        raise HistoryError(f"dof: got {dof!r}; expected degrees of freedom above 2")
+    if dist == "t" and (isinstance(dof, bool) or not isinstance(dof, int | float | np.number)
+                        or not 2 < dof < math.inf):
+        raise HistoryError(f"dof: got {dof!r}; expected finite degrees of freedom above 2 "
+                           "(dist='normal' is the limit)")
     cov = covariance(history, horizon, window, min_obs=min_obs)
     avail = cov.available
     if not avail.any():

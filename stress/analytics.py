@@ -7,8 +7,10 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
+from portfolios.loader import PositionSource
 from portfolios.model import Portfolio
 from stress.book import Book, build_book
+from stress.engine import as_portfolio
 from stress.instruments import INSTRUMENTS
 from stress.kernels.scenarios import Futures
 from stress.market import Market
@@ -17,7 +19,7 @@ from stress.pricing import KEY_TENORS, bond_risk, simple_yield
 
 
 def analytics(
-    portfolio: Portfolio, market: Market, *, base_currency: str | None = None
+    portfolio: Portfolio | PositionSource, market: Market, *, base_currency: str | None = None
 ) -> pl.DataFrame:
     """One row per position.
 
@@ -45,7 +47,8 @@ def analytics(
     in scenarios), ``conversion_factor``; durations are the CTD's forward ones and ``dv01`` the
     CTD's forward DV01 over the conversion factor times the contracts.
     """
-    return book_analytics(build_book(portfolio, market.with_base(base_currency)))
+    market = market.with_base(base_currency)
+    return book_analytics(build_book(as_portfolio(portfolio, market), market))
 
 
 def book_analytics(book: Book) -> pl.DataFrame:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import portfolios
 import shocks
 from portfolios.loader import PositionSource
@@ -15,15 +17,15 @@ from shocks.history import History
 from shocks.library import ScenarioSource, load
 from shocks.model import ScenarioSet
 from stress.book import validate
-from stress.evaluate import check_finite, evaluate, tail_components
+from stress.evaluate import check_count, check_finite, evaluate, tail_components
 from stress.groups import groupings
-from stress.histories import market_history
+from stress.histories import check_history, market_history
 from stress.io import OutputError
 from stress.market import Market
 from stress.prepare import Prepared, prepare
 from stress.resolve import resolve
 from stress.result import StressResult, build_result
-from stress.risk import check_levels
+from stress.risk import Levels, requested_levels
 
 DETAIL_MODES = ("summary", "positions")
 #: Scenarios whose worst positions a summary run finds (the ones of lowest P&L).
@@ -40,7 +42,7 @@ def run(
     by: Sequence[str] = (),
     worst: int = 10,
     worst_scenarios: int | None = WORST_SCENARIOS,
-    risk: Sequence[float] = (),
+    risk: Levels = (),
     history: History | None = None,
     fill_unshocked: bool = False,
     skip_invalid: bool = False,
@@ -97,7 +99,13 @@ def run(
             shard with (tasks done, total).
     """
     check_detail(detail)
-    portfolio = as_portfolio(portfolio, market)
+    for name, flag in (("fill_unshocked", fill_unshocked), ("skip_invalid", skip_invalid)):
+        if not isinstance(flag, bool | np.bool_):
+            raise TypeError(f"{name}: got {flag!r}; expected True or False")
+    portfolio = as_portfolio(portfolio, market, skip_invalid=bool(skip_invalid))
+    check_worst(worst, worst_scenarios)
+    if chunk_size is not None:
+        check_count("chunk_size", chunk_size, 1)
     if client is not None or positions_dir is not None or work_dir is not None:
         return _run_sharded(
             portfolio,
@@ -119,8 +127,6 @@ def run(
             work_dir=None if work_dir is None else Path(work_dir),
             progress=progress,
         )
-    if worst < 0:
-        raise ValueError(f"worst: got {worst}; expected a count of positions, 0 or more")
     market = market.with_base(base_currency)
     scen = load_for(market, scenarios, history, fill_unshocked=fill_unshocked)
     prepared = prepare(portfolio, market, skip_invalid=skip_invalid,
@@ -149,7 +155,7 @@ def _run_sharded(
     by: Sequence[str],
     worst: int,
     worst_scenarios: int | None,
-    risk: Sequence[float],
+    risk: Levels,
     history: History | None,
     fill_unshocked: bool,
     skip_invalid: bool,
@@ -162,14 +168,15 @@ def _run_sharded(
 ) -> StressResult:
     from stress.batch import Executor, SerialExecutor, WorkDir, run_sharded
 
-    if worst < 0:
-        raise ValueError(f"worst: got {worst}; expected a count of positions, 0 or more")
     if detail == "positions" and positions_dir is None:
         raise ValueError(
             "detail='positions' shard by shard writes files: give positions_dir (a new or "
             "empty directory)"
         )
-    if positions_dir is not None and positions_dir.is_dir() and any(positions_dir.iterdir()):
+    if positions_dir is not None and (
+        (positions_dir.exists() and not positions_dir.is_dir())
+        or (positions_dir.is_dir() and any(positions_dir.iterdir()))
+    ):
         raise OutputError(f"{positions_dir}: positions_dir must be a new or empty directory")
     market = market.with_base(base_currency)
     scen = load_for(market, scenarios, history, fill_unshocked=fill_unshocked)
@@ -189,7 +196,7 @@ def _run_sharded(
             by=by,
             worst=worst,
             worst_scenarios=worst_scenarios,
-            risk=check_levels(risk) if risk else (),
+            risk=requested_levels(risk),
             chunk_size=chunk_size,
             shard_positions=shard_positions,
             executor=executor,
@@ -217,12 +224,23 @@ def check_detail(detail: str) -> None:
         raise ValueError(f"detail: got {detail!r}; expected 'summary' or 'positions'")
 
 
-def as_portfolio(source: Portfolio | PositionSource, market: Market) -> Portfolio:
+def check_worst(worst: int, worst_scenarios: int | None) -> None:
+    """Refuse counts of worst positions and scenarios that are not whole numbers of 0 or
+    more."""
+    check_count("worst", worst, 0)
+    if worst_scenarios is not None:
+        check_count("worst_scenarios", worst_scenarios, 0)
+
+
+def as_portfolio(source: Portfolio | PositionSource, market: Market, *,
+                 skip_invalid: bool = False) -> Portfolio:  # fmt: skip
     """``source`` as it is when validated already, else its positions (a frame or a file)
-    validated as of ``market``'s valuation date."""
+    validated as of ``market``'s valuation date (invalid rows left out with
+    ``skip_invalid``)."""
     if isinstance(source, Portfolio):
         return source
-    return portfolios.load(source, valuation_date=market.valuation_date)
+    return portfolios.load(source, valuation_date=market.valuation_date,
+                           skip_invalid=skip_invalid)  # fmt: skip
 
 
 def load_for(
@@ -233,6 +251,7 @@ def load_for(
     fill_unshocked: bool = False,
 ) -> ScenarioSet:
     """The scenarios, with predictive fills from the history's factors the market prices."""
+    check_history(history)  # now, though it is read only when a scenario needs it
     scen = load(scenarios, history=lambda: market_history(market, history))
     if fill_unshocked:
         scen = shocks.fill_unshocked(scen, market_history(market, history))
@@ -247,13 +266,14 @@ def run_prepared(
     by: Sequence[str] = (),
     worst: int = 10,
     worst_scenarios: int | None = WORST_SCENARIOS,
-    risk: Sequence[float] = (),
+    risk: Levels = (),
     chunk_size: int | None = None,
     shard_positions: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> StressResult:
     """``run`` on a book prepared once (``stress.prepare.prepare``) for many runs."""
     check_detail(detail)
+    check_worst(worst, worst_scenarios)
     book = prepared.book
     scen = load(scenarios)
     groups = groupings(book.portfolio, by, book.cashflows.valuation_day)
@@ -270,7 +290,8 @@ def run_prepared(
         progress=progress,
     )
     check_finite(raw, prepared, shocks, scen)
-    components = tail_components(prepared, shocks, raw, check_levels(risk)) if risk else {}
+    levels = requested_levels(risk)
+    components = tail_components(prepared, shocks, raw, levels) if levels else {}
     return build_result(
         scen, book.market.base_currency, book.portfolio, groups, raw, positions, components
     )

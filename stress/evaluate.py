@@ -217,10 +217,15 @@ def evaluate(
 
 def check_shard_positions(shard_positions: int | None) -> int:
     """The shard size to use: ``shard_positions``, or SHARD_POSITIONS (read when called)."""
-    size = SHARD_POSITIONS if shard_positions is None else shard_positions
-    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
-        raise ValueError(f"shard_positions: got {size!r}; expected a whole number of 1 or more")
-    return int(size)
+    return check_count("shard_positions", SHARD_POSITIONS if shard_positions is None
+                       else shard_positions, 1)  # fmt: skip
+
+
+def check_count(name: str, value: object, minimum: int) -> int:
+    """``value`` as an int when it is a whole number (not a bool) of ``minimum`` or more."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name}: got {value!r}; expected a whole number of {minimum} or more")
+    return int(value)
 
 
 def worst_positions(

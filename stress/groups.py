@@ -88,7 +88,7 @@ class Groupings:
 
 
 def groupings(
-    portfolio: Portfolio, by: Sequence[str], valuation_day: int
+    portfolio: Portfolio, by: str | Sequence[str] | None, valuation_day: int
 ) -> Groupings:
     """The whole book plus one grouping per attribute in ``by`` (any position column, or
     ``maturity_bucket``); missing values form the group ``n/a``."""
@@ -97,7 +97,16 @@ def groupings(
     labels: list[tuple[str, ...]] = [(TOTAL,)]
     codes = [np.zeros(frame.height, dtype=np.int64)]
     offset = 1
+    if by is None:
+        by = ()
+    elif isinstance(by, str):
+        by = [by]
     for column in dict.fromkeys(by):  # each once, in the order asked
+        if column in _result_columns():
+            raise GroupingError(
+                f"cannot group by {column!r}: the results have a column of that name; "
+                "rename the attribute"
+            )
         values, order = _values(frame, column, valuation_day)
         present = set(values.to_list())
         categories = [c for c in order if c in present] + sorted(present - set(order))
@@ -111,6 +120,14 @@ def groupings(
         tuple(labels),
         np.ascontiguousarray(np.stack(codes, axis=1), dtype=np.int64),
     )
+
+
+def _result_columns() -> frozenset[str]:
+    """The columns of the frames a grouping's figures are shown in (``StressResult.by``,
+    ``risk(by=)``, ``component_es(by=)``), beside the grouping's own column."""
+    from stress.result import GROUP_FRAME_COLUMNS  # the results module builds on this one
+
+    return GROUP_FRAME_COLUMNS
 
 
 def _values(frame: pl.DataFrame, column: str, valuation_day: int) -> tuple[pl.Series, list[str]]:

@@ -19,6 +19,7 @@ def market_history(market: Market, history: History | None = None) -> History:
     Raises:
         HistoryError: no factor of the history is priced by the market.
     """
+    check_history(history)
     h = history if history is not None else default_history()
     keep = [name for name in h.factors if _priced(name, market)]
     if not keep:
@@ -27,6 +28,13 @@ def market_history(market: Market, history: History | None = None) -> History:
             f"({market.source}: curves {', '.join(sorted(market.curves))})"
         )
     return h if len(keep) == len(h.factors) else h.select(keep)
+
+
+def check_history(history: object) -> None:
+    """Refuse a ``history`` argument that is neither None nor a History."""
+    if history is not None and not isinstance(history, History):
+        raise TypeError(f"history: got {history!r}; expected a shocks.History "
+                        "(shocks.load_history reads one from a file)")
 
 
 def _priced(name: str, market: Market) -> bool:

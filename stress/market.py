@@ -146,9 +146,16 @@ class Market:
         return market
 
     def with_base(self, base_currency: str | None) -> Market:
-        if base_currency is None or base_currency.upper() == self.base_currency:
+        """This market with ``base_currency`` (an ISO code, any case) as its base currency."""
+        if base_currency is None:
             return self
-        out = replace(self, base_currency=base_currency.upper())
+        if not isinstance(base_currency, str):
+            raise MarketError(f"base currency: got {base_currency!r}; expected a currency code "
+                              "such as JPY")
+        code = base_currency.strip().upper()
+        if code == self.base_currency:
+            return self
+        out = replace(self, base_currency=code)
         out.fx_rate(out.base_currency, "USD")
         return out
 

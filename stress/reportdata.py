@@ -39,13 +39,14 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from portfolios.loader import PositionSource
 from portfolios.model import Portfolio
-from shocks.library import ScenarioSource, load
+from shocks.library import ScenarioSource
 from shocks.tenors import parse_tenor
 from stress import __version__
 from stress.analytics import book_analytics
 from stress.book import Book, build_book
-from stress.engine import run_prepared
+from stress.engine import as_portfolio, check_worst, load_for, run_prepared
 from stress.families import BY_KEY, JGB_2026, families_of
 from stress.io import FORMATS
 from stress.kernels.scenarios import DETAIL
@@ -460,7 +461,7 @@ def generated_risk(summary: pl.DataFrame, family: list[str]) -> pl.DataFrame:
 
 
 def run_report(
-    portfolio: Portfolio,
+    portfolio: Portfolio | PositionSource,
     market: Market,
     scenarios: ScenarioSource | Sequence[ScenarioSource],
     *,
@@ -475,8 +476,11 @@ def run_report(
     ``stress run --report``."""
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
-    book = build_book(portfolio, market.with_base(base_currency), skip_invalid=skip_invalid)
-    scen = load(scenarios)
+    market = market.with_base(base_currency)
+    portfolio = as_portfolio(portfolio, market, skip_invalid=skip_invalid)
+    check_worst(worst, None)
+    book = build_book(portfolio, market, skip_invalid=skip_invalid)
+    scen = load_for(market, scenarios)
     prepared = prepare_book(book, scen.spread_attributes)
     result = run_prepared(prepared, scen, by=REPORT_GROUPINGS, worst=worst)
     data = collect(
@@ -515,12 +519,13 @@ def write(data: ReportData, files: OutputSet, ext: str, written: set[str]) -> di
     return {"version": REPORT_VERSION, "header": data.header, "files": parts}
 
 
-def read(directory: Path) -> ReportData:
+def read(directory: str | Path) -> ReportData:
     """The report data of the output set in ``directory`` (``stress run --out``).
 
     Raises:
         ReportError: the directory is not a complete output set with report data.
     """
+    directory = Path(directory)
     rerun = f"run `stress run --out {directory}` to write one"
     if not directory.is_dir():
         raise ReportError(f"{directory}: no such directory; give the --out directory of a run")

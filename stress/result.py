@@ -5,7 +5,6 @@ positions kept are requested before the run (``stress.run(..., by=[...], worst=n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import polars as pl
 
 from portfolios.model import Portfolio
 from shocks.model import ScenarioSet
-from stress.evaluate import RawSums, pnl_of
+from stress.evaluate import RawSums, check_count, pnl_of
 from stress.groups import TOTAL, Groupings
 from stress.kernels.scenarios import (
     BOND_PV_AFTER,
@@ -39,7 +38,7 @@ from stress.kernels.scenarios import (
     TAYLOR_CONVEXITY,
     TAYLOR_DURATION,
 )
-from stress.risk import DEFAULT_LEVELS, RiskError, check_levels, var_es
+from stress.risk import DEFAULT_LEVELS, Level, Levels, RiskError, check_levels, var_es
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -96,6 +95,12 @@ def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
 
 #: The columns ``derived_columns`` gives (the summary's and every grouping's figures), in order.
 SUMMARY_COLUMNS = tuple(derived_columns(np.zeros((N_METRICS, 0))))
+#: The columns of the frames showing a grouping's figures beside its own column: no grouping
+#: may take one of these names.
+GROUP_FRAME_COLUMNS = frozenset(
+    ("scenario", *SUMMARY_COLUMNS, "level", "var", "es", "tail", "worst_scenario",
+     "component_es", "share")
+)  # fmt: skip
 
 
 def _enum(codes: npt.NDArray[np.int64] | npt.NDArray[np.uint32], categories: pl.Series
@@ -178,6 +183,7 @@ class StressResult:
         per-position column."""
         if scenario not in self.scenarios.names:
             raise KeyError(f"no scenario {scenario!r} in this result")
+        check_count("n", n, 0)
         kept = self.raw.worst.shape[1]
         if n > kept:
             raise ValueError(f"this result kept the {kept} worst positions; run with worst={n}")
@@ -191,7 +197,7 @@ class StressResult:
         return self.worst.filter(pl.col("scenario") == scenario).head(n)
 
     def risk(
-        self, levels: Sequence[float] = DEFAULT_LEVELS, by: str | None = None
+        self, levels: Levels = DEFAULT_LEVELS, by: str | None = None
     ) -> pl.DataFrame:
         """VaR and expected shortfall of the P&L over the scenarios (``stress.risk`` states
         the rule), losses positive, base currency: one row per level, or per level and value
@@ -214,7 +220,7 @@ class StressResult:
                 rows.append(row if by is None else {by: group, **row})
         return pl.DataFrame(rows)
 
-    def component_es(self, level: float, by: str | None = None) -> pl.DataFrame:
+    def component_es(self, level: Level, by: str | None = None) -> pl.DataFrame:
         """Each position's (or, with ``by``, each group's) component of the expected shortfall
         at ``level``: minus its mean P&L over the tail scenarios; the components add up to
         the ES. Per position it needs the level requested with ``risk=`` before the run."""
@@ -230,8 +236,8 @@ class StressResult:
             comp = self.components[level]
             names = self.position_ids
         else:
-            grouped = self.by(by).with_columns(pl.col("scenario").to_physical().alias("s"))
-            tail_rows = grouped.filter(pl.col("s").is_in(es.tail))
+            grouped = self.by(by)
+            tail_rows = grouped.filter(pl.col("scenario").to_physical().is_in(es.tail))
             per = tail_rows.group_by(by, maintain_order=True).agg(pl.col("pnl").mean())
             comp = -per["pnl"].to_numpy()
             names = per[by]

@@ -28,12 +28,14 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from portfolios.loader import PositionSource
 from portfolios.model import Portfolio
 from shocks.covariance import covariance
+from shocks.errors import ScenarioError
 from shocks.history import History, Window
 from shocks.model import ScenarioSet
-from stress.engine import run_prepared
-from stress.evaluate import evaluate, total_pnl
+from stress.engine import as_portfolio, run_prepared
+from stress.evaluate import check_count, evaluate, total_pnl
 from stress.groups import Groupings
 from stress.histories import market_history
 from stress.market import Market
@@ -83,7 +85,7 @@ class ReverseStress:
 
 
 def reverse(
-    portfolio: Portfolio,
+    portfolio: Portfolio | PositionSource,
     market: Market,
     loss: float,
     *,
@@ -109,12 +111,24 @@ def reverse(
         ReverseStressError: the loss is not positive, the book has no exposure to the factors,
             or no move reaches the loss.
     """
-    if not (isinstance(loss, int | float) and math.isfinite(loss) and loss > 0):
+    if isinstance(loss, bool) or not (isinstance(loss, int | float | np.number)
+                                      and math.isfinite(loss) and loss > 0):  # fmt: skip
         raise ReverseStressError(f"loss: got {loss!r}; expected a positive amount")
+    if isinstance(tolerance, bool) or not (isinstance(tolerance, int | float | np.number)
+                                           and 0 < tolerance < 1):  # fmt: skip
+        raise ReverseStressError(f"tolerance: got {tolerance!r}; expected a fraction of the "
+                                 "loss between 0 and 1, e.g. 0.001")
+    check_count("max_iterations", max_iterations, 1)
+    portfolio = as_portfolio(portfolio, market)
     market = market.with_base(base_currency)
     h = market_history(market, history)
     cov = covariance(h, horizon, window)
     avail = cov.available
+    if not avail.any():
+        raise ReverseStressError(
+            f"{h.source}: no factor has enough {cov.horizon}-day changes within "
+            f"{cov.window[0]} .. {cov.window[1]} for a covariance"
+        )
     S = cov.psd()
     prepared = prepare(portfolio, market)
     space = h.space
@@ -144,7 +158,12 @@ def reverse(
             "of them changes its value"
         )
     linear_distance = loss / math.sqrt(variance)
-    x = -loss * (S @ g) / variance
+    # The linear guess -loss S g / variance, revalued along its direction: a loss the linear
+    # model reaches only by moves beyond what markets take is refused here, saying how far
+    # full revaluation goes.
+    direction = -(S @ g)
+    scale, value = _reach(pnl, loss, loss / variance * direction, direction)
+    x = scale * direction
     value = float("nan")
     iterations = 0
     for iterations in range(1, max_iterations + 1):  # noqa: B007 (reported)
@@ -236,20 +255,34 @@ def _reach(
     point, then regula falsi; returns (lambda, P&L)."""
 
     def fn(lam: FloatArray) -> FloatArray:
-        return pnl(np.outer(lam, direction))
+        """The P&L of each move lam x direction; NaN for one no market can take (a currency
+        or gold falling 100 % or more, a figure beyond floating point)."""
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                values = pnl(np.outer(lam, direction))
+        except ScenarioError:
+            if len(lam) == 1:
+                return np.array([np.nan])
+            return np.concatenate([fn(lam[i : i + 1]) for i in range(len(lam))])
+        return np.where(np.isfinite(values), values, np.nan)
 
     start = float(np.linalg.norm(x)) / max(float(np.linalg.norm(direction)), 1e-300)
     lam = start * np.array([0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0])
-    for _ in range(4):
+    largest = 0.0
+    for _ in range(8):
         values = fn(lam)
+        taken = ~np.isnan(values)
+        if taken.any():
+            largest = max(largest, -float(np.nanmin(values)))
         over = np.flatnonzero(values <= -loss)
-        if len(over):
-            break
-        lam = lam * 10.0
-    else:
+        if len(over) or (taken.any() and not taken[-1]):
+            break  # reached, or the moves that could reach it are beyond what markets take
+        # Further out while every move is one markets take, nearer while none is.
+        lam = lam * 10.0 if taken.any() else lam / 100.0
+    if not len(over):
         raise ReverseStressError(
             f"no move reaches a loss of {loss:,.0f}: the largest loss along the most plausible "
-            f"direction is {-float(np.min(values)):,.0f}"
+            f"direction is {largest:,.0f}"
         )
     k = int(over[0])
     hi, f_hi = float(lam[k]), float(values[k])

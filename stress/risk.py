@@ -14,8 +14,10 @@ tail scenarios; the components add up to the ES because the tail set is shared.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,12 +32,26 @@ class RiskError(ValueError):
     """A risk measure that cannot be computed as asked (a level outside (0, 1), ...)."""
 
 
-def check_levels(levels: Sequence[float] | float) -> tuple[float, ...]:
+#: A confidence level as users pass one: a float, or a numpy float of any width.
+Level = float | np.floating[Any]
+#: Levels as users pass them: one level, a sequence of them, or a numpy array.
+Levels = Level | Sequence[Level] | npt.NDArray[np.floating[Any]]
+
+
+def requested_levels(levels: Levels | None) -> tuple[float, ...]:
+    """``check_levels``, with None or an empty sequence (nothing requested) as no levels."""
+    if levels is None or (isinstance(levels, Sized) and len(levels) == 0):
+        return ()
+    return check_levels(levels)
+
+
+def check_levels(levels: Levels) -> tuple[float, ...]:
     """The levels (or one level) as floats, each strictly between 0 and 1."""
-    if isinstance(levels, int | float):
-        levels = (levels,)
+    # numbers.Real, not float: a numpy float32 level is one level too.
+    many: Sequence[object]
+    many = (levels,) if isinstance(levels, numbers.Real) else levels  # type: ignore[assignment]
     try:
-        out = tuple(float(a) for a in levels)
+        out = tuple(_level(a) for a in many)
     except (TypeError, ValueError):
         raise RiskError(f"risk levels {levels!r}: expected confidence levels such as "
                         "(0.99, 0.975)") from None
@@ -45,6 +61,14 @@ def check_levels(levels: Sequence[float] | float) -> tuple[float, ...]:
     if not out:
         raise RiskError("no risk levels given; expected e.g. 0.99 0.975")
     return out
+
+
+def _level(a: object) -> float:
+    # A float32 level is the decimal its user wrote (0.99), not its binary 0.99000000953...,
+    # which would not find the level a run kept.
+    if isinstance(a, np.floating) and a.dtype.itemsize < 8:
+        return float(str(a))
+    return float(a)  # type: ignore[arg-type]
 
 
 def tail_size(n: int, level: float) -> int:

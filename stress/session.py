@@ -33,7 +33,7 @@ from stress.market import Market
 from stress.prepare import Prepared, prepare
 from stress.resolve import ResolvedShocks, resolve
 from stress.result import StressResult, derived_columns, enum_of
-from stress.risk import DEFAULT_LEVELS, check_levels, var_es
+from stress.risk import DEFAULT_LEVELS, Levels, check_levels, var_es
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -116,7 +116,7 @@ class Session:
         scenarios: ScenarioSource | Sequence[ScenarioSource],
         *,
         base_currency: str | None = None,
-        risk_levels: Sequence[float] | float = DEFAULT_LEVELS,
+        risk_levels: Levels = DEFAULT_LEVELS,
         history: History | None = None,
         fill_unshocked: bool = False,
     ) -> None:

@@ -204,9 +204,10 @@ def test_moves_refuse_levels_and_total_losses() -> None:
         "JPY": {"tenors": ["40Y"], "to_pct": [4.0]}}}]}, "l.toml")
     with pytest.raises(ScenarioError, match=r"l\.toml: scenario 'l': rates\.JPY\.to_pct: a level"):
         SPACE.moves(lv)
-    gone = SPACE.scenarios(np.array([[0, 0, 0, 0, -100.0, 0]]), names=["z"], units="scenario")
-    with pytest.raises(ScenarioError, match="at or below -100 % has no log change"):
-        SPACE.moves(gone)
+    # An FX or gold move of -100 % has no log change: no scenario set holds one.
+    with pytest.raises(ScenarioError, match=r"scenario 'z' has -100\.0; expected a finite percent "
+                                            "change above -100"):
+        SPACE.scenarios(np.array([[0, 0, 0, 0, -100.0, 0]]), names=["z"], units="scenario")
     with pytest.raises(ValueError, match="expected moves of shape"):
         SPACE.scenarios(np.zeros((2, 3)), names=["a", "b"])
 

@@ -137,7 +137,8 @@ def test_factors_without_data_are_unshocked() -> None:
 @pytest.mark.parametrize(("kwargs", "fragment"), [
     ({"n": 0}, "n: got 0"),
     ({"dist": "cauchy"}, "dist: got 'cauchy'; expected one of normal, t"),
-    ({"dist": "t", "dof": 2}, "dof: got 2; expected degrees of freedom above 2"),
+    ({"dist": "t", "dof": 2}, "dof: got 2; expected finite degrees of freedom above 2"),
+    ({"dist": "t", "dof": float("inf")}, "dof: got inf; expected finite degrees of freedom"),
     ({"window": ("2030-01-01", "2031-01-01")}, "no factor has 20 10-day changes within"),
     ({"window": ("2020-01-01",)}, "window: got ('2020-01-01',); expected (start, end) dates"),
 ])

@@ -130,13 +130,18 @@ def test_writing_refuses_what_reading_would() -> None:
         shocks.write_parquet(lv, "/tmp/never.parquet")
     ok = shocks.from_dict({"scenario": [{"name": "x", "rates": {"JPY": {"parallel_bp": 1}},
                                          "fx": {"JPY": 1.0}}]})
-    bad_bp = dataclasses.replace(ok, bp=np.full(ok.bp.shape, np.nan))
-    with pytest.raises(ScenarioError, match=r"scenario 'x', column 'rates\.JPY\.1': got nan"):
+    bad_bp = dataclasses.replace(ok, bp=np.full(ok.bp.shape, 2e4))
+    with pytest.raises(ScenarioError, match=r"scenario 'x', column 'rates\.JPY\.1': got 20000"):
         shocks.write_parquet(bad_bp, "/tmp/never.parquet")
-    bad_fx = dataclasses.replace(ok, fx_pct=np.array([[-100.0]]))
-    with pytest.raises(ScenarioError, match=r"column 'fx\.JPY': got -100\.0; expected a "
+    bad_fx = dataclasses.replace(ok, fx_pct=np.array([[1000.0]]))
+    with pytest.raises(ScenarioError, match=r"column 'fx\.JPY': got 1000\.0; expected a "
                                             r"percent change above -100 and at most 900"):
         shocks.write_parquet(bad_fx, "/tmp/never.parquet")
+    # A set never holds a move no market can take (what reading refuses outright).
+    with pytest.raises(ScenarioError, match=r"ScenarioSet\.bp: scenario 'x' has nan"):
+        dataclasses.replace(ok, bp=np.full(ok.bp.shape, np.nan))
+    with pytest.raises(ScenarioError, match=r"ScenarioSet\.fx_pct: scenario 'x' has -100\.0"):
+        dataclasses.replace(ok, fx_pct=np.array([[-100.0]]))
     assert not Path("/tmp/never.parquet").exists()
 
 

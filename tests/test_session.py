@@ -5,6 +5,7 @@ positions file."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import numpy as np
@@ -182,9 +183,9 @@ def test_trades_take_the_types_of_the_book_attributes(tmp_path: Any) -> None:
     close(s.result().summary, fresh)
     before = s.totals()
     odd = pd.DataFrame([trade("ODD")]).assign(tier=[1.5])
-    with pytest.raises(PortfolioValidationError, match="row 1 .position_id 'ODD'., column "
-                       "'tier': got 1.5; expected a value of the book's tier column, of type "
-                       "Int64"):
+    with pytest.raises(PortfolioValidationError, match=re.escape(
+            "row 1 (position_id 'ODD'), column 'tier': got 1.5; expected a value of the book's "
+            "tier column, of type Int64")):
         s.add(odd)
     assert s.totals().equals(before) and "ODD" not in s.portfolio.position_ids
 

@@ -1,0 +1,126 @@
+"""The Python API takes the arguments its users pass (a frame for a book, one id, one level,
+numpy numbers) and refuses wrong ones with a message naming the argument: never a traceback
+from inside numpy, polars or numba, never a value silently ignored or misread."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import portfolios
+import shocks
+import stress
+from shocks import HistoryError, ScenarioError
+from stress.groups import GroupingError
+from stress.io import OutputError
+from stress.market import MarketError
+from stress.reverse_stress import ReverseStressError
+from tests.history_samples import synthetic
+
+MARKET = stress.Market.load(stress.default_market_path())
+BOOK = portfolios.load(portfolios.sample_path("global_macro"))
+POSITIONS = BOOK.frame.drop("row")
+SCEN = shocks.load("jgb_2026")
+
+
+def test_a_book_as_a_frame_runs_as_the_loaded_book() -> None:
+    want = stress.run(BOOK, MARKET, SCEN).summary
+    assert stress.run(POSITIONS, MARKET, SCEN).summary.equals(want)
+    assert stress.analytics(POSITIONS, MARKET).equals(stress.analytics(BOOK, MARKET))
+    matured = pl.concat([POSITIONS, POSITIONS.head(1).with_columns(
+        position_id=pl.lit("OLD"), maturity=dt.date(2026, 1, 19))], how="diagonal_relaxed")
+    run = stress.run(matured, MARKET, SCEN, skip_invalid=True)
+    assert run.rejects["position_id"].to_list() == ["OLD"]
+    assert run.summary.equals(want)
+
+
+def test_groupings_cannot_take_the_name_of_a_result_column() -> None:
+    book = portfolios.load(POSITIONS.with_columns(pnl=pl.lit("desk A")))
+    with pytest.raises(GroupingError, match="cannot group by 'pnl': the results have a column"):
+        stress.run(book, MARKET, SCEN, by=["pnl"])
+    one = stress.run(BOOK, MARKET, SCEN, by="currency")  # one name, not its letters
+    assert one.by("currency").equals(stress.run(BOOK, MARKET, SCEN, by=["currency"])
+                                     .by("currency"))
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"worst": True}, ValueError, "worst: got True; expected a whole number of 0 or more"),
+    ({"worst": 2.5}, ValueError, "worst: got 2.5"),
+    ({"worst_scenarios": -1}, ValueError, "worst_scenarios: got -1"),
+    ({"chunk_size": 1.5}, ValueError, "chunk_size: got 1.5; expected a whole number of 1"),
+    ({"fill_unshocked": "no"}, TypeError, "fill_unshocked: got 'no'; expected True or False"),
+    ({"skip_invalid": 1}, TypeError, "skip_invalid: got 1"),
+    ({"history": 42}, TypeError, "history: got 42; expected a shocks.History"),
+    ({"base_currency": 5}, MarketError, "base currency: got 5; expected a currency code"),
+    ({"risk": [1.5]}, ValueError, "risk level 1.5"),
+    ({"detail": "position"}, ValueError, "detail: got 'position'"),
+])
+def test_run_refuses_wrong_options(kwargs: dict[str, object], error: type[Exception],
+                                   message: str) -> None:
+    with pytest.raises(error, match=message):
+        stress.run(BOOK, MARKET, SCEN, **kwargs)  # type: ignore[arg-type]
+
+
+def test_run_reads_options_as_their_users_write_them() -> None:
+    levels = stress.run(BOOK, MARKET, "historical", risk=np.array([0.99, 0.975]))
+    assert list(levels.components) == [0.99, 0.975]
+    assert levels.component_es(np.float32(0.99)).height == len(BOOK)
+    assert levels.risk(np.float32(0.99))["level"].to_list() == [0.99]
+    padded = stress.run(BOOK, MARKET, SCEN, base_currency=" jpy ")
+    assert padded.base_currency == "JPY"
+    with pytest.raises(ScenarioError, match="scenarios: got None; expected built-in names"):
+        stress.run(BOOK, MARKET, None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="n: got -1; expected a whole number of 0 or more"):
+        levels.contributors(levels.scenarios.names[0], -1)
+
+
+def test_a_scenario_set_holds_only_moves_a_market_can_take() -> None:
+    fx = shocks.from_dict({"scenario": [{"name": "x", "fx": {"JPY": -5.0},
+                                         "rates": {"JPY": {"parallel_bp": 10}}}]})
+    with pytest.raises(ScenarioError, match=r"fx_pct: scenario 'x' has -150\.0; expected a "
+                                            "finite percent change above -100"):
+        dataclasses.replace(fx, fx_pct=np.array([[-150.0]]))
+    with pytest.raises(ScenarioError, match="gold_pct: scenario 'x' has -200"):
+        dataclasses.replace(fx, gold_pct=np.array([-200.0]))
+    with pytest.raises(ScenarioError, match="bp: scenario 'x' has inf"):
+        dataclasses.replace(fx, bp=np.full(fx.bp.shape, np.inf))
+
+
+def test_positions_dir_must_be_a_directory(tmp_path: Path) -> None:
+    file = tmp_path / "a_file.txt"
+    file.write_text("x")
+    with pytest.raises(OutputError, match="positions_dir must be a new or empty directory"):
+        stress.run(BOOK, MARKET, SCEN, detail="positions", positions_dir=file)
+
+
+def test_reverse_stress_checks_its_arguments_and_says_how_far_it_reaches() -> None:
+    for loss in (1e12, 1e15):  # moves that far take currencies below zero
+        with pytest.raises(ReverseStressError, match=r"no move reaches a loss of .*: the largest "
+                                                     r"loss along the most plausible direction "
+                                                     r"is [1-9]"):
+            stress.reverse(POSITIONS, MARKET, loss)
+    for kwargs, message in (({"tolerance": -1.0}, "tolerance: got -1.0"),
+                            ({"tolerance": math.nan}, "tolerance: got nan"),
+                            ({"loss": True}, "loss: got True; expected a positive amount")):
+        with pytest.raises(ReverseStressError, match=message):
+            stress.reverse(BOOK, MARKET, **{"loss": 5e7, **kwargs})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_iterations: got 0; expected a whole number of 1"):
+        stress.reverse(BOOK, MARKET, 5e7, max_iterations=0)
+    with pytest.raises(ReverseStressError, match="no factor has enough 10-day changes within"):
+        stress.reverse(BOOK, MARKET, 5e7, window=("1900-01-01", "1901-01-01"))
+
+
+def test_generators_refuse_what_they_cannot_draw() -> None:
+    h = synthetic(300)
+    with pytest.raises(HistoryError, match="overlapping: got 'no'; expected True or False"):
+        shocks.historical(h, overlapping="no")  # type: ignore[arg-type]
+    moves = np.full((1, len(h.factors)), np.nan)
+    moves[0, h.factors.index(next(f for f in h.factors if f.startswith("FX.")))] = 1e5
+    with pytest.raises(ScenarioError, match="is too large for a scenario"):
+        h.space.scenarios(moves, names=["huge"])
