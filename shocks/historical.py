@@ -31,7 +31,7 @@ import numpy as np
 
 from shocks.errors import HistoryError
 from shocks.factors import describe
-from shocks.history import DateLike, History, as_date
+from shocks.history import DateLike, History, as_date, check_history
 from shocks.model import ScenarioSet, row_patterns
 
 RATES_MODES = ("absolute", "relative")
@@ -58,8 +58,13 @@ def historical(
         HistoryError: bad arguments, no window in the range, or (relative) a level at or below
             -displacement or a factor with no level on or before ``today``.
     """
+    check_history(history)
     if rates not in RATES_MODES:
         raise HistoryError(f"rates: got {rates!r}; expected one of {', '.join(RATES_MODES)}")
+    if rates != "relative" and today is not None:
+        raise HistoryError(f"today: got {today!r}; only rates='relative' reads it")
+    if isinstance(displacement, bool) or not isinstance(displacement, int | float | np.number):
+        raise HistoryError(f"displacement: got {displacement!r}; expected percentage points")
     ch = history.changes(horizon, start, end, overlapping=overlapping)
     if not len(ch):
         span = f"{start or history.first_date} .. {end or history.last_date}"

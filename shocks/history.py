@@ -343,6 +343,14 @@ BUNDLED = "bundled:shocks/data/history.parquet"
 HistoryLike = History | Callable[[], History]
 
 
+def check_history(history: object) -> History:
+    """``history`` when it is a History; else a HistoryError saying how to get one."""
+    if not isinstance(history, History):
+        raise HistoryError(f"history: got a {type(history).__name__}; expected a History "
+                           "(shocks.load_history reads one from a file)")
+    return history
+
+
 def resolve_history(history: HistoryLike | None) -> History:
     """The history ``history`` stands for (None: the bundled one)."""
     if history is None:

@@ -24,7 +24,7 @@ import numpy as np
 from shocks.covariance import MIN_OBS, covariance
 from shocks.errors import HistoryError
 from shocks.factors import describe
-from shocks.history import History, Window
+from shocks.history import History, Window, check_history
 from shocks.model import ScenarioSet
 
 DISTRIBUTIONS = ("normal", "t")
@@ -49,8 +49,11 @@ def monte_carlo(
     Raises:
         HistoryError: bad arguments, or no factor has enough changes in the window.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    check_history(history)
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise HistoryError(f"n: got {n!r}; expected a whole number of scenarios >= 1")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise HistoryError(f"seed: got {seed!r}; expected a whole number >= 0")
     if dist not in DISTRIBUTIONS:
         raise HistoryError(f"dist: got {dist!r}; expected one of {', '.join(DISTRIBUTIONS)}")
     if dist == "t" and (isinstance(dof, bool) or not isinstance(dof, int | float | np.number)

@@ -31,7 +31,7 @@ import polars as pl
 from shocks.covariance import MIN_OBS, Covariance, covariance
 from shocks.errors import HistoryError
 from shocks.factors import FactorSpace, describe
-from shocks.history import History, Window
+from shocks.history import History, Window, check_history
 from shocks.model import ALL, FloatArray, ScenarioSet, row_patterns
 
 BoolArray = npt.NDArray[np.bool_]
@@ -145,6 +145,10 @@ def predict(
     Raises:
         HistoryError: an unknown factor name or a bad move, or bad arguments.
     """
+    check_history(history)
+    if not isinstance(given, Mapping):
+        raise HistoryError(f"given: got a {type(given).__name__}; expected a mapping of factor "
+                           "names to moves, e.g. {'JPY.40Y': 60}")
     space = history.space
     x = np.full(len(space), np.nan)
     for name, value in given.items():
@@ -152,7 +156,8 @@ def predict(
             j = space.index(name)
         except ValueError as exc:
             raise HistoryError(f"given: {exc}") from None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
+                or not np.isfinite(value):
             raise HistoryError(f"given: {name}: got {value!r}; expected a number")
         if space.relative[j] and value <= -100:
             raise HistoryError(
@@ -249,6 +254,10 @@ def fill_unshocked(
     moves no history factor is returned as it is, and one whose moved factors all lack data in
     the window is returned unfilled with a note saying so.
     """
+    check_history(history)
+    if not isinstance(scen, ScenarioSet):
+        raise HistoryError(f"scenarios: got a {type(scen).__name__}; expected a ScenarioSet "
+                           "(shocks.load gives one from names or files)")
     space = history.space
     plain = replace(scen, levels=())
     x = space.moves(plain, units="factor")

@@ -124,3 +124,18 @@ def test_generators_refuse_what_they_cannot_draw() -> None:
     moves[0, h.factors.index(next(f for f in h.factors if f.startswith("FX.")))] = 1e5
     with pytest.raises(ScenarioError, match="is too large for a scenario"):
         h.space.scenarios(moves, names=["huge"])
+    for call, message in (
+        (lambda: shocks.historical("history.parquet"), "history: got a str; expected a History"),
+        (lambda: shocks.monte_carlo(h, n=3, seed=-1), "seed: got -1; expected a whole number"),
+        (lambda: shocks.historical(h, today="2020-01-01"), "only rates='relative' reads it"),
+        (lambda: shocks.predict(h, [("JPY.40Y", 60)]), "given: got a list; expected a mapping"),
+        (lambda: shocks.fill_unshocked("historical", h), "got a str; expected a ScenarioSet"),
+    ):
+        with pytest.raises(HistoryError, match=message):
+            call()
+    assert len(shocks.monte_carlo(h, n=np.int64(3), seed=np.int64(1))) == 3
+    with pytest.raises(ValueError, match="600,000,000,000,001 shifts; expected at most"):
+        shocks.parallel_grid(step_bp=1e-12)
+    with pytest.raises(ValueError, match="expected finite numbers of bp"):
+        shocks.parallel_grid(step_bp=math.nan)
+    assert shocks.parallel_grid(-0.3, 0.3, 0.1).names[3] == "parallel_p0"
