@@ -30,9 +30,9 @@ def parallel_grid(
                          "(a larger step)")
     if not isinstance(currency, str):
         raise ValueError(f"parallel_grid: currency: got {currency!r}; expected a code or ALL")
-    # Multiples of the step from lo, rounded: -0.3 + 3 x 0.1 is 5.6e-17, not 0.
+    # Multiples of the step from lo, rounded: -0.3 + 3 x 0.1 is 5.6e-17, not 0. The last is at
+    # most half a step past hi, as numpy's arange to hi + step / 2 would have it.
     shifts = np.round(lo_bp + step_bp * np.arange(count), 9)
-    shifts = shifts[shifts <= hi_bp + step_bp / 2]
     names = tuple(f"parallel_{'p' if b >= 0 else 'm'}{abs(b):g}" for b in shifts)
     n = len(shifts)
     return ScenarioSet(

@@ -162,7 +162,7 @@ def reverse(
     # model reaches only by moves beyond what markets take is refused here, saying how far
     # full revaluation goes.
     direction = -(S @ g)
-    scale, value = _reach(pnl, loss, loss / variance * direction, direction)
+    scale, _ = _reach(pnl, loss, loss / variance * direction, direction)
     x = scale * direction
     value = float("nan")
     iterations = 0
