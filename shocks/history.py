@@ -343,12 +343,14 @@ BUNDLED = "bundled:shocks/data/history.parquet"
 HistoryLike = History | Callable[[], History]
 
 
-def check_history(history: object) -> History:
-    """``history`` when it is a History; else a HistoryError saying how to get one."""
-    if not isinstance(history, History):
-        raise HistoryError(f"history: got a {type(history).__name__}; expected a History "
+def check_history(history: object, *, optional: bool = False) -> None:
+    """Refuse a ``history`` that is not a History (nor None, where ``optional``: the bundled
+    one is meant), saying how to get one."""
+    if not isinstance(history, History) and not (optional and history is None):
+        shown = repr(history)
+        shown = shown if len(shown) <= 60 else f"a {type(history).__name__}"
+        raise HistoryError(f"history: got {shown}; expected a shocks.History "
                            "(shocks.load_history reads one from a file)")
-    return history
 
 
 def resolve_history(history: HistoryLike | None) -> History:

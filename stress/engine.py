@@ -13,13 +13,13 @@ import portfolios
 import shocks
 from portfolios.loader import PositionSource
 from portfolios.model import Portfolio
-from shocks.history import History
+from shocks.history import History, check_history
 from shocks.library import ScenarioSource, load
 from shocks.model import ScenarioSet
 from stress.book import validate
 from stress.evaluate import check_count, check_finite, evaluate, tail_components
 from stress.groups import groupings
-from stress.histories import check_history, market_history
+from stress.histories import market_history
 from stress.io import OutputError
 from stress.market import Market
 from stress.prepare import Prepared, prepare
@@ -30,6 +30,9 @@ from stress.risk import Levels, requested_levels
 DETAIL_MODES = ("summary", "positions")
 #: Scenarios whose worst positions a summary run finds (the ones of lowest P&L).
 WORST_SCENARIOS = 100
+#: The most worst positions kept per scenario: their lists take scenarios x worst x the detail
+#: columns whatever the book holds, so a count meant as "all positions" would not fit memory.
+MAX_WORST = 100_000
 
 
 def run(
@@ -226,8 +229,10 @@ def check_detail(detail: str) -> None:
 
 def check_worst(worst: int, worst_scenarios: int | None) -> None:
     """Refuse counts of worst positions and scenarios that are not whole numbers of 0 or
-    more."""
-    check_count("worst", worst, 0)
+    more, and more worst positions per scenario than MAX_WORST."""
+    if check_count("worst", worst, 0) > MAX_WORST:
+        raise ValueError(f"worst: got {worst:,}; expected at most {MAX_WORST:,} positions per "
+                         "scenario (every position's figures: detail='positions')")
     if worst_scenarios is not None:
         check_count("worst_scenarios", worst_scenarios, 0)
 
@@ -251,7 +256,8 @@ def load_for(
     fill_unshocked: bool = False,
 ) -> ScenarioSet:
     """The scenarios, with predictive fills from the history's factors the market prices."""
-    check_history(history)  # now, though it is read only when a scenario needs it
+    # Now, though it is read only when a scenario needs it.
+    check_history(history, optional=True)
     scen = load(scenarios, history=lambda: market_history(market, history))
     if fill_unshocked:
         scen = shocks.fill_unshocked(scen, market_history(market, history))

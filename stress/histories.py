@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from shocks.errors import HistoryError
 from shocks.factors import parse_factor
-from shocks.history import History, default_history
+from shocks.history import History, check_history, default_history
 from stress.market import Market
 
 
@@ -19,7 +19,7 @@ def market_history(market: Market, history: History | None = None) -> History:
     Raises:
         HistoryError: no factor of the history is priced by the market.
     """
-    check_history(history)
+    check_history(history, optional=True)
     h = history if history is not None else default_history()
     keep = [name for name in h.factors if _priced(name, market)]
     if not keep:
@@ -28,13 +28,6 @@ def market_history(market: Market, history: History | None = None) -> History:
             f"({market.source}: curves {', '.join(sorted(market.curves))})"
         )
     return h if len(keep) == len(h.factors) else h.select(keep)
-
-
-def check_history(history: object) -> None:
-    """Refuse a ``history`` argument that is neither None nor a History."""
-    if history is not None and not isinstance(history, History):
-        raise TypeError(f"history: got {history!r}; expected a shocks.History "
-                        "(shocks.load_history reads one from a file)")
 
 
 def _priced(name: str, market: Market) -> bool:

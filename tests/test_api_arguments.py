@@ -52,11 +52,12 @@ def test_groupings_cannot_take_the_name_of_a_result_column() -> None:
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
     ({"worst": True}, ValueError, "worst: got True; expected a whole number of 0 or more"),
     ({"worst": 2.5}, ValueError, "worst: got 2.5"),
+    ({"worst": 10**12}, ValueError, "worst: got 1,000,000,000,000; expected at most 100,000"),
     ({"worst_scenarios": -1}, ValueError, "worst_scenarios: got -1"),
     ({"chunk_size": 1.5}, ValueError, "chunk_size: got 1.5; expected a whole number of 1"),
     ({"fill_unshocked": "no"}, TypeError, "fill_unshocked: got 'no'; expected True or False"),
     ({"skip_invalid": 1}, TypeError, "skip_invalid: got 1"),
-    ({"history": 42}, TypeError, "history: got 42; expected a shocks.History"),
+    ({"history": 42}, HistoryError, "history: got 42; expected a shocks.History"),
     ({"base_currency": 5}, MarketError, "base currency: got 5; expected a currency code"),
     ({"risk": [1.5]}, ValueError, "risk level 1.5"),
     ({"detail": "position"}, ValueError, "detail: got 'position'"),
@@ -125,7 +126,8 @@ def test_generators_refuse_what_they_cannot_draw() -> None:
     with pytest.raises(ScenarioError, match="is too large for a scenario"):
         h.space.scenarios(moves, names=["huge"])
     for call, message in (
-        (lambda: shocks.historical("history.parquet"), "history: got a str; expected a History"),
+        (lambda: shocks.historical("history.parquet"),
+         "history: got 'history.parquet'; expected a shocks.History"),
         (lambda: shocks.monte_carlo(h, n=3, seed=-1), "seed: got -1; expected a whole number"),
         (lambda: shocks.historical(h, today="2020-01-01"), "only rates='relative' reads it"),
         (lambda: shocks.predict(h, [("JPY.40Y", 60)]), "given: got a list; expected a mapping"),
