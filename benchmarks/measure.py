@@ -42,6 +42,9 @@ PLAIN_TOL = 1e-9
 #: positions), so that keeping them does not add to the run's peak RSS.
 CHECK_SCENARIOS = 32
 _CHECKED = ("pv_after", "duration_after", "convexity_after")
+#: A case timed once first runs on this many scenarios, untimed: two blocks, enough for the
+#: threaded kernels on a large book.
+WARM_UP_SCENARIOS = 32
 
 
 def timings(fn: Callable[[], object], repeats: int, *, warm_up: bool = True) -> list[float]:
@@ -81,9 +84,11 @@ def engine_case(
     """Time the engine on a benchmark book: load (validation of the positions frame),
     cashflow build (``prepare``) and the scenario run, median of ``repeats`` runs after the
     first (``positions`` includes assembling the full polars frame). ``end_to_end_seconds``
-    is load + build + the first run. ``peak_rss_mb`` is taken before the plain numba
-    baseline runs; that baseline is then timed on the same book and scenarios (median of
-    ``repeats`` after a warm-up on one scenario) and checked against the engine's figures."""
+    is load + build + the first run; a case timed once (``repeats`` 1) first runs untimed on
+    WARM_UP_SCENARIOS scenarios, counted in its end to end. ``peak_rss_mb`` is taken before
+    the plain numba baseline runs; that baseline is then timed on the same book and scenarios
+    (median of ``repeats`` after a warm-up on one scenario) and checked against the engine's
+    figures."""
     market = workloads.market()
     frame = workloads.book_frame(bonds, workload=workload)
     t0 = time.perf_counter()
@@ -95,6 +100,14 @@ def engine_case(
     scen = workloads.scenarios(n_scenarios)
     n_nodes = prepared.n_nodes
     n_cashflows = prepared.book.cashflows.n_cashflows
+    warm = 0.0
+    if repeats <= 1 and n_scenarios > WARM_UP_SCENARIOS:
+        # A case timed once gets the untimed start the plain baseline gets (its per-node sums
+        # and kernels): a run on a few scenarios loads the kernels and pays what the book
+        # keeps for later runs (node weights, position-id categories, bounds).
+        t3 = time.perf_counter()
+        run_prepared(prepared, scen.select(np.arange(WARM_UP_SCENARIOS)), detail=mode)
+        warm = time.perf_counter() - t3
     t3 = time.perf_counter()
     result = run_prepared(prepared, scen, detail=mode)
     first = time.perf_counter() - t3
@@ -122,7 +135,7 @@ def engine_case(
         "rate": bonds * n_scenarios / seconds,
         "load_seconds": t1 - t0,
         "build_seconds": t2 - t1,
-        "end_to_end_seconds": (t2 - t0) + first,
+        "end_to_end_seconds": (t2 - t0) + warm + first,
         "peak_rss_mb": peak_rss_mb,
         "plain_numba": plain,
         "ratio_plain_numba": plain["seconds"] / seconds,
