@@ -183,7 +183,7 @@ def evaluate(
         idx = np.arange(lo, hi)
         n_blocks = -(-(hi - lo) // BLOCK)
         parallel = threaded(sums_work(len(weights.group), len(weights.day), hi - lo), n_blocks,
-                            loaded=bool(group_sums.signatures))
+                            loaded=bool(group_sums.overloads))
         cs = _curve_shifts(shocks, idx, segments, prepared)
         kernel = group_sums if parallel else group_sums_serial
         if n_shards == 1 or split_shards:
@@ -309,7 +309,7 @@ def _shocks(
     )
     if cs is None:
         cs = _curve_shifts(shocks, idx, segments, prepared)
-    return cs, sh, threaded(work, n_blocks, loaded=bool(stress_positions.signatures))
+    return cs, sh, threaded(work, n_blocks, loaded=bool(stress_positions.overloads))
 
 
 def _curve_shifts(

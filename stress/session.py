@@ -124,9 +124,8 @@ class Session:
         self.scenarios: ScenarioSet = load_for(self.market, scenarios, history,
                                                fill_unshocked=fill_unshocked)  # fmt: skip
         self.risk_levels = check_levels(risk_levels)
-        portfolio = as_portfolio(portfolio, self.market)
-        self._portfolio = portfolio
         self._result: StressResult | None = None
+        self._set_book(as_portfolio(portfolio, self.market))
         # Every curve and currency of the market, resolved once: a trade in any of them
         # reads its rows.
         self._shock_rows: dict[tuple[tuple[str, ...], tuple[str, ...]], ResolvedShocks] = {}
@@ -136,7 +135,7 @@ class Session:
             tuple(sorted(self.market.curves)),
             tuple(sorted(self.market.usd_value)),
         )
-        self._sums = self._raw(self._prepare(portfolio)).sums[:, 0, :].copy()
+        self._sums = self._raw(self._prepare(self._portfolio)).sums[:, 0, :].copy()
 
     @property
     def portfolio(self) -> Portfolio:
@@ -164,9 +163,8 @@ class Session:
                 ]
             )
         sums = self._sums + self._raw(self._prepare(added)).sums[:, 0, :]
-        self._portfolio = _concat(self._portfolio, added)
+        self._set_book(_concat(self._portfolio, added))
         self._sums = sums
-        self._result = None
 
     def remove(self, position_ids: str | Iterable[str]) -> None:
         """Remove positions from the book by id (one id, or several)."""
@@ -185,8 +183,7 @@ class Session:
         else:
             removed = Portfolio(book.frame.filter(gone), book.source, book.attributes)
             self._sums = self._sums - self._raw(self._prepare(removed)).sums[:, 0, :]
-        self._portfolio = kept
-        self._result = None
+        self._set_book(kept)
 
     def totals(self) -> pl.DataFrame:
         """The current book's summary columns per scenario, from the kept sums."""
@@ -203,10 +200,17 @@ class Session:
             self._result = run_prepared(self._prepare(self._portfolio), self.scenarios)
         return self._result
 
+    def _set_book(self, portfolio: Portfolio) -> None:
+        """Make ``portfolio`` the current book (its schema kept: polars builds it afresh on
+        every read, 20 us of a what-if)."""
+        self._portfolio = portfolio
+        self._schema = portfolio.frame.schema
+        self._result = None
+
     def _load(self, trades: PositionSource | Portfolio) -> Portfolio:
         """The trades validated, their attributes of the book's types (as the book with them
         will have them)."""
-        return as_portfolio(trades, self.market).aligned_to(self._portfolio.frame.schema)
+        return as_portfolio(trades, self.market).aligned_to(self._schema)
 
     def _prepare(self, portfolio: Portfolio) -> Prepared:
         return prepare(portfolio, self.market, spread_by=self.scenarios.spread_attributes)
