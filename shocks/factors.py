@@ -215,6 +215,28 @@ class FactorSpace:
         # No FX or gold move is at or below -100 % (no log change): a ScenarioSet refuses one.
         return self.to_factor_units(out) if units == "factor" else out
 
+    def given(self, scen: ScenarioSet) -> npt.NDArray[np.bool_]:
+        """(F,) which factors some scenario of ``scen`` gives a move of its own: a knot at
+        the factor's tenor on its curve (or on ALL), a nonzero FX or gold move. A curve point
+        no scenario gives still moves with the curve's other knots; an FX rate or gold no
+        scenario gives never moves."""
+        out = np.zeros(len(self), dtype=np.bool_)
+        keys = [t.key for t in scen.tenors]
+        for j, f in enumerate(self.factors):
+            if f.kind == "rate":
+                assert f.tenor is not None
+                k = keys.index(f.tenor.key) if f.tenor.key in keys else -1
+                rows = [scen.currencies.index(c) for c in (f.currency, ALL)
+                        if c in scen.currencies]  # fmt: skip
+                out[j] = k >= 0 and bool(scen.knots[:, rows, k].any())
+            elif f.kind == "fx":
+                out[j] = f.currency in scen.fx_currencies and bool(
+                    (scen.fx_pct[:, scen.fx_currencies.index(f.currency)] != 0.0).any()
+                )
+            else:
+                out[j] = bool((scen.gold_pct != 0.0).any())
+        return out
+
     def scenarios(
         self,
         moves: npt.ArrayLike,

@@ -16,6 +16,7 @@ from rich.text import Text
 import shocks
 from portfolios.model import Portfolio
 from shocks.errors import HistoryError
+from shocks.factors import describe
 from shocks.history import History
 from stress.histories import market_history
 from stress.market import Market
@@ -148,6 +149,15 @@ def generate(args: argparse.Namespace, market: Market, err: Console) -> int:
     else:
         shocks.write_parquet(scen, args.out)
     err.print(f"wrote {len(scen):,} scenarios to {args.out}")
+    still = ~h.space.given(scen)
+    if still.any():
+        # Each description names them, but a batch log shows only this line: a book holding
+        # gold would show no gold P&L in any of these scenarios.
+        err.print(Text.assemble(
+            ("warning: ", "yellow"),
+            f"no scenario moves {describe(h.space, still)}: the history has too few "
+            f"{args.horizon}-day changes of theirs in the window (pick one with --from/--to)",
+        ))  # fmt: skip
     return 0
 
 

@@ -257,6 +257,12 @@ def _curve(ccy: str, spec: Any, val: dt.date, source: str) -> ZeroCurve:
     if any(b <= a for a, b in itertools.pairwise(dates)) or dates[0] <= val:
         raise MarketError(f"{where}: tenors must be positive and strictly increasing")
     if kind == "zero":
+        if "convention" in spec:
+            # A par table whose type was left out would otherwise be read as zero rates.
+            raise MarketError(
+                f'{where}: convention: a zero curve has none; for par yields add type = "par"'
+                + ("" if "type" in spec else ' (type defaults to "zero")')
+            )
         times = np.array([(d - val).days / 365.0 for d in dates])
         return ZeroCurve(ccy, times, np.asarray(rates, dtype=np.float64) / 100.0)
     conv_name = spec.get("convention", CURRENCY_BOND_CONVENTION.get(ccy))

@@ -18,6 +18,7 @@ from stress import Market
 from stress.cashflows import build_cashflows
 from stress.curves import ZeroCurve
 from stress.dates import to_days
+from stress.market import MarketError
 from tests import reference as ref
 from tests import strategies as ts
 
@@ -326,3 +327,15 @@ def test_month_and_year_tenors_are_calendar_periods(n, unit, val):
         "tenors": [f"{n}{unit}"], "rates": [1.0]}}})
     expected = ref.add_months(val, months)
     assert market.curves["USD"].times[0] == (expected - val).days / 365
+
+
+def test_a_par_table_missing_its_type_is_refused_not_read_as_zero_rates() -> None:
+    spec = {"tenors": ["2Y", "10Y", "40Y"], "rates": [1.2, 2.2, 3.6], "convention": "JGB"}
+    base = {"valuation_date": "2026-01-20", "base_currency": "JPY", "fx": {"USDJPY": 158.0}}
+    with pytest.raises(MarketError, match='a zero curve has none; for par yields add type = "par"'
+                       r' \(type defaults to "zero"\)'):
+        Market.from_dict({**base, "curves": {"JPY": spec}})
+    with pytest.raises(MarketError, match="a zero curve has none"):
+        Market.from_dict({**base, "curves": {"JPY": {**spec, "type": "zero"}}})
+    par = Market.from_dict({**base, "curves": {"JPY": {**spec, "type": "par"}}})
+    assert par.curves["JPY"].rates[-1] > 0.036  # bootstrapped zeros lie above the par yields

@@ -153,6 +153,14 @@ def test_generate_run_and_risk_through_the_command_line(
     assert main(["scenarios", "generate", "monte-carlo", "--n", "500", "--seed", "7",
                  "--out", str(mc)]) == 0
     assert len(shocks.load(str(mc))) == 500
+    # The default window (the last five years) holds no gold price: said where a batch log
+    # shows it, not only in each scenario's description.
+    assert "warning: no scenario moves gold: the history has too few 10-day changes" in (
+        capsys.readouterr().err
+    )
+    assert main(["scenarios", "generate", "monte-carlo", "--n", "5", "--from", "2013-04-01",
+                 "--to", "2018-03-31", "--out", str(mc)]) == 0
+    assert "warning" not in capsys.readouterr().err
     # a library run shows no risk panel unless asked
     assert main(["run", "-s", "jgb_2026"]) == 0
     assert "VaR" not in capsys.readouterr().out

@@ -16,6 +16,7 @@ import portfolios
 import shocks
 import stress
 from shocks import ScenarioError, ScenarioSet
+from shocks.factors import FactorSpace
 from shocks.model import BASEL_GRID, Level
 from shocks.tenors import Tenor
 
@@ -444,3 +445,13 @@ def test_engine_accepts_shocks_on_curves_the_book_does_not_hold() -> None:
                                          "fx": {"JPY": -10.0}}]}, "c.toml")
     res = stress.run(BOOK, MARKET, sc)
     assert res.summary["pnl"].to_list() == [0.0]
+
+
+def test_a_factor_space_names_the_factors_a_set_gives_moves_of() -> None:
+    space = FactorSpace.of(["JPY.10Y", "JPY.40Y", "USD.10Y", "FX.JPY", "FX.EUR", "XAU"])
+    moves = np.array([[5.0, np.nan, 3.0, 1.0, np.nan, np.nan],
+                      [np.nan, np.nan, 0.0, 2.0, np.nan, np.nan]])  # fmt: skip
+    scen = space.scenarios(moves, names=["a", "b"], units="scenario")
+    # A knot of 0 bp is a move given (a curve point pinned); an FX or gold move of 0 % is not.
+    assert space.given(scen).tolist() == [True, False, True, True, False, False]
+    assert not FactorSpace.of(["EUR.10Y"]).given(scen).any()
