@@ -228,9 +228,12 @@ class History:
         weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
         return days[(weekday < 5) | np.isin(days, self.dates)]
 
-    def default_window(self, years: int = DEFAULT_WINDOW_YEARS) -> tuple[dt.date, dt.date]:
-        """The ``years`` years ending on the history's last date: (start, end)."""
-        end = self.last_date
+    def default_window(
+        self, years: int = DEFAULT_WINDOW_YEARS, end: DateLike | None = None
+    ) -> tuple[dt.date, dt.date]:
+        """The ``years`` years ending on ``end`` (default: the history's last date): (start,
+        end)."""
+        end = self.last_date if end is None else as_date(end, "window end")
         try:
             start = end.replace(year=end.year - years)
         except ValueError:  # 29 February

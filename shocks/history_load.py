@@ -99,6 +99,11 @@ def _csv(data: bytes, name: str) -> pl.DataFrame:
     except Exception as exc:
         why = _ragged(data) or _first_line(exc)
         raise HistoryError(f"{name}: cannot be read as CSV: {why}") from None
+    # polars pads a short row with empty cells: its values would land under the wrong dates'
+    # factors, so every row must have the header's fields.
+    ragged = _ragged(data)
+    if ragged:
+        raise HistoryError(f"{name}: cannot be read as CSV: {ragged}")
     header = [("" if v is None else v) for v in table.row(0)]
     table = table.slice(1)
     if len(set(header)) != len(header):
@@ -108,12 +113,13 @@ def _csv(data: bytes, name: str) -> pl.DataFrame:
 
 
 def _ragged(data: bytes) -> str | None:
-    """Name the first row with more fields than the header (polars does not)."""
+    """Name the first row with more or fewer fields than the header (polars names neither;
+    blank lines aside)."""
     rows = csv.reader(io.StringIO(data.decode("utf-8", errors="replace")))
     try:
         header = next(rows)
         for i, row in enumerate(rows, start=1):
-            if len(row) > len(header):
+            if row and len(row) != len(header):
                 return f"row {i} has {len(row)} fields; the header has {len(header)}"
     except csv.Error:
         return None

@@ -84,6 +84,13 @@ def window_options(p: argparse.ArgumentParser, what: str) -> None:
                    help="business days of each change (default: 10)")  # fmt: skip
 
 
+def cli_window(args: argparse.Namespace, h: History) -> tuple[str, str]:
+    """--from and --to as their help says: --to the history's last date when not given,
+    --from five years before --to."""
+    start, end = h.default_window(end=args.end)
+    return args.start or start.isoformat(), end.isoformat()
+
+
 def load_history(args: argparse.Namespace, market: Market) -> History:
     """The history of --history (or the bundled one) restricted to what the market prices."""
     h = shocks.load_history(args.history) if args.history else None
@@ -136,13 +143,12 @@ def generate(args: argparse.Namespace, market: Market, err: Console) -> int:
     if suffix not in (".parquet", ".pq", ".toml"):
         raise HistoryError(f"{args.out}: expected a .parquet or .toml scenario file to write")
     h = load_history(args, market)
+    start, end = cli_window(args, h)
     if args.kind == "historical":
-        scen = shocks.historical(h, start=args.start, end=args.end, horizon=args.horizon,
+        scen = shocks.historical(h, start=start, end=end, horizon=args.horizon,
                                  overlapping=args.overlapping, rates=args.rates)  # fmt: skip
     else:
-        window = None if args.start is None and args.end is None else (
-            args.start or h.first_date.isoformat(), args.end or h.last_date.isoformat())
-        scen = shocks.monte_carlo(h, n=args.n, horizon=args.horizon, window=window,
+        scen = shocks.monte_carlo(h, n=args.n, horizon=args.horizon, window=(start, end),
                                   seed=args.seed, dist=args.dist, dof=args.dof)  # fmt: skip
     if suffix == ".toml":
         _write_text(args.out, scenario_toml(scen))
@@ -233,10 +239,7 @@ def run_reverse(
     args: argparse.Namespace, portfolio: Portfolio, market: Market, out: Console, err: Console
 ) -> int:
     h = shocks.load_history(args.history) if args.history else None
-    window = None
-    if args.start is not None or args.end is not None:
-        base = market_history(market, h)
-        window = (args.start or base.first_date.isoformat(), args.end or base.last_date.isoformat())
+    window = cli_window(args, market_history(market, h))
     target = OutputSet(args.out) if args.out else None
     res = reverse(portfolio, market, args.loss, history=h, window=window, horizon=args.horizon)
     print_reverse(out, res)

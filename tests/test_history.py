@@ -130,6 +130,9 @@ def test_bad_cells_name_file_row_column_value_and_expectation(
     (b"date,XAU\n2020-01-02,\n2020-01-03,\n", "no observations; every factor cell is empty"),
     (b"date,XAU\n2020-01-02,1500\n2020-01-03,1510,7\n",
      "cannot be read as CSV: row 2 has 3 fields; the header has 2"),
+    # A row short of a cell would otherwise shift its values under the wrong factors.
+    (b"date,JPY.10Y,FX.JPY,XAU\n2020-01-02,-0.02,0.0092,1528\n2020-01-03,0.0093,1549\n",
+     "cannot be read as CSV: row 2 has 3 fields; the header has 4"),
 ])
 def test_unreadable_or_empty_files(tmp_path: Path, content: bytes, fragment: str) -> None:
     path = tmp_path / "h.csv"

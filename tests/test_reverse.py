@@ -161,6 +161,14 @@ def test_generate_run_and_risk_through_the_command_line(
     assert main(["scenarios", "generate", "monte-carlo", "--n", "5", "--from", "2013-04-01",
                  "--to", "2018-03-31", "--out", str(mc)]) == 0
     assert "warning" not in capsys.readouterr().err
+    # --from defaults to five years before --to (its help), whatever the command.
+    assert main(["scenarios", "generate", "historical", "--to", "2018-03-31", "--out",
+                 str(hist)]) == 0
+    ends = sorted(n.split("_")[1] for n in shocks.load(str(hist)).names)
+    assert "2013-04-15" <= ends[0] <= "2013-04-20" and ends[-1] <= "2018-03-31"
+    assert main(["scenarios", "generate", "monte-carlo", "--n", "5", "--to", "2018-03-31",
+                 "--out", str(mc)]) == 0
+    assert "the covariance of 2013-03-31 .. 2018-03-31" in shocks.load(str(mc)).descriptions[0]
     # a library run shows no risk panel unless asked
     assert main(["run", "-s", "jgb_2026"]) == 0
     assert "VaR" not in capsys.readouterr().out
