@@ -169,12 +169,15 @@ class FactorSpace:
         """(F,) which factors move in relative terms (FX and gold)."""
         return np.array([f.kind != "rate" for f in self.factors], dtype=np.bool_)
 
+    @cached_property
+    def _positions(self) -> dict[tuple[str, str, tuple[str, float]], int]:
+        return {f.identity: i for i, f in enumerate(self.factors)}
+
     def index(self, name: str) -> int:
-        """Position of a factor given by name (case ignored)."""
+        """Position of a factor given by name (case ignored; ``JPY.120M`` is ``JPY.10Y``)."""
         try:
-            key = parse_factor(name).name
-            return self.names.index(key)
-        except ValueError:
+            return self._positions[parse_factor(name).identity]
+        except (ValueError, KeyError):
             raise ValueError(
                 f"{name!r} is not one of the factors: {', '.join(self.names)}"
             ) from None

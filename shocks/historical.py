@@ -26,6 +26,7 @@ naming it (raise ``displacement``).
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 
@@ -63,8 +64,10 @@ def historical(
         raise HistoryError(f"rates: got {rates!r}; expected one of {', '.join(RATES_MODES)}")
     if rates != "relative" and today is not None:
         raise HistoryError(f"today: got {today!r}; only rates='relative' reads it")
-    if isinstance(displacement, bool) or not isinstance(displacement, int | float | np.number):
-        raise HistoryError(f"displacement: got {displacement!r}; expected percentage points")
+    if (isinstance(displacement, bool) or not isinstance(displacement, int | float | np.number)
+            or not 0 <= displacement < math.inf):
+        raise HistoryError(f"displacement: got {displacement!r}; expected percentage points "
+                           ">= 0 (a shift of the levels' zero)")
     ch = history.changes(horizon, start, end, overlapping=overlapping)
     if not len(ch):
         span = f"{start or history.first_date} .. {end or history.last_date}"

@@ -142,8 +142,10 @@ class History:
             )
         if np.isinf(v).any():
             raise HistoryError("History.values: expected finite levels (NaN = no observation)")
-        if self.max_carry_days < 0:
-            raise HistoryError("History.max_carry_days: expected a number of days >= 0")
+        carry = self.max_carry_days
+        if isinstance(carry, bool) or not isinstance(carry, int | np.integer) or carry < 0:
+            raise HistoryError(f"max_carry_days: got {carry!r}; expected a whole number of "
+                               "days >= 0")
         object.__setattr__(self, "_parsed", parsed)
 
     # ------------------------------------------------------------------ loading
@@ -192,9 +194,16 @@ class History:
         return pl.DataFrame(cols)
 
     def select(self, factors: Sequence[str]) -> History:
-        """The history of some factors (names ignore case); the calendar shrinks to their
-        dates."""
-        idx = sorted({self.space.index(f) for f in factors})
+        """The history of some factors (names ignore case, JPY.12M is JPY.1Y); the calendar
+        shrinks to their dates."""
+        if isinstance(factors, str) or not isinstance(factors, Sequence) or not factors:
+            raise HistoryError(f"select: got {factors!r}; expected a list of factor names "
+                               f"like ['JPY.10Y', 'FX.JPY'] (the history has "
+                               f"{', '.join(self.factors)})")
+        try:
+            idx = sorted({self.space.index(f) for f in factors})
+        except ValueError as exc:
+            raise HistoryError(f"{self.source}: select: {exc}") from None
         v = self.values[:, idx]
         keep = np.isfinite(v).any(axis=1)
         return History(

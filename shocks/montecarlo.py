@@ -28,6 +28,9 @@ from shocks.history import History, Window, check_history
 from shocks.model import ScenarioSet
 
 DISTRIBUTIONS = ("normal", "t")
+#: The most draws of one call: a set is scenarios x factors x the curves' knots in memory, and
+#: its tail figures settle long before this many.
+MAX_DRAWS = 1_000_000
 
 
 def monte_carlo(
@@ -50,8 +53,9 @@ def monte_carlo(
         HistoryError: bad arguments, or no factor has enough changes in the window.
     """
     check_history(history)
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise HistoryError(f"n: got {n!r}; expected a whole number of scenarios >= 1")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= MAX_DRAWS:
+        raise HistoryError(f"n: got {n!r}; expected a whole number of scenarios from 1 to "
+                           f"{MAX_DRAWS:,}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise HistoryError(f"seed: got {seed!r}; expected a whole number >= 0")
     if dist not in DISTRIBUTIONS:

@@ -132,10 +132,20 @@ def test_generators_refuse_what_they_cannot_draw() -> None:
         (lambda: shocks.historical(h, today="2020-01-01"), "only rates='relative' reads it"),
         (lambda: shocks.predict(h, [("JPY.40Y", 60)]), "given: got a list; expected a mapping"),
         (lambda: shocks.fill_unshocked("historical", h), "got a str; expected a ScenarioSet"),
+        (lambda: shocks.monte_carlo(h, n=10**11), "n: got 100000000000; expected a whole"),
+        (lambda: shocks.historical(h, rates="relative", displacement=-5.0),
+         "displacement: got -5.0; expected percentage points >= 0"),
+        (lambda: h.select("JPY.10Y"), "select: got 'JPY.10Y'; expected a list of factor names"),
+        (lambda: h.select([]), "select: got \\[\\]; expected a list"),
+        (lambda: h.select(["JPY.99Y"]), "'JPY.99Y' is not one of the factors"),
+        (lambda: dataclasses.replace(h, max_carry_days="10"),
+         "max_carry_days: got '10'; expected a whole number of days"),
     ):
         with pytest.raises(HistoryError, match=message):
             call()
     assert len(shocks.monte_carlo(h, n=np.int64(3), seed=np.int64(1))) == 3
+    # JPY.120M is the JPY.10Y column, as the loader reads one for the other.
+    assert h.select(["JPY.120M"]).factors == h.select(["JPY.10Y"]).factors
     with pytest.raises(ValueError, match="600,000,000,000,001 shifts; expected at most"):
         shocks.parallel_grid(step_bp=1e-12)
     with pytest.raises(ValueError, match="expected finite numbers of bp"):
