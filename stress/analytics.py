@@ -13,13 +13,13 @@ from stress.book import Book, build_book
 from stress.engine import as_portfolio
 from stress.instruments import INSTRUMENTS
 from stress.kernels.scenarios import Futures
-from stress.market import Market
+from stress.market import MarketSource, as_market
 from stress.prepare import Prepared, prepare_book
 from stress.pricing import KEY_TENORS, bond_risk, simple_yield
 
 
 def analytics(
-    portfolio: Portfolio | PositionSource, market: Market, *, base_currency: str | None = None
+    portfolio: Portfolio | PositionSource, market: MarketSource, *, base_currency: str | None = None
 ) -> pl.DataFrame:
     """One row per position.
 
@@ -47,7 +47,7 @@ def analytics(
     in scenarios), ``conversion_factor``; durations are the CTD's forward ones and ``dv01`` the
     CTD's forward DV01 over the conversion factor times the contracts.
     """
-    market = market.with_base(base_currency)
+    market = as_market(market).with_base(base_currency)
     return book_analytics(build_book(as_portfolio(portfolio, market), market))
 
 

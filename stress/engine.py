@@ -21,7 +21,7 @@ from stress.evaluate import check_count, check_finite, evaluate, tail_components
 from stress.groups import groupings
 from stress.histories import market_history
 from stress.io import OutputError
-from stress.market import Market
+from stress.market import Market, MarketSource, as_market
 from stress.prepare import Prepared, prepare
 from stress.resolve import resolve
 from stress.result import StressResult, build_result
@@ -37,7 +37,7 @@ MAX_WORST = 100_000
 
 def run(
     portfolio: Portfolio | PositionSource,
-    market: Market,
+    market: MarketSource,
     scenarios: ScenarioSource | Sequence[ScenarioSource],
     *,
     detail: str = "summary",
@@ -102,6 +102,7 @@ def run(
             shard with (tasks done, total).
     """
     check_detail(detail)
+    market = as_market(market)
     for name, flag in (("fill_unshocked", fill_unshocked), ("skip_invalid", skip_invalid)):
         if not isinstance(flag, bool | np.bool_):
             raise TypeError(f"{name}: got {flag!r}; expected True or False")

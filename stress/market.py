@@ -10,12 +10,13 @@ import contextlib
 import datetime as dt
 import itertools
 import math
+import os
 import re
 import reprlib
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Union
 
 import numpy as np
 
@@ -44,6 +45,21 @@ MAX_GOLD_USD: Final = 1e7
 _repr = reprlib.Repr()
 _repr.maxlevel, _repr.maxlist, _repr.maxdict, _repr.maxtuple = 3, 12, 8, 12
 _repr.maxstring, _repr.maxother, _repr.maxlong = 80, 80, 40
+
+
+#: A market, or the path of a market file.
+MarketSource = Union["Market", str, os.PathLike[str]]
+
+
+def as_market(market: MarketSource) -> Market:
+    """``market`` as it is when a Market, else the market file it names (the API takes either,
+    as it takes positions as a Portfolio or a file)."""
+    if isinstance(market, Market):
+        return market
+    if isinstance(market, str | os.PathLike):
+        return Market.load(market)
+    raise TypeError(f"market: got {_show(market)}; expected a stress.Market or the path of a "
+                    "market file (stress.Market.load reads one)")
 
 
 def _show(value: Any) -> str:
@@ -77,15 +93,19 @@ class Market:
     source: str = "<market>"
 
     @classmethod
-    def load(cls, path: str | Path) -> Market:
+    def load(cls, path: str | os.PathLike[str]) -> Market:
         """Read a market TOML file (see the README for the format)."""
+        if not isinstance(path, str | os.PathLike):
+            raise MarketError(f"market file: got {_show(path)}; expected a path")
         p = Path(path)
-        if p.is_dir():
-            raise MarketError(f"{p}: is a directory; expected a market TOML file")
         try:
+            if p.is_dir():
+                raise MarketError(f"{p}: is a directory; expected a market TOML file")
             raw = p.read_bytes()
         except OSError as exc:
             raise MarketError(f"{p}: cannot read market file ({exc.strerror or exc})") from exc
+        except ValueError as exc:  # a NUL in the path
+            raise MarketError(f"{_show(str(p))}: cannot read market file ({exc})") from None
         try:
             text, _ = decode_text(raw)
         except TextDecodeError as exc:
@@ -142,7 +162,7 @@ class Market:
         usd_value = _fx(data.get("fx", {}), source)
         gold = _gold(data.get("gold", {}), source)
         market = cls(val, base, curves, usd_value, gold, source)
-        market.fx_rate(base, "USD")  # the base currency needs a USD value
+        market._check_base(f"{source}: base_currency")
         return market
 
     def with_base(self, base_currency: str | None) -> Market:
@@ -156,8 +176,22 @@ class Market:
         if code == self.base_currency:
             return self
         out = replace(self, base_currency=code)
-        out.fx_rate(out.base_currency, "USD")
+        out._check_base("base currency", base_currency)  # an argument: not the file's fault
         return out
+
+    def _check_base(self, what: str, given: str | None = None) -> None:
+        """Refuse a base currency the market has no USD value of, naming where it came from
+        (``what``: the file's key or the argument) rather than the [fx] table."""
+        code = self.base_currency
+        if code in self.usd_value:
+            return
+        known = ", ".join(sorted(self.usd_value))
+        got = _show(code if given is None else given)
+        if code not in ISO_4217 or code == "XAU":
+            raise MarketError(f"{what}: got {got}; expected an ISO 4217 currency code the market "
+                              f"prices ({known})")
+        raise MarketError(f"{what}: got {got}; the market's [fx] table prices {known}, not "
+                          f"{code} (add a pair such as USD{code}, or pick one of these)")
 
     def fx_rate(self, currency: str, base: str | None = None) -> float:
         """Units of ``base`` (default: the market's base currency) per one unit of ``currency``."""

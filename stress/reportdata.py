@@ -50,7 +50,7 @@ from stress.engine import as_portfolio, check_worst, load_for, run_prepared
 from stress.families import BY_KEY, JGB_2026, families_of
 from stress.io import FORMATS
 from stress.kernels.scenarios import DETAIL
-from stress.market import Market
+from stress.market import Market, MarketSource, as_market
 from stress.output import MANIFEST, OutputSet
 from stress.prepare import Prepared, prepare_book
 from stress.pricing import KEY_TENORS
@@ -462,7 +462,7 @@ def generated_risk(summary: pl.DataFrame, family: list[str]) -> pl.DataFrame:
 
 def run_report(
     portfolio: Portfolio | PositionSource,
-    market: Market,
+    market: MarketSource,
     scenarios: ScenarioSource | Sequence[ScenarioSource],
     *,
     base_currency: str | None = None,
@@ -476,7 +476,7 @@ def run_report(
     ``stress run --report``."""
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
-    market = market.with_base(base_currency)
+    market = as_market(market).with_base(base_currency)
     portfolio = as_portfolio(portfolio, market, skip_invalid=skip_invalid)
     check_worst(worst, None)
     book = build_book(portfolio, market, skip_invalid=skip_invalid)

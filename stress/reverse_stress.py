@@ -38,7 +38,7 @@ from stress.engine import as_portfolio, run_prepared
 from stress.evaluate import check_count, evaluate, total_pnl
 from stress.groups import Groupings
 from stress.histories import market_history
-from stress.market import Market
+from stress.market import Market, MarketSource, as_market
 from stress.prepare import Prepared, prepare
 from stress.resolve import resolve
 
@@ -86,7 +86,7 @@ class ReverseStress:
 
 def reverse(
     portfolio: Portfolio | PositionSource,
-    market: Market,
+    market: MarketSource,
     loss: float,
     *,
     history: History | None = None,
@@ -119,6 +119,7 @@ def reverse(
         raise ReverseStressError(f"tolerance: got {tolerance!r}; expected a fraction of the "
                                  "loss between 0 and 1, e.g. 0.001")
     check_count("max_iterations", max_iterations, 1)
+    market = as_market(market)
     portfolio = as_portfolio(portfolio, market)
     market = market.with_base(base_currency)
     h = market_history(market, history)

@@ -29,7 +29,7 @@ from shocks.model import ScenarioSet
 from stress.engine import as_portfolio, load_for, run_prepared
 from stress.evaluate import RawSums, check_finite, evaluate, pnl_of
 from stress.groups import Groupings
-from stress.market import Market
+from stress.market import MarketSource, as_market
 from stress.prepare import Prepared, prepare
 from stress.resolve import ResolvedShocks, resolve
 from stress.result import StressResult, derived_columns, enum_of
@@ -112,7 +112,7 @@ class Session:
     def __init__(
         self,
         portfolio: Portfolio | PositionSource,
-        market: Market,
+        market: MarketSource,
         scenarios: ScenarioSource | Sequence[ScenarioSource],
         *,
         base_currency: str | None = None,
@@ -120,7 +120,7 @@ class Session:
         history: History | None = None,
         fill_unshocked: bool = False,
     ) -> None:
-        self.market = market.with_base(base_currency)
+        self.market = as_market(market).with_base(base_currency)
         self.scenarios: ScenarioSet = load_for(self.market, scenarios, history,
                                                fill_unshocked=fill_unshocked)  # fmt: skip
         self.risk_levels = check_levels(risk_levels)

@@ -151,3 +151,20 @@ def test_generators_refuse_what_they_cannot_draw() -> None:
     with pytest.raises(ValueError, match="expected finite numbers of bp"):
         shocks.parallel_grid(step_bp=math.nan)
     assert shocks.parallel_grid(-0.3, 0.3, 0.1).names[3] == "parallel_p0"
+
+
+def test_a_market_may_be_a_file_and_anything_else_is_named() -> None:
+    path = stress.default_market_path()
+    a = stress.run(BOOK, path, SCEN)
+    assert a.summary.equals(stress.run(BOOK, MARKET, SCEN).summary)
+    assert stress.analytics(BOOK, str(path)).height == len(BOOK)
+    for call in (lambda m: stress.run(BOOK, m, SCEN), lambda m: stress.analytics(BOOK, m),
+                 lambda m: stress.Session(BOOK, m, SCEN), lambda m: stress.reverse(BOOK, m, 1e6)):
+        with pytest.raises(TypeError, match=r"market: got None; expected a stress\.Market or "
+                           "the path of a market file"):
+            call(None)
+    for bad, message in ((None, "market file: got None; expected a path"),
+                         ("m\x00.toml", "cannot read market file \\(embedded null byte\\)"),
+                         ("x" * 300 + ".toml", "cannot read market file \\(File name too long")):
+        with pytest.raises(stress.MarketError, match=message):
+            stress.Market.load(bad)  # type: ignore[arg-type]

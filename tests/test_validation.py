@@ -483,7 +483,8 @@ def test_market_base_currency(tmp_path):
     assert market_error(tmp_path, text) == "base_currency 'XYZ' is not an ISO 4217 code"
     text = GOOD_MARKET.replace('base_currency = "USD"', 'base_currency = "EUR"')
     assert market_error(tmp_path, text) == (
-        "no FX rate for EUR (the [fx] table prices JPY, USD); add a pair such as USDEUR")
+        "base_currency: got 'EUR'; the market's [fx] table prices JPY, USD, not EUR (add a pair "
+        "such as USDEUR, or pick one of these)")
 
 
 @pytest.mark.parametrize(
@@ -523,7 +524,12 @@ def test_market_lookups_name_what_is_missing(tmp_path):
         f"{path}: no FX rate for GBP (the [fx] table prices JPY, USD); add a pair such as USDGBP")
     with pytest.raises(MarketError) as info:
         market.with_base("CHF")
-    assert "no FX rate for CHF" in str(info.value)
+    assert str(info.value) == ("base currency: got 'CHF'; the market's [fx] table prices JPY, "
+                               "USD, not CHF (add a pair such as USDCHF, or pick one of these)")
+    for code in ("", "ZZZ", "XAU"):
+        with pytest.raises(MarketError, match=f"base currency: got '{code}'; expected an ISO "
+                           r"4217 currency code the market prices \(JPY, USD\)"):
+            market.with_base(code)
 
 
 def test_analytics_names_every_missing_curve_fx_rate_and_gold_price(tmp_path):
