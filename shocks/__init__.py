@@ -8,7 +8,7 @@ market history (historical simulation, Monte Carlo, predictive stress).
 """
 
 from shocks.covariance import Covariance, covariance
-from shocks.errors import HistoryError, ScenarioError
+from shocks.errors import HistoryError, HistoryWarning, ScenarioError
 from shocks.factors import Factor, FactorSpace, parse_factor
 from shocks.generators import parallel_grid
 from shocks.historical import historical
@@ -30,6 +30,7 @@ __all__ = [
     "FactorSpace",
     "History",
     "HistoryError",
+    "HistoryWarning",
     "Level",
     "Prediction",
     "ScenarioError",

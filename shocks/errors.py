@@ -13,6 +13,10 @@ class ScenarioError(ValueError):
     """A scenario file or definition that cannot be used."""
 
 
+class HistoryWarning(UserWarning):
+    """A market history that loads but looks wrong (e.g. a yield cell in bp)."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with one input cell, row or column (``row`` is 1-based over data rows,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from shocks.errors import HistoryError, Problem
+from shocks.errors import HistoryError, HistoryWarning, Problem
 from shocks.factors import FACTOR_FORMS, Factor, parse_factor
 from shocks.history import MAX_CARRY_DAYS, History
 
@@ -28,6 +29,9 @@ HistorySource = str | Path | pd.DataFrame | pl.DataFrame
 
 #: Accepted yield levels (percent): anything outside is a unit or data error.
 RATE_MIN, RATE_MAX = -50.0, 100.0
+#: Percentage points a yield may move between two observations without a warning: more
+#: than any developed market's yields have moved in a day or over a gap in the data.
+RATE_JUMP_PCT = 10.0
 #: Highest accepted value of one unit of a currency in USD (an inverted quote of a currency
 #: worth thousands to the dollar lands above it) and gold price in USD per ounce.
 FX_MAX, GOLD_MAX = 1e4, 1e6
@@ -218,6 +222,7 @@ def _validate(df: pl.DataFrame, name: str, max_carry_days: int) -> History:
     keep = np.isfinite(values).any(axis=1)
     if not keep.any():
         raise HistoryError(f"{name}: no observations; every factor cell is empty")
+    _warn_jumps(values, dates, [f for _, f in order], name)
     return History(
         dates=dates[keep],
         factors=tuple(f.name for _, f in order),
@@ -341,3 +346,26 @@ def _numbers(
             problems.append(Problem(name, i + 1, shown, values[i], why))
     x[bad | is_null] = np.nan
     return x
+
+
+def _warn_jumps(values: np.ndarray, dates: np.ndarray, factors: list[Factor], name: str) -> None:
+    """Warn of a yield that moves by more than RATE_JUMP_PCT from one observation to the next:
+    within the -50..100 % range, a cell typed in bp (34.4 for 0.344) would make a pair of
+    ±3,400 bp moves that dominate every tail figure."""
+    for j, f in enumerate(factors):
+        if f.kind != "rate":
+            continue
+        seen = np.flatnonzero(np.isfinite(values[:, j]))
+        if len(seen) < 2:
+            continue
+        v = values[seen, j]
+        step = np.abs(np.diff(v))
+        k = int(np.argmax(step))
+        if step[k] > RATE_JUMP_PCT:
+            warnings.warn(
+                f"{name}: row {seen[k + 1] + 1}, column {f.name!r}: {v[k]:g} % on "
+                f"{dates[seen[k]]}, then {v[k + 1]:g} % on {dates[seen[k + 1]]}: a move of "
+                f"{step[k]:g} percentage points between two observations; is a cell in bp?",
+                HistoryWarning,
+                stacklevel=4,
+            )

@@ -14,6 +14,7 @@ import logging
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
@@ -340,7 +341,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not out.is_terminal:
         # Piped or captured output has no width to fit; never elide numbers.
         out = Console(width=200, markup=False, highlight=False)
-    with _terminate_cleanly():
+    with _terminate_cleanly(), warnings.catch_warnings():
+        # The packages' warnings (a yield that did not converge, a history that looks
+        # mistyped) as log lines, without Python's file and source line.
+        warnings.showwarning = lambda message, *_a, **_k: log.warning("%s", message)
         try:
             if args.command == "analytics":
                 return _analytics(args, out, err)

@@ -7,10 +7,20 @@ factors the market prices — a curve it has, an FX rate it has, gold when it ha
 
 from __future__ import annotations
 
+import warnings
+
 from shocks.errors import HistoryError
 from shocks.factors import parse_factor
 from shocks.history import History, check_history, default_history
 from stress.market import Market
+from stress.warnings import StressWarning
+
+#: An FX rate's last level in the history this many times the market's, or less than its
+#: inverse: a quote the other way round (JPY: about 25,000 times).
+FX_LEVEL_RATIO = 10.0
+#: Percentage points between a yield's last level and the market's: beyond any move of a
+#: developed market's yields over years.
+RATE_LEVEL_GAP = 10.0
 
 
 def market_history(market: Market, history: History | None = None) -> History:
@@ -27,7 +37,41 @@ def market_history(market: Market, history: History | None = None) -> History:
             f"{h.source}: none of its factors ({', '.join(h.factors)}) is priced by the market "
             f"({market.source}: curves {', '.join(sorted(market.curves))})"
         )
-    return h if len(keep) == len(h.factors) else h.select(keep)
+    h = h if len(keep) == len(h.factors) else h.select(keep)
+    for msg in implausible_levels(h, market):
+        warnings.warn(msg, StressWarning, stacklevel=2)
+    return h
+
+
+def implausible_levels(h: History, market: Market) -> list[str]:
+    """What in ``h`` looks like a unit or quote mistake the loader's ranges let through: an FX
+    rate whose last level is more than FX_LEVEL_RATIO from the market's (a quote the other way
+    round), a yield whose last level is more than RATE_LEVEL_GAP percentage points from the
+    market's zero rate at its tenor (a column in bp; the loader warns of a single cell,
+    ``shocks.HistoryWarning``). Histories end before the market's date and rates move, so
+    these are warnings with generous bounds, not refusals."""
+    out: list[str] = []
+    last, when = h.levels()
+    for j, name in enumerate(h.factors):
+        f = parse_factor(name)
+        if f.kind == "fx":
+            ratio = last[j] / market.usd_value[f.currency]
+            if max(ratio, 1.0 / ratio) > FX_LEVEL_RATIO:
+                out.append(
+                    f"{h.source}: {name} is {last[j]:.6g} USD on {when[j]}, the market's "
+                    f"{market.usd_value[f.currency]:.6g}: {name} is the value of one "
+                    f"{f.currency} in USD; is it quoted the other way round?"
+                )
+        elif f.kind == "rate":
+            assert f.tenor is not None
+            curve = market.curves[f.currency]
+            now = 100.0 * float(curve.zero(f.tenor.years))
+            if abs(last[j] - now) > RATE_LEVEL_GAP:
+                out.append(
+                    f"{h.source}: {name} is {last[j]:.4g} % on {when[j]}, the market's zero "
+                    f"rate there {now:.4g} %: yields are in percent; is the column in bp?"
+                )
+    return out
 
 
 def _priced(name: str, market: Market) -> bool:

@@ -99,13 +99,14 @@ class Market:
             raise MarketError(f"market file: got {_show(path)}; expected a path")
         p = Path(path)
         try:
-            if p.is_dir():
-                raise MarketError(f"{p}: is a directory; expected a market TOML file")
-            raw = p.read_bytes()
+            is_dir = p.is_dir()
+            raw = b"" if is_dir else p.read_bytes()
         except OSError as exc:
             raise MarketError(f"{p}: cannot read market file ({exc.strerror or exc})") from exc
         except ValueError as exc:  # a NUL in the path
             raise MarketError(f"{_show(str(p))}: cannot read market file ({exc})") from None
+        if is_dir:
+            raise MarketError(f"{p}: is a directory; expected a market TOML file")
         try:
             text, _ = decode_text(raw)
         except TextDecodeError as exc:

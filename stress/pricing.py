@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 from dataclasses import dataclass
 
@@ -13,8 +12,6 @@ from stress.book import Book
 from stress.kernels.bonds import curve_risk, settled_price, solve_yield, yield_risk
 from stress.kernels.schedules import simple_yield_years
 from stress.warnings import StressWarning
-
-log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -84,7 +81,6 @@ def bond_risk(book: Book, key_tenors: tuple[float, ...] = KEY_TENORS) -> BondRis
     if not ok.all():
         bad = book.portfolio.frame["position_id"].gather(book.cashflow_pos[live[~ok]]).to_list()
         msg = f"yield to maturity did not converge for {', '.join(bad[:10])}; left empty"
-        log.warning(msg)
         warnings.warn(msg, StressWarning, stacklevel=2)
         y[~ok] = np.nan
     m, c = np.empty(len(live)), np.empty(len(live))

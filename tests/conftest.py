@@ -8,7 +8,8 @@ Profiles, chosen with the environment variable ``HYPOTHESIS_PROFILE``:
 - ``explore``: random, with ``STRESS_EXPLORE`` (default 20) times the examples each test asks
   for. Run it before you stop; a failure it finds becomes an ``@example`` regression.
 
-The package's own ``StressWarning`` is an error in every test (``pyproject.toml``).
+The packages' own ``StressWarning`` and ``HistoryWarning`` are errors in every test
+(``pyproject.toml``).
 """
 
 from __future__ import annotations

@@ -168,3 +168,14 @@ def test_a_market_may_be_a_file_and_anything_else_is_named() -> None:
                          ("x" * 300 + ".toml", "cannot read market file \\(File name too long")):
         with pytest.raises(stress.MarketError, match=message):
             stress.Market.load(bad)  # type: ignore[arg-type]
+
+
+def test_a_history_quoted_the_other_way_round_is_warned_of() -> None:
+    h = synthetic(300)
+    j = h.factors.index("FX.JPY")
+    values = h.values.copy()
+    values[:, j] = 1.0 / values[:, j]  # USDJPY where the value of one yen in USD belongs
+    upside_down = dataclasses.replace(h, values=values)
+    with pytest.warns(stress.StressWarning, match="FX.JPY is .* USD on .*, the market's 0.00627"
+                      ".*is it quoted the other way round"):
+        stress.reverse(BOOK, MARKET, 1e6, history=upside_down)

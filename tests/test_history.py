@@ -427,3 +427,12 @@ def test_history_helpers() -> None:
         History(dates=h.dates[::-1].copy(), factors=h.factors, values=h.values)
     with pytest.raises(HistoryError, match="expected canonical names"):
         History(dates=h.dates, factors=("jpy.10y", "USD.10Y"), values=h.values)
+
+
+def test_a_yield_cell_in_bp_is_warned_of_by_row_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text("date,JPY.10Y,XAU\n2015-09-10,0.349,1100\n2015-09-11,34.4,1101\n"
+                    "2015-09-14,0.351,1102\n")
+    with pytest.warns(shocks.HistoryWarning, match=r"h\.csv: row 2, column 'JPY\.10Y': 0\.349 % "
+                      r"on 2015-09-10, then 34\.4 % on 2015-09-11: a move of 34\.051 percentage"):
+        shocks.load_history(path)
