@@ -225,6 +225,8 @@ def _from_frame(df: pl.DataFrame, origin: str) -> ScenarioSet:
             continue
         head, _, rest = c.strip().partition(".")
         if key == "gold":
+            if gold is not None:
+                problems.column(c, f"one gold column (column {gold!r} is the same)")
             gold = c
         elif head.lower() == "rates" and rest:
             ccy, _, label = rest.partition(".")

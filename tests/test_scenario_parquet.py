@@ -157,6 +157,9 @@ BAD_FRAMES: list[tuple[dict[str, Any], str, str]] = [
     ({"scenario": ["a"], "fx.USD": [1.0]}, "column 'fx.USD'", "other than USD"),
     ({"scenario": ["a"], "fx.JPY": [1.0], "FX.jpy": [1.0]}, "column 'FX.jpy'",
      "each currency once"),
+    # Two gold columns: the last used to win, silently.
+    ({"scenario": ["a"], "gold": [10.0], "Gold": [-50.0]}, "column 'Gold'",
+     "one gold column (column 'gold' is the same)"),
     ({"name": ["a"], "gold": [1.0]}, "column 'scenario'", "a 'scenario' column"),
     ({"scenario": ["a"], "description": [3]}, "column 'description'", "text (the column holds"),
     ({"scenario": [1, 2]}, "column 'scenario'", "text (the column holds Int64)"),
