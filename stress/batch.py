@@ -169,6 +169,14 @@ class WorkDir:
                 f"{self.path}: another run is working here (same --out); wait for it to end"
             ) from None
         self._lock = lock
+        try:
+            self._prepare(key, meta)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: the work kept here cannot be used ({exc}); remove "
+                              "the directory to start afresh") from exc
+
+    def _prepare(self, key: str, meta: dict[str, Any]) -> None:
+        """Empty the directory of work for other inputs, and make its layout."""
         info = self._read_info()
         if info.get("key") != key or info.get("version") != WORK_VERSION:
             if info:
@@ -235,11 +243,24 @@ class WorkDir:
     def sums_name(self, shard: int, lo: int) -> str:
         return f"s{shard:06d}-{lo:07d}.npz"
 
-    def has_sums(self, shard: int, lo: int, part: str | None) -> bool:
-        """Whether the task is done: its sums saved (after its detail file ``part``)."""
-        if not (self.path / "sums" / self.sums_name(shard, lo)).exists():
-            return False
-        return part is None or (self.parts / part).exists()
+    def has_sums(self, shard: int, lo: int, hi: int, part: str | None, n_groups: int,
+                 worst: int) -> bool:  # fmt: skip
+        """Whether the task is done: its sums saved whole, for this shard and these scenarios
+        ``lo:hi`` (after its detail file ``part``, which must hold the rows it recorded). A
+        kept file that is damaged or not the task's is removed, and the task runs again."""
+        path = self.path / "sums" / self.sums_name(shard, lo)
+
+        def whole(z: dict[str, Any]) -> bool:
+            n = hi - lo
+            if (int(z["shard"]), int(z["lo"]), int(z["hi"])) != (shard, lo, hi) or (
+                z["sums"].shape != (n, n_groups, N_METRICS) or z["worst"].shape != (n, worst)
+                or z["worst_detail"].shape != (n, worst, N_DETAIL)
+                or (str(z["part"]) or None) != part
+            ):  # fmt: skip
+                return False
+            return part is None or _rows(self.parts / part) == int(z["rows"])
+
+        return self._kept(path, whole)
 
     def save_sums(self, p: Partial) -> None:
         self._save(
@@ -270,8 +291,32 @@ class WorkDir:
     def finish_name(self, shard: int, count: int = 1) -> str:
         return f"f{shard:06d}-{count:04d}.npz"
 
-    def has_finish(self, shard: int, count: int = 1) -> bool:
-        return (self.path / "finish" / self.finish_name(shard, count)).exists()
+    def has_finish(self, shard: int, count: int, n_scenarios: int, worst: int,
+                   levels: Sequence[float]) -> bool:  # fmt: skip
+        """Whether the second pass of shards ``shard:shard + count`` is done and kept whole
+        (for ``n_scenarios`` scenarios and these ES levels); else as ``has_sums``."""
+        path = self.path / "finish" / self.finish_name(shard, count)
+
+        def whole(z: dict[str, Any]) -> bool:
+            return (int(z["shard"]) == shard and z["worst"].shape == (n_scenarios, worst)
+                    and z["worst_detail"].shape == (n_scenarios, worst, N_DETAIL)
+                    and sorted(z["levels"].tolist()) == sorted(levels))  # fmt: skip
+
+        return self._kept(path, whole)
+
+    def _kept(self, path: Path, whole: Callable[[dict[str, Any]], bool]) -> bool:
+        if not path.exists():
+            return False
+        try:
+            ok = whole(self._load(path))
+        except Exception as exc:  # a damaged file fails in numpy, zipfile or on a missing key
+            log.warning("%s: unreadable (%s): running its task again", path, exc)
+            ok = None
+        if ok is False:
+            log.warning("%s: not the result of its task: running that task again", path)
+        if not ok:
+            path.unlink(missing_ok=True)
+        return bool(ok)
 
     def save_finish(self, f: Finish, count: int = 1) -> None:
         arrays: dict[str, Any] = {
@@ -562,7 +607,8 @@ def run_sharded(
             run: list[int] = []
             for i in range(first, first + count):
                 part = part_name(i, lo, fmt) if positions else None
-                if work is not None and work.has_sums(i, lo, part):
+                if work is not None and work.has_sums(i, lo, bounds[lo], part, groups.n_groups,
+                                                      worst):  # fmt: skip
                     reducer.add(i, lo, None)
                     kept += 1
                 else:
@@ -681,7 +727,8 @@ def _second_pass(
     results: dict[tuple[int, int], Finish] = {}
     todo = []
     for block in blocks:
-        if work is not None and work.has_finish(*block):
+        if work is not None and work.has_finish(*block, len(both), raw.worst.shape[1],
+                                                list(tails)):  # fmt: skip
             done += 1
             work.resumed += 1
         else:
@@ -751,3 +798,13 @@ def _check_finite(
         "scenario's shifts and the position's notional and prices"
     )
 
+
+
+def _rows(path: Path) -> int | None:
+    """The rows of a kept detail part, None when it cannot be read (a part a crash cut short:
+    its writer renames it into place without an fsync)."""
+    try:
+        scan = pl.scan_csv(path) if path.suffix == ".csv" else pl.scan_parquet(path)
+        return int(scan.select(pl.len()).collect().item())
+    except Exception:  # polars raises several kinds for a damaged file
+        return None

@@ -177,3 +177,30 @@ def test_one_run_at_a_time_holds_a_work_directory(tmp_path: Path) -> None:
     b.open("k", {})
     b.remove()
     assert not (tmp_path / "w").exists()
+
+
+def test_a_kept_result_that_is_damaged_or_misplaced_is_computed_again(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    """A kept task result is trusted only when it reads back whole as that task's: a sums
+    file copied over another shard's, or cut short, is removed and its task run again (the
+    totals used to take the copy's numbers, or the run failed as an internal error)."""
+    book = portfolios.load(portfolios.sample_path("global_macro"))
+    scen = shocks.monte_carlo(market_history(MARKET), n=40, seed=2)
+    work = tmp_path / "work"
+    first = stress.run(book, MARKET, scen, shard_positions=4, work_dir=work, risk=0.9,
+                       worst_scenarios=5)  # fmt: skip
+    sums = sorted((work / "sums").iterdir())
+    finish = sorted((work / "finish").iterdir())
+    assert len(sums) == 5 and finish
+    sums[2].write_bytes(sums[1].read_bytes())
+    sums[3].write_bytes(sums[3].read_bytes()[:500])
+    sums[4].write_bytes(b"")
+    finish[0].write_bytes(finish[0].read_bytes()[:300])
+    again = stress.run(book, MARKET, scen, shard_positions=4, work_dir=work, risk=0.9,
+                       worst_scenarios=5)  # fmt: skip
+    assert again.raw.sums.tobytes() == first.raw.sums.tobytes()
+    assert again.worst.equals(first.worst)
+    assert again.components[0.9].tobytes() == first.components[0.9].tobytes()
+    said = caplog.text
+    assert f"{sums[2]}: not the result of its task: running that task again" in said
+    assert f"{sums[3]}: unreadable" in said and f"{finish[0]}: unreadable" in said
