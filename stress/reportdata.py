@@ -555,11 +555,14 @@ def read(directory: str | Path) -> ReportData:
             if part in OPTIONAL:
                 continue
             raise ReportError(f"{directory}: incomplete output set: no {part} file; {rerun}")
+        if not isinstance(name, str):
+            raise ReportError(f"{directory / MANIFEST}: report file of {part}: got {name!r}; "
+                              f"expected a file name; {rerun}")
         path = directory / name
         if not path.is_file():
             raise ReportError(f"{directory}: incomplete output set: {name} is missing; {rerun}")
         try:
-            frames[part] = normalize(part, _read_frame(path))
+            frames[part] = _read_part(part, _read_frame(path))
         except ReportError as exc:
             raise ReportError(f"{path}: {exc}") from None
         except (OSError, pl.exceptions.PolarsError) as exc:
@@ -569,7 +572,66 @@ def read(directory: str | Path) -> ReportData:
     header = entry.get("header")
     if not isinstance(header, dict) or "base_currency" not in header:
         raise ReportError(f"{directory / MANIFEST}: report entry without its header; {rerun}")
+    for key, kinds in HEADER_TYPES.items():
+        value = header.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
+            raise ReportError(f"{directory / MANIFEST}: report header {key!r}: got {value!r}; "
+                              f"expected {' or '.join(k.__name__ for k in kinds)}; {rerun}")
+    n = header.get("scenarios")
+    if isinstance(n, int) and frames["summary"].height != n:
+        raise ReportError(f"{directory / files['summary']}: {frames['summary'].height} "
+                          f"scenarios where the run had {n} (a file cut short?); {rerun}")
     return ReportData(header=header, **frames)
+
+
+#: Types of the header fields a report computes with (the others are shown as text).
+HEADER_TYPES: dict[str, tuple[type, ...]] = {
+    "positions": (int,), "rejected_rows": (int,), "scenarios": (int,),
+    "run_seconds": (int, float),
+}  # fmt: skip
+
+
+def _read_part(part: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """A part read from a file, held to what a run writes (``normalize`` converts a run's own
+    frames): every value of its type, with the row of the first that is not; no missing key,
+    family or P&L; P&Ls finite. A hand-edited or damaged file would otherwise show a blank or
+    a NaN as a scenario's P&L, and rank it."""
+    normalize(part, frame.head(0))  # the missing columns, named
+    schema = SCHEMAS[part]
+    out = {}
+    for c in frame.columns:
+        dtype = schema.get(c, pl.Float64)
+        col = frame[c].str.strip_chars() if frame[c].dtype == pl.String and dtype != pl.String \
+            else frame[c]  # fmt: skip
+        try:
+            out[c] = col.cast(dtype, strict=True)
+        except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError):
+            bad = col.cast(dtype, strict=False).is_null() & col.is_not_null()
+            row = int(bad.arg_max() or 0)
+            raise ReportError(f"column {c!r}, row {row + 1}: got {frame[c][row]!r}; expected "
+                              f"{'a number' if dtype.is_numeric() else dtype}") from None
+    checked = pl.DataFrame(out)
+    keys = [c for c in REQUIRED_COLUMNS[part] if schema.get(c) == pl.String and c != "source"
+            and c != "description"] + [c for c in checked.columns if c.startswith("pnl")]
+    for c in keys:
+        missing = checked[c].is_null()
+        if missing.any():
+            raise ReportError(f"column {c!r}, row {int(missing.arg_max() or 0) + 1}: empty; "
+                              "expected a value")
+    for c in checked.columns:
+        if c.startswith("pnl"):
+            bad = ~checked[c].is_finite()
+            if bad.any():
+                row = int(bad.arg_max() or 0)
+                raise ReportError(f"column {c!r}, row {row + 1}: got {checked[c][row]}; "
+                                  "expected a finite amount")
+    if "family" in checked.columns:
+        unknown = ~checked["family"].is_in(list(BY_KEY))
+        if unknown.any():
+            row = int(unknown.arg_max() or 0)
+            raise ReportError(f"column 'family', row {row + 1}: got {checked['family'][row]!r}; "
+                              f"expected one of {', '.join(BY_KEY)}")
+    return checked
 
 
 def _read_frame(path: Path) -> pl.DataFrame:

@@ -8,8 +8,10 @@ import io
 import json
 import math
 import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -373,6 +375,47 @@ def test_report_of_an_incomplete_set_is_a_clear_error(bundled_run: dict[str, Pat
     fails(broken, "incomplete output set: worst.parquet is missing")
     (broken / "worst.parquet").write_text("not parquet")
     fails(broken, "worst.parquet: unreadable")
+
+
+
+def test_report_refuses_a_set_whose_numbers_were_damaged(bundled_run: dict[str, Path],
+                                                         tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:  # fmt: skip
+    """What a run never writes is refused by file, row and column, rather than shown: a
+    blank or NaN P&L used to rank its scenario first or last, a cut-short summary to show
+    half the run, an unknown family or a header field of another type to fail as a bug."""
+    def damaged(name: str, change: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+                header: dict[str, object] | None = None) -> Path:  # fmt: skip
+        d = tmp_path / f"d{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(bundled_run["out"], d)
+        if change is not None:
+            change(pl.read_parquet(d / name)).write_parquet(d / name)
+        if header is not None:
+            manifest = json.loads((d / MANIFEST).read_text())
+            manifest["report"]["header"].update(header)
+            (d / MANIFEST).write_text(json.dumps(manifest))
+        return d
+
+    def fails(directory: Path, fragment: str) -> None:
+        code, _, err = _run(["report", str(directory), "-o", str(tmp_path / "r.html")], capsys)
+        assert code == 2 and fragment in err and "Traceback" not in err, err
+
+    pnl_at = (lambda v: lambda f: f.with_columns(  # noqa: E731
+        pl.when(pl.int_range(pl.len()) == 6).then(v).otherwise(pl.col("pnl")).alias("pnl")))
+    fails(damaged("summary.parquet", pnl_at(float("nan"))),
+          "summary.parquet: column 'pnl', row 7: got nan; expected a finite amount")
+    fails(damaged("summary.parquet", pnl_at(None)),
+          "summary.parquet: column 'pnl', row 7: empty; expected a value")
+    fails(damaged("summary.parquet", lambda f: f.with_columns(pl.col("pnl").cast(pl.String)
+                                                             + "x")),
+          "summary.parquet: column 'pnl', row 1: got '")
+    fails(damaged("summary.parquet", lambda f: f.head(22)),
+          "summary.parquet: 22 scenarios where the run had 44 (a file cut short?)")
+    fails(damaged("scenarios.parquet", lambda f: f.with_columns(family=pl.lit("desk"))),
+          "scenarios.parquet: column 'family', row 1: got 'desk'; expected one of jgb_2026")
+    fails(damaged("summary.parquet", header={"positions": "19 bonds"}),
+          "report header 'positions': got '19 bonds'; expected int")
 
 
 def test_report_reads_a_reverse_stress_file(bundled_run: dict[str, Path], tmp_path: Path,
