@@ -439,6 +439,9 @@ class DetailWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
+        # On disk before its name: the task's sums, saved next, mark it done for a resume.
+        with open(self.tmp, "rb") as f:
+            os.fsync(f.fileno())
         os.replace(self.tmp, self.path)
         return self.path.name
 
