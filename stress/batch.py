@@ -38,6 +38,7 @@ import polars as pl
 
 from portfolios.model import Portfolio
 from shocks.model import ScenarioSet
+from stress.coverage import warn_unmoved
 from stress.dates import to_days
 from stress.evaluate import (
     NumericalError,
@@ -542,6 +543,7 @@ def run_sharded(
     groups = groupings(portfolio, by, valuation_day)
     curves, currencies = layout_names(portfolio)
     shocks = resolve(scen, market, curves, currencies)
+    warn_unmoved(portfolio, scen, market.base_currency)
     S = len(scen)
     positions = detail == "positions"
     by_position = positions or worst_scenarios is None or worst_scenarios >= S

@@ -18,6 +18,7 @@ from portfolios.model import Portfolio
 from shocks.errors import HistoryError
 from shocks.factors import describe
 from shocks.history import History
+from stress.coverage import GENERATED
 from stress.histories import market_history
 from stress.market import Market
 from stress.output import OutputSet
@@ -25,13 +26,10 @@ from stress.result import StressResult
 from stress.reverse_stress import ReverseStress, reverse, scenario_toml
 from stress.risk import DEFAULT_LEVELS, RiskError
 
-#: Origins of generated scenario sets (read back from a file: "<origin> (<file>)"): a run over
-#: one shows the risk panel.
-GENERATED = ("generator:historical", "generator:monte_carlo")
-
 
 def generated(origins: tuple[str, ...]) -> bool:
-    """Whether every scenario of a set was generated from market history."""
+    """Whether every scenario of a set was generated from market history (a run over one
+    shows the risk panel)."""
     return bool(origins) and all(o.startswith(GENERATED) for o in origins)
 
 _AMOUNT = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?)\s*(k|m|mn|bn|b)?\s*$",

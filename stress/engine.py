@@ -17,6 +17,7 @@ from shocks.history import History, check_history
 from shocks.library import ScenarioSource, load
 from shocks.model import ScenarioSet
 from stress.book import validate
+from stress.coverage import warn_unmoved
 from stress.evaluate import check_count, check_finite, evaluate, tail_components
 from stress.groups import groupings
 from stress.histories import market_history
@@ -283,6 +284,7 @@ def run_prepared(
     check_worst(worst, worst_scenarios)
     book = prepared.book
     scen = load(scenarios)
+    warn_unmoved(book.portfolio, scen, book.market.base_currency)
     groups = groupings(book.portfolio, by, book.cashflows.valuation_day)
     shocks = resolve(scen, book.market, book.currencies, book.position_currencies)
     raw, positions = evaluate(

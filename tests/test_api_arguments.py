@@ -18,6 +18,7 @@ import shocks
 import stress
 from shocks import HistoryError, ScenarioError
 from stress.groups import GroupingError
+from stress.histories import market_history
 from stress.io import OutputError
 from stress.market import MarketError
 from stress.reverse_stress import ReverseStressError
@@ -179,3 +180,19 @@ def test_a_history_quoted_the_other_way_round_is_warned_of() -> None:
     with pytest.warns(stress.StressWarning, match="FX.JPY is .* USD on .*, the market's 0.00627"
                       ".*is it quoted the other way round"):
         stress.reverse(BOOK, MARKET, 1e6, history=upside_down)
+
+
+def test_a_generated_set_that_leaves_a_holding_alone_is_warned_of() -> None:
+    # The bundled history has no gold price after 2018: its default window moves no gold,
+    # and the macro book holds 20,000 oz.
+    h = market_history(MARKET)
+    recent = shocks.monte_carlo(h, n=20, seed=1)
+    # (Nor has it a Bund or gilt curve: named whatever the window.)
+    with pytest.warns(stress.StressWarning, match="no generated scenario moves the EUR curve, "
+                      "the GBP curve, gold, to which the book is exposed"):
+        result = stress.run(BOOK, MARKET, recent)
+    assert (result.summary["pnl_gold"] == 0).all()
+    covered = shocks.monte_carlo(h, n=20, seed=1, window=("2013-04-01", "2018-03-31"))
+    with pytest.warns(stress.StressWarning, match="moves the EUR curve, the GBP curve, to which"):
+        assert (stress.run(BOOK, MARKET, covered).summary["pnl_gold"] != 0).any()
+    stress.run(BOOK, MARKET, "jgb_2026")  # hand-written scenarios leave factors alone freely

@@ -179,6 +179,7 @@ def test_one_run_at_a_time_holds_a_work_directory(tmp_path: Path) -> None:
     assert not (tmp_path / "w").exists()
 
 
+@pytest.mark.filterwarnings("ignore:no generated scenario moves the EUR curve")
 def test_a_kept_result_that_is_damaged_or_misplaced_is_computed_again(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
     """A kept task result is trusted only when it reads back whole as that task's: a sums
