@@ -14,7 +14,8 @@ import warnings
 import numpy as np
 
 from portfolios.model import Portfolio
-from shocks.model import ALL, ScenarioSet
+from shocks.factors import GOLD, Factor, FactorSpace
+from shocks.model import ScenarioSet
 from stress.warnings import StressWarning
 
 #: Origins of scenario sets drawn from market history (read back from a file: "<origin>
@@ -26,28 +27,26 @@ ON_CURVES = ("bond", "frn", "swap", "future")
 
 def unmoved(portfolio: Portfolio, scen: ScenarioSet, base_currency: str) -> list[str]:
     """The factors ``portfolio`` is exposed to that no scenario of ``scen`` drawn from history
-    moves: a curve of its instruments (no knot on it or on ALL), the FX rate of a position
-    currency against ``base_currency`` (neither currency's value in USD moves), gold."""
+    moves (``FactorSpace.given``): a curve of its instruments (no knot on it or on ALL, at any
+    tenor), the FX rate of a position currency against ``base_currency`` (neither currency's
+    value in USD moves), gold."""
     generated = np.flatnonzero([o.startswith(GENERATED) for o in scen.origins])
     if not len(generated) or not len(portfolio):
         return []
     s = scen.select(generated)
     f = portfolio.frame
-    out: list[str] = []
-    for ccy in sorted(f.filter(f["instrument"].is_in(ON_CURVES))["currency"].unique()):
-        rows = [s.currencies.index(c) for c in (ccy, ALL) if c in s.currencies]
-        if not s.knots[:, rows, :].any():
-            out.append(f"the {ccy} curve")
-
-    def fx_moves(ccy: str) -> bool:
-        if ccy not in s.fx_currencies:
-            return False
-        return bool((s.fx_pct[:, s.fx_currencies.index(ccy)] != 0.0).any())
-
-    for ccy in sorted(set(f["currency"].unique()) - {base_currency}):
-        if not (fx_moves(ccy) or fx_moves(base_currency)):
-            out.append(f"{ccy} against {base_currency}")
-    if (f["instrument"] == "gold").any() and not (s.gold_pct != 0.0).any():
+    curves = sorted(f.filter(f["instrument"].is_in(ON_CURVES))["currency"].unique())
+    currencies = sorted(set(f["currency"].unique()) - {base_currency})
+    # Every curve point of the set's tenors, the FX rates (USD is the numeraire) and gold.
+    factors = [Factor("rate", c, t) for c in curves for t in s.tenors]
+    factors += [Factor("fx", c) for c in sorted({*currencies, base_currency} - {"USD"})]
+    factors.append(Factor("gold", GOLD))
+    given = dict(zip(factors, FactorSpace(tuple(factors)).given(s).tolist(), strict=True))
+    out = [f"the {c} curve" for c in curves
+           if not any(given[Factor("rate", c, t)] for t in s.tenors)]  # fmt: skip
+    out += [f"{c} against {base_currency}" for c in currencies
+            if not (given.get(Factor("fx", c)) or given.get(Factor("fx", base_currency)))]
+    if (f["instrument"] == "gold").any() and not given[Factor("gold", GOLD)]:
         out.append("gold")
     return out
 
