@@ -147,13 +147,18 @@ class ReportData:
 
 def normalize(part: str, frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with the column types of ``part``: named types, float64 for the rest."""
+    _check_columns(part, frame)
     schema = SCHEMAS[part]
-    missing = [c for c in REQUIRED_COLUMNS[part] if c not in frame.columns]
-    if missing:
-        raise ReportError(f"{part}: missing column(s) {', '.join(missing)}")
     return frame.select(
         pl.col(c).cast(schema.get(c, pl.Float64), strict=False) for c in frame.columns
     )
+
+
+def _check_columns(part: str, frame: pl.DataFrame) -> None:
+    """Refuse a ``part`` frame without one of its REQUIRED_COLUMNS, naming them."""
+    missing = [c for c in REQUIRED_COLUMNS[part] if c not in frame.columns]
+    if missing:
+        raise ReportError(f"{part}: missing column(s) {', '.join(missing)}")
 
 
 def check_reverse(frame: pl.DataFrame) -> pl.DataFrame:
@@ -596,7 +601,7 @@ def _read_part(part: str, frame: pl.DataFrame) -> pl.DataFrame:
     frames): every value of its type, with the row of the first that is not; no missing key,
     family or P&L; P&Ls finite. A hand-edited or damaged file would otherwise show a blank or
     a NaN as a scenario's P&L, and rank it."""
-    normalize(part, frame.head(0))  # the missing columns, named
+    _check_columns(part, frame)
     schema = SCHEMAS[part]
     out = {}
     for c in frame.columns:
