@@ -33,7 +33,7 @@ def unmoved(portfolio: Portfolio, scen: ScenarioSet, base_currency: str) -> list
     generated = np.flatnonzero([o.startswith(GENERATED) for o in scen.origins])
     if not len(generated) or not len(portfolio):
         return []
-    s = scen.select(generated)
+    s = scen if len(generated) == len(scen) else scen.select(generated)
     f = portfolio.frame
     curves = sorted(f.filter(f["instrument"].is_in(ON_CURVES))["currency"].unique())
     currencies = sorted(set(f["currency"].unique()) - {base_currency})
