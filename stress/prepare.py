@@ -24,7 +24,12 @@ import polars as pl
 from portfolios.model import Portfolio
 from stress.book import Book, build_book
 from stress.groups import MISSING
-from stress.kernels.nodes import discount_nodes, ordered_sums
+from stress.kernels.nodes import (
+    discount_nodes,
+    discount_nodes_serial,
+    mark_slots,
+    ordered_sums,
+)
 from stress.kernels.scenarios import (
     NO_CREDIT,
     NO_SHIFT,
@@ -35,6 +40,7 @@ from stress.kernels.scenarios import (
     row_bounds,
 )
 from stress.market import Market
+from stress.work import threaded
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -170,26 +176,27 @@ def prepare_book(book: Book, spread_by: Sequence[str] = ()) -> Prepared:
     bucket_line = (uniq % span + NO_CREDIT).astype(np.int64)
     first_day = cf.valuation_day + 1
     n_days = int(cf.pay_day.max() - cf.valuation_day) if n else 1
-    pv, pv_t, pv_t2, pv_ts = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    slot = np.empty(n, dtype=np.int64)
     n_buckets = max(len(bucket_curve), 1)
     used = np.zeros(n_buckets * n_days, dtype=np.bool_)
     spread_time = book.spread_time if len(book.spread_time) == n else cf.time
     credit = book.credit if len(book.credit) == rows else np.ones(rows, dtype=np.bool_)
-    discount_nodes(cf.offsets, book.curve, bucket, bucket_line, credit, book.spread, cf.time,
-                   spread_time, cf.amount, cf.pay_day, first_day, n_days, book.curve_off,
-                   book.curve_t, book.curve_z, pv, pv_t, pv_t2, pv_ts, slot,
-                   used)  # fmt: skip
-    # Distinct (bucket, payment day) nodes without sorting the cashflows: compact the dense
-    # table of days to the ones some cashflow uses.
+    # Distinct (bucket, payment day) nodes without sorting the cashflows: mark the dense
+    # table of days, then number the slots some cashflow uses, in order.
+    mark_slots(cf.offsets, bucket, bucket_line, cf.time, spread_time, cf.pay_day, first_day,
+               n_days, used)  # fmt: skip
     slots = np.flatnonzero(used)
-    compact = np.empty(len(used), dtype=np.int64)
-    compact[slots] = np.arange(len(slots))
-    node = np.where(slot >= 0, compact[np.maximum(slot, 0)], -1)
+    node_of_slot = np.full(len(used), -1, dtype=np.int64)
+    node_of_slot[slots] = np.arange(len(slots))
+    pv, pv_t, pv_t2, pv_ts = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    node = np.empty(n, dtype=np.int64)
+    kernel = discount_nodes if threaded(n, rows) else discount_nodes_serial
+    kernel((cf.offsets, book.curve, bucket, bucket_line, credit, book.spread, cf.time,
+            spread_time, cf.amount, cf.pay_day, first_day, n_days, node_of_slot, book.curve_off,
+            book.curve_t, book.curve_z, pv, pv_t, pv_t2, pv_ts, node))  # fmt: skip
     node_bucket = slots // n_days
     node_day = (slots % n_days + 1).astype(np.int64)
     node_sday = node_day.copy()
-    reset = np.flatnonzero(slot < 0)
+    reset = np.flatnonzero(node < 0)
     if len(reset):
         # Cashflows reading their spread line on another day: nodes (bucket, day, spread day).
         row_of = np.repeat(np.arange(rows), np.diff(cf.offsets))[reset]

@@ -517,3 +517,50 @@ def test_a_regular_install_caches_kernels_outside_site_packages(tmp_path: Path) 
         tmp_path / "c" / "stress" / "numba")
     assert cache_dir(here, [site], {"NUMBA_CACHE_DIR": "/x"}) is None  # the user's choice
     assert cache_dir(tmp_path / "src" / "stress" / "kernels" / "__init__.py", [site], {}) is None
+
+
+def test_book_layout_is_the_same_on_threads_and_as_a_direct_count(monkeypatch) -> None:
+    """``prepare_book``'s present values and nodes are the same bits on threads as without,
+    agree with the discount formula, and number the nodes as the distinct (curve, spread
+    line, payment day) of the cashflows valued on their payment day, in that order (FRN reset
+    terms, which read their line on another day, get nodes of their own after them)."""
+    import stress.prepare as sp
+    from benchmarks import workloads
+    from stress.book import build_book
+
+    market = workloads.market()
+    book = build_book(workloads.mixed_book(400, seed=7), market)
+    layouts = []
+    for threads in (False, True):
+        monkeypatch.setattr(sp, "threaded", lambda *_, on=threads, **__: on)
+        layouts.append(sp.prepare_book(book, ("sector",)))
+    serial, threaded = layouts
+    for name in serial.cashflows._fields:
+        np.testing.assert_array_equal(getattr(threaded.cashflows, name),
+                                      getattr(serial.cashflows, name), err_msg=name)
+    for name in ("node_day", "node_curve", "node_spread", "node_sday"):
+        np.testing.assert_array_equal(getattr(threaded, name), getattr(serial, name), name)
+
+    cf, p = book.cashflows, serial
+    row = np.repeat(np.arange(cf.n_bonds), np.diff(cf.offsets))
+    t, ts = cf.time, book.spread_time
+    z = np.empty(len(t))
+    for k, c in enumerate(book.currencies):
+        on = book.curve[row] == k
+        z[on] = market.curves[c].zero(t[on])
+    s = book.spread[row]
+    want = cf.amount * np.where(ts == t, np.exp(-(z + s) * t), np.exp(-z * t - s * ts))
+    np.testing.assert_allclose(p.cashflows.pv, want, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(p.cashflows.pv_t2, want * t * t, rtol=1e-14, atol=0)
+
+    node = p.cashflows.node
+    assert node.min() >= 0
+    day = cf.pay_day - cf.valuation_day
+    np.testing.assert_array_equal(p.node_curve[node], book.curve[row])
+    np.testing.assert_array_equal(p.node_day[node], day)
+    own = (ts != t) & (p.node_spread[node] >= 0)  # reset terms on a moving spread line
+    assert own.any() and node[own].min() > node[~own].max()
+    np.testing.assert_array_equal(p.node_sday[node[own]], np.rint(ts[own] * 365.0))
+    keyed = np.stack([p.node_curve, p.node_spread, p.node_day], axis=1)[: node[~own].max() + 1]
+    direct = np.unique(keyed[node[~own]], axis=0)
+    np.testing.assert_array_equal(keyed, direct)  # distinct, in (curve, line, day) order
