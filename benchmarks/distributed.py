@@ -28,13 +28,14 @@ import numpy as np
 
 import stress
 from benchmarks import workloads
-from stress.batch import MAX_TASK_SHARDS, TASK_SCENARIOS, TASKS_PER_WORKER, layout_names
+from stress.batch import MAX_TASK_SHARDS, TASKS_PER_WORKER, layout_names
 from stress.book import validate
 from stress.engine import WORST_SCENARIOS
 from stress.evaluate import SHARD_POSITIONS, evaluate, worst_positions
 from stress.groups import groupings
 from stress.prepare import prepare
 from stress.resolve import resolve
+from stress.totals import shard_totals, to_arrays
 
 #: The run the scaling model predicts.
 TARGET_POSITIONS = 100_000_000
@@ -127,9 +128,11 @@ def overhead(bonds: int, n_scenarios: int, workers: int, repeats: int) -> dict[s
 
 
 def shard_costs(n_scenarios: int) -> dict[str, Any]:
-    """One full shard (SHARD_POSITIONS positions) on one core: layout, the first pass
-    (sums of every scenario), the second pass (worst positions of WORST_SCENARIOS
-    scenarios), and the client's validation per position."""
+    """One full shard (SHARD_POSITIONS positions) on one core: layout, its node weights (a
+    first-pass task's work), the sums of every scenario over them (the client's work per
+    scenario: a whole book's merged weights span about as many nodes as a shard's), the
+    second pass (worst positions of WORST_SCENARIOS scenarios), and the client's validation
+    per position."""
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     market = workloads.market()
@@ -140,6 +143,8 @@ def shard_costs(n_scenarios: int) -> dict[str, Any]:
     groups = groupings(book, (), prepared.book.cashflows.valuation_day)
     curves, currencies = layout_names(book)
     shocks = resolve(scen, market, curves, currencies)
+    parts, t_weights = _timed(lambda: shard_totals(prepared, groups, SHARD_POSITIONS))
+    weights_bytes = sum(a.nbytes for a in to_arrays(parts[0]).values())
     evaluate(prepared, shocks.select(np.arange(8)), groups, worst_scenarios=0)
     _, t_sums = _timed(lambda: evaluate(prepared, shocks, groups, worst_scenarios=0))
     chosen = shocks.select(np.arange(min(WORST_SCENARIOS, n_scenarios)))
@@ -151,6 +156,8 @@ def shard_costs(n_scenarios: int) -> dict[str, Any]:
         "shard_positions": SHARD_POSITIONS,
         "scenarios": n_scenarios,
         "prepare_seconds": t_prep,
+        "weights_seconds": t_weights,
+        "weights_bytes": weights_bytes,
         "sums_seconds": t_sums,
         "sums_seconds_per_scenario": t_sums / n_scenarios,
         "worst_seconds": t_worst,
@@ -165,28 +172,25 @@ def model(
     """Predicted wall time of a TARGET_POSITIONS x TARGET_SCENARIOS summary run on
     ``workers`` single-core workers, tasks grouped as ``stress.batch`` groups them (up to
     MAX_TASK_SHARDS shards a task, TASKS_PER_WORKER tasks a worker). A first-pass task lays
-    out its shards and sums every scenario of its chunk (linear in the scenarios; each shard
-    paying the calls' fixed cost, an upper bound); a second-pass task finds the worst positions
-    of 100 scenarios on the layouts the worker kept. ``slowdown`` scales the one-process costs
-    to what a worker measured."""
+    out its shards and forms their node weights; the client merges them and sums every
+    scenario once, on one core (as a shard's sums: the book's nodes are about a shard's); a
+    second-pass task finds the worst positions of 100 scenarios on the layouts the worker
+    kept. ``slowdown`` scales the one-process costs to what a worker measured."""
     n_shards = math.ceil(TARGET_POSITIONS / costs["shard_positions"])
     k = max(1, min(MAX_TASK_SHARDS, n_shards // (TASKS_PER_WORKER * workers)))
     blocks = math.ceil(n_shards / k)
-    chunks = math.ceil(TARGET_SCENARIOS / TASK_SCENARIOS)
-    chunk = min(TARGET_SCENARIOS, TASK_SCENARIOS)
-    tasks1 = blocks * chunks
-    task1 = k * slowdown * (
-        costs["prepare_seconds"] + costs["sums_seconds_per_scenario"] * chunk
-    ) + per_task
+    tasks1 = blocks
+    task1 = k * slowdown * (costs["prepare_seconds"] + costs["weights_seconds"]) + per_task
     task2 = k * slowdown * costs["worst_seconds"] + per_task
     waves1 = math.ceil(tasks1 / workers)
     waves2 = math.ceil(blocks / workers)
-    # Serial on the client: validation, shipping the positions, receiving and adding sums
-    # (14 metrics x 8 bytes per scenario and shard, one group), scheduling every task.
+    # Serial on the client: validation, shipping the positions, receiving and merging the
+    # shards' node weights, the sums, scheduling every task.
     validate_s = costs["validate_seconds_per_position"] * TARGET_POSITIONS
     ship_s = costs["shard_input_bytes"] * n_shards / BANDWIDTH
-    sums_bytes = 14 * 8 * chunk * n_shards * chunks
-    reduce_s = sums_bytes / BANDWIDTH + sums_bytes / 5e9
+    weights_bytes = costs["weights_bytes"] * n_shards
+    reduce_s = (weights_bytes / BANDWIDTH + weights_bytes / 5e9
+                + costs["sums_seconds_per_scenario"] * TARGET_SCENARIOS)
     schedule_s = (tasks1 + blocks) * SCHEDULER_PER_TASK
     compute_s = waves1 * task1 + waves2 * task2
     client_s = validate_s + ship_s + reduce_s + schedule_s
@@ -301,7 +305,7 @@ def main() -> None:
     n_shards = math.ceil(o["bonds"] / costs["shard_positions"])
     first_tasks = o["tasks"] / 2 if "finish_task" in o["task_seconds"] else o["tasks"]
     per_task_shards = n_shards / max(first_tasks, 1)
-    in_process = costs["prepare_seconds"] + costs["sums_seconds"]
+    in_process = costs["prepare_seconds"] + costs["weights_seconds"]
     on_worker = o["task_seconds"].get("sums_task", in_process * per_task_shards)
     slowdown = max(1.0, on_worker / (per_task_shards * in_process))
     results["shards_per_task"] = per_task_shards
@@ -335,8 +339,9 @@ def report(r: dict[str, Any]) -> str:
         f"({o['cpu_overhead_pct']:+.0f} %).",
         "",
         f"One shard of {c['shard_positions']:,} positions on one core, in one process: layout "
-        f"{c['prepare_seconds']:.3f} s, sums {c['sums_seconds_per_scenario'] * 1e3:.3f} ms "
-        f"per scenario, worst positions of {WORST_SCENARIOS} scenarios "
+        f"{c['prepare_seconds']:.3f} s, node weights {c['weights_seconds']:.3f} s "
+        f"({c['weights_bytes'] / 1e6:.1f} MB), sums {c['sums_seconds_per_scenario'] * 1e3:.3f} "
+        f"ms per scenario, worst positions of {WORST_SCENARIOS} scenarios "
         f"{c['worst_seconds']:.3f} s; client validation "
         f"{c['validate_seconds_per_position'] * 1e6:.2f} us per position. On the workers: "
         f"first-pass task {ts.get('sums_task', float('nan')):.2f} s, second-pass task "

@@ -4,9 +4,11 @@ the work in progress kept on disk so that a killed run resumes where it stopped.
 
 Phases:
 
-1. Every (shard, scenario chunk) task returns its raw sums (and, in positions mode, its worst
-   positions, and writes its detail file). The client adds the sums shard by shard in shard
-   order, as a single-process run adds its shards, so the totals are the same bit for bit.
+1. Every task returns its shards' node weights (``stress.totals``) and, when the run finds
+   worst positions for every scenario (one task per shard and scenario chunk then), the worst
+   positions of its chunk, writing its detail file in positions mode. The client merges the
+   weights in shard order, as a single-process run merges its shards', and sums every
+   scenario over them, so the totals are the same bit for bit.
 2. When the run needs them, one task per shard finds its worst positions in the scenarios of
    lowest total P&L and its positions' ES components; the lists merge by lowest P&L.
 
@@ -44,6 +46,7 @@ from stress.evaluate import (
     NumericalError,
     RawSums,
     check_shard_positions,
+    sum_totals,
     total_pnl,
 )
 from stress.groups import Groupings, groupings
@@ -67,20 +70,21 @@ from stress.shards import (
     part_name,
     sums_task,
 )
+from stress.totals import ShardTotals, from_arrays, merge, to_arrays
 
 log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Scenarios per task: a larger set is also split by scenario (each chunk a task per shard).
+#: Scenarios per task where tasks find every scenario's worst positions: a larger set is also
+#: split by scenario (each chunk a task per shard).
 TASK_SCENARIOS = 10_000
 #: Format version of the work directory: another one is discarded.
-WORK_VERSION = 2
-#: A summary run's task takes up to this many consecutive shards, laid out and summed in one
-#: call (each shard's sums kept apart): a call has a fixed cost (the scenarios' discount
-#: multipliers at every node) that many small tasks would pay many times. Fewer
-#: when the run has too few shards to give every worker TASKS_PER_WORKER tasks.
+WORK_VERSION = 3
+#: A summary run's task lays out up to this many consecutive shards (each shard's node weights
+#: kept apart): fewer, larger tasks cost the scheduler and the transfers less. Fewer when the
+#: run has too few shards to give every worker TASKS_PER_WORKER tasks.
 MAX_TASK_SHARDS = 8
 TASKS_PER_WORKER = 2
 
@@ -246,17 +250,18 @@ class WorkDir:
 
     def has_sums(self, shard: int, lo: int, hi: int, part: str | None, n_groups: int,
                  worst: int) -> bool:  # fmt: skip
-        """Whether the task is done: its sums saved whole, for this shard and these scenarios
-        ``lo:hi`` (after its detail file ``part``, which must hold the rows it recorded). A
-        kept file that is damaged or not the task's is removed, and the task runs again."""
+        """Whether the task is done: its results saved whole, for this shard and these
+        scenarios ``lo:hi`` (with ``lo`` = 0 its node weights; after its detail file ``part``,
+        which must hold the rows it recorded). A kept file that is damaged or not the task's
+        is removed, and the task runs again."""
         path = self.path / "sums" / self.sums_name(shard, lo)
 
         def whole(z: dict[str, Any]) -> bool:
             n = hi - lo
             if (int(z["shard"]), int(z["lo"]), int(z["hi"])) != (shard, lo, hi) or (
-                z["sums"].shape != (n, n_groups, N_METRICS) or z["worst"].shape != (n, worst)
-                or z["worst_detail"].shape != (n, worst, N_DETAIL)
+                z["worst"].shape != (n, worst) or z["worst_detail"].shape != (n, worst, N_DETAIL)
                 or (str(z["part"]) or None) != part
+                or (lo == 0) != (from_arrays(z, n_groups) is not None)
             ):  # fmt: skip
                 return False
             return part is None or _rows(self.parts / part) == int(z["rows"])
@@ -271,22 +276,23 @@ class WorkDir:
                 "shard": p.shard,
                 "lo": p.lo,
                 "hi": p.hi,
-                "sums": p.raw.sums,
                 "worst": p.raw.worst,
                 "worst_pnl": p.raw.worst_pnl,
                 "worst_detail": p.raw.worst_detail,
                 "part": p.part or "",
                 "rows": p.rows,
                 **_frame_arrays("key_rates", p.key_rates),
+                **(to_arrays(p.totals) if p.totals is not None else {}),
             },
         )
 
-    def load_sums(self, shard: int, lo: int) -> Partial:
+    def load_sums(self, shard: int, lo: int, n_groups: int) -> Partial:
         z = self._load(self.path / "sums" / self.sums_name(shard, lo))
-        raw = RawSums(z["sums"], z["worst"], z["worst_pnl"], z["worst_detail"])
+        n = int(z["hi"]) - int(z["lo"])
+        raw = RawSums(np.zeros((n, 0, N_METRICS)), z["worst"], z["worst_pnl"], z["worst_detail"])
         part = str(z["part"]) or None
         return Partial(int(z["shard"]), int(z["lo"]), int(z["hi"]), raw, part, int(z["rows"]),
-                       _arrays_frame("key_rates", z))  # fmt: skip
+                       _arrays_frame("key_rates", z), from_arrays(z, n_groups))  # fmt: skip
 
     # phase 2
     def finish_name(self, shard: int, count: int = 1) -> str:
@@ -447,9 +453,9 @@ def input_key(
 
 
 class _Reducer:
-    """Adds task results into the run's raw sums in shard order, chunk by chunk of
-    scenarios, as they arrive in any order (results kept on disk are read when their turn
-    comes)."""
+    """Takes task results in shard order, chunk by chunk of scenarios, as they arrive in any
+    order (results kept on disk are read when their turn comes): each shard's node weights,
+    and its worst positions merged into the run's."""
 
     def __init__(
         self, S: int, n_groups: int, worst: int, chunks: list[int], n_shards: int,
@@ -468,6 +474,8 @@ class _Reducer:
         self.pending: dict[tuple[int, int], Partial | None] = {}
         self.parts: dict[tuple[int, int], tuple[str, int]] = {}
         self.key_rates: list[pl.DataFrame] = []
+        self.n_groups = n_groups
+        self.totals: list[ShardTotals | None] = [None] * n_shards
 
     def add(self, shard: int, lo: int, partial: Partial | None) -> None:
         """Shard ``shard``'s result for the chunk at ``lo`` (None: read it from the work
@@ -478,16 +486,14 @@ class _Reducer:
             p = self.pending.pop((k, lo))
             if p is None:
                 assert self.work is not None
-                p = self.work.load_sums(k, lo)
+                p = self.work.load_sums(k, lo, self.n_groups)
             self._fold(k, p)
             self.next[lo] += 1
 
     def _fold(self, k: int, p: Partial) -> None:
         rows = slice(p.lo, p.hi)
-        if k == 0:
-            self.raw.sums[rows] = p.raw.sums
-        else:
-            self.raw.sums[rows] += p.raw.sums
+        if p.totals is not None:
+            self.totals[k] = p.totals
         if self.by_position:
             here = RawSums(self.raw.sums, self.raw.worst[rows], self.raw.worst_pnl[rows],
                            self.raw.worst_detail[rows])  # fmt: skip
@@ -565,8 +571,10 @@ def run_sharded(
     else:
         key = uuid.uuid4().hex
     shards = cut(portfolio, groups, size)
-    chunks = list(range(0, S, step)) or [0]
-    bounds = {lo: min(S, lo + step) for lo in chunks}
+    # Tasks run per chunk of scenarios only where they find worst positions (or detail) for
+    # every scenario; the sums are the client's, from the shards' node weights.
+    chunks = (list(range(0, S, step)) or [0]) if by_position else [0]
+    bounds = {lo: min(S, lo + step) if by_position else 0 for lo in chunks}
     shared = Shared(
         key=key,
         market=market,
@@ -662,6 +670,7 @@ def run_sharded(
                       time.monotonic() - started)  # fmt: skip
         assert reducer.complete()
         raw = reducer.raw
+        _sum_shards(reducer.totals, shocks, market, raw.sums, chunk_size)
         _check_finite(raw, shared_h, blocks, handles, scen, executor, portfolio)
         components: dict[float, FloatArray] = {}
         extra: dict[int, tuple[IntArray, FloatArray, FloatArray]] = {}
@@ -704,6 +713,19 @@ class _Handles:
             block = join(self.shards[first : first + count])
             self.made[(first, count)] = self.executor.scatter([block])[0]
         return self.made[(first, count)]
+
+
+def _sum_shards(parts: Sequence[ShardTotals | None], shocks: ResolvedShocks, market: Market,
+                out: FloatArray, chunk_size: int | None) -> None:  # fmt: skip
+    """The run's sums per (scenario, group) into ``out``, from the shards' node weights
+    merged in shard order, as a single process merges them (``stress.totals``)."""
+    kept = [p for p in parts if p is not None]
+    assert len(kept) == len(parts)
+    labels = tuple(sorted({lab for p in kept for lab in p.labels}))
+    fx_before = np.array([market.fx_rate(c) for c in shocks.currencies])
+    totals = merge(kept, shocks.curves, shocks.currencies, labels, fx_before)
+    sum_totals(totals, shocks, tuple(sorted(set(shocks.spread_attributes))), labels, out,
+               chunk_size)  # fmt: skip
 
 
 def _second_pass(

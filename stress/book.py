@@ -209,8 +209,8 @@ def _layout(portfolio: Portfolio, market: Market) -> Book:
     cashflow_pos = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
     fut_currency = tuple(c for fr in forwards for c in fr.currency)
     currencies = tuple(sorted(set(rows.currency) | set(fut_currency)))
-    code = {c: k for k, c in enumerate(currencies)}
-    curve = np.fromiter(map(code.__getitem__, rows.currency), np.int64, len(rows.currency))
+    curve_code = {c: k for k, c in enumerate(currencies)}
+    curve = np.fromiter(map(curve_code.__getitem__, rows.currency), np.int64, len(rows.currency))
     curve_off = np.zeros(len(currencies) + 1, dtype=np.int64)
     curve_off[1:] = np.cumsum([len(market.curves[c].times) for c in currencies])
     curve_t = (

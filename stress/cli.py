@@ -276,8 +276,8 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         metavar="N",
-        help=f"positions per shard (default {SHARD_POSITIONS:,}); sums are added shard by "
-        "shard, so another size may change the last bits of the figures",
+        help=f"positions per shard (default {SHARD_POSITIONS:,}); node weights are merged shard "
+        "by shard, so another size may change the last bits of the figures",
     )
 
     cli_history.reverse_parser(sub, common)

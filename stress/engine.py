@@ -85,13 +85,14 @@ def run(
             ``result.rejects`` with the portfolio's own rejects.
         chunk_size: scenarios per chunk (default: sized to keep work arrays near 256 MiB).
         shard_positions: positions per shard (default ``stress.evaluate.SHARD_POSITIONS``):
-            sums are formed per shard of consecutive positions and added in shard order, so a
-            run split over processes gives the same numbers bit for bit as one process with
-            the same shard size (another shard size may change the last bits).
+            node weights are formed per shard of consecutive positions and merged in shard
+            order (``stress.totals``), so a run split over processes gives the same numbers
+            bit for bit as one process with the same shard size (another shard size may change
+            the last bits).
         client: a ``distributed.Client``: the run becomes one task per shard (and chunk of
             ``stress.batch.TASK_SCENARIOS`` scenarios) on its cluster; the book is validated
-            here, each shard laid out and revalued on a worker, the sums added here in shard
-            order. The result equals a single-process run's.
+            here, each shard laid out (and its worst positions found) on a worker, its node
+            weights merged and summed here. The result equals a single-process run's.
         positions_dir: a new or empty directory: runs shard by shard (on ``client``'s cluster
             or here), and with ``detail="positions"`` each task writes its per-position detail
             there as one Parquet file, never holding all of it in one process; read it with

@@ -1,15 +1,16 @@
 """The evaluator: run the kernels over a prepared book, chunk by chunk of scenarios, and return
 raw sums per (scenario, group, metric) and the worst positions, nothing derived.
 
-Raw sums of disjoint sets of positions add up, and worst positions merge by keeping the lowest
-P&Ls, so a result over shards of a book is their sum plus a merge.
+The sums come from node weights, which add up over disjoint sets of positions (``stress.totals``
+merges a book's shards'), and worst positions merge by keeping the lowest P&Ls, so a result
+over shards of a book is their weights merged plus a merge of their worst positions.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,25 +35,18 @@ from stress.kernels.scenarios import (
     PNL_RATES,
     PNL_SPREAD,
     CurveShifts,
-    Futures,
-    GroupValues,
-    NodeWeights,
     Outputs,
     Positions,
     Shocks,
-    count_group_nodes,
-    fill_group_nodes,
-    group_futures_values,
-    group_node_values,
     group_sums,
     group_sums_serial,
-    group_values,
     stress_positions,
     stress_positions_serial,
 )
 from stress.prepare import Prepared, prepare_book
 from stress.resolve import ResolvedShocks
 from stress.risk import tail
+from stress.totals import Totals, kept_totals
 from stress.work import run_work, sums_work, threaded
 
 log = logging.getLogger(__name__)
@@ -68,8 +62,9 @@ DETAIL_CHUNK_BYTES = 128 * 2**20
 #: scenarios into a table the positions then read at random: above this size the block
 #: covers half as many scenarios.
 TABLE_BYTES = 8 * 2**20
-#: Positions per shard. Sums are formed per shard, then added in shard order, so a run split
-#: over processes or machines (one task per shard) gives the same numbers as one process.
+#: Positions per shard. Node weights are formed per shard, then merged in shard order
+#: (``stress.totals``), so a run split over processes or machines (one task per shard) gives
+#: the same numbers as one process.
 SHARD_POSITIONS = 50_000
 
 
@@ -110,7 +105,7 @@ def evaluate(
     sink: DetailSink | None = None,
     chunk_size: int | None = None,
     shard_positions: int | None = None,
-    split_shards: bool = False,
+    sums: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[RawSums, FloatArray | None]:
     """Revalue every position of ``prepared`` under every scenario of ``shocks``.
@@ -127,11 +122,10 @@ def evaluate(
             array for the whole run (which is then not returned): memory stays bounded by
             DETAIL_CHUNK_BYTES whatever the number of positions and scenarios.
         chunk_size: scenarios per chunk (default: sized to keep work arrays near CHUNK_BYTES).
-        shard_positions: positions per shard (default SHARD_POSITIONS); sums are formed per
-            shard and added in shard order.
-        split_shards: return each shard's sums, not added: ``sums[s, k x G + g]`` for group
-            g of shard k (G groups; ``Groupings.by_shard``), for a caller that adds them with
-            other shards' (a task of several shards of a larger book).
+        shard_positions: positions per shard (default SHARD_POSITIONS): the sums come from
+            node weights formed per shard and merged in shard order (``stress.totals``).
+        sums: False for no sums (``sums`` has no groups) and no pass that needs them: a task
+            of a split run, whose client sums the merged weights of every shard.
         progress: called with (scenarios done, total) after each chunk.
     """
     if not set(shocks.spread_attributes) <= set(prepared.spread_by):
@@ -152,21 +146,11 @@ def evaluate(
     if streaming:
         chunk_size = min(chunk_size, max(1, DETAIL_CHUNK_BYTES // (8 * N_DETAIL * max(n_p, 1))))
     chunk_size = max(min(chunk_size, S), 1)
-    # Each shard's groups are groups of their own here; their sums are added in shard order.
-    shard_size = check_shard_positions(shard_positions)
-    n_shards = max(1, -(-n_p // shard_size))
-    by_shard = groups.by_shard(shard_size)
-    weights = _kept_node_weights(prepared, by_shard)
-    futures = prepared.futures._replace(
-        group=np.ascontiguousarray(by_shard.codes[prepared.futures_pos])
-    )
-    values = _group_values(prepared, by_shard, weights, futures)
-    partial = np.empty((0, 0, 0)) if n_shards == 1 or split_shards else np.empty(
-        (chunk_size, by_shard.n_groups, N_METRICS)
-    )  # fmt: skip
-    sums = np.empty((S, (by_shard if split_shards else groups).n_groups, N_METRICS))
+    # The sums come from the shards' node weights, merged in shard order.
+    totals = kept_totals(prepared, groups, check_shard_positions(shard_positions)) if sums else None
+    out_sums = np.empty((S, groups.n_groups if sums else 0, N_METRICS))
     raw = RawSums(
-        sums,
+        out_sums,
         np.full((S, worst), -1, dtype=np.int64),
         np.full((S, worst), np.inf),
         np.full((S, worst, N_DETAIL), np.nan),
@@ -181,17 +165,9 @@ def evaluate(
     for lo in range(0, S, chunk_size):
         hi = min(S, lo + chunk_size)
         idx = np.arange(lo, hi)
-        n_blocks = -(-(hi - lo) // BLOCK)
-        parallel = threaded(sums_work(len(weights.group), len(weights.day), hi - lo), n_blocks,
-                            loaded=bool(group_sums.overloads))
-        cs = _curve_shifts(shocks, idx, segments, prepared)
-        kernel = group_sums if parallel else group_sums_serial
-        if n_shards == 1 or split_shards:
-            kernel(n_blocks, weights, values, futures, cs, sums[lo:hi])
-        else:
-            part = partial[: hi - lo]
-            kernel(n_blocks, weights, values, futures, cs, part)
-            _add_shards(part, n_shards, groups.n_groups, sums[lo:hi])
+        cs = _curve_shifts(shocks, idx, segments, prepared.spread_by, prepared.spread_labels)
+        if totals is not None:
+            _sum_chunk(totals, cs, out_sums[lo:hi])
         if streaming:
             # This chunk's detail alone, scenario-major: row s x positions + i.
             block = buffer[: N_DETAIL * n_p * (hi - lo)].reshape(N_DETAIL, n_p * (hi - lo))
@@ -205,7 +181,7 @@ def evaluate(
         if progress is not None:
             progress(hi, S)
         log.debug("scenarios %d-%d of %d done", lo, hi, S)
-    if not by_position and worst and worst_scenarios and not split_shards:
+    if not by_position and worst and worst_scenarios and sums:
         # The worst positions of the worst scenarios only: a second, small pass.
         chosen = np.sort(np.argsort(total_pnl(raw), kind="stable")[:worst_scenarios])
         for lo in range(0, len(chosen), chunk_size):
@@ -277,13 +253,29 @@ def _segments(grid_bytes: bytes, last_day: int) -> IntArray:
     return seg
 
 
-def _add_shards(part: FloatArray, n_shards: int, n_groups: int, out: FloatArray) -> None:
-    """``out[s, g]`` = the sum over shards, in shard order, of ``part[s, shard x n_groups + g]``
-    (shard-major groups, as ``Groupings.by_shard`` numbers them)."""
-    blocks = part.reshape(part.shape[0], n_shards, n_groups, part.shape[2])
-    out[:] = blocks[:, 0]
-    for k in range(1, n_shards):
-        out += blocks[:, k]
+def sum_totals(
+    totals: Totals, shocks: ResolvedShocks, spread_by: Sequence[str],
+    labels: Sequence[Sequence[str]], out: FloatArray, chunk_size: int | None = None,
+) -> None:  # fmt: skip
+    """The sums per (scenario, group) of ``totals`` under every scenario of ``shocks`` into
+    ``out`` (S, groups, N_METRICS), chunk by chunk; the spread lines ``labels`` by the
+    attributes ``spread_by``, as the totals index them."""
+    S = len(shocks.gold_multiplier)
+    step = chunk_size or max(1, CHUNK_BYTES // (16 * max(len(totals.weights.day), 1)))
+    segments = _day_segments(shocks.times, totals.last_day)
+    for lo in range(0, S, step):
+        idx = np.arange(lo, min(S, lo + step))
+        _sum_chunk(totals, _curve_shifts(shocks, idx, segments, spread_by, labels),
+                   out[lo : lo + len(idx)])  # fmt: skip
+
+
+def _sum_chunk(totals: Totals, cs: CurveShifts, out: FloatArray) -> None:
+    w = totals.weights
+    n_blocks = -(-out.shape[0] // BLOCK)
+    parallel = threaded(sums_work(len(w.group), len(w.day), out.shape[0]), n_blocks,
+                        loaded=bool(group_sums.overloads))
+    (group_sums if parallel else group_sums_serial)(n_blocks, w, totals.values, totals.futures,
+                                                    cs, out)  # fmt: skip
 
 
 def _shocks(
@@ -308,17 +300,17 @@ def _shocks(
         gold_before=prepared.book.market.gold_usd or 0.0,
     )
     if cs is None:
-        cs = _curve_shifts(shocks, idx, segments, prepared)
+        cs = _curve_shifts(shocks, idx, segments, prepared.spread_by, prepared.spread_labels)
     return cs, sh, threaded(work, n_blocks, loaded=bool(stress_positions.overloads))
 
 
 def _curve_shifts(
-    shocks: ResolvedShocks, idx: IntArray, segments: IntArray,
-    prepared: Prepared,
+    shocks: ResolvedShocks, idx: IntArray, segments: IntArray, spread_by: Sequence[str],
+    labels: Sequence[Sequence[str]],
 ) -> CurveShifts:  # fmt: skip
     spread = (
-        shocks.select(idx).spread_shift(prepared.spread_by, prepared.spread_labels)
-        if prepared.spread_by
+        shocks.select(idx).spread_shift(spread_by, labels)
+        if spread_by
         else np.zeros((len(idx), 0))
     )
     return CurveShifts(
@@ -368,99 +360,6 @@ def _positions_pass(
     raw.worst_pnl[idx] = out.worst_pnl
     raw.worst_detail[idx] = out.worst_detail
 
-
-def _group_values(prepared: Prepared, groups: Groupings, weights: NodeWeights,
-                  futures: Futures) -> GroupValues:  # fmt: skip
-    book = prepared.book
-    n_ccy = len(book.position_currencies)
-    values = GroupValues(
-        value=np.zeros((groups.n_groups, n_ccy)),
-        cash=np.zeros((groups.n_groups, n_ccy)),
-        gold=np.zeros(groups.n_groups),
-        gold_currency=book.position_currencies.index("USD")
-        if "USD" in book.position_currencies
-        else -1,
-        bond=np.zeros(groups.n_groups),
-        dollar_duration=np.zeros(groups.n_groups),
-        dollar_convexity=np.zeros(groups.n_groups),
-        dollar_spread_duration=np.zeros(groups.n_groups),
-    )
-    group_node_values(weights, values)
-    group_futures_values(futures, values)
-    group_values(
-        book.form,
-        book.scale,
-        prepared.cashflow_row,
-        book.currency_code,
-        groups.codes,
-        prepared.cashflows.pv_before,
-        book.market.gold_usd or 0.0,
-        values,
-    )
-    return values
-
-
-def _kept_node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:
-    """``node_weights``, kept on ``prepared`` for the next run with the same groups: a book
-    run again (a session's result, another scenario set) does not sum its cashflows again."""
-    kept = prepared.memo.get("node_weights")
-    if isinstance(kept, tuple) and np.array_equal(kept[0], groups.codes):
-        weights: NodeWeights = kept[1]
-        return weights
-    weights = node_weights(prepared, groups)
-    prepared.memo["node_weights"] = (groups.codes.copy(), weights)
-    return weights
-
-
-def node_weights(prepared: Prepared, groups: Groupings) -> NodeWeights:
-    """Per node (in node order), the groups of every grouping whose cashflows pay there, with
-    the sums of scale x pv, scale x pv x t and scale x pv x t^2 (local currency), each summed in
-    cashflow order."""
-    book = prepared.book
-    rows_pos = book.cashflow_pos
-    n_rows, n_q = len(rows_pos), groups.codes.shape[1]
-    # One (group, row) pair per row and grouping, ordered by group, rows in book order.
-    group_of = groups.codes[rows_pos].T.ravel()
-    row_of = np.tile(np.arange(n_rows, dtype=np.int64), n_q)
-    order = np.argsort(group_of, kind="stable")
-    rows = np.ascontiguousarray(row_of[order])
-    scale = np.ascontiguousarray(book.scale[rows_pos][rows])
-    group_offsets = np.zeros(groups.n_groups + 1, dtype=np.int64)
-    np.cumsum(np.bincount(group_of, minlength=groups.n_groups), out=group_offsets[1:])
-    n_nodes = prepared.n_nodes
-    counts = np.empty(groups.n_groups, dtype=np.int64)
-    count_group_nodes(rows, group_offsets, prepared.cashflows, n_nodes, counts)
-    offsets = np.zeros(groups.n_groups + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    nnz = int(offsets[-1])
-    node = np.empty(nnz, dtype=np.int64)
-    w_pv, w_t, w_t2, w_ts = np.empty(nnz), np.empty(nnz), np.empty(nnz), np.empty(nnz)
-    fill_group_nodes(
-        rows, group_offsets, prepared.cashflows, scale, n_nodes, offsets, node, w_pv, w_t, w_t2,
-        w_ts,
-    )
-    # The same entries node by node (groups increasing within a node): each group still meets
-    # its nodes in increasing order, so every sum runs in the same order.
-    group = np.repeat(np.arange(groups.n_groups, dtype=np.int64), counts)
-    by_node = np.argsort(node, kind="stable")
-    node_offsets = np.zeros(n_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(node, minlength=n_nodes), out=node_offsets[1:])
-    return NodeWeights(
-        offsets=node_offsets,
-        group=group[by_node],
-        w_pv=w_pv[by_node],
-        w_t=w_t[by_node],
-        w_t2=w_t2[by_node],
-        w_ts=w_ts[by_node],
-        day=prepared.node_day,
-        curve=prepared.node_curve,
-        spread=prepared.node_spread,
-        sday=prepared.node_sday,
-        currency=prepared.node_currency,
-        fx_before=np.array(
-            [book.market.fx_rate(c) for c in book.position_currencies], dtype=np.float64
-        ),
-    )
 
 def first_broken(detail: FloatArray) -> int:
     """The first position (column of a one-scenario ``detail``) with a figure that is not a

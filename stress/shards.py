@@ -34,10 +34,12 @@ from stress.kernels.scenarios import (
     D_PNL,
     DETAIL,
     N_DETAIL,
+    N_METRICS,
 )
 from stress.market import Market
 from stress.prepare import Prepared, prepare
 from stress.resolve import ResolvedShocks
+from stress.totals import ShardTotals, shard_totals
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -134,8 +136,10 @@ def cut(
 
 @dataclass(frozen=True)
 class Partial:
-    """One task's results for scenarios ``lo:hi`` of one shard: raw sums of its positions and
-    its worst positions (indices into the whole book), and the detail file it wrote."""
+    """One task's results for one shard: for scenarios ``lo:hi`` its worst positions (indices
+    into the whole book; for no scenarios when the run finds them in a second pass) and the
+    detail file it wrote, and with the first scenarios its node weights (``totals``) and its
+    key-rate table."""
 
     shard: int
     lo: int
@@ -144,6 +148,7 @@ class Partial:
     part: str | None = None
     rows: int = 0
     key_rates: pl.DataFrame | None = None
+    totals: ShardTotals | None = None
 
 
 @dataclass(frozen=True)
@@ -254,67 +259,66 @@ def _globalize(raw: RawSums, first: int) -> RawSums:
 def sums_task(
     shared: Shared, shard: Shard, lo: int, hi: int, parts: str | None = None
 ) -> list[Partial]:
-    """Scenarios ``lo:hi`` of one shard (or of ``shard.count`` consecutive ones, in one call):
-    each shard's raw sums, its worst positions when the run finds them for every scenario
-    (one shard per task then), and with ``parts`` (a directory) its per-position detail
-    written there as one file."""
+    """One shard (or ``shard.count`` consecutive ones, laid out in one call): from the first
+    scenarios on (``lo`` = 0) each shard's node weights, merged by the client in shard order
+    into the book's totals; when the run finds worst positions for every scenario (one shard
+    per task then), the worst positions of scenarios ``lo:hi``, and with ``parts`` (a
+    directory) the per-position detail written there as one file."""
     prepared = prepared_shard(shared, shard)
-    shocks = _shocks_for(shared, prepared, lo, hi)
-    writer = None
-    if shared.detail and parts is not None:
+    size = shard.size or max(len(shard.portfolio), 1)
+    groups = shard.groups(shared)
+    raw = RawSums(np.zeros((hi - lo, 0, N_METRICS)), *_no_worst(hi - lo, shared.worst))
+    name = None
+    if shared.by_position:
         assert shard.count == 1
-        writer = DetailWriter(
-            Path(parts),
-            part_name(shard.index, lo, shared.fmt),
-            shared.scenario_names[lo:hi],
-            shard.portfolio.frame["position_id"],
-            shared.fmt,
-        )
-    try:
-        raw, _ = evaluate(
-            prepared,
-            shocks,
-            shard.groups(shared),
-            worst=shared.worst,
-            worst_scenarios=None if shared.by_position else 0,
-            detail=writer is not None,
-            sink=writer,
-            chunk_size=shared.chunk_size,
-            shard_positions=shard.size or max(len(shard.portfolio), 1),
-            split_shards=True,
-        )
-        name = writer.close() if writer is not None else None
-    finally:
-        if writer is not None:
-            writer.abort()
+        writer = None
+        if shared.detail and parts is not None:
+            writer = DetailWriter(
+                Path(parts),
+                part_name(shard.index, lo, shared.fmt),
+                shared.scenario_names[lo:hi],
+                shard.portfolio.frame["position_id"],
+                shared.fmt,
+            )
+        try:
+            raw, _ = evaluate(
+                prepared,
+                _shocks_for(shared, prepared, lo, hi),
+                groups,
+                worst=shared.worst,
+                detail=writer is not None,
+                sink=writer,
+                chunk_size=shared.chunk_size,
+                shard_positions=size,
+                sums=False,
+            )
+            name = writer.close() if writer is not None else None
+        finally:
+            if writer is not None:
+                writer.abort()
+        raw = _globalize(raw, shard.first)
     rows = len(shard.portfolio) * (hi - lo) if name is not None else 0
     tables: list[pl.DataFrame | None] = [None] * shard.count
-    if shared.key_rates and lo == 0:
-        from stress.analytics import book_analytics
-        from stress.reportdata import key_rate_dv01_of
+    totals: list[ShardTotals | None] = [None] * shard.count
+    if lo == 0:
+        totals = list(shard_totals(prepared, groups, size))
+        if shared.key_rates:
+            from stress.analytics import book_analytics
+            from stress.reportdata import key_rate_dv01_of
 
-        table = book_analytics(prepared.book)
-        size = shard.size or max(len(shard.portfolio), 1)
-        tables = [key_rate_dv01_of(table[j * size : (j + 1) * size]) for j in range(shard.count)]
-    worst = _globalize(raw, shard.first)
-    G = sum(len(x) for x in shared.group_labels)
+            table = book_analytics(prepared.book)
+            tables = [key_rate_dv01_of(table[j * size : (j + 1) * size])
+                      for j in range(shard.count)]  # fmt: skip
     return [
-        Partial(
-            shard.index + j,
-            lo,
-            hi,
-            RawSums(
-                np.ascontiguousarray(raw.sums[:, j * G : (j + 1) * G]),
-                worst.worst,
-                worst.worst_pnl,
-                worst.worst_detail,
-            ),
-            name,
-            rows,
-            tables[j],
-        )
+        Partial(shard.index + j, lo, hi, raw, name, rows, tables[j], totals[j])
         for j in range(shard.count)
     ]
+
+
+def _no_worst(n: int, worst: int) -> tuple[IntArray, FloatArray, FloatArray]:
+    """The worst positions of ``n`` scenarios before any is found."""
+    return (np.full((n, worst), -1, dtype=np.int64), np.full((n, worst), np.inf),
+            np.full((n, worst, N_DETAIL), np.nan))  # fmt: skip
 
 
 def finish_task(

@@ -1,6 +1,7 @@
-"""Shards: a book is summed shard by shard (consecutive positions) and the shards added in
-order, so a run split into one task per shard, on any number of processes or machines, gives
-the same numbers bit for bit; worst positions merge by keeping the lowest P&Ls."""
+"""Shards: a book's node weights are formed shard by shard (consecutive positions) and merged
+in shard order, so a run split into one task per shard, on any number of processes or
+machines, gives the same numbers bit for bit; worst positions merge by keeping the lowest
+P&Ls."""
 
 from __future__ import annotations
 
@@ -12,23 +13,28 @@ import stress
 import stress.engine
 import stress.evaluate as ev
 from stress.engine import run
+from stress.prepare import prepare
+from tests.sharding import split_sums
 
 MARKET = stress.Market.load(stress.default_market_path())
 BOOK = portfolios.load(portfolios.sample_path("global_macro"))
 
 
 @pytest.mark.parametrize("size", [1, 4, 5, 16])
-def test_a_sharded_run_is_its_shards_added_in_order(monkeypatch: pytest.MonkeyPatch,
-                                                    size: int) -> None:
+def test_a_sharded_run_is_its_shards_merged_in_order(monkeypatch: pytest.MonkeyPatch,
+                                                     size: int) -> None:
+    """The sums of a run are those of its shards' node weights, each shard laid out on its
+    own (as a task of a split run lays it out), merged in shard order."""
     monkeypatch.setattr(ev, "SHARD_POSITIONS", size)
     whole = run(BOOK, MARKET, "all", worst_scenarios=None)
+    assert prepare(BOOK, MARKET, spread_by=("sector",)).spread_labels  # credit lines move
+    np.testing.assert_array_equal(
+        split_sums(BOOK, MARKET, stress.engine.load_for(MARKET, "all"), size),
+        whole.raw.sums[:, :1])
     frame = BOOK.frame
-    parts = [run(portfolios.Portfolio(frame[lo:lo + size], BOOK.source, BOOK.attributes),
-                 MARKET, "all", worst_scenarios=None) for lo in range(0, len(frame), size)]
-    total = parts[0].raw.sums[:, 0].copy()
-    for p in parts[1:]:
-        total += p.raw.sums[:, 0]
-    np.testing.assert_array_equal(total, whole.raw.sums[:, 0])
+    shards = [portfolios.Portfolio(frame[lo:lo + size], BOOK.source, BOOK.attributes)
+              for lo in range(0, len(frame), size)]
+    parts = [run(sh, MARKET, "all", worst_scenarios=None) for sh in shards]
     # worst positions: the K lowest P&Ls over the shards' own lists, earlier shards first
     k = whole.raw.worst.shape[1]
     for s in range(len(whole.scenarios)):
