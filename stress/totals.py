@@ -97,11 +97,10 @@ def kept_totals(prepared: Prepared, groups: Groupings, shard_size: int) -> Total
 def book_totals(prepared: Prepared, groups: Groupings, shard_size: int) -> Totals:
     """The totals of a whole book laid out in one process: its shards' weights, merged."""
     book = prepared.book
-    fx_before = np.array([book.market.fx_rate(c) for c in book.position_currencies])
     if book.n_positions <= shard_size:
         # One shard: its weights as laid out (``merge`` of one part gives the same).
-        weights, values, futures = _weights_and_values(prepared, groups)
-        return Totals(weights._replace(fx_before=fx_before), values, futures)
+        return Totals(*_weights_and_values(prepared, groups))
+    fx_before = np.array([book.market.fx_rate(c) for c in book.position_currencies])
     return merge(shard_totals(prepared, groups, shard_size), tuple(book.currencies),
                  tuple(book.position_currencies), prepared.spread_labels, fx_before)
 
