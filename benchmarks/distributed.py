@@ -144,7 +144,7 @@ def shard_costs(n_scenarios: int) -> dict[str, Any]:
     curves, currencies = layout_names(book)
     shocks = resolve(scen, market, curves, currencies)
     parts, t_weights = _timed(lambda: shard_totals(prepared, groups, SHARD_POSITIONS))
-    weights_bytes = sum(a.nbytes for a in to_arrays(parts[0]).values())
+    weights_bytes = sum(np.asarray(a).nbytes for a in to_arrays(parts[0]).values())
     evaluate(prepared, shocks.select(np.arange(8)), groups, worst_scenarios=0)
     _, t_sums = _timed(lambda: evaluate(prepared, shocks, groups, worst_scenarios=0))
     chosen = shocks.select(np.arange(min(WORST_SCENARIOS, n_scenarios)))

@@ -313,10 +313,9 @@ def _merge_futures(parts: Sequence[ShardTotals],
 def _future_rows(f: Futures, rows: IntArray, group: IntArray) -> Futures:
     """Futures ``rows`` of ``f`` (their nodes still ``f``'s), with groups ``group``."""
     lo, hi = f.offsets[rows], f.offsets[rows + 1]
-    flows = (np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
-             if len(rows) else np.zeros(0, dtype=np.int64))  # fmt: skip
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(hi - lo, out=offsets[1:])
+    flows = np.arange(offsets[-1], dtype=np.int64) + np.repeat(lo - offsets[:-1], hi - lo)
     return f._replace(
         offsets=offsets, node=f.node[flows], fpv=f.fpv[flows], fpv_tau=f.fpv_tau[flows],
         fpv_tau2=f.fpv_tau2[flows], fpv_ts=f.fpv_ts[flows], time=f.time[flows],
