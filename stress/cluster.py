@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -50,10 +51,17 @@ class DaskExecutor:
         self.retries = retries
 
     def share(self, obj: Any) -> Any:
-        return self.client.submit(_hold, obj, pure=False)
+        return self._held(obj)
 
     def scatter(self, objs: Sequence[Any]) -> list[Any]:
-        return [self.client.submit(_hold, obj, pure=False) for obj in objs]
+        return [self._held(obj) for obj in objs]
+
+    def _held(self, obj: Any) -> Any:
+        with warnings.catch_warnings():
+            # A block of shards rides in the graph on purpose (``_hold``): Dask's advice for
+            # a graph over 10 MB, to scatter the data instead, would lose it with its worker.
+            warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
+            return self.client.submit(_hold, obj, pure=False)
 
     def run(
         self,

@@ -326,3 +326,23 @@ def test_a_sharded_run_rejects_what_a_single_run_rejects(tmp_path: Path) -> None
     many = stress.run(book, MARKET, "irrbb", skip_invalid=True, work_dir=tmp_path / "w")
     assert single.rejects.equals(many.rejects)
     assert set(single.rejects["position_id"]) == {"NOT_ISSUED", "OLD_SWAP"}
+
+
+def test_positions_ride_in_the_graph_without_dask_advising_otherwise(dask_client: Any) -> None:
+    """A block of shards over Dask's large-graph threshold is held in the graph on purpose (a
+    worker that dies is no loss): Dask's warning to scatter it instead is not shown."""
+    import warnings
+
+    import dask
+
+    from stress.cluster import DaskExecutor
+
+    payload = np.arange(50_000, dtype=np.float64)  # 400 kB
+    with dask.config.set({"distributed.admin.large-graph-warning-threshold": "10kB"}):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            (held,) = DaskExecutor(dask_client).scatter([payload])
+        assert not [w for w in seen if "large graph" in str(w.message)]
+        with pytest.warns(UserWarning, match="large graph"):  # what Dask says otherwise
+            dask_client.submit(np.copy, payload, pure=False).result()
+    assert held.result().tobytes() == payload.tobytes()
