@@ -30,6 +30,7 @@ from portfolios.synthetic import synthetic_book
 from stress.prepare import prepare
 from stress.resolve import resolve
 from tests import strategies as ts
+from tests.sharding import split_sums
 
 VAL = dt.date(2026, 1, 20)
 MARKET_SPEC: dict[str, Any] = {
@@ -261,6 +262,20 @@ def test_pnl_is_additive_across_books(rows: list[dict[str, Any]],
         np.testing.assert_array_equal(ga, a)  # a group is summed as its own book would be
         np.testing.assert_array_equal(gb, b)
         close(whole.summary[c].to_numpy(), ga + gb, scale, 1e-9)
+
+
+@FAST
+@given(position_rows(min_size=2), scenario_sets(), st.integers(1, 3))
+def test_a_run_in_shards_is_its_shards_weights_merged(rows: list[dict[str, Any]],
+                                                      scenarios: shocks.ScenarioSet,
+                                                      size: int) -> None:
+    """Any book in shards of any size: the run's sums are those of its shards laid out each on
+    its own (as a split run's tasks lay them out) with their node weights merged in shard
+    order, bit for bit."""
+    book = load(rows)
+    whole = stress.run(book, MARKET, scenarios, shard_positions=size)
+    np.testing.assert_array_equal(split_sums(book, MARKET, scenarios, size),
+                                  whole.raw.sums[:, :1])
 
 
 @FAST
