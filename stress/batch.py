@@ -50,6 +50,7 @@ from stress.evaluate import (
     total_pnl,
 )
 from stress.groups import Groupings, groupings
+from stress.instruments import INSTRUMENTS
 from stress.io import OutputError
 from stress.kernels.scenarios import N_DETAIL, N_METRICS
 from stress.market import Market
@@ -415,8 +416,11 @@ def layout_names(portfolio: Portfolio) -> tuple[tuple[str, ...], tuple[str, ...]
     (``stress.book.Book.currencies`` and ``position_currencies``), without laying it out."""
     f = portfolio.frame
     currencies = tuple(sorted(f["currency"].unique().to_list()))
-    bonds = f.filter(f["instrument"] == "bond")["currency"].unique().to_list()
-    return tuple(sorted(bonds)), currencies
+    # Every instrument laid out on a curve: cashflows (bonds, FRNs, swaps) and forwards
+    # (futures), as ``stress.book`` lays them out.
+    on_curves = [n for n, i in INSTRUMENTS.items() if i.build is not None or i.forward is not None]
+    curves = f.filter(f["instrument"].is_in(on_curves))["currency"].unique().to_list()
+    return tuple(sorted(curves)), currencies
 
 
 def input_key(

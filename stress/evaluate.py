@@ -159,9 +159,7 @@ def evaluate(
     # A streamed chunk's detail goes to one flat buffer, viewed contiguous for each chunk.
     buffer = np.empty(N_DETAIL * n_p * chunk_size) if streaming else np.empty(0)
     by_position = detail or worst_scenarios is None or worst_scenarios >= S
-    last_day = max(int(prepared.node_day.max()) if prepared.n_nodes else 0,
-                   int(prepared.futures.node_day.max()) if len(prepared.futures.node_day) else 0)
-    segments = _day_segments(shocks.times, last_day)
+    segments = _day_segments(shocks.times, prepared.last_day)
     for lo in range(0, S, chunk_size):
         hi = min(S, lo + chunk_size)
         idx = np.arange(lo, hi)
@@ -223,8 +221,7 @@ def worst_positions(
         chunk_size = CHUNK_BYTES // (16 * max(prepared.n_nodes, 1))
     chunk_size = max(min(chunk_size, S), 1)
     if worst and prepared.book.n_positions:
-        last = int(prepared.node_day.max()) if prepared.n_nodes else 0
-        segments = _day_segments(shocks.times, last)
+        segments = _day_segments(shocks.times, prepared.last_day)
         for lo in range(0, S, chunk_size):
             idx = np.arange(lo, min(S, lo + chunk_size))
             _positions_pass(prepared, *_shocks(prepared, shocks, idx, segments), raw, idx,

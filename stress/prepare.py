@@ -83,6 +83,13 @@ class Prepared:
     def n_nodes(self) -> int:
         return len(self.node_t)
 
+    @property
+    def last_day(self) -> int:
+        """The last payment day (days after the valuation date) of any node, the futures'
+        own nodes included: the day segments of a pass over positions must reach it."""
+        days = [int(d.max()) for d in (self.node_day, self.futures.node_day) if len(d)]
+        return max(days, default=0)
+
     @cached_property
     def memo(self) -> dict[str, object]:
         """Work a run derives from the book alone, kept for the next run on it (``stress.

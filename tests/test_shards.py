@@ -5,6 +5,9 @@ P&Ls."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -86,3 +89,39 @@ def test_detail_streamed_to_a_sink_is_the_detail_in_memory(
     assert got.tobytes() == whole.tobytes()
     assert raw2.sums.tobytes() == raw.sums.tobytes()
     assert raw2.worst.tobytes() == raw.worst.tobytes()
+
+
+@pytest.mark.parametrize("case", ["a short bond and futures", "futures alone", "swaps alone"])
+@pytest.mark.parametrize("worst_scenarios", [3, None])
+def test_a_split_run_of_odd_shards_is_the_single_process_run(
+        tmp_path: Path, case: str, worst_scenarios: int | None) -> None:  # fmt: skip
+    """Shards whose futures' CTDs pay after every bond of the shard, or of futures alone (the
+    second pass read its day table past the end: a segfault), and swaps in a currency no bond
+    has (the client had no curve for them): a run split into tasks is the one-process run."""
+    import datetime as dt
+
+    import polars as pl
+
+    from benchmarks import workloads
+
+    market = workloads.market()
+    frame = workloads.mixed_book_frame(400, 5)
+    usd = frame.filter(pl.col("currency") == "USD")
+    bonds = usd.filter(pl.col("instrument") == "bond")
+    futures = usd.filter(pl.col("instrument") == "future").head(3)
+    if case == "a short bond and futures":
+        short = bonds.filter(pl.col("maturity") < market.valuation_date + dt.timedelta(days=300))
+        parts, size = [short.head(1), futures], 10
+    elif case == "futures alone":
+        parts, size = [bonds.head(2), futures.head(2)], 2
+    else:
+        swaps = frame.filter((pl.col("instrument") == "swap") & (pl.col("currency") == "EUR"))
+        parts, size = [bonds.head(8), swaps.head(4)], 4
+    book = portfolios.load(pl.concat(parts, how="diagonal_relaxed"),
+                           valuation_date=market.valuation_date)  # fmt: skip
+    scen = workloads.scenarios(20)
+    kw: dict[str, Any] = {"shard_positions": size, "worst_scenarios": worst_scenarios}
+    one = stress.run(book, market, scen, **kw)
+    split = stress.run(book, market, scen, work_dir=tmp_path / "work", **kw)
+    assert split.raw.sums.tobytes() == one.raw.sums.tobytes()
+    assert split.worst.equals(one.worst)
