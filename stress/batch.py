@@ -155,6 +155,7 @@ class WorkDir:
         self.path = path
         self._lock: Any = None
         self.resumed = 0
+        self.key = ""
 
     @classmethod
     def beside(cls, target: Path) -> WorkDir:
@@ -175,6 +176,7 @@ class WorkDir:
                 f"{self.path}: another run is working here (same --out); wait for it to end"
             ) from None
         self._lock = lock
+        self.key = key
         try:
             self._prepare(key, meta)
         except OSError as exc:
@@ -235,7 +237,9 @@ class WorkDir:
     def _save(self, sub: str, name: str, arrays: dict[str, Any]) -> None:
         tmp = self.path / sub / f".{name}.tmp"
         with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            # The run's key in every file: a file of another run (copied here) is not this
+            # run's, whatever its shapes.
+            np.savez(f, key=self.key, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path / sub / name)
@@ -316,7 +320,8 @@ class WorkDir:
         if not path.exists():
             return False
         try:
-            ok = whole(self._load(path))
+            z = self._load(path)
+            ok = str(z["key"]) == self.key and whole(z)
         except Exception as exc:  # a damaged file fails in numpy, zipfile or on a missing key
             log.warning("%s: unreadable (%s): running its task again", path, exc)
             ok = None
@@ -452,6 +457,11 @@ def input_key(
     h.update(json.dumps([shocks.curves, shocks.currencies, list(names)]).encode())
     for a in (shocks.times, shocks.shift_bp, shocks.fx_multiplier, shocks.gold_multiplier):
         h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+    spreads = shocks.spreads
+    if spreads is not None:  # the credit-spread shifts, by attribute and value
+        h.update(json.dumps(spreads.spread_keys).encode())
+        h.update(np.ascontiguousarray(spreads.spread_bp, dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(spreads.spread_set, dtype=np.bool_).tobytes())
     h.update(json.dumps(options, sort_keys=True, default=str).encode())
     return h.hexdigest()
 

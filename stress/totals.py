@@ -21,6 +21,7 @@ import numpy.typing as npt
 from stress.groups import Groupings
 from stress.kernels.nodes import ordered_sums
 from stress.kernels.scenarios import (
+    NO_CREDIT,
     Futures,
     GroupValues,
     NodeWeights,
@@ -455,11 +456,19 @@ def from_arrays(z: dict[str, Any], n_groups: int) -> ShardTotals | None:
         labels=tuple(tuple(row) for row in z["t_labels"].tolist()),
     )
     n, nodes = len(t.node), len(t.day)
+
+    def within(a: IntArray, size: int, low: int = 0) -> bool:
+        return not len(a) or (int(a.min()) >= low and int(a.max()) < size)
+
+    flat = ("gold", "bond", "dollar_duration", "dollar_convexity", "dollar_spread_duration")
     if (any(len(getattr(t, c)) != n for c in _ENTRY) or any(len(getattr(t, c)) != nodes
                                                            for c in _NODE)
-            or (n and (t.node.min() < 0 or t.node.max() >= nodes or t.group.min() < 0
-                       or t.group.max() >= n_groups))
+            or not within(t.node, nodes) or not within(t.group, n_groups)
+            or not within(t.curve, len(t.curves)) or not within(t.currency, len(t.currencies))
+            or not within(t.spread, len(t.labels), NO_CREDIT)
             or t.values.value.shape != (n_groups, len(t.currencies))
+            or t.values.cash.shape != (n_groups, len(t.currencies))
+            or any(getattr(t.values, c).shape != (n_groups,) for c in flat)
             or t.futures.group.shape[0] != len(t.futures.scale)):  # fmt: skip
         raise ValueError("not the node weights of a shard of this run")
     return t

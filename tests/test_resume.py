@@ -205,3 +205,37 @@ def test_a_kept_result_that_is_damaged_or_misplaced_is_computed_again(
     said = caplog.text
     assert f"{sums[2]}: not the result of its task: running that task again" in said
     assert f"{sums[3]}: unreadable" in said and f"{finish[0]}: unreadable" in said
+
+
+def test_credit_spread_shifts_are_part_of_the_inputs(tmp_path: Path) -> None:
+    """Two sets that differ only in their credit-spread shifts are other inputs: a run of one
+    starts afresh in the other's work directory (the inputs' hash used to leave the spread
+    shifts out, and the run took the other set's weights)."""
+    from benchmarks import workloads
+
+    book, market = workloads.mixed_book(60, seed=4), workloads.market()
+    plain, credit = workloads.scenarios(30), workloads.credit_scenarios(30)
+    assert plain.names == credit.names and not plain.spread_attributes
+    work = tmp_path / "work"
+    kw = {"shard_positions": 7, "by": ["sector"], "worst_scenarios": 3}
+    stress.run(book, market, plain, work_dir=work, **kw)
+    again = stress.run(book, market, credit, work_dir=work, **kw)
+    assert again.raw.sums.tobytes() == stress.run(book, market, credit, **kw).raw.sums.tobytes()
+
+
+def test_a_kept_file_of_another_run_is_computed_again(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    """A task's file copied from another run's work directory (another book, the same shapes)
+    is not this run's: every file holds its run's key, and the task runs again."""
+    from benchmarks import workloads
+
+    market, scen = workloads.market(), workloads.credit_scenarios(30)
+    kw = {"shard_positions": 7, "by": ["sector"], "worst_scenarios": 3}
+    book = workloads.mixed_book(60, seed=4)
+    stress.run(workloads.mixed_book(60, seed=99), market, scen, work_dir=tmp_path / "b", **kw)
+    first = stress.run(book, market, scen, work_dir=tmp_path / "a", **kw)
+    name = "sums/s000001-0000000.npz"
+    (tmp_path / "a" / name).write_bytes((tmp_path / "b" / name).read_bytes())
+    again = stress.run(book, market, scen, work_dir=tmp_path / "a", **kw)
+    assert again.raw.sums.tobytes() == first.raw.sums.tobytes()
+    assert f"{tmp_path / 'a' / name}: not the result of its task" in caplog.text
