@@ -50,7 +50,7 @@ from stress.evaluate import (
     total_pnl,
 )
 from stress.groups import Groupings, groupings
-from stress.instruments import INSTRUMENTS
+from stress.instruments import curves_of
 from stress.io import OutputError
 from stress.kernels.scenarios import N_DETAIL, N_METRICS
 from stress.market import Market
@@ -420,12 +420,7 @@ def layout_names(portfolio: Portfolio) -> tuple[tuple[str, ...], tuple[str, ...]
     """The curves and the position currencies a book of ``portfolio`` is laid out with
     (``stress.book.Book.currencies`` and ``position_currencies``), without laying it out."""
     f = portfolio.frame
-    currencies = tuple(sorted(f["currency"].unique().to_list()))
-    # Every instrument laid out on a curve: cashflows (bonds, FRNs, swaps) and forwards
-    # (futures), as ``stress.book`` lays them out.
-    on_curves = [n for n, i in INSTRUMENTS.items() if i.build is not None or i.forward is not None]
-    curves = f.filter(f["instrument"].is_in(on_curves))["currency"].unique().to_list()
-    return tuple(sorted(curves)), currencies
+    return curves_of(f), tuple(sorted(f["currency"].unique().to_list()))
 
 
 def input_key(
@@ -475,12 +470,7 @@ class _Reducer:
         self, S: int, n_groups: int, worst: int, chunks: list[int], n_shards: int,
         by_position: bool, work: WorkDir | None,
     ) -> None:  # fmt: skip
-        self.raw = RawSums(
-            np.zeros((S, n_groups, N_METRICS)),
-            np.full((S, worst), -1, dtype=np.int64),
-            np.full((S, worst), np.inf),
-            np.full((S, worst, N_DETAIL), np.nan),
-        )
+        self.raw = RawSums.unfound(np.zeros((S, n_groups, N_METRICS)), S, worst)
         self.next = dict.fromkeys(chunks, 0)
         self.n_shards = n_shards
         self.by_position = by_position
@@ -738,8 +728,7 @@ def _sum_shards(parts: Sequence[ShardTotals | None], shocks: ResolvedShocks, mar
     labels = tuple(sorted({lab for p in kept for lab in p.labels}))
     fx_before = np.array([market.fx_rate(c) for c in shocks.currencies])
     totals = merge(kept, shocks.curves, shocks.currencies, labels, fx_before)
-    sum_totals(totals, shocks, tuple(sorted(set(shocks.spread_attributes))), labels, out,
-               chunk_size)  # fmt: skip
+    sum_totals(totals, shocks, shocks.spread_attributes, labels, out, chunk_size)
 
 
 def _second_pass(
@@ -783,13 +772,7 @@ def _second_pass(
         done += 1
         if progress is not None:
             progress(done, total)
-    k = raw.worst.shape[1]
-    merged = RawSums(
-        raw.sums,
-        np.full((len(both), k), -1, dtype=np.int64),
-        np.full((len(both), k), np.inf),
-        np.full((len(both), k, N_DETAIL), np.nan),
-    )
+    merged = RawSums.unfound(raw.sums, len(both), raw.worst.shape[1])
     parts: dict[float, list[FloatArray]] = {a: [] for a in tails}
     for block in blocks:
         fin = results.pop(block) if work is None else work.load_finish(*block)
@@ -835,7 +818,6 @@ def _check_finite(
         "not a finite number (the shocks or positions are too extreme to compute); check the "
         "scenario's shifts and the position's notional and prices"
     )
-
 
 
 def _rows(path: Path) -> int | None:

@@ -16,13 +16,12 @@ import numpy as np
 from portfolios.model import Portfolio
 from shocks.factors import GOLD, Factor, FactorSpace
 from shocks.model import ScenarioSet
+from stress.instruments import curves_of
 from stress.warnings import StressWarning
 
 #: Origins of scenario sets drawn from market history (read back from a file: "<origin>
 #: (<file>)"). Other generators (the parallel grid, reverse stress) move what they mean to.
 GENERATED = ("generator:historical", "generator:monte_carlo")
-#: Instruments valued on their currency's curve.
-ON_CURVES = ("bond", "frn", "swap", "future")
 
 
 def unmoved(portfolio: Portfolio, scen: ScenarioSet, base_currency: str) -> list[str]:
@@ -35,7 +34,7 @@ def unmoved(portfolio: Portfolio, scen: ScenarioSet, base_currency: str) -> list
         return []
     s = scen if len(generated) == len(scen) else scen.select(generated)
     f = portfolio.frame
-    curves = sorted(f.filter(f["instrument"].is_in(ON_CURVES))["currency"].unique())
+    curves = curves_of(f)
     currencies = sorted(set(f["currency"].unique()) - {base_currency})
     # Every curve point of the set's tenors, the FX rates (USD is the numeraire) and gold.
     factors = [Factor("rate", c, t) for c in curves for t in s.tenors]

@@ -93,6 +93,17 @@ class RawSums:
     worst_pnl: FloatArray
     worst_detail: FloatArray
 
+    @classmethod
+    def unfound(cls, sums: FloatArray, n_scenarios: int, worst: int) -> RawSums:
+        """``sums`` beside room for ``worst`` positions of ``n_scenarios`` scenarios, none
+        found yet (-1, +inf P&L, NaN detail)."""
+        return cls(
+            sums,
+            np.full((n_scenarios, worst), -1, dtype=np.int64),
+            np.full((n_scenarios, worst), np.inf),
+            np.full((n_scenarios, worst, N_DETAIL), np.nan),
+        )
+
 
 def evaluate(
     prepared: Prepared,
@@ -136,10 +147,8 @@ def evaluate(
         prepared = prepare_book(prepared.book, shocks.spread_attributes)
     book = prepared.book
     n_p, S = book.n_positions, len(shocks.gold_multiplier)
-    n_nodes = max(prepared.n_nodes, 1)
     if chunk_size is None:
-        # The multipliers and shifts take 16 bytes per node and scenario.
-        chunk_size = CHUNK_BYTES // (16 * n_nodes)
+        chunk_size = _default_chunk(prepared.n_nodes)
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     streaming = detail and sink is not None
@@ -149,12 +158,7 @@ def evaluate(
     # The sums come from the shards' node weights, merged in shard order.
     totals = kept_totals(prepared, groups, check_shard_positions(shard_positions)) if sums else None
     out_sums = np.empty((S, groups.n_groups if sums else 0, N_METRICS))
-    raw = RawSums(
-        out_sums,
-        np.full((S, worst), -1, dtype=np.int64),
-        np.full((S, worst), np.inf),
-        np.full((S, worst, N_DETAIL), np.nan),
-    )
+    raw = RawSums.unfound(out_sums, S, worst)
     out_detail = np.empty((N_DETAIL, n_p * S)) if detail and not streaming else np.empty((0, 0))
     # A streamed chunk's detail goes to one flat buffer, viewed contiguous for each chunk.
     buffer = np.empty(N_DETAIL * n_p * chunk_size) if streaming else np.empty(0)
@@ -211,14 +215,9 @@ def worst_positions(
     """Only the worst positions of every scenario of ``shocks`` (``RawSums.sums`` is empty):
     the second pass of a summary run, for the scenarios it chose."""
     S = len(shocks.gold_multiplier)
-    raw = RawSums(
-        np.empty((S, 0, N_METRICS)),
-        np.full((S, worst), -1, dtype=np.int64),
-        np.full((S, worst), np.inf),
-        np.full((S, worst, N_DETAIL), np.nan),
-    )
+    raw = RawSums.unfound(np.empty((S, 0, N_METRICS)), S, worst)
     if chunk_size is None:
-        chunk_size = CHUNK_BYTES // (16 * max(prepared.n_nodes, 1))
+        chunk_size = _default_chunk(prepared.n_nodes)
     chunk_size = max(min(chunk_size, S), 1)
     if worst and prepared.book.n_positions:
         segments = _day_segments(shocks.times, prepared.last_day)
@@ -258,12 +257,18 @@ def sum_totals(
     ``out`` (S, groups, N_METRICS), chunk by chunk; the spread lines ``labels`` by the
     attributes ``spread_by``, as the totals index them."""
     S = len(shocks.gold_multiplier)
-    step = chunk_size or max(1, CHUNK_BYTES // (16 * max(len(totals.weights.day), 1)))
+    step = chunk_size or max(1, _default_chunk(len(totals.weights.day)))
     segments = _day_segments(shocks.times, totals.last_day)
     for lo in range(0, S, step):
         idx = np.arange(lo, min(S, lo + step))
         _sum_chunk(totals, _curve_shifts(shocks, idx, segments, spread_by, labels),
                    out[lo : lo + len(idx)])  # fmt: skip
+
+
+def _default_chunk(n_nodes: int) -> int:
+    """Scenarios per chunk by default: a chunk's multipliers and shifts take 16 bytes per node
+    and scenario, kept near CHUNK_BYTES."""
+    return CHUNK_BYTES // (16 * max(n_nodes, 1))
 
 
 def _sum_chunk(totals: Totals, cs: CurveShifts, out: FloatArray) -> None:

@@ -85,10 +85,9 @@ class Prepared:
 
     @property
     def last_day(self) -> int:
-        """The last payment day (days after the valuation date) of any node, the futures'
-        own nodes included: the day segments of a pass over positions must reach it."""
-        days = [int(d.max()) for d in (self.node_day, self.futures.node_day) if len(d)]
-        return max(days, default=0)
+        """The last payment day of any node, the futures' own nodes included: the day
+        segments of a pass over positions must reach it."""
+        return last_day(self.node_day, self.futures.node_day)
 
     @cached_property
     def memo(self) -> dict[str, object]:
@@ -128,6 +127,12 @@ class Prepared:
             run_start=run_start.astype(np.int64),
             seed=np.sort(book.cashflow_pos[top]).astype(np.int64),
         )
+
+
+def last_day(*node_days: IntArray) -> int:
+    """The last of the given nodes' payment days (days after the valuation date; 0 for
+    none)."""
+    return max((int(d.max()) for d in node_days if len(d)), default=0)
 
 
 def prepare(

@@ -267,7 +267,7 @@ def sums_task(
     prepared = prepared_shard(shared, shard)
     size = shard.size or max(len(shard.portfolio), 1)
     groups = shard.groups(shared)
-    raw = RawSums(np.zeros((hi - lo, 0, N_METRICS)), *_no_worst(hi - lo, shared.worst))
+    raw = RawSums.unfound(np.zeros((hi - lo, 0, N_METRICS)), hi - lo, shared.worst)
     name = None
     if shared.by_position:
         assert shard.count == 1
@@ -313,12 +313,6 @@ def sums_task(
         Partial(shard.index + j, lo, hi, raw, name, rows, tables[j], totals[j])
         for j in range(shard.count)
     ]
-
-
-def _no_worst(n: int, worst: int) -> tuple[IntArray, FloatArray, FloatArray]:
-    """The worst positions of ``n`` scenarios before any is found."""
-    return (np.full((n, worst), -1, dtype=np.int64), np.full((n, worst), np.inf),
-            np.full((n, worst, N_DETAIL), np.nan))  # fmt: skip
 
 
 def finish_task(

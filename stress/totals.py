@@ -31,7 +31,7 @@ from stress.kernels.scenarios import (
     group_node_values,
     group_values,
 )
-from stress.prepare import Prepared
+from stress.prepare import Prepared, last_day
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -76,9 +76,8 @@ class Totals:
 
     @property
     def last_day(self) -> int:
-        """The last payment day of any node (days after the valuation date)."""
-        days = [int(d.max()) for d in (self.weights.day, self.futures.node_day) if len(d)]
-        return max(days, default=0)
+        """The last payment day of any node, the futures' own included."""
+        return last_day(self.weights.day, self.futures.node_day)
 
 
 def kept_totals(prepared: Prepared, groups: Groupings, shard_size: int) -> Totals:

@@ -9,6 +9,8 @@ is a module here, its validation in ``portfolios.loader`` and one line in each r
 
 from __future__ import annotations
 
+import polars as pl
+
 from stress.instruments import bond, cash, floating, future, gold
 from stress.instruments.base import CashflowRows, ForwardRows, Instrument
 
@@ -17,4 +19,16 @@ INSTRUMENTS: dict[str, Instrument] = {
     for i in (bond.BOND, gold.GOLD, cash.CASH, floating.FRN, floating.SWAP, future.FUTURES)
 }
 
-__all__ = ["INSTRUMENTS", "CashflowRows", "ForwardRows", "Instrument"]
+#: Instruments laid out on their currency's curve: cashflows (bonds, FRNs, swaps) and forwards
+#: (bond futures).
+ON_CURVES = tuple(n for n, i in INSTRUMENTS.items() if i.build is not None or i.forward is not None)
+
+
+def curves_of(positions: pl.DataFrame) -> tuple[str, ...]:
+    """The curves a book of ``positions`` (a validated positions frame) is laid out on, as
+    ``stress.book`` lays it out: the currencies of its instruments on curves, sorted."""
+    on = positions.filter(positions["instrument"].is_in(ON_CURVES))
+    return tuple(sorted(on["currency"].unique().to_list()))
+
+
+__all__ = ["INSTRUMENTS", "ON_CURVES", "CashflowRows", "ForwardRows", "Instrument", "curves_of"]
