@@ -38,6 +38,9 @@ from stress.kernels.scenarios import (
     Outputs,
     Positions,
     Shocks,
+    TaylorRuns,
+    count_taylor_runs,
+    fill_taylor_runs,
     group_sums,
     group_sums_serial,
     stress_positions,
@@ -306,6 +309,31 @@ def _shocks(
     return cs, sh, threaded(work, n_blocks, loaded=bool(stress_positions.overloads))
 
 
+def _taylor_runs(prepared: Prepared, grid: FloatArray, segments: IntArray) -> TaylorRuns:
+    """The cashflow rows' TaylorRuns on ``segments``, the day segments of ``grid``: kept on
+    ``prepared`` for the next chunk and the next run on the same grid (at 1M positions they
+    are a pass over 35M cashflows)."""
+    key = grid.tobytes()
+    kept = prepared.memo.get("taylor")
+    if isinstance(kept, tuple) and kept[0] == key:
+        runs: TaylorRuns = kept[1]
+        return runs
+    cf = prepared.cashflows
+    n_rows = len(cf.offsets) - 1
+    count = np.empty(n_rows, dtype=np.int64)
+    count_taylor_runs(cf.offsets, cf.node, prepared.node_day, prepared.node_curve, segments,
+                      count)  # fmt: skip
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(count, out=offsets[1:])
+    n = int(offsets[-1])
+    runs = TaylorRuns(offsets, np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
+                      *(np.empty(n) for _ in range(5)))  # fmt: skip
+    fill_taylor_runs(cf.offsets, cf.node, prepared.node_day, prepared.node_curve, segments,
+                     cf.pv_t, cf.pv_t2, runs)  # fmt: skip
+    prepared.memo["taylor"] = (key, runs)
+    return runs
+
+
 def _curve_shifts(
     shocks: ResolvedShocks, idx: IntArray, segments: IntArray, spread_by: Sequence[str],
     labels: Sequence[Sequence[str]],
@@ -356,7 +384,8 @@ def _positions_pass(
     )
     n_blocks = -(-len(idx) // sh.lanes)
     (stress_positions if parallel else stress_positions_serial)(
-        n_blocks, positions, prepared.cashflows, prepared.futures, cs, sh, prepared.bounds, out
+        n_blocks, positions, prepared.cashflows, _taylor_runs(prepared, cs.grid, cs.segment),
+        prepared.futures, cs, sh, prepared.bounds, out,
     )
     raw.worst[idx] = out.worst
     raw.worst_pnl[idx] = out.worst_pnl

@@ -29,6 +29,7 @@ from stress.kernels.nodes import (
     discount_nodes_serial,
     mark_slots,
     ordered_sums,
+    spread_time_kinds,
 )
 from stress.kernels.scenarios import (
     NO_CREDIT,
@@ -224,6 +225,8 @@ def prepare_book(book: Book, spread_by: Sequence[str] = ()) -> Prepared:
     base_sums(cf.offsets, pv, pv_t, pv_t2, *before)
     ts_before = np.empty(rows)
     ordered_sums(cf.offsets, pv_ts, ts_before)
+    ts_kind = np.empty(rows, dtype=np.int64)
+    spread_time_kinds(cf.offsets, pv_t, pv_ts, ts_kind)
     cashflow_row = np.full(book.n_positions, -1, dtype=np.int64)
     cashflow_row[book.cashflow_pos] = np.arange(len(book.cashflow_pos))
     has_nodes = len(node_bucket) > 0
@@ -251,6 +254,7 @@ def prepare_book(book: Book, spread_by: Sequence[str] = ()) -> Prepared:
             pv_t2_before=before[2],
             pv_ts=pv_ts,
             pv_ts_before=ts_before,
+            ts_kind=ts_kind,
         ),
         cashflow_row=cashflow_row,
         node_spread=node_spread.astype(np.int64),

@@ -564,3 +564,57 @@ def test_book_layout_is_the_same_on_threads_and_as_a_direct_count(monkeypatch) -
     keyed = np.stack([p.node_curve, p.node_spread, p.node_day], axis=1)[: node[~own].max() + 1]
     direct = np.unique(keyed[node[~own]], axis=0)
     np.testing.assert_array_equal(keyed, direct)  # distinct, in (curve, line, day) order
+
+
+def test_taylor_runs_and_spread_time_kinds_agree_with_sums_over_cashflows() -> None:
+    """A pass over positions takes a row's Taylor sums from its runs (``TaylorRuns``) and its
+    pv x spread time sums from pv x t where they are the same: both agree with the sums over
+    the row's cashflows, on a book with swaps (no credit spread), bonds and FRNs (spread read
+    on the reset day)."""
+    from benchmarks import workloads
+    from stress.evaluate import _day_segments, _taylor_runs
+    from stress.kernels.nodes import TS_NONE, TS_OWN, TS_SAME
+    from stress.prepare import prepare
+
+    market = workloads.market()
+    p = prepare(workloads.mixed_book(400, seed=7), market, spread_by=("sector",))
+    cf = p.cashflows
+    rows = np.repeat(np.arange(len(cf.offsets) - 1), np.diff(cf.offsets))
+    zero = np.logical_and.reduceat(cf.pv_ts == 0.0, cf.offsets[:-1])
+    same = np.logical_and.reduceat(cf.pv_ts == cf.pv_t, cf.offsets[:-1])
+    want = np.where(zero, TS_NONE, np.where(same, TS_SAME, TS_OWN))
+    np.testing.assert_array_equal(cf.ts_kind, want)
+    assert set(want.tolist()) == {TS_NONE, TS_SAME, TS_OWN}
+
+    grid = np.array([0.25, 1.0, 2.0, 5.0, 10.0, 30.0])
+    segments = _day_segments(grid, p.last_day)
+    tr = _taylor_runs(p, grid, segments)
+    assert _taylor_runs(p, grid, segments) is tr  # kept for the next chunk
+    # Every run is one curve and one segment; a row's runs cover its cashflows in order.
+    node = cf.node
+    t = p.node_day[node] * (1.0 / 365.0)
+    seg, curve = segments[p.node_day[node]], p.node_curve[node]
+    run_rows = np.repeat(np.arange(len(tr.offsets) - 1), np.diff(tr.offsets))
+    new_run = np.ones(len(node), dtype=np.bool_)
+    new_run[1:] = (rows[1:] != rows[:-1]) | (seg[1:] != seg[:-1]) | (curve[1:] != curve[:-1])
+    np.testing.assert_array_equal(run_rows, rows[new_run])
+    np.testing.assert_array_equal(tr.curve, curve[new_run])
+    np.testing.assert_array_equal(tr.segment, seg[new_run])
+    # Any shift lines a + b t per (curve, segment): the runs' terms give the direct sums.
+    rng = np.random.default_rng(5)
+    n_curves = int(p.node_curve.max()) + 1
+    a = rng.normal(0.0, 1e-2, (n_curves, len(grid) + 1))
+    b = rng.normal(0.0, 1e-3, (n_curves, len(grid) + 1))
+    d = a[curve, seg] + b[curve, seg] * t
+    direct_d = np.bincount(rows, cf.pv_t * d, minlength=len(cf.offsets) - 1)
+    direct_c = np.bincount(rows, cf.pv_t2 * d * d, minlength=len(cf.offsets) - 1)
+    ra, rb = a[tr.curve, tr.segment], b[tr.curve, tr.segment]
+    runs_d = np.bincount(run_rows, ra * tr.m0 + rb * tr.m1, minlength=len(cf.offsets) - 1)
+    runs_c = np.bincount(run_rows, ra * ra * tr.q0 + 2 * ra * rb * tr.q1 + rb * rb * tr.q2,
+                         minlength=len(cf.offsets) - 1)  # fmt: skip
+    # Rounding is relative to the terms a and b t, not to their sum d (which can cancel).
+    size = np.abs(a[curve, seg]) + np.abs(b[curve, seg] * t)
+    scale_d = np.bincount(rows, np.abs(cf.pv_t) * size, minlength=len(cf.offsets) - 1)
+    scale_c = np.bincount(rows, np.abs(cf.pv_t2) * size**2, minlength=len(cf.offsets) - 1)
+    np.testing.assert_array_less(np.abs(runs_d - direct_d), 1e-13 * scale_d + 1e-300)
+    np.testing.assert_array_less(np.abs(runs_c - direct_c), 1e-13 * scale_c + 1e-300)

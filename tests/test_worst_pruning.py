@@ -25,6 +25,7 @@ from stress.kernels.scenarios import (
     D_PNL,
     _node_tables,
     _run_extremes,
+    _shift_lines,
 )
 from stress.prepare import Prepared, prepare
 from stress.resolve import ResolvedShocks, resolve
@@ -126,8 +127,8 @@ def _lower_bounds(prepared: Prepared, rs: ResolvedShocks) -> tuple[np.ndarray, n
         n_nodes = prepared.n_nodes
         gtab = np.empty((n_nodes, sh.lanes))
         rtab = np.empty((n_nodes if cs.spread_bp.shape[1] else 0, sh.lanes))
-        _node_tables(sh.node_day, sh.node_curve, sh.node_spread, sh.node_sday, cs, 0, 1, gtab,
-                     rtab, np.empty((n_nodes, sh.lanes)))  # fmt: skip
+        _node_tables(sh.node_day, sh.node_curve, sh.node_spread, sh.node_sday, cs,
+                     _shift_lines(cs, 0, 1), 0, 1, gtab, rtab, np.empty((0, sh.lanes)))  # fmt: skip
         gmin, gmax = np.empty_like(gtab), np.empty_like(gtab)
         _run_extremes(gtab, bd.run_start, 1, gmin, gmax)
         # The run's extremes bound the multipliers of every node of each row.

@@ -70,6 +70,27 @@ def discount_nodes_serial(args):
         _discount_row(i, args)
 
 
+#: How a cashflow row's pv x spread time (``pv_ts``) relates to its pv x t, per row: a pass
+#: over positions then sums it only for the rows where it is neither (most rows have no credit
+#: spread, or read their spread on their curve's times).
+TS_NONE = 0  # every pv_ts is 0 (no credit spread)
+TS_SAME = 1  # every pv_ts is its pv_t, bit for bit
+TS_OWN = 2  # some other value
+
+
+@njit(cache=True)
+def spread_time_kinds(offsets, pv_t, pv_ts, out):
+    """Per row, TS_NONE, TS_SAME or TS_OWN (NONE when both hold)."""
+    for i in range(len(offsets) - 1):
+        zero = True
+        same = True
+        for j in range(offsets[i], offsets[i + 1]):
+            v = pv_ts[j]
+            zero = zero and v == 0.0
+            same = same and v == pv_t[j]
+        out[i] = TS_NONE if zero else (TS_SAME if same else TS_OWN)
+
+
 @njit(cache=True)
 def ordered_sums(offsets, x, out):
     """Per row, the sum of x over its entries, in order."""

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from stress.kernels.fastexp import exp_into
+from stress.kernels.nodes import TS_OWN, TS_SAME
 
 BLOCK = 16
 
@@ -148,6 +149,7 @@ class Cashflows(NamedTuple):
     pv_t2_before: F8  # (R,) sum of pv_t2
     pv_ts: F8  # (N,) pv x its spread time where the row has a credit spread (0 otherwise)
     pv_ts_before: F8  # (R,) sum of pv_ts
+    ts_kind: I8  # (R,) how pv_ts relates to pv_t (``nodes.TS_NONE``, TS_SAME, TS_OWN)
 
 
 class Futures(NamedTuple):
@@ -215,6 +217,24 @@ class Shocks(NamedTuple):
     gold_before: float  # gold price today, USD per troy ounce
 
 
+class TaylorRuns(NamedTuple):
+    """Each cashflow row's cashflows in runs of one curve and one day segment of the
+    scenarios' grid (``CurveShifts.segment``), with their sums (t: the node's time, years).
+    Within a segment a curve's shift is a line a + b t (``_shift_lines``), so a row's Taylor
+    sums over its cashflows, sum pv_t d and sum pv_t2 d^2, are a few terms per run,
+    a m0 + b m1 and a^2 q0 + 2ab q1 + b^2 q2, instead of a pass over every cashflow that
+    reads its node's shift."""
+
+    offsets: I8  # (R+1,) row r owns runs offsets[r]:offsets[r+1]
+    curve: I8  # (E,)
+    segment: I8  # (E,)
+    m0: F8  # (E,) sum of pv_t
+    m1: F8  # (E,) sum of pv_t x t
+    q0: F8  # (E,) sum of pv_t2
+    q1: F8  # (E,) sum of pv_t2 x t
+    q2: F8  # (E,) sum of pv_t2 x t^2
+
+
 class Outputs(NamedTuple):
     """Where one chunk's per-position results go (S = the chunk's scenarios)."""
 
@@ -275,6 +295,66 @@ BOUND_SLACK = 1e-6
 
 #: Live lanes of a position priced one by one rather than as one span (``_live_lanes``).
 FEW_LANES = 3
+
+
+@njit(cache=True, parallel=True)
+def count_taylor_runs(offsets, node, node_day, node_curve, segment, out_count):
+    """Per cashflow row, its runs of consecutive cashflows on one curve and one day segment
+    (``TaylorRuns``): a row paying in time order has one run per segment it spans."""
+    for r in prange(len(offsets) - 1):
+        n = 0
+        last_c = -1
+        last_s = -1
+        for j in range(offsets[r], offsets[r + 1]):
+            u = node[j]
+            c = node_curve[u]
+            s = segment[node_day[u]]
+            if c != last_c or s != last_s:
+                n += 1
+                last_c = c
+                last_s = s
+        out_count[r] = n
+
+
+@njit(cache=True, parallel=True)
+def fill_taylor_runs(offsets, node, node_day, node_curve, segment, pv_t, pv_t2, tr):
+    """The runs ``count_taylor_runs`` counted, into ``tr`` (its offsets set): each run's
+    curve, segment and sums, over its cashflows in order. Rows are independent: the same bits
+    on any number of threads."""
+    for r in prange(len(offsets) - 1):
+        # A row at a time in a function of its own: numba loses writes made through a named
+        # tuple's arrays in a parallel loop's own body.
+        _fill_runs_row(r, offsets, node, node_day, node_curve, segment, pv_t, pv_t2, tr)
+
+
+@njit(cache=True)
+def _fill_runs_row(r, offsets, node, node_day, node_curve, segment, pv_t, pv_t2, tr):
+    e = tr.offsets[r] - 1
+    last_c = -1
+    last_s = -1
+    for j in range(offsets[r], offsets[r + 1]):
+        u = node[j]
+        c = node_curve[u]
+        s = segment[node_day[u]]
+        if c != last_c or s != last_s:
+            e += 1
+            last_c = c
+            last_s = s
+            tr.curve[e] = c
+            tr.segment[e] = s
+            tr.m0[e] = 0.0
+            tr.m1[e] = 0.0
+            tr.q0[e] = 0.0
+            tr.q1[e] = 0.0
+            tr.q2[e] = 0.0
+        t = node_day[u] * _DAY  # as ``_node_multipliers`` takes the node's time
+        at = pv_t[j]
+        at2 = pv_t2[j]
+        tr.m0[e] += at
+        tr.m1[e] += at * t
+        tr.q0[e] += at2
+        tr.q1[e] += at2 * t
+        tr.q2[e] += at2 * t * t
 
 
 @njit(cache=True)
@@ -433,39 +513,63 @@ def _risk_lanes(i, lo, hi, pos, cf, fu, acc, x1, out, col):
 
 
 @njit(cache=True)
-def _accumulate(r, cf, gtab, rtab, dtab, acc, full, spreads, lane_lo, lane_hi):
+def _accumulate(r, cf, gtab, rtab, tr, lines, acc, full, spreads, lane_lo, lane_hi):
     """Sums of cashflow row r over its cashflows for lanes lane_lo:lane_hi from the block's
     tables of node multipliers (``gtab``; ``rtab`` of the curve shifts alone when the block
-    moves spreads) and curve shifts: the pv after the shock, and with ``full`` the other sums
-    of ``acc`` too."""
+    moves spreads): the pv after the shock, and with ``full`` the other sums of ``acc`` too,
+    the Taylor sums from the row's runs ``tr`` and the block's shift ``lines``."""
     for k in range(N_ACC if full else 1):
         for lane in range(lane_lo, lane_hi):
             acc[k, lane] = 0.0
     if spreads:
         for lane in range(lane_lo, lane_hi):
             acc[ACC_PV_RATES, lane] = 0.0
+    own_ts = full and cf.ts_kind[r] == TS_OWN
     for j in range(cf.offsets[r], cf.offsets[r + 1]):
         u = cf.node[j]
         a = cf.pv[j]
         if full:
             at = cf.pv_t[j]
             at2 = cf.pv_t2[j]
-            ats = cf.pv_ts[j]
             for lane in range(lane_lo, lane_hi):
                 g = gtab[u, lane]
-                d = dtab[u, lane]
                 acc[ACC_PV, lane] += a * g
                 acc[ACC_PV_T, lane] += at * g
                 acc[ACC_PV_T2, lane] += at2 * g
-                acc[ACC_TAYLOR_D, lane] += at * d
-                acc[ACC_TAYLOR_C, lane] += at2 * d * d
-                acc[ACC_PV_TS, lane] += ats * g
+            if own_ts:
+                ats = cf.pv_ts[j]
+                for lane in range(lane_lo, lane_hi):
+                    acc[ACC_PV_TS, lane] += ats * gtab[u, lane]
         else:
             for lane in range(lane_lo, lane_hi):
                 acc[ACC_PV, lane] += a * gtab[u, lane]
         if spreads:
             for lane in range(lane_lo, lane_hi):
                 acc[ACC_PV_RATES, lane] += a * rtab[u, lane]
+    if full:
+        if cf.ts_kind[r] == TS_SAME:
+            # The same products summed in the same order: the same bits as summing pv_ts.
+            for lane in range(lane_lo, lane_hi):
+                acc[ACC_PV_TS, lane] = acc[ACC_PV_T, lane]
+        _taylor(r, tr, lines, acc, lane_lo, lane_hi)
+
+
+@njit(cache=True, inline="always")
+def _taylor(r, tr, lines, acc, lane_lo, lane_hi):
+    """Row r's Taylor sums (sum pv_t d, sum pv_t2 d^2) into ``acc`` from its runs."""
+    for e in range(tr.offsets[r], tr.offsets[r + 1]):
+        c = tr.curve[e]
+        s = tr.segment[e]
+        m0 = tr.m0[e]
+        m1 = tr.m1[e]
+        q0 = tr.q0[e]
+        q1 = tr.q1[e]
+        q2 = tr.q2[e]
+        for lane in range(lane_lo, lane_hi):
+            a = lines[c, s, 0, lane]
+            b = lines[c, s, 1, lane]
+            acc[ACC_TAYLOR_D, lane] += a * m0 + b * m1
+            acc[ACC_TAYLOR_C, lane] += a * (a * q0 + b * q1) + b * (a * q1 + b * q2)
 
 
 @njit(cache=True)
@@ -507,14 +611,15 @@ def _forward(f, fu, ftab, frtab, fdtab, acc, lane_lo, lane_hi):
 
 
 @njit(cache=True)
-def _node_tables(day, curve, spread, sday, cs, s0, nb, gtab, rtab, dtab):
-    """The multipliers of nodes (day, curve, spread line, spread day) for the block's lanes,
-    into tables: ``gtab`` the multiplier of the whole shift, ``rtab`` of the curve shift alone
-    (only when it has rows) and ``dtab`` the curve shift."""
+def _node_tables(day, curve, spread, sday, cs, lines, s0, nb, gtab, rtab, dtab):
+    """The multipliers of nodes (day, curve, spread line, spread day) for the block's lanes
+    (shift ``lines`` of ``_shift_lines``), into tables: ``gtab`` the multiplier of the whole
+    shift, ``rtab`` of the curve shift alone and ``dtab`` the curve shift (each only when it
+    has rows)."""
     lanes = gtab.shape[1]
-    lines = _shift_lines(cs, s0, nb)
     g, h, d, x, bits = _tile_scratch(lanes)
     keep_rates = rtab.shape[0] > 0
+    keep_shifts = dtab.shape[0] > 0
     for u0 in range(0, len(day), TILE):
         u1 = min(len(day), u0 + TILE)
         _node_multipliers(day, curve, spread, sday, u0, u1, cs, lines, s0, nb, lanes, g, h, d,
@@ -530,8 +635,9 @@ def _node_tables(day, curve, spread, sday, cs, s0, nb, gtab, rtab, dtab):
             if keep_rates:
                 for lane in range(lanes):
                     rtab[u, lane] = g[j + lane]
-            for lane in range(lanes):
-                dtab[u, lane] = d[j + lane]
+            if keep_shifts:
+                for lane in range(lanes):
+                    dtab[u, lane] = d[j + lane]
 
 
 @njit(cache=True)
@@ -560,7 +666,8 @@ def _run_top(gmax, rtab, run_start, nb, hmax):
 
 
 @njit(cache=True)
-def _seed_thresholds(pos, cf, fu, gtab, rtab, spreads, cs, s0, nb, gold_before, seed, tau):
+def _seed_thresholds(pos, cf, fu, gtab, rtab, tr, lines, spreads, cs, s0, nb, gold_before,
+                     seed, tau):  # fmt: skip
     """Per lane, the n least P&Ls of the cashflow positions ``seed`` in ``tau[lane]`` (lanes x
     n, +inf filled), priced as the pass prices them. At least n positions lose as much as
     the last column or more, so a position whose P&L cannot fall to it is not among the n
@@ -570,7 +677,7 @@ def _seed_thresholds(pos, cf, fu, gtab, rtab, spreads, cs, s0, nb, gold_before, 
     x1 = np.empty(BLOCK)
     n = tau.shape[1]
     for i in seed:
-        _accumulate(pos.cashflow_row[i], cf, gtab, rtab, gtab, acc, False, spreads, 0, nb)
+        _accumulate(pos.cashflow_row[i], cf, gtab, rtab, tr, lines, acc, False, spreads, 0, nb)
         _pnl_lanes(i, s0, 0, nb, pos, cf, fu, cs, gold_before, acc, spreads, x1, rows, 0)
         for lane in range(nb):
             pnl = rows[D_PNL, lane, 0]
@@ -627,8 +734,8 @@ def _live_lanes(i, nb, pos, cf, bd, gmin, gmax, hmax, fxm, thr, lb, spans):
 
 
 @njit(cache=True)
-def _keep_worst(i, s0, lo, hi, form, r, cf, fu, gtab, rtab, dtab, acc, spreads, keep_detail,
-                x1, rows, col, pos, out):  # fmt: skip
+def _keep_worst(i, s0, lo, hi, form, r, cf, fu, gtab, rtab, tr, lines, acc, spreads,
+                keep_detail, x1, rows, col, pos, out):  # fmt: skip
     """Position i into the lanes' lists of the n worst (lowest P&L) positions, lanes lo:hi,
     earlier positions first on ties; without every row's detail, its risk columns are
     computed for the lanes where it is kept."""
@@ -640,7 +747,7 @@ def _keep_worst(i, s0, lo, hi, form, r, cf, fu, gtab, rtab, dtab, acc, spreads, 
         if not keep_detail:
             if form == CASHFLOWS:
                 # A rare event: this lane's full sums for the detail of a worst position.
-                _accumulate(r, cf, gtab, rtab, dtab, acc, True, spreads, s, s + 1)
+                _accumulate(r, cf, gtab, rtab, tr, lines, acc, True, spreads, s, s + 1)
             _risk_lanes(i, s, s + 1, pos, cf, fu, acc, x1, rows, col)
         k = n_worst - 1
         while k > 0 and pnl < out.worst_pnl[s0 + s, k - 1]:
@@ -656,7 +763,7 @@ def _keep_worst(i, s0, lo, hi, form, r, cf, fu, gtab, rtab, dtab, acc, spreads, 
 
 
 @njit(cache=True)
-def _block(blk, pos, cf, fu, cs, sh, bd, out):
+def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
     n_s = cs.fx_multiplier.shape[0]
     n_worst = out.worst.shape[1]
     keep_detail = out.detail.shape[0] > 0
@@ -673,17 +780,18 @@ def _block(blk, pos, cf, fu, cs, sh, bd, out):
                 out.worst_detail[s0 + s, k, c] = np.nan
     n_nodes = len(sh.node_day)
     gtab = np.empty((n_nodes, lanes))
-    dtab = np.empty((n_nodes, lanes))
     rtab = np.empty((n_nodes if spreads else 0, lanes))
-    _node_tables(sh.node_day, sh.node_curve, sh.node_spread, sh.node_sday, cs, s0, nb, gtab,
-                 rtab, dtab)  # fmt: skip
+    lines = _shift_lines(cs, s0, nb)
+    # The cashflow rows' Taylor sums come from their runs (``TaylorRuns``): no table of shifts.
+    _node_tables(sh.node_day, sh.node_curve, sh.node_spread, sh.node_sday, cs, lines, s0, nb,
+                 gtab, rtab, np.empty((0, lanes)))  # fmt: skip
     n_fn = len(fu.node_day)
     ftab = np.empty((n_fn, lanes))
     frtab = np.empty((n_fn, lanes))
     fdtab = np.empty((n_fn, lanes))
     if n_fn:
-        _node_tables(fu.node_day, fu.node_curve, fu.node_spread, fu.node_sday, cs, s0, nb,
-                     ftab, frtab, fdtab)  # fmt: skip
+        _node_tables(fu.node_day, fu.node_curve, fu.node_spread, fu.node_sday, cs, lines, s0,
+                     nb, ftab, frtab, fdtab)  # fmt: skip
     tile = POSITION_TILE if keep_detail else 1
     rows = np.empty((N_DETAIL, lanes, tile))  # the tile's detail (see POSITION_TILE)
     x1 = np.empty(lanes)
@@ -708,8 +816,8 @@ def _block(blk, pos, cf, fu, cs, sh, bd, out):
             _run_top(gmax, rtab, bd.run_start, nb, hmax)
         else:
             hmax = gmax
-        _seed_thresholds(pos, cf, fu, gtab, rtab, spreads, cs, s0, nb, sh.gold_before, bd.seed,
-                         seeded)  # fmt: skip
+        _seed_thresholds(pos, cf, fu, gtab, rtab, tr, lines, spreads, cs, s0, nb,
+                         sh.gold_before, bd.seed, seeded)  # fmt: skip
         for lane in range(nb):
             thr[lane] = seeded[lane, n_worst - 1]
             for k in range(fxm.shape[0]):
@@ -725,14 +833,14 @@ def _block(blk, pos, cf, fu, cs, sh, bd, out):
             hi = spans[q, 1]
             if form == CASHFLOWS:
                 # Every sum a detail row needs when every row is kept; else the pv alone.
-                _accumulate(r, cf, gtab, rtab, dtab, acc, keep_detail, spreads, lo, hi)
+                _accumulate(r, cf, gtab, rtab, tr, lines, acc, keep_detail, spreads, lo, hi)
             elif form == FUTURE:
                 _forward(r, fu, ftab, frtab, fdtab, acc, lo, hi)
             _pnl_lanes(i, s0, lo, hi, pos, cf, fu, cs, sh.gold_before, acc, spreads, x1, rows,
                        col)  # fmt: skip
             if keep_detail:
                 _risk_lanes(i, lo, hi, pos, cf, fu, acc, x1, rows, col)
-            _keep_worst(i, s0, lo, hi, form, r, cf, fu, gtab, rtab, dtab, acc, spreads,
+            _keep_worst(i, s0, lo, hi, form, r, cf, fu, gtab, rtab, tr, lines, acc, spreads,
                         keep_detail, x1, rows, col, pos, out)  # fmt: skip
             if prune:
                 for s in range(lo, hi):
@@ -747,7 +855,7 @@ def _block(blk, pos, cf, fu, cs, sh, bd, out):
 
 
 @njit(cache=True, parallel=True)
-def stress_positions(n_blocks, pos, cf, fu, cs, sh, bd, out):
+def stress_positions(n_blocks, pos, cf, tr, fu, cs, sh, bd, out):
     """Full revaluation and P&L attribution of every position under the chunk's scenarios.
 
     Per position and scenario (base currency, X = base units per unit of the position
@@ -755,21 +863,22 @@ def stress_positions(n_blocks, pos, cf, fu, cs, sh, bd, out):
     spread = (L1 - Lr) X0 for cashflow instruments and futures (gold: (L1 - L0) X0 as the gold
     part), fx = L0 (X1 - X0), cross = (L1 - L0)(X1 - X0); a cashflow instrument's
     L = scale x sum of pv x multiplier, a future's L1 = scale x (forward price after - today).
-    The K worst positions with their detail go to
-    ``out.worst*``, and with a non-empty ``out.detail`` every position's detail columns. (The
-    sums per group come from ``group_sums``, which needs no pass over positions.) Without
-    detail, a position is priced only in the lanes where ``bd`` cannot rule it out of the K
-    worst; the kept positions are the same as with every position priced.
+    ``tr`` holds the cashflow rows' Taylor sums by run (``TaylorRuns``) on ``cs.segment``.
+    The K worst positions with their detail go to ``out.worst*``, and with a non-empty
+    ``out.detail`` every position's detail columns. (The sums per group come from
+    ``group_sums``, which needs no pass over positions.) Without detail, a position is priced
+    only in the lanes where ``bd`` cannot rule it out of the K worst; the kept positions are
+    the same as with every position priced.
     """
     for blk in prange(n_blocks):
-        _block(blk, pos, cf, fu, cs, sh, bd, out)
+        _block(blk, pos, cf, tr, fu, cs, sh, bd, out)
 
 
 @njit(cache=True)
-def stress_positions_serial(n_blocks, pos, cf, fu, cs, sh, bd, out):
+def stress_positions_serial(n_blocks, pos, cf, tr, fu, cs, sh, bd, out):
     """``stress_positions`` without threads, for small inputs."""
     for blk in range(n_blocks):
-        _block(blk, pos, cf, fu, cs, sh, bd, out)
+        _block(blk, pos, cf, tr, fu, cs, sh, bd, out)
 
 
 class NodeWeights(NamedTuple):
@@ -903,8 +1012,8 @@ def _totals_futures(fu, cs, s0, nb, x1, acc):
     ftab = np.empty((n_fn, BLOCK))
     frtab = np.empty((n_fn, BLOCK))
     fdtab = np.empty((n_fn, BLOCK))
-    _node_tables(fu.node_day, fu.node_curve, fu.node_spread, fu.node_sday, cs, s0, nb, ftab,
-                 frtab, fdtab)  # fmt: skip
+    _node_tables(fu.node_day, fu.node_curve, fu.node_spread, fu.node_sday, cs,
+                 _shift_lines(cs, s0, nb), s0, nb, ftab, frtab, fdtab)  # fmt: skip
     facc = np.zeros((N_ACC, BLOCK))
     for f in range(len(fu.scale)):
         _forward(f, fu, ftab, frtab, fdtab, facc, 0, nb)
