@@ -525,6 +525,47 @@ def _accumulate(r, cf, gtab, rtab, tr, lines, acc, full, spreads, lane_lo, lane_
         for lane in range(lane_lo, lane_hi):
             acc[ACC_PV_RATES, lane] = 0.0
     own_ts = full and cf.ts_kind[r] == TS_OWN
+    if full and not own_ts and not spreads and lane_lo == 0 and lane_hi == BLOCK:
+        _sums16(cf.offsets[r], cf.offsets[r + 1], cf.node, cf.pv, cf.pv_t, cf.pv_t2, gtab, acc)
+    else:
+        _sums_lanes(r, cf, gtab, rtab, acc, full, own_ts, spreads, lane_lo, lane_hi)
+    if full:
+        if cf.ts_kind[r] == TS_SAME:
+            # The same products summed in the same order: the same bits as summing pv_ts.
+            for lane in range(lane_lo, lane_hi):
+                acc[ACC_PV_TS, lane] = acc[ACC_PV_T, lane]
+        _taylor(r, tr, lines, acc, lane_lo, lane_hi)
+
+
+@njit(cache=True)
+def _sums16(j0, j1, node, pv, pv_t, pv_t2, gtab, acc):
+    """``_sums_lanes`` of cashflows j0:j1 in all BLOCK lanes (pv, pv t and pv t^2 only; no
+    spread lines), the same sums in the same order. A fixed lane count and accumulators of
+    its own, which cannot alias ``gtab``, let the compiler keep them in vector registers:
+    the general loop reloads and stores ``acc`` for every cashflow (a quarter faster in
+    positions mode, 10k bonds x 1k scenarios)."""
+    s0 = np.zeros(BLOCK)
+    s1 = np.zeros(BLOCK)
+    s2 = np.zeros(BLOCK)
+    for j in range(j0, j1):
+        u = node[j]
+        a = pv[j]
+        at = pv_t[j]
+        at2 = pv_t2[j]
+        g = gtab[u]
+        for lane in range(BLOCK):
+            s0[lane] += a * g[lane]
+            s1[lane] += at * g[lane]
+            s2[lane] += at2 * g[lane]
+    for lane in range(BLOCK):
+        acc[ACC_PV, lane] = s0[lane]
+        acc[ACC_PV_T, lane] = s1[lane]
+        acc[ACC_PV_T2, lane] = s2[lane]
+
+
+@njit(cache=True, inline="always")
+def _sums_lanes(r, cf, gtab, rtab, acc, full, own_ts, spreads, lane_lo, lane_hi):
+    """Row r's sums over its cashflows in lanes lane_lo:lane_hi (see ``_accumulate``)."""
     for j in range(cf.offsets[r], cf.offsets[r + 1]):
         u = cf.node[j]
         a = cf.pv[j]
@@ -546,12 +587,6 @@ def _accumulate(r, cf, gtab, rtab, tr, lines, acc, full, spreads, lane_lo, lane_
         if spreads:
             for lane in range(lane_lo, lane_hi):
                 acc[ACC_PV_RATES, lane] += a * rtab[u, lane]
-    if full:
-        if cf.ts_kind[r] == TS_SAME:
-            # The same products summed in the same order: the same bits as summing pv_ts.
-            for lane in range(lane_lo, lane_hi):
-                acc[ACC_PV_TS, lane] = acc[ACC_PV_T, lane]
-        _taylor(r, tr, lines, acc, lane_lo, lane_hi)
 
 
 @njit(cache=True, inline="always")
