@@ -112,6 +112,63 @@ def test_bounds_hold_for_every_instrument_and_shock() -> None:
     assert np.isfinite(lb).any()  # some positions are bounded
 
 
+@pytest.mark.parametrize("workload", ["dense", "mixed"])
+def test_the_bound_of_a_whole_block_holds_in_every_lane(workload: str) -> None:
+    """Before its lanes one by one, the pass bounds a position's P&L in every lane of a block
+    at once, from the lanes' extremes of the multipliers and FX: that bound is below the
+    position's P&L in every lane (so a position it rules out is out in each), and it rules
+    out most positions of a dense book at the final thresholds."""
+    if workload == "dense":
+        book, scen = workloads.book(3_000, seed=2, workload="dense"), workloads.scenarios(32)
+    else:
+        book, scen = workloads.mixed_book(200, seed=11), workloads.credit_scenarios(32, seed=11)
+    prepared = prepare(book, MARKET, spread_by=scen.spread_attributes)
+    rs = _resolved(prepared, scen)
+    n_p = prepared.book.n_positions
+    _, detail = evaluate(prepared, rs, Groupings.total(n_p), worst=0, detail=True)
+    assert detail is not None
+    pnl = detail[D_PNL].reshape(len(scen), n_p)
+    bd, b, cf = prepared.bounds, prepared.book, prepared.cashflows
+    segments = _day_segments(rs.times, prepared.last_day)
+    i = np.flatnonzero(b.form == CASHFLOWS)
+    i = i[bd.prunable[prepared.cashflow_row[i]]]
+    r = prepared.cashflow_row[i]
+    u, k, sc, x0 = bd.last_node[r], b.currency_code[i], b.scale[i], b.fx0[i]
+    p, n = bd.positive[r] * sc * x0, bd.negative[r] * sc * x0
+    c_lo, c_hi = np.where(sc >= 0, p, n), np.where(sc >= 0, n, p)
+    v0 = sc * cf.pv_before[r] * x0
+    ruled_out = []
+    for s0 in range(0, len(scen), 16):
+        cs, sh, _ = _shocks(prepared, rs, np.arange(s0, s0 + 16), segments)
+        gtab = np.empty((prepared.n_nodes, sh.lanes))
+        spreads = cs.spread_bp.shape[1] > 0
+        rtab = np.empty((prepared.n_nodes if spreads else 0, sh.lanes))
+        no_shifts = np.empty((0, sh.lanes))
+        _node_tables(sh.node_day, sh.node_curve, sh.node_spread, sh.node_sday, cs,
+                     _shift_lines(cs, 0, 16), 0, 16, gtab, rtab, no_shifts)  # fmt: skip
+        gmin, gmax = np.empty_like(gtab), np.empty_like(gtab)
+        _run_extremes(gtab, bd.run_start, 16, gmin, gmax)
+        hmax = gmax
+        if spreads:  # the run's greatest multiplier with or without the spread shift
+            hmax = np.empty_like(gmax)
+            for node in range(len(gmax)):
+                top = np.maximum(gmax[node], rtab[node])
+                start = bd.run_start[node] == node
+                hmax[node] = top if start else np.maximum(hmax[node - 1], top)
+        fx = cs.fx_multiplier[:, k]  # lanes x positions
+        x = c_lo * gmin[u, :16].min(axis=1) + c_hi * gmax[u, :16].max(axis=1)
+        slack = BOUND_SLACK * (np.abs(p) + np.abs(n))
+        block_lb = (np.minimum(x * fx.min(axis=0), x * fx.max(axis=0))
+                    - slack * hmax[u, :16].max(axis=1) * (fx.max(axis=0) + 1.0)
+                    - (v0 + BOUND_SLACK * np.abs(v0)))  # fmt: skip
+        lanes = pnl[s0 : s0 + 16][:, i]
+        assert (block_lb <= lanes).all()
+        top = np.sort(pnl[s0 : s0 + 16], axis=1)[:, 9].max()
+        ruled_out.append((block_lb > top).mean())
+    if workload == "dense":
+        assert np.mean(ruled_out) > 0.5
+
+
 def _lower_bounds(prepared: Prepared, rs: ResolvedShocks) -> tuple[np.ndarray, np.ndarray]:
     """(scenarios x positions) the pass's lower bounds of P&L (-inf where it has none), from
     the bounds' definition in plain numpy, and the P&Ls of the detail pass."""

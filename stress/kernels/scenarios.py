@@ -205,9 +205,9 @@ NO_SHIFT = -1
 
 class Shocks(NamedTuple):
     """How the pass over positions takes a chunk's scenarios (``CurveShifts``), in blocks of
-    ``lanes`` scenarios (at most BLOCK): each block computes the multipliers and shifts of every
-    node into a table of nodes x lanes sized to stay in the core's cache while the positions
-    read it."""
+    ``lanes`` scenarios (at most BLOCK): each block computes the multipliers of every node
+    into a table of nodes x lanes sized to stay in the core's cache while the positions read
+    it (the rows' Taylor sums read the block's shift lines, ``TaylorRuns``)."""
 
     node_day: I8  # (nodes,) in node order
     node_curve: I8  # (nodes,)
@@ -725,33 +725,30 @@ def _seed_thresholds(pos, cf, fu, gtab, rtab, tr, lines, spreads, cs, s0, nb, go
 
 
 @njit(cache=True, inline="always")
-def _live_lanes(i, nb, pos, cf, bd, gmin, gmax, hmax, fxm, thr, lb, spans):
-    """The lane spans of position i to price, into ``spans`` (lo, hi rows); returns how many.
-    In the other lanes a lower bound of its P&L is above the lane's threshold ``thr``, so it
-    would not be kept. A few live lanes are priced one by one (each costs a pass over the
-    cashflows whatever its width), more as one span.
-
-    The bound (base currency): L1 X1 - L0 X0 with L1 at its least over the multipliers
-    between ``gmin`` and ``gmax`` of the row's run (``Bounds``), less BOUND_SLACK of the
-    values, the value after the curve shift alone included (``hmax``: the run's greatest
-    multiplier with or without the spread shift); ``fxm`` holds the block's FX multipliers,
-    currency x lane."""
-    r = pos.cashflow_row[i]
-    if pos.form[i] != CASHFLOWS or not bd.prunable[r]:
-        spans[0, 0] = 0
-        spans[0, 1] = nb
-        return 1
-    u = bd.last_node[r]
-    sc = pos.scale[i]
-    x0 = pos.fx_before[i]
-    p = bd.positive[r] * sc * x0
-    n = bd.negative[r] * sc * x0
+def _bound_terms(sc, x0, positive, negative, pv_before):
+    """The terms of a cashflow position's P&L bound (``_live_lanes``) from its scale, FX rate
+    today and row's positive and negative pv sums and pv: (c_lo, c_hi, c_slack, v0), with
+    c_lo >= 0 >= c_hi."""
+    p = positive * sc * x0
+    n = negative * sc * x0
     # A long position is worth least at the least multiplier of its positive cashflows.
     c_lo, c_hi = (p, n) if sc >= 0 else (n, p)
-    c_slack = BOUND_SLACK * (abs(p) + abs(n))
-    v0 = sc * cf.pv_before[r] * x0
-    v0 = v0 + BOUND_SLACK * abs(v0)
-    k = pos.currency[i]
+    v0 = sc * pv_before * x0
+    return c_lo, c_hi, BOUND_SLACK * (abs(p) + abs(n)), v0 + BOUND_SLACK * abs(v0)
+
+
+@njit(cache=True, inline="always")
+def _live_lanes(u, k, c_lo, c_hi, c_slack, v0, nb, gmin, gmax, hmax, fxm, thr, lb, spans):
+    """The lane spans of a cashflow position to price, into ``spans`` (lo, hi rows); returns
+    how many. In the other lanes a lower bound of its P&L is above the lane's threshold
+    ``thr``, so it would not be kept. A few live lanes are priced one by one (each costs a
+    pass over the cashflows whatever its width), more as one span.
+
+    The bound (base currency): L1 X1 - L0 X0 with L1 at its least over the multipliers
+    between ``gmin`` and ``gmax`` of the run of the row's last node u (``Bounds``), less
+    BOUND_SLACK of the values (``_bound_terms``), the value after the curve shift alone
+    included (``hmax``: the run's greatest multiplier with or without the spread shift);
+    ``fxm`` holds the block's FX multipliers, currency x lane (k: the position's)."""
     for lane in range(nb):
         m = fxm[k, lane]
         lb[lane] = ((c_lo * gmin[u, lane] + c_hi * gmax[u, lane]) * m
@@ -766,6 +763,41 @@ def _live_lanes(i, nb, pos, cf, bd, gmin, gmax, hmax, fxm, thr, lb, spans):
         spans[0, 1] = spans[n_live - 1, 1]
         n_live = 1
     return n_live
+
+
+@njit(cache=True)
+def _wide(gmin, gmax, hmax, fxm, nb, g_lo, g_hi, h_hi, m_lo, m_hi):
+    """The extremes over lanes 0:nb of the block's bound tables, for a bound of every lane at
+    once: per node the least ``gmin`` and the greatest ``gmax`` and ``hmax``; per currency
+    the least and greatest FX multiplier."""
+    for u in range(len(g_lo)):
+        lo = gmin[u, 0]
+        hi = gmax[u, 0]
+        top = hmax[u, 0]
+        for lane in range(1, nb):
+            lo = min(lo, gmin[u, lane])
+            hi = max(hi, gmax[u, lane])
+            top = max(top, hmax[u, lane])
+        g_lo[u] = lo
+        g_hi[u] = hi
+        h_hi[u] = top
+    for k in range(len(m_lo)):
+        lo = fxm[k, 0]
+        hi = fxm[k, 0]
+        for lane in range(1, nb):
+            lo = min(lo, fxm[k, lane])
+            hi = max(hi, fxm[k, lane])
+        m_lo[k] = lo
+        m_hi[k] = hi
+
+
+@njit(cache=True, inline="always")
+def _top(x, n):
+    """The greatest of x[:n] (n >= 1)."""
+    top = x[0]
+    for k in range(1, n):
+        top = max(top, x[k])
+    return top
 
 
 @njit(cache=True)
@@ -841,6 +873,12 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
     thr = np.full(lanes, np.inf)  # per lane: P&Ls above it are not kept
     fxm = np.empty((cs.fx_multiplier.shape[1], lanes))
     lb = np.empty(lanes)
+    # Per node and currency, the extremes over the block's lanes (``_wide``).
+    g_lo = np.empty(n_nodes if prune else 0)
+    g_hi = np.empty(n_nodes if prune else 0)
+    h_hi = np.empty(n_nodes if prune else 0)
+    m_lo = np.empty(fxm.shape[0] if prune else 0)
+    m_hi = np.empty(fxm.shape[0] if prune else 0)
     spans = np.empty((lanes, 2), dtype=np.int64)
     spans[0, 0] = 0
     spans[0, 1] = nb
@@ -857,12 +895,32 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
             thr[lane] = seeded[lane, n_worst - 1]
             for k in range(fxm.shape[0]):
                 fxm[k, lane] = cs.fx_multiplier[s0 + lane, k]
+        _wide(gmin, gmax, hmax, fxm, nb, g_lo, g_hi, h_hi, m_lo, m_hi)
+    thr_top = _top(thr, nb)
     for i in range(n_pos):
         col = i % tile
         form = pos.form[i]
         r = pos.cashflow_row[i]
-        if prune:
-            n_spans = _live_lanes(i, nb, pos, cf, bd, gmin, gmax, hmax, fxm, thr, lb, spans)
+        if prune and (form != CASHFLOWS or not bd.prunable[r]):
+            spans[0, 0] = 0
+            spans[0, 1] = nb
+            n_spans = 1
+        elif prune:
+            u = bd.last_node[r]
+            k = pos.currency[i]
+            c_lo, c_hi, c_slack, v0 = _bound_terms(pos.scale[i], pos.fx_before[i],
+                                                   bd.positive[r], bd.negative[r],
+                                                   cf.pv_before[r])  # fmt: skip
+            # First the bound of every lane at once (the lanes' extremes: each lane's own
+            # bound is at least this one) against the greatest threshold: most positions
+            # are ruled out here. Written out in the loop, not in a function taking the
+            # arrays, which numba would reference-count on every position.
+            x = c_lo * g_lo[u] + c_hi * g_hi[u]
+            if min(x * m_lo[k], x * m_hi[k]) - c_slack * h_hi[u] * (m_hi[k] + 1.0) - v0 > thr_top:
+                n_spans = 0
+            else:
+                n_spans = _live_lanes(u, k, c_lo, c_hi, c_slack, v0, nb, gmin, gmax, hmax, fxm,
+                                      thr, lb, spans)  # fmt: skip
         for q in range(n_spans):
             lo = spans[q, 0]
             hi = spans[q, 1]
@@ -880,6 +938,7 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
             if prune:
                 for s in range(lo, hi):
                     thr[s] = min(thr[s], out.worst_pnl[s0 + s, n_worst - 1])
+                thr_top = _top(thr, nb)
         if keep_detail and (col == tile - 1 or i == n_pos - 1):
             first = i - col
             for c in range(N_DETAIL):
