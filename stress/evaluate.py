@@ -39,12 +39,11 @@ from stress.kernels.scenarios import (
     Positions,
     Shocks,
     TaylorRuns,
-    count_taylor_runs,
-    fill_taylor_runs,
     group_sums,
     group_sums_serial,
     stress_positions,
     stress_positions_serial,
+    taylor_runs,
 )
 from stress.prepare import Prepared, prepare_book
 from stress.resolve import ResolvedShocks
@@ -321,15 +320,16 @@ def _taylor_runs(prepared: Prepared, grid: FloatArray, segments: IntArray) -> Ta
     cf = prepared.cashflows
     n_rows = len(cf.offsets) - 1
     count = np.empty(n_rows, dtype=np.int64)
-    count_taylor_runs(cf.offsets, cf.node, prepared.node_day, prepared.node_curve, segments,
-                      count)  # fmt: skip
+    args = (cf.offsets, cf.node, prepared.node_day, prepared.node_curve, segments, cf.pv_t,
+            cf.pv_t2)  # fmt: skip
+    none_i, none_f = np.empty(0, dtype=np.int64), np.empty(0)
+    taylor_runs(*args, False, count, TaylorRuns(none_i, none_i, none_i, *(none_f,) * 5))
     offsets = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(count, out=offsets[1:])
     n = int(offsets[-1])
     runs = TaylorRuns(offsets, np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
                       *(np.empty(n) for _ in range(5)))  # fmt: skip
-    fill_taylor_runs(cf.offsets, cf.node, prepared.node_day, prepared.node_curve, segments,
-                     cf.pv_t, cf.pv_t2, runs)  # fmt: skip
+    taylor_runs(*args, True, count, runs)
     prepared.memo["taylor"] = (key, runs)
     return runs
 

@@ -298,38 +298,23 @@ FEW_LANES = 3
 
 
 @njit(cache=True, parallel=True)
-def count_taylor_runs(offsets, node, node_day, node_curve, segment, out_count):
+def taylor_runs(offsets, node, node_day, node_curve, segment, pv_t, pv_t2, fill, out_count, tr):
     """Per cashflow row, its runs of consecutive cashflows on one curve and one day segment
-    (``TaylorRuns``): a row paying in time order has one run per segment it spans."""
-    for r in prange(len(offsets) - 1):
-        n = 0
-        last_c = -1
-        last_s = -1
-        for j in range(offsets[r], offsets[r + 1]):
-            u = node[j]
-            c = node_curve[u]
-            s = segment[node_day[u]]
-            if c != last_c or s != last_s:
-                n += 1
-                last_c = c
-                last_s = s
-        out_count[r] = n
-
-
-@njit(cache=True, parallel=True)
-def fill_taylor_runs(offsets, node, node_day, node_curve, segment, pv_t, pv_t2, tr):
-    """The runs ``count_taylor_runs`` counted, into ``tr`` (its offsets set): each run's
-    curve, segment and sums, over its cashflows in order. Rows are independent: the same bits
-    on any number of threads."""
+    (``TaylorRuns``; a row paying in time order has one run per segment it spans): their
+    number into ``out_count`` and, with ``fill``, each run's curve, segment and sums over its
+    cashflows in order into ``tr``, whose offsets the counts set. Rows are independent: the
+    same bits on any number of threads."""
     for r in prange(len(offsets) - 1):
         # A row at a time in a function of its own: numba loses writes made through a named
         # tuple's arrays in a parallel loop's own body.
-        _fill_runs_row(r, offsets, node, node_day, node_curve, segment, pv_t, pv_t2, tr)
+        out_count[r] = _row_runs(r, offsets, node, node_day, node_curve, segment, pv_t, pv_t2,
+                                 fill, tr)  # fmt: skip
 
 
 @njit(cache=True)
-def _fill_runs_row(r, offsets, node, node_day, node_curve, segment, pv_t, pv_t2, tr):
-    e = tr.offsets[r] - 1
+def _row_runs(r, offsets, node, node_day, node_curve, segment, pv_t, pv_t2, fill, tr):
+    n = 0
+    e = tr.offsets[r] - 1 if fill else -1
     last_c = -1
     last_s = -1
     for j in range(offsets[r], offsets[r + 1]):
@@ -337,24 +322,28 @@ def _fill_runs_row(r, offsets, node, node_day, node_curve, segment, pv_t, pv_t2,
         c = node_curve[u]
         s = segment[node_day[u]]
         if c != last_c or s != last_s:
-            e += 1
+            n += 1
             last_c = c
             last_s = s
-            tr.curve[e] = c
-            tr.segment[e] = s
-            tr.m0[e] = 0.0
-            tr.m1[e] = 0.0
-            tr.q0[e] = 0.0
-            tr.q1[e] = 0.0
-            tr.q2[e] = 0.0
-        t = node_day[u] * _DAY  # as ``_node_multipliers`` takes the node's time
-        at = pv_t[j]
-        at2 = pv_t2[j]
-        tr.m0[e] += at
-        tr.m1[e] += at * t
-        tr.q0[e] += at2
-        tr.q1[e] += at2 * t
-        tr.q2[e] += at2 * t * t
+            if fill:
+                e += 1
+                tr.curve[e] = c
+                tr.segment[e] = s
+                tr.m0[e] = 0.0
+                tr.m1[e] = 0.0
+                tr.q0[e] = 0.0
+                tr.q1[e] = 0.0
+                tr.q2[e] = 0.0
+        if fill:
+            t = node_day[u] * _DAY  # as ``_node_multipliers`` takes the node's time
+            at = pv_t[j]
+            at2 = pv_t2[j]
+            tr.m0[e] += at
+            tr.m1[e] += at * t
+            tr.q0[e] += at2
+            tr.q1[e] += at2 * t
+            tr.q2[e] += at2 * t * t
+    return n
 
 
 @njit(cache=True)
