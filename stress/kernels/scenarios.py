@@ -1087,7 +1087,7 @@ N_T = 9
 
 
 @njit(cache=True)
-def _totals_futures(fu, cs, s0, nb, x1, acc):
+def _totals_futures(fu, cs, lines, s0, nb, x1, acc):
     """Add the futures' figures of the block's lanes to their groups' accumulators, futures
     in position order (each one's own small computation: its forward price is a ratio of
     multipliers, not a sum of weights)."""
@@ -1096,7 +1096,7 @@ def _totals_futures(fu, cs, s0, nb, x1, acc):
     frtab = np.empty((n_fn, BLOCK))
     fdtab = np.empty((n_fn, BLOCK))
     _node_tables(fu.node_day, fu.node_curve, fu.node_spread, fu.node_sday, cs,
-                 _shift_lines(cs, s0, nb), s0, nb, ftab, frtab, fdtab)  # fmt: skip
+                 lines, s0, nb, ftab, frtab, fdtab)  # fmt: skip
     facc = np.zeros((N_ACC, BLOCK))
     for f in range(len(fu.scale)):
         _forward(f, fu, ftab, frtab, fdtab, facc, 0, nb)
@@ -1182,7 +1182,7 @@ def _totals_block(blk, w, v, fu, cs, sums):
                         acc[grp, T_TAYLOR_D, lane] += v1 * dl * x0
                         acc[grp, T_TAYLOR_C, lane] += v2 * dl * dl * x0
     if len(fu.scale):
-        _totals_futures(fu, cs, s0, nb, x1, acc)
+        _totals_futures(fu, cs, lines, s0, nb, x1, acc)
     for lane in range(nb):
         s = s0 + lane
         gm = cs.gold_multiplier[s]
