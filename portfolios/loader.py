@@ -25,11 +25,10 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import polars as pl
 
 from portfolios.conventions import (
@@ -44,10 +43,14 @@ from portfolios.conventions import (
 )
 from portfolios.currencies import ISO_4217
 from portfolios.futures import CONTRACTS, conversion_factor
+from portfolios.lazy_pandas import is_pandas_frame
 from portfolios.model import CORE_SCHEMA, INSTRUMENTS, Portfolio
 from portfolios.problems import PortfolioError, PortfolioValidationError, Problem
 
-PositionSource = str | Path | pd.DataFrame | pl.DataFrame
+if TYPE_CHECKING:
+    import pandas as pd
+
+PositionSource: TypeAlias = "str | Path | pd.DataFrame | pl.DataFrame"
 
 REQUIRED = ("position_id", "instrument", "currency", "notional")
 KNOWN = (
@@ -141,7 +144,7 @@ def _read(source: PositionSource) -> tuple[pl.DataFrame, str]:
     if isinstance(source, pl.DataFrame):
         name = "<polars DataFrame>"
         df = source
-    elif isinstance(source, pd.DataFrame):
+    elif is_pandas_frame(source):
         name = "<pandas DataFrame>"
         df = _from_pandas(source, name)
     elif isinstance(source, str | os.PathLike):

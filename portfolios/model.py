@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import polars as pl
 
 from portfolios.problems import PortfolioValidationError, Problem, problems_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 INSTRUMENTS = ("bond", "gold", "fx", "frn", "swap", "future")
 

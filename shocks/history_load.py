@@ -15,17 +15,20 @@ import io
 import re
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-import pandas as pd
 import polars as pl
 
+from portfolios.lazy_pandas import is_pandas_frame
 from shocks.errors import HistoryError, HistoryWarning, Problem
 from shocks.factors import FACTOR_FORMS, Factor, parse_factor
 from shocks.history import MAX_CARRY_DAYS, History
 
-HistorySource = str | Path | pd.DataFrame | pl.DataFrame
+if TYPE_CHECKING:
+    import pandas as pd
+
+HistorySource: TypeAlias = "str | Path | pd.DataFrame | pl.DataFrame"
 
 #: Accepted yield levels (percent): anything outside is a unit or data error.
 RATE_MIN, RATE_MAX = -50.0, 100.0
@@ -62,7 +65,7 @@ def _read(source: HistorySource) -> tuple[pl.DataFrame, str]:
     """The raw table with its header names as given (polars; CSV cells as text)."""
     if isinstance(source, pl.DataFrame):
         return source, "<polars DataFrame>"
-    if isinstance(source, pd.DataFrame):
+    if is_pandas_frame(source):
         return _from_pandas(source), "<pandas DataFrame>"
     if not isinstance(source, str | Path):
         raise HistoryError(
@@ -131,6 +134,8 @@ def _ragged(data: bytes) -> str | None:
 
 
 def _from_pandas(df: pd.DataFrame) -> pl.DataFrame:
+    import pandas as pd
+
     if not any(str(c).strip().lower() == "date" for c in df.columns) and (
         str(df.index.name).strip().lower() == "date"
     ):
@@ -164,6 +169,8 @@ def _from_pandas(df: pd.DataFrame) -> pl.DataFrame:
 
 
 def _is_null(v: Any) -> bool:
+    import pandas as pd
+
     try:
         return bool(pd.isna(v))
     except (TypeError, ValueError):

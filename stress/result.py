@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import polars as pl
 
 from portfolios.model import Portfolio
@@ -39,6 +39,9 @@ from stress.kernels.scenarios import (
     TAYLOR_DURATION,
 )
 from stress.risk import DEFAULT_LEVELS, Level, Levels, RiskError, check_levels, var_es
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
