@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import gc
 import math
 import pickle
 from typing import Any
@@ -425,6 +426,20 @@ def test_thread_count_does_not_change_results(big: tuple[Any, Any]) -> None:
     frames_identical(out[0][0].summary, out[1][0].summary)
     frames_identical(out[0][0].positions, out[1][0].positions)
     frames_identical(out[0][1], out[1][1])
+
+
+def test_the_positions_frame_outlives_its_run(big: tuple[Any, Any]) -> None:
+    """The detail lives in pages mapped for the run (``stress.evaluate._detail_array``): the
+    frame must keep them, whatever is freed and allocated after the run."""
+    book, scenarios = big
+    positions = stress.run(book, MARKET, scenarios, detail="positions").positions
+    numbers = [c for c, t in positions.schema.items() if t == pl.Float64]
+    want = {c: positions[c].to_numpy().copy() for c in numbers}
+    gc.collect()
+    churn = [np.full(1 << 17, float(k)) for k in range(64)]  # reuse whatever was freed
+    assert len(numbers) == 20 and len(churn) == 64
+    for c in numbers:
+        assert np.array_equal(positions[c].to_numpy(), want[c], equal_nan=True), c
 
 
 # --------------------------------------------------------------------------- identities
