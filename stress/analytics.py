@@ -12,10 +12,13 @@ from portfolios.model import Portfolio
 from stress.book import Book, build_book
 from stress.engine import as_portfolio
 from stress.instruments import INSTRUMENTS
+from stress.kernels.bonds import key_rate_sums
 from stress.kernels.scenarios import Futures
 from stress.market import MarketSource, as_market
 from stress.prepare import Prepared, prepare_book
 from stress.pricing import KEY_TENORS, bond_risk, simple_yield
+
+_KEYS = np.array(KEY_TENORS)
 
 
 def analytics(
@@ -51,8 +54,10 @@ def analytics(
     return book_analytics(build_book(as_portfolio(portfolio, market), market))
 
 
-def book_analytics(book: Book) -> pl.DataFrame:
-    """``analytics`` of a book already laid out on its market (``stress.book.build_book``)."""
+def book_analytics(book: Book, prepared: Prepared | None = None) -> pl.DataFrame:
+    """``analytics`` of a book already laid out on its market (``stress.book.build_book``);
+    ``prepared``: the book prepared already (``prepare_book``, by any spread attributes),
+    which it is not again."""
     market = book.market
     portfolio = book.portfolio
     risk = bond_risk(book)
@@ -65,7 +70,9 @@ def book_analytics(book: Book) -> pl.DataFrame:
         return out
 
     f = portfolio.frame
-    prepared = prepare_book(book)
+    if prepared is None:
+        prepared = prepare_book(book)
+    assert prepared.book is book, "prepared from another book"
     cfs = prepared.cashflows
     with np.errstate(invalid="ignore", divide="ignore"):
         # Curve figures of every cashflow row as the engine prices them (an FRN's credit
@@ -155,27 +162,13 @@ def book_analytics(book: Book) -> pl.DataFrame:
     return pl.concat([out, f.select(portfolio.attributes)], how="horizontal")
 
 
-def _weights(t: np.ndarray) -> np.ndarray:
-    """(len(t), keys) triangular key-rate weights of times t (flat beyond the first and last
-    key tenor): they add up to 1."""
-    keys = np.asarray(KEY_TENORS)
-    return np.stack([np.interp(t, keys, np.eye(len(keys))[k]) for k in range(len(keys))],
-                    axis=1)
-
-
 def _key_rate_durations(prepared: Prepared, pv_before: np.ndarray) -> np.ndarray:
     """Per cashflow row, sum of pv t w_k(t) / PV over its cashflows, from the engine's present
     values (an FRN's reset terms at their reset dates): they add up to the effective
     duration."""
     cf = prepared.cashflows
-    t = prepared.book.cashflows.time
-    rows = len(pv_before)
-    out = np.zeros((rows, len(KEY_TENORS)))
-    if not rows:
-        return out
-    row = np.repeat(np.arange(rows), np.diff(cf.offsets))
-    contrib = cf.pv_t[:, None] * _weights(t)
-    np.add.at(out, row, contrib)
+    out = np.empty((len(pv_before), len(KEY_TENORS)))
+    key_rate_sums(cf.offsets, prepared.book.cashflows.time, cf.pv_t, _KEYS, out)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(pv_before[:, None] != 0, out / pv_before[:, None], np.nan)
 
@@ -185,11 +178,11 @@ def _forward_key_rate_durations(fu: Futures) -> np.ndarray:
     after delivery and the delivery date's discount factor, so w_k(t) t - w_k(T_d) T_d per
     unit of forward price; they add up to the forward duration."""
     f = len(fu.fwd)
-    row = np.repeat(np.arange(f), np.diff(fu.offsets))
-    out = np.zeros((f, len(KEY_TENORS)))
-    np.add.at(out, row, fu.fpv[:, None] * fu.time[:, None] * _weights(fu.time))
-    out -= (fu.fwd * fu.delivery_t)[:, None] * _weights(fu.delivery_t)
-    return out / fu.fwd[:, None]
+    out = np.empty((f, len(KEY_TENORS)))
+    key_rate_sums(fu.offsets, fu.time, fu.fpv * fu.time, _KEYS, out)
+    delivery = np.empty((f, len(KEY_TENORS)))
+    key_rate_sums(np.arange(f + 1), fu.delivery_t, fu.fwd * fu.delivery_t, _KEYS, delivery)
+    return (out - delivery) / fu.fwd[:, None]
 
 
 def _spread_bp(book: Book, column: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

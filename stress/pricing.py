@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stress.book import Book
-from stress.kernels.bonds import curve_risk, settled_price, solve_yield, yield_risk
+from stress.kernels.bonds import settled_price, solve_yield, yield_risk
 from stress.kernels.schedules import simple_yield_years
 from stress.warnings import StressWarning
 
@@ -21,49 +21,27 @@ KEY_TENORS: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0, 30.0, 40.0)
 
 @dataclass(frozen=True)
 class BondRisk:
-    """Per-bond analytics, one entry per bond of the book (prices per 100 face).
-
-    ``pv`` is the value on the valuation date of the cashflows the position receives (those
-    paid after the valuation date; QuantLib's Bond.NPV()); the effective and key-rate risks are
-    its sensitivities. The quoted figures are for settlement on the bond's settlement date, as
-    the market quotes them: ``dirty`` (QuantLib's dirtyPrice(): the cashflows paid after
-    settlement, valued on the settlement date), ``accrued``, ``ytm`` and the yield risks; NaN
-    for a bond maturing by its settlement date.
+    """Per-bond quoted figures, one entry per bond of the book (prices per 100 face), for
+    settlement on the bond's settlement date, as the market quotes them: ``dirty``
+    (QuantLib's dirtyPrice(): the cashflows paid after settlement, valued on the settlement
+    date), ``accrued``, ``ytm`` and the yield risks; NaN for a bond maturing by its
+    settlement date. (Curve risk, effective and key-rate, comes from the engine's present
+    values: ``stress.analytics``.)
     """
 
-    pv: FloatArray
     dirty: FloatArray
     accrued: FloatArray
     ytm: FloatArray  # decimal, compounded at the coupon frequency; NaN where unsolved
     modified_duration: FloatArray
     macaulay_duration: FloatArray
     convexity: FloatArray
-    effective_duration: FloatArray
-    effective_convexity: FloatArray
-    key_rate_durations: FloatArray  # (bonds, len(KEY_TENORS))
 
 
-def bond_risk(book: Book, key_tenors: tuple[float, ...] = KEY_TENORS) -> BondRisk:
-    """Curve prices and risk, yield to maturity and yield risk of every bond in ``book``."""
+def bond_risk(book: Book) -> BondRisk:
+    """Dirty price on settlement, yield to maturity and yield risk of every bond in
+    ``book``."""
     cf = book.cashflows
     n = cf.n_bonds
-    pv, eff_d, eff_c = np.empty(n), np.empty(n), np.empty(n)
-    krd = np.empty((n, len(key_tenors)))
-    curve_risk(
-        cf.offsets,
-        cf.time,
-        cf.amount,
-        book.curve,
-        book.spread,
-        book.curve_off,
-        book.curve_t,
-        book.curve_z,
-        np.asarray(key_tenors, dtype=np.float64),
-        pv,
-        eff_d,
-        eff_c,
-        krd,
-    )
     quoted = cf.quoted()
     dirty = np.empty(n)
     settled_price(quoted.offsets, quoted.time, quoted.amount, book.curve, book.spread,
@@ -89,7 +67,7 @@ def bond_risk(book: Book, key_tenors: tuple[float, ...] = KEY_TENORS) -> BondRis
     ytm[live], mod[live], conv[live] = y, m, c
     with np.errstate(invalid="ignore", divide="ignore"):
         mac = mod * (1.0 + ytm / book.frequency)
-    return BondRisk(pv, dirty, accrued, ytm, mod, mac, conv, eff_d, eff_c, krd)
+    return BondRisk(dirty, accrued, ytm, mod, mac, conv)
 
 
 def simple_yield(

@@ -306,7 +306,7 @@ def sums_task(
             from stress.analytics import book_analytics
             from stress.reportdata import key_rate_dv01_of
 
-            table = book_analytics(prepared.book)
+            table = book_analytics(prepared.book, prepared)
             tables = [key_rate_dv01_of(table[j * size : (j + 1) * size])
                       for j in range(shard.count)]  # fmt: skip
     return [

@@ -275,29 +275,30 @@ def _curve_arrays(market: stress.Market):
     return np.array([0, len(c.times)], dtype=np.int64), c.times, c.rates
 
 
+_KEY_TIMES = st.one_of(
+    st.sampled_from([0.0, *KEY_TENORS, 45.0]),  # on a key, or flat beyond the first and last
+    st.floats(0.0, 50.0),
+)
+
+
 @SETTINGS
-@given(books(), ts.zero_curves(), st.lists(ts.spreads_bp(), min_size=6, max_size=6))
-def test_curve_risk_matches_reference(drawn, curve, spreads):
-    val, specs = drawn
-    book = book_of(val, specs)
-    market = ts.market(val, curve)
-    curve_off, curve_t, curve_z = _curve_arrays(market)
-    n = book.n_bonds
-    spread = np.array(spreads[:n]) / 1e4
+@given(st.lists(st.lists(st.tuples(_KEY_TIMES, st.floats(-1e6, 1e6)), max_size=8),
+                min_size=1, max_size=6))
+def test_key_rate_sums_match_reference(rows: list[list[tuple[float, float]]]) -> None:
+    """Each row's key-rate sums are its weights spread by the triangular key-rate function,
+    and they add up to the row's sum of weights."""
     key_t = np.array(KEY_TENORS)
-    pv, dur, conv = np.empty(n), np.empty(n), np.empty(n)
-    krd = np.empty((n, len(key_t)))
-    kb.curve_risk(book.offsets, book.time, book.amount, np.zeros(n, dtype=np.int64), spread,
-                  curve_off, curve_t, curve_z, key_t, pv, dur, conv, krd)
-    for i in range(n):
-        sl = segment(book, i)
-        flows = list(zip(book.time[sl], book.amount[sl], strict=True))
-        r = ref.curve_risk(flows, list(curve_t), list(curve_z), spread[i], list(key_t))
-        assert pv[i] == pytest.approx(r.pv, rel=1e-12)
-        assert dur[i] == pytest.approx(r.duration, rel=1e-12, abs=1e-15)
-        assert conv[i] == pytest.approx(r.convexity, rel=1e-12, abs=1e-15)
-        np.testing.assert_allclose(krd[i], r.key_rate, rtol=1e-12, atol=1e-14)
-        assert krd[i].sum() == pytest.approx(dur[i], rel=1e-12, abs=1e-15)
+    offsets = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
+    time = np.array([t for r in rows for t, _ in r], dtype=np.float64)
+    weight = np.array([w for r in rows for _, w in r], dtype=np.float64)
+    out = np.full((len(rows), len(key_t)), np.nan)
+    kb.key_rate_sums(offsets, time, weight, key_t, out)
+    for i, r in enumerate(rows):
+        scale = sum(abs(w) for _, w in r)
+        want = [sum(w * ref.key_rate_weight(list(key_t), k, t) for t, w in r)
+                for k in range(len(key_t))]  # fmt: skip
+        np.testing.assert_allclose(out[i], want, rtol=1e-13, atol=1e-14 * scale)
+        assert out[i].sum() == pytest.approx(sum(w for _, w in r), rel=1e-13, abs=1e-13 * scale)
 
 
 @settings(max_examples=ts.examples(80), deadline=None)

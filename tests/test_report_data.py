@@ -197,6 +197,19 @@ def test_key_rate_dv01_adds_up_and_matches_the_run(macro_report: tuple) -> None:
     assert float(kr["dv01"].sum()) == pytest.approx(float(data.summary["dv01_before"][0]))
 
 
+def test_analytics_of_a_book_prepared_for_spread_shifts_are_its_own() -> None:
+    """A shard hands its analytics the book it prepared for its scenarios' spread
+    attributes (``stress.shards``): the figures are those of the book prepared alone."""
+    from stress.analytics import book_analytics
+    from stress.book import build_book
+    from stress.prepare import prepare_book
+
+    book = build_book(portfolios.load(portfolios.sample_path("global_macro")), MARKET)
+    alone = book_analytics(book)
+    assert alone.equals(book_analytics(book, prepare_book(book, ("sector", "rating"))))
+    assert alone["krd_10y"].drop_nulls().len() > 10
+
+
 def test_risk_of_a_generated_set_is_result_risk() -> None:
     result, data = run_report(MACRO, MARKET, generated(120, "monte_carlo", 5))
     want = result.risk()

@@ -11,56 +11,21 @@ _MAX_ITER = 100
 
 
 @njit(cache=True)
-def curve_risk(
-    offsets,
-    time,
-    amount,
-    curve,
-    spread,
-    curve_off,
-    curve_t,
-    curve_z,
-    key_t,
-    out_pv,
-    out_dur,
-    out_conv,
-    out_krd,
-):
-    """Per bond: PV per 100 face off its zero curve plus a spread, and curve risk.
-
-    Discount factor exp(-(z(t) + spread) t) with z linear in t (continuous compounding).
-    Duration = sum t CF DF / PV and convexity = sum t^2 CF DF / PV are the sensitivities to a
-    parallel zero-rate shift; key-rate duration k weights t CF DF by the triangular key-rate
-    function of key tenor k (flat beyond the first and last key), so the key-rate durations
-    add up to the duration.
-    """
-    nk = len(key_t)
+def key_rate_sums(offsets, time, weight, key_t, out):
+    """Per row i: out[i, k] = sum over its entries j (``offsets[i]:offsets[i+1]``) of
+    weight[j] w_k(time[j]), w_k the triangular key-rate function of key tenor k (flat beyond
+    the first and last key): the weights of a time add up to 1, so a row's sums add up to the
+    sum of its weights. Entries are added in order."""
     for i in range(len(offsets) - 1):
-        c = curve[i]
-        xs = curve_t[curve_off[c] : curve_off[c + 1]]
-        zs = curve_z[curve_off[c] : curve_off[c + 1]]
-        pv = 0.0
-        d = 0.0
-        cx = 0.0
-        for k in range(nk):
-            out_krd[i, k] = 0.0
+        for k in range(len(key_t)):
+            out[i, k] = 0.0
         for j in range(offsets[i], offsets[i + 1]):
-            t = time[j]
-            v = amount[j] * np.exp(-(interp_flat(xs, zs, t) + spread[i]) * t)
-            pv += v
-            d += t * v
-            cx += t * t * v
-            lo, hi, frac = bracket(key_t, t)
+            lo, hi, frac = bracket(key_t, time[j])
             if lo == hi:
-                out_krd[i, lo] += t * v
+                out[i, lo] += weight[j]
             else:
-                out_krd[i, lo] += (1.0 - frac) * t * v
-                out_krd[i, hi] += frac * t * v
-        out_pv[i] = pv
-        out_dur[i] = d / pv
-        out_conv[i] = cx / pv
-        for k in range(nk):
-            out_krd[i, k] /= pv
+                out[i, lo] += (1.0 - frac) * weight[j]
+                out[i, hi] += frac * weight[j]
 
 
 @njit(cache=True)
