@@ -9,9 +9,10 @@ import numpy as np
 import numpy.typing as npt
 
 from stress.book import Book
-from stress.kernels.bonds import settled_price, solve_yield, yield_risk
+from stress.kernels.bonds import bond_quotes, bond_quotes_serial
 from stress.kernels.schedules import simple_yield_years
 from stress.warnings import StressWarning
+from stress.work import threaded
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -42,29 +43,20 @@ def bond_risk(book: Book) -> BondRisk:
     ``book``."""
     cf = book.cashflows
     n = cf.n_bonds
-    quoted = cf.quoted()
-    dirty = np.empty(n)
-    settled_price(quoted.offsets, quoted.time, quoted.amount, book.curve, book.spread,
-                  book.curve_off, book.curve_t, book.curve_z, cf.settlement_time, dirty)
-    accrued = np.where(np.isnan(dirty), np.nan, cf.accrued)
+    dirty, ytm, mod, conv = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    ok = np.empty(n, dtype=np.bool_)
+    args = (cf.offsets, cf.unquoted, cf.quote_drop, cf.time, cf.yield_time, cf.amount,
+            book.curve, book.spread, book.curve_off, book.curve_t, book.curve_z,
+            cf.settlement_time, book.frequency, 0.03, dirty, ytm, ok, mod, conv)  # fmt: skip
+    parallel = threaded(cf.n_cashflows, n, loaded=bool(bond_quotes.overloads))
+    (bond_quotes if parallel else bond_quotes_serial)(args)
     # Bonds maturing by their settlement date have no quote: their quoted figures stay NaN.
     # FRNs and swaps (frequency 0) have no yield.
-    live = np.flatnonzero(~np.isnan(dirty) & (book.frequency > 0))
-    q = quoted.subset(live)
-    freq = book.frequency[live]
-    y = np.empty(len(live))
-    ok = np.empty(len(live), dtype=np.bool_)
-    solve_yield(q.offsets, q.yield_time, q.amount, freq, dirty[live], np.full(len(live), 0.03),
-                y, ok)
+    accrued = np.where(np.isnan(dirty), np.nan, cf.accrued)
     if not ok.all():
-        bad = book.portfolio.frame["position_id"].gather(book.cashflow_pos[live[~ok]]).to_list()
+        bad = book.portfolio.frame["position_id"].gather(book.cashflow_pos[~ok]).to_list()
         msg = f"yield to maturity did not converge for {', '.join(bad[:10])}; left empty"
         warnings.warn(msg, StressWarning, stacklevel=2)
-        y[~ok] = np.nan
-    m, c = np.empty(len(live)), np.empty(len(live))
-    yield_risk(q.offsets, q.yield_time, q.amount, freq, y, m, c)
-    ytm, mod, conv = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    ytm[live], mod[live], conv[live] = y, m, c
     with np.errstate(invalid="ignore", divide="ignore"):
         mac = mod * (1.0 + ytm / book.frequency)
     return BondRisk(dirty, accrued, ytm, mod, mac, conv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from pathlib import Path
@@ -12,9 +13,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+import portfolios
 import stress
 from portfolios.conventions import DAY_COUNT_NAMES, DAY_COUNTS, FREQUENCIES
+from portfolios.synthetic import synthetic_book
 from shocks.tenors import add_months
+from stress import pricing
+from stress.book import build_book
 from stress.cashflows import CashflowBook, build_cashflows
 from stress.curves import ZeroCurve
 from stress.dates import from_days, to_days
@@ -355,6 +360,13 @@ def _yield_defined(book) -> bool:
     return bool((book.yield_time[book.offsets[1:] - 1] > 0).all())
 
 
+def _yields(offsets, yield_time, amount, frequency, target, guess):
+    """``kb.yield_of`` of every bond of a CSR book: (yields, converged)."""
+    out = [kb.yield_of(offsets[i], offsets[i + 1], 0.0, yield_time, amount, frequency[i],
+                       target[i], guess) for i in range(len(offsets) - 1)]  # fmt: skip
+    return np.array([y for y, _ in out]), np.array([ok for _, ok in out])
+
+
 @SETTINGS
 @given(books(), st.floats(-0.05, 0.25))
 def test_solve_yield_matches_bisection(drawn, y):
@@ -369,9 +381,7 @@ def test_solve_yield_matches_bisection(drawn, y):
         sl = segment(book, i)
         flows.append(list(zip(book.yield_time[sl], book.amount[sl], strict=True)))
         target[i] = ref.yield_price(flows[i], y, specs[i].frequency)
-    out, ok = np.empty(n), np.empty(n, dtype=np.bool_)
-    kb.solve_yield(book.offsets, book.yield_time, book.amount, freq, target, np.full(n, 0.03),
-                   out, ok)
+    out, ok = _yields(book.offsets, book.yield_time, book.amount, freq, target, 0.03)
     assert ok.all()
     for i in range(n):
         expected = ref.solve_yield(flows[i], target[i], specs[i].frequency)
@@ -385,10 +395,8 @@ def test_solve_yield_matches_bisection(drawn, y):
 @pytest.mark.parametrize("guess", [0.0, 0.03, -0.01])
 def test_solve_yield_exact_hit_keeps_the_root(guess):
     """Regression: when P(y) == target exactly the solver returned the bracket midpoint."""
-    out, ok = np.empty(1), np.empty(1, dtype=np.bool_)
-    kb.solve_yield(np.array([0, 1]), np.array([0.5]), np.array([100.0]), np.array([2]),
-                   np.array([100.0]), np.array([guess]), out, ok)
-    assert ok[0] and abs(out[0]) < 1e-14
+    y, ok = kb.yield_of(0, 1, 0.0, np.array([0.5]), np.array([100.0]), 2, 100.0, guess)
+    assert ok and abs(y) < 1e-14
 
 
 def test_solve_yield_long_zero_at_a_negative_yield_converges():
@@ -397,20 +405,17 @@ def test_solve_yield_long_zero_at_a_negative_yield_converges():
     about 1/47 of log(1 + y) a step and ran out of iterations; it now bisects instead."""
     t = (dt.date(2046, 3, 31) - dt.date(2000, 1, 1)).days / 360.0
     y = -0.048828125
-    out, ok = np.empty(1), np.empty(1, dtype=np.bool_)
-    kb.solve_yield(np.array([0, 1]), np.array([t]), np.array([100.0]), np.array([1]),
-                   np.array([100.0 * (1.0 + y) ** -t]), np.array([0.03]), out, ok)
-    assert ok[0]
-    assert out[0] == pytest.approx(y, abs=1e-12 * (1 + abs(y)) / t)
+    got, ok = kb.yield_of(0, 1, 0.0, np.array([t]), np.array([100.0]), 1,
+                          100.0 * (1.0 + y) ** -t, 0.03)
+    assert ok
+    assert got == pytest.approx(y, abs=1e-12 * (1 + abs(y)) / t)
 
 
 def test_solve_yield_without_a_root_is_not_ok():
     """Regression: with every yield time 0 (price independent of the yield) the solver
     bisected to the edge of its bracket (1000 %) and reported success."""
-    out, ok = np.empty(1), np.empty(1, dtype=np.bool_)
-    kb.solve_yield(np.array([0, 1]), np.array([0.0]), np.array([104.0]), np.array([1]),
-                   np.array([103.99]), np.array([0.03]), out, ok)
-    assert not ok[0]
+    _, ok = kb.yield_of(0, 1, 0.0, np.array([0.0]), np.array([104.0]), 1, 103.99, 0.03)
+    assert not ok
 
 
 @SETTINGS
@@ -420,14 +425,14 @@ def test_yield_risk_matches_reference(drawn, y):
     book = book_of(val, specs)
     n = book.n_bonds
     freq = np.array([b.frequency for b in specs], dtype=np.int64)
-    mod, conv = np.empty(n), np.empty(n)
-    kb.yield_risk(book.offsets, book.yield_time, book.amount, freq, np.full(n, y), mod, conv)
     for i in range(n):
+        mod, conv = kb.yield_risk_of(book.offsets[i], book.offsets[i + 1], 0.0, book.yield_time,
+                                     book.amount, freq[i], y)
         sl = segment(book, i)
         flows = list(zip(book.yield_time[sl], book.amount[sl], strict=True))
         r_mod, _, r_conv = ref.yield_risk(flows, y, specs[i].frequency)
-        assert mod[i] == pytest.approx(r_mod, rel=1e-12, abs=1e-15)
-        assert conv[i] == pytest.approx(r_conv, rel=1e-12, abs=1e-15)
+        assert mod == pytest.approx(r_mod, rel=1e-12, abs=1e-15)
+        assert conv == pytest.approx(r_conv, rel=1e-12, abs=1e-15)
 
 
 # --- the whole analytics pipeline ------------------------------------------------------------
@@ -463,6 +468,26 @@ def test_analytics_matches_reference_pipeline(case):
         np.testing.assert_allclose(krd, risk.key_rate, rtol=1e-12, atol=1e-14)
         assert row["pv"] == pytest.approx(b.notional / 100 * risk.pv, rel=1e-12)
         assert row["dv01"] == pytest.approx(risk.duration * row["pv"] * 1e-4, rel=1e-12)
+
+
+@pytest.mark.parametrize("market_conventions", [False, True])
+def test_bond_quotes_on_threads_are_the_serial_ones(monkeypatch: pytest.MonkeyPatch,
+                                                    market_conventions: bool) -> None:
+    """``bond_risk`` picks the threaded or the serial kernel by the book's size: both give
+    the same bits (ex-dividend drops and settlement lags included, with market
+    conventions)."""
+    market = stress.Market.load(stress.default_market_path())
+    frame = synthetic_book(400, valuation_date=market.valuation_date,
+                           market_conventions=market_conventions)  # fmt: skip
+    book = build_book(portfolios.load(frame), market)
+    runs = []
+    for parallel in (False, True):
+        monkeypatch.setattr(pricing, "threaded", lambda *_, parallel=parallel, **__: parallel)
+        runs.append(pricing.bond_risk(book))
+    assert np.isfinite(runs[0].ytm).sum() > 300
+    for field in dataclasses.fields(pricing.BondRisk):
+        serial, threaded = getattr(runs[0], field.name), getattr(runs[1], field.name)
+        np.testing.assert_array_equal(serial, threaded, err_msg=field.name)
 
 
 def _ulps(got: float, want: float) -> float:

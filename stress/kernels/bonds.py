@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from stress.kernels.interp import bracket, interp_flat
 
@@ -109,92 +109,124 @@ def solve_spread(
 
 
 @njit(cache=True)
-def settled_price(offsets, time, amount, curve, spread, curve_off, curve_t, curve_z, settle_t,
-                  out_price):
-    """Per bond: the value on its settlement date (``settle_t`` years from the valuation date)
-    of its cashflows, per 100 face: sum CF DF(t) / DF(ts) on its curve plus spread (QuantLib's
-    Bond.dirtyPrice()). NaN for a bond without cashflows."""
-    for i in range(len(offsets) - 1):
-        if offsets[i + 1] == offsets[i]:
-            out_price[i] = np.nan
-            continue
-        c = curve[i]
-        xs = curve_t[curve_off[c] : curve_off[c + 1]]
-        zs = curve_z[curve_off[c] : curve_off[c + 1]]
-        pv = 0.0
-        for j in range(offsets[i], offsets[i + 1]):
-            t = time[j]
-            pv += amount[j] * np.exp(-(interp_flat(xs, zs, t) + spread[i]) * t)
-        ts = settle_t[i]
-        out_price[i] = pv / np.exp(-(interp_flat(xs, zs, ts) + spread[i]) * ts)
+def settled_value(lo, hi, drop, time, amount, xs, zs, spread, ts):
+    """The value on the settlement date (``ts`` years from the valuation date) of cashflow
+    rows ``lo:hi``, the first less ``drop``, per 100 face: sum CF DF(t) / DF(ts) on the zero
+    curve (xs, zs) plus ``spread`` (QuantLib's Bond.dirtyPrice()). NaN without rows."""
+    if hi == lo:
+        return np.nan
+    pv = 0.0
+    for j in range(lo, hi):
+        t = time[j]
+        a = amount[j] - drop if j == lo else amount[j]
+        pv += a * np.exp(-(interp_flat(xs, zs, t) + spread) * t)
+    return pv / np.exp(-(interp_flat(xs, zs, ts) + spread) * ts)
 
 
 @njit(cache=True)
-def solve_yield(offsets, yield_time, amount, frequency, target, guess, out_y, out_ok):
-    """Yield y, compounded ``frequency`` times a year, with sum CF (1+y/f)^(-f T) = target.
+def yield_of(lo, hi, drop, yield_time, amount, frequency, target, guess):
+    """``(y, ok)``: the yield y, compounded ``frequency`` times a year, with
+    sum CF (1+y/f)^(-f T) = target over cashflow rows ``lo:hi`` (the first less ``drop``).
 
     ``yield_time`` is each cashflow's cumulative time in the bond's day count. Safeguarded
-    Newton over y in (-f, 10); ``out_ok`` says whether it converged.
+    Newton over y in (-f, 10) from ``guess``; ``ok`` says whether it converged.
     """
-    for i in range(len(offsets) - 1):
-        f = float(frequency[i])
-        lo = -f + 1e-9
-        hi = 10.0
-        y = guess[i]
-        ok = False
-        step = hi - lo  # the step before last, for the safeguard below
-        last = step
-        for _ in range(_MAX_ITER):
-            base = 1.0 + y / f
-            g = -target[i]
-            dg = 0.0
-            for j in range(offsets[i], offsets[i + 1]):
-                v = amount[j] * base ** (-f * yield_time[j])
-                g += v
-                dg -= yield_time[j] * v / base
-            if g == 0.0:  # exact hit: keep y (the bracket update below would move it)
-                ok = True
-                break
-            if g > 0.0:
-                lo = y
-            else:
-                hi = y
-            new = y - g / dg if dg != 0.0 else 0.5 * (lo + hi)
-            # Bisect when Newton leaves the bracket or does not halve the step before last:
-            # from far on the steep side of a long zero coupon at a negative yield, Newton
-            # creeps (about 1/(f T) of log(1 + y/f) a step) and ran out of iterations.
-            if not (lo < new < hi) or abs(new - y) > 0.5 * abs(step):
-                new = 0.5 * (lo + hi)
-            step, last = last, new - y
-            if abs(new - y) <= 1e-15 + 1e-13 * abs(y):
-                y = new
-                # A root, not bisection squeezed against an edge of the bracket (no root, e.g.
-                # a price independent of the yield when every yield time is 0).
-                ok = abs(g) <= 1e-9 * abs(target[i]) + 1e-12
-                break
-            y = new
-        out_y[i] = y
-        out_ok[i] = ok
+    f = float(frequency)
+    y_lo = -f + 1e-9
+    y_hi = 10.0
+    y = guess
+    step = y_hi - y_lo  # the step before last, for the safeguard below
+    last = step
+    for _ in range(_MAX_ITER):
+        base = 1.0 + y / f
+        g = -target
+        dg = 0.0
+        for j in range(lo, hi):
+            a = amount[j] - drop if j == lo else amount[j]
+            v = a * base ** (-f * yield_time[j])
+            g += v
+            dg -= yield_time[j] * v / base
+        if g == 0.0:  # exact hit: keep y (the bracket update below would move it)
+            return y, True
+        if g > 0.0:
+            y_lo = y
+        else:
+            y_hi = y
+        new = y - g / dg if dg != 0.0 else 0.5 * (y_lo + y_hi)
+        # Bisect when Newton leaves the bracket or does not halve the step before last:
+        # from far on the steep side of a long zero coupon at a negative yield, Newton
+        # creeps (about 1/(f T) of log(1 + y/f) a step) and ran out of iterations.
+        if not (y_lo < new < y_hi) or abs(new - y) > 0.5 * abs(step):
+            new = 0.5 * (y_lo + y_hi)
+        step, last = last, new - y
+        if abs(new - y) <= 1e-15 + 1e-13 * abs(y):
+            # A root, not bisection squeezed against an edge of the bracket (no root, e.g.
+            # a price independent of the yield when every yield time is 0).
+            return new, abs(g) <= 1e-9 * abs(target) + 1e-12
+        y = new
+    return y, False
 
 
 @njit(cache=True)
-def yield_risk(offsets, yield_time, amount, frequency, y, out_mod, out_conv):
-    """Modified duration -(1/P) dP/dy and convexity (1/P) d2P/dy2 at yield y (QuantLib's
-    BondFunctions definitions for compounded yields)."""
-    for i in range(len(offsets) - 1):
-        f = float(frequency[i])
-        base = 1.0 + y[i] / f
-        p = 0.0
-        dp = 0.0
-        d2p = 0.0
-        for j in range(offsets[i], offsets[i + 1]):
-            t = yield_time[j]
-            b = amount[j] * base ** (-f * t)
-            p += b
-            dp -= t * b / base
-            d2p += b * t * (f * t + 1.0) / (f * base * base)
-        out_mod[i] = -dp / p
-        out_conv[i] = d2p / p
+def yield_risk_of(lo, hi, drop, yield_time, amount, frequency, y):
+    """``(modified duration, convexity)`` of cashflow rows ``lo:hi`` (the first less
+    ``drop``) at yield y: -(1/P) dP/dy and (1/P) d2P/dy2 (QuantLib's BondFunctions
+    definitions for compounded yields)."""
+    f = float(frequency)
+    base = 1.0 + y / f
+    p = 0.0
+    dp = 0.0
+    d2p = 0.0
+    for j in range(lo, hi):
+        t = yield_time[j]
+        b = (amount[j] - drop if j == lo else amount[j]) * base ** (-f * t)
+        p += b
+        dp -= t * b / base
+        d2p += b * t * (f * t + 1.0) / (f * base * base)
+    return -dp / p, d2p / p
+
+
+@njit(cache=True)
+def _quote_one(i, args):
+    (offsets, unquoted, drop, time, yield_time, amount, curve, spread, curve_off, curve_t,
+     curve_z, settle_t, frequency, guess, out_dirty, out_y, out_ok, out_mod, out_conv) = args
+    lo = offsets[i] + unquoted[i]
+    hi = offsets[i + 1]
+    c = curve[i]
+    xs = curve_t[curve_off[c] : curve_off[c + 1]]
+    zs = curve_z[curve_off[c] : curve_off[c + 1]]
+    dirty = settled_value(lo, hi, drop[i], time, amount, xs, zs, spread[i], settle_t[i])
+    out_dirty[i] = dirty
+    y, ok, mod, conv = np.nan, True, np.nan, np.nan
+    if not np.isnan(dirty) and frequency[i] > 0:
+        y, ok = yield_of(lo, hi, drop[i], yield_time, amount, frequency[i], dirty, guess)
+        if not ok:
+            y = np.nan
+        mod, conv = yield_risk_of(lo, hi, drop[i], yield_time, amount, frequency[i], y)
+    out_y[i] = y
+    out_ok[i] = ok
+    out_mod[i] = mod
+    out_conv[i] = conv
+
+
+@njit(cache=True, parallel=True)
+def bond_quotes(args):
+    """Per bond, quoted for settlement: the dirty price (``settled_value`` of the rows paid
+    after settlement, the first less its ex-dividend drop), the yield from ``guess`` and its
+    modified duration and convexity (NaN for a bond without rows, and the yield figures for
+    one of frequency 0 or whose yield did not converge; ``out_ok`` False for those). ``args``
+    is the flat tuple: offsets, unquoted, drop, time, yield_time, amount, curve, spread,
+    curve_off, curve_t, curve_z, settle_t, frequency, guess, and the outputs dirty, y, ok,
+    mod, conv."""
+    for i in prange(len(args[1])):
+        _quote_one(i, args)
+
+
+@njit(cache=True)
+def bond_quotes_serial(args):
+    """``bond_quotes`` without threads, for small books."""
+    for i in range(len(args[1])):
+        _quote_one(i, args)
 
 
 @njit(cache=True)
