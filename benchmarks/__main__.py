@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 
 from benchmarks.suite import (
+    BATCH_SIZE,
     FULL_SIZES,
+    QUICK_BATCH_SIZE,
     QUICK_SESSION_SIZE,
     QUICK_SIZES,
     SESSION_SIZE,
@@ -42,6 +44,7 @@ def main() -> None:
         quantlib_sample=(200, 20),
         out_dir=args.out,
         mixed=(2_000, 100) if args.quick else (10_000, 1_000),
+        batch=QUICK_BATCH_SIZE if args.quick else BATCH_SIZE,
         # The session what-if needs the dense book; it runs whenever that book is benchmarked.
         session_size=None
         if args.workload == "month-end"

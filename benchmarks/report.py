@@ -64,6 +64,14 @@ def markdown(results: dict[str, Any]) -> str:
             f"Portfolio; the session took {sw['session_build_seconds']:.1f} s to build; P&L "
             f"agrees with a fresh run of the trade to {sw['max_rel_pnl_diff']:.0e}"
         )
+    if "batch" in results:
+        b = results["batch"]
+        lines.append(
+            f"batch job (`stress run --portfolio book.parquet --scenarios set.parquet --out DIR`"
+            f" in a fresh process, warm cache, bundled market), {b['positions']:,} dense "
+            f"positions x {b['scenarios']:,} scenarios: {b['seconds']:.1f} s end to end, peak "
+            f"RSS {b['peak_rss_mb']:,.0f} MB"
+        )
     if "targets" in results:
         lines += ["", "| target | measured | met |", "|---|---|---|"]
         for t in results["targets"]:

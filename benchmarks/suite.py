@@ -56,6 +56,9 @@ MAX_SUMMARY_WORK = {"dense": 10_000_000_000, "month-end": 1_000_000_000}
 #: The session what-if: a prepared dense book of this many positions x scenarios (full run).
 SESSION_SIZE = (100_000, 1_000)
 QUICK_SESSION_SIZE = (10_000, 1_000)
+#: The batch job: ``stress run --out`` on a dense book of this many positions x scenarios.
+BATCH_SIZE = (1_000_000, 1_000)
+QUICK_BATCH_SIZE = (100_000, 100)
 
 #: Target thresholds (dense book; QuantLib ratios against its price-only rate).
 TARGET_POSITIONS = (10_000, 1_000, 300.0)
@@ -79,11 +82,12 @@ def run_suite(
     session_size: tuple[int, int] | None = SESSION_SIZE,
     extra_targets: bool = True,
     mixed: tuple[int, int] | None = None,
+    batch: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Run every case of every workload in ``workloads_run`` and write results.json,
     results.md and scaling.png into ``out_dir``. ``session_size`` (positions, scenarios) of
-    the dense book the session what-if runs against, ``mixed`` that of the mixed-book case;
-    None leaves either out."""
+    the dense book the session what-if runs against, ``mixed`` that of the mixed-book case,
+    ``batch`` that of the batch job (``stress run --out``); None leaves any of them out."""
     run = [workloads.check_workload(w) for w in workloads.WORKLOADS if w in workloads_run]
     unknown = set(workloads_run) - set(run)
     if unknown or not run:
@@ -166,6 +170,8 @@ def run_suite(
         results["mixed"] = _mixed(*mixed, repeats)
     if session_size is not None:
         results["session_what_if"] = _session_what_if(*session_size)
+    if batch is not None:
+        results["batch"] = _batch(*batch)
     results["machine"] = {
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
@@ -432,6 +438,36 @@ def _cold_start() -> dict[str, Any]:
         flush=True,
     )
     return out
+
+
+def _batch(bonds: int, n_s: int) -> dict[str, Any]:
+    """The job a risk team runs: ``stress run --portfolio book.parquet --scenarios
+    set.parquet --out DIR`` in a fresh process (warm numba cache) on a dense book of
+    ``bonds`` positions and ``n_s`` generated scenarios, on the bundled market: wall clock
+    including imports, loading, validation, the sharded run, analytics and the files written,
+    and the process's peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        book, scen, out = Path(tmp, "book.parquet"), Path(tmp, "set.parquet"), Path(tmp, "out")
+        workloads.book_frame(bonds, workload="dense").write_parquet(book)
+        shocks.write_parquet(workloads.scenarios(n_s), scen)
+        code = ("import sys; from stress.cli import main; from benchmarks.measure import "
+                "peak_rss; rc = main(sys.argv[1:]); print(f'PEAK {peak_rss():.0f}', "
+                "file=sys.stderr); sys.exit(rc)")  # fmt: skip
+        args = ["run", "--portfolio", str(book), "--scenarios", str(scen), "--out", str(out)]
+        t = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", code, *args], env=_env(), cwd=ROOT,
+                              capture_output=True, text=True)  # fmt: skip
+        seconds = time.perf_counter() - t
+        if done.returncode != 0:
+            tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+            raise RuntimeError(f"the batch job failed (exit {done.returncode}):\n{tail}")
+        peak = float(done.stderr.strip().splitlines()[-1].split()[1])
+        rows = pl.read_parquet(out / "summary.parquet").height
+    if rows != n_s:
+        raise AssertionError(f"the batch job wrote {rows} summary rows for {n_s} scenarios")
+    print(f"batch `stress run --out`: {bonds:,} dense positions x {n_s:,} scenarios in "
+          f"{seconds:.1f} s, peak RSS {peak:,.0f} MB", flush=True)  # fmt: skip
+    return {"positions": bonds, "scenarios": n_s, "seconds": seconds, "peak_rss_mb": peak}
 
 
 def _what_if() -> dict[str, Any]:

@@ -26,8 +26,10 @@ def test_suite_runs_and_writes_its_outputs(tmp_path: Path) -> None:
         cold_start=False,
         mixed=(40, 3),
         session_size=(60, 3),
+        batch=(60, 3),
     )
     assert results["mixed"]["summary"]["seconds"] > 0
+    assert results["batch"]["seconds"] > 0 and results["batch"]["peak_rss_mb"] > 50
     cases = results["cases"]
     assert {(c["workload"], c["mode"]) for c in cases} == {
         (w, m) for w in ("dense", "month-end") for m in ("summary", "positions")
@@ -78,7 +80,7 @@ def test_suite_runs_and_writes_its_outputs(tmp_path: Path) -> None:
     table = (tmp_path / "results.md").read_text()
     assert "### dense (headline)" in table and "### month-end" in table
     assert "x plain numba" in table and "x QuantLib (price only)" in table
-    assert "| target |" in table and "machine:" in table
+    assert "| target |" in table and "machine:" in table and "batch job" in table
     assert (tmp_path / "scaling.png").read_bytes()[:4] == b"\x89PNG"
 
 
