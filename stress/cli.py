@@ -333,10 +333,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.verbose = argv.count("-v") + argv.count("--verbose")
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     err = Console(stderr=True, markup=False, highlight=False)
+    handler: logging.Handler = RichHandler(console=err)
     if not err.is_terminal:
-        # Logs and CI capture lines whole: a wrapped message breaks grep.
+        # Logs and CI capture lines whole: a wrapped message breaks grep. Log records go out
+        # as plain lines (RichHandler lays one out in columns padded to the console's width,
+        # a kilobyte of spaces per line in a batch job's log).
         err = Console(stderr=True, width=1000, markup=False, highlight=False)
-    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err)])
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler])
     out = Console(markup=False, highlight=False)
     if not out.is_terminal:
         # Piped or captured output has no width to fit; never elide numbers.

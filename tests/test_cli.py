@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -153,6 +156,26 @@ def test_default_run_on_bundled_data(capsys: pytest.CaptureFixture[str]) -> None
     assert code == 0, err
     assert "Scenarios ranked by P&L (USD)" in out and "Top contributors" in out
     assert "positions x" in err
+
+
+def test_a_batch_jobs_log_has_plain_unpadded_lines(files: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    """With stderr a file (a batch job's log), log records are plain lines: a timestamp, the
+    level and the message, never padded to a console's width."""
+    log = tmp_path / "run.log"
+    with log.open("w") as f:
+        done = subprocess.run(
+            [sys.executable, "-m", "stress", "-v", "run", "--portfolio", str(files["book"]),
+             "--market", str(files["market"]), "--scenarios", str(files["scen"]),
+             "--out", str(tmp_path / "out")],
+            stdout=subprocess.DEVNULL, stderr=f, timeout=300,
+            env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1])),
+        )  # fmt: skip
+    lines = log.read_text().splitlines()
+    assert done.returncode == 0, lines
+    records = [line for line in lines if " INFO " in line]
+    assert records and all(line.endswith("tasks done") for line in records), lines
+    assert all(line == line.rstrip() and len(line) < 300 for line in lines), lines
 
 
 def test_scenarios_list_and_show(files: dict[str, Path],
