@@ -344,8 +344,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler])
     out = Console(markup=False, highlight=False)
     if not out.is_terminal:
-        # Piped or captured output has no width to fit; never elide numbers.
-        out = Console(width=200, markup=False, highlight=False)
+        # Piped or captured output has no width to fit: tables as wide as their figures
+        # (a row on one line for grep, never a number elided or wrapped).
+        out = Console(width=1000, markup=False, highlight=False)
     with _terminate_cleanly(), warnings.catch_warnings():
         # The packages' warnings (a yield that did not converge, a history that looks
         # mistyped) as log lines, without Python's file and source line.

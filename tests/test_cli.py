@@ -158,6 +158,21 @@ def test_default_run_on_bundled_data(capsys: pytest.CaptureFixture[str]) -> None
     assert "positions x" in err
 
 
+def test_captured_tables_keep_a_row_on_one_line(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Captured output is laid out as wide as the tables need: a row is one line, its
+    before -> after figures (duration, convexity, DV01) whole, however large the book."""
+    big = BOOK.replace("10000000,", "900000000000000,").replace("-2000000000,", "-9e14,")
+    paths = ts.input_files(tmp_path, big, SCENARIOS)
+    code, out, err = _run(["run", "--portfolio", str(paths["book"]), "--market",
+                           str(paths["market"]), "--scenarios", str(paths["scen"])], capsys)
+    assert code == 0, err
+    ranked = [line for line in out.splitlines()
+              if line.startswith("│") and line.split("│")[1].strip().isdigit()]
+    assert len(ranked) == 2 and all(line.count("→") == 3 for line in ranked), out
+    assert max(len(line) for line in ranked) > 200  # wider than any terminal default
+
+
 def test_a_batch_jobs_log_has_plain_unpadded_lines(files: dict[str, Path],
                                                    tmp_path: Path) -> None:
     """With stderr a file (a batch job's log), log records are plain lines: a timestamp, the
