@@ -66,11 +66,15 @@ def markdown(results: dict[str, Any]) -> str:
         )
     if "batch" in results:
         b = results["batch"]
+        measured = (
+            f"not measured ({b['failed']})"
+            if "failed" in b
+            else f"{b['seconds']:.1f} s end to end, peak RSS {b['peak_rss_mb']:,.0f} MB"
+        )
         lines.append(
             f"batch job (`stress run --portfolio book.parquet --scenarios set.parquet --out DIR`"
             f" in a fresh process, warm cache, bundled market), {b['positions']:,} dense "
-            f"positions x {b['scenarios']:,} scenarios: {b['seconds']:.1f} s end to end, peak "
-            f"RSS {b['peak_rss_mb']:,.0f} MB"
+            f"positions x {b['scenarios']:,} scenarios: {measured}"
         )
     if "targets" in results:
         lines += ["", "| target | measured | met |", "|---|---|---|"]

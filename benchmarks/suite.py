@@ -442,32 +442,53 @@ def _cold_start() -> dict[str, Any]:
 
 def _batch(bonds: int, n_s: int) -> dict[str, Any]:
     """The job a risk team runs: ``stress run --portfolio book.parquet --scenarios
-    set.parquet --out DIR`` in a fresh process (warm numba cache) on a dense book of
-    ``bonds`` positions and ``n_s`` generated scenarios, on the bundled market: wall clock
-    including imports, loading, validation, the sharded run, analytics and the files written,
-    and the process's peak RSS."""
+    set.parquet --out DIR`` in a fresh process on a dense book of ``bonds`` positions and
+    ``n_s`` generated scenarios, on the bundled market: wall clock including imports,
+    loading, validation, the sharded run, analytics and the files written, and the process's
+    peak RSS. An untimed run of the same job on at most 10k positions first compiles what
+    the batch path alone uses (analytics, threaded at that size). A job killed by a signal
+    or stopped after ``CASE_TIMEOUT_S`` comes back as ``{"failed": why}``."""
     with tempfile.TemporaryDirectory() as tmp:
-        book, scen, out = Path(tmp, "book.parquet"), Path(tmp, "set.parquet"), Path(tmp, "out")
-        workloads.book_frame(bonds, workload="dense").write_parquet(book)
+        scen = Path(tmp, "set.parquet")
         shocks.write_parquet(workloads.scenarios(n_s), scen)
-        code = ("import sys; from stress.cli import main; from benchmarks.measure import "
-                "peak_rss; rc = main(sys.argv[1:]); print(f'PEAK {peak_rss():.0f}', "
-                "file=sys.stderr); sys.exit(rc)")  # fmt: skip
-        args = ["run", "--portfolio", str(book), "--scenarios", str(scen), "--out", str(out)]
-        t = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", code, *args], env=_env(), cwd=ROOT,
-                              capture_output=True, text=True)  # fmt: skip
-        seconds = time.perf_counter() - t
-        if done.returncode != 0:
-            tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-            raise RuntimeError(f"the batch job failed (exit {done.returncode}):\n{tail}")
-        peak = float(done.stderr.strip().splitlines()[-1].split()[1])
+        for n in (min(bonds, 10_000), bonds):
+            book, out = Path(tmp, f"book{n}.parquet"), Path(tmp, f"out{n}")
+            workloads.book_frame(n, workload="dense").write_parquet(book)
+            job = _cli_job(["run", "--portfolio", str(book), "--scenarios", str(scen),
+                            "--out", str(out)])  # fmt: skip
+            if "failed" in job:
+                print(f"batch `stress run --out` {n:,} x {n_s:,}: {job['failed']}", flush=True)
+                return {"positions": bonds, "scenarios": n_s, **job}
         rows = pl.read_parquet(out / "summary.parquet").height
     if rows != n_s:
         raise AssertionError(f"the batch job wrote {rows} summary rows for {n_s} scenarios")
     print(f"batch `stress run --out`: {bonds:,} dense positions x {n_s:,} scenarios in "
-          f"{seconds:.1f} s, peak RSS {peak:,.0f} MB", flush=True)  # fmt: skip
-    return {"positions": bonds, "scenarios": n_s, "seconds": seconds, "peak_rss_mb": peak}
+          f"{job['seconds']:.1f} s, peak RSS {job['peak_rss_mb']:,.0f} MB", flush=True)
+    return {"positions": bonds, "scenarios": n_s, **job}
+
+
+def _cli_job(args: list[str]) -> dict[str, Any]:
+    """``stress`` with ``args`` in a fresh process: wall seconds and its peak RSS (MB), or
+    ``{"failed": why}`` when a signal killed it or it ran past ``CASE_TIMEOUT_S``; any other
+    failure raises."""
+    code = ("import sys; from stress.cli import main; from benchmarks.measure import "
+            "peak_rss; rc = main(sys.argv[1:]); print(f'PEAK_RSS_MB {peak_rss():.0f}', "
+            "file=sys.stderr); sys.exit(rc)")  # fmt: skip
+    t = time.perf_counter()
+    try:
+        done = subprocess.run([sys.executable, "-c", code, *args], env=_env(), cwd=ROOT,
+                              capture_output=True, text=True, timeout=CASE_TIMEOUT_S)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return {"failed": f"stopped after {CASE_TIMEOUT_S:.0f} s"}
+    seconds = time.perf_counter() - t
+    if done.returncode < 0:
+        return {"failed": f"killed by signal {-done.returncode} (out of memory?)"}
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"`stress {' '.join(args)}` failed (exit {done.returncode}):\n{tail}")
+    peak = [line.split()[1] for line in done.stderr.splitlines()
+            if line.startswith("PEAK_RSS_MB ")]  # fmt: skip
+    return {"seconds": seconds, "peak_rss_mb": float(peak[-1])}
 
 
 def _what_if() -> dict[str, Any]:

@@ -50,7 +50,9 @@ from portfolios.problems import PortfolioError, PortfolioValidationError, Proble
 if TYPE_CHECKING:
     import pandas as pd
 
-PositionSource: TypeAlias = "str | Path | pd.DataFrame | pl.DataFrame"
+    PositionSource: TypeAlias = str | Path | pd.DataFrame | pl.DataFrame
+else:  # the same for typing.get_type_hints, without loading pandas (Any: a pandas DataFrame)
+    PositionSource = str | Path | pl.DataFrame | Any
 
 REQUIRED = ("position_id", "instrument", "currency", "notional")
 KNOWN = (

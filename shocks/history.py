@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -55,7 +55,11 @@ from shocks.model import FloatArray
 from shocks.tenors import Tenor
 
 if TYPE_CHECKING:
-    from shocks.history_load import HistorySource
+    import pandas as pd
+
+    HistorySource: TypeAlias = str | Path | pd.DataFrame | pl.DataFrame
+else:  # the same for typing.get_type_hints, without loading pandas (Any: a pandas DataFrame)
+    HistorySource = str | Path | pl.DataFrame | Any
 
 DateArray = npt.NDArray[np.datetime64]
 DateLike = str | dt.date | np.datetime64

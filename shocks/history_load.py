@@ -15,7 +15,7 @@ import io
 import re
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -23,12 +23,10 @@ import polars as pl
 from portfolios.lazy_pandas import is_pandas_frame
 from shocks.errors import HistoryError, HistoryWarning, Problem
 from shocks.factors import FACTOR_FORMS, Factor, parse_factor
-from shocks.history import MAX_CARRY_DAYS, History
+from shocks.history import MAX_CARRY_DAYS, History, HistorySource
 
 if TYPE_CHECKING:
     import pandas as pd
-
-HistorySource: TypeAlias = "str | Path | pd.DataFrame | pl.DataFrame"
 
 #: Accepted yield levels (percent): anything outside is a unit or data error.
 RATE_MIN, RATE_MAX = -50.0, 100.0

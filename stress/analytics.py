@@ -76,7 +76,7 @@ def book_analytics(book: Book, prepared: Prepared | None = None) -> pl.DataFrame
     cfs = prepared.cashflows
     with np.errstate(invalid="ignore", divide="ignore"):
         # Curve figures of every cashflow row as the engine prices them (an FRN's credit
-        # spread discounts to its payment dates); yields and key rates from ``bond_risk``.
+        # spread discounts to its payment dates); quotes and yields from ``bond_risk``.
         dirty = cfs.pv_before
         eff_d = np.where(dirty != 0, cfs.pv_t_before / dirty, np.nan)
         eff_c = np.where(dirty != 0, cfs.pv_t2_before / dirty, np.nan)

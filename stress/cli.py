@@ -24,6 +24,7 @@ import numpy as np
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
@@ -88,6 +89,8 @@ USER_ERRORS = (
 
 #: Tenors at which `stress scenarios NAME` shows a curve shift.
 SHOW_TENORS = ("3M", "1Y", "2Y", "5Y", "10Y", "20Y", "30Y", "40Y")
+#: Columns of prose (scenario descriptions and sources) in `stress scenarios`.
+PROSE_WIDTH = 100
 
 EPILOG = """\
 examples:
@@ -339,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # as plain lines (RichHandler lays one out in columns padded to the console's width,
         # a kilobyte of spaces per line in a batch job's log).
         err = Console(stderr=True, width=1000, markup=False, highlight=False)
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrLines()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler])
     out = Console(markup=False, highlight=False)
@@ -792,12 +795,23 @@ def _manifest(
     }
 
 
+class _StderrLines(logging.StreamHandler):  # type: ignore[type-arg]
+    """Log records as plain lines to whatever ``sys.stderr`` is when each comes (as rich's
+    console finds it), not the stream of the first call that set logging up."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is not sys.stderr:
+            self.setStream(sys.stderr)
+        super().emit(record)
+
+
 def _scenarios(args: argparse.Namespace, out: Console) -> int:
     if not args.names:
         lib = shocks.library()
         t = Table(title="Built-in scenarios", title_justify="left", header_style="bold")
         for c in ("group", "scenario", "description"):
-            t.add_column(c, overflow="fold")
+            # Descriptions fold at a readable width, also into a pipe (a 1,000-column console).
+            t.add_column(c, overflow="fold", max_width=PROSE_WIDTH if c == "description" else None)
         for r in lib.sort("group", maintain_order=True).iter_rows(named=True):
             t.add_row(r["group"], r["scenario"], r["description"])
         out.print(t)
@@ -815,11 +829,13 @@ def _scenarios(args: argparse.Namespace, out: Console) -> int:
         f"shocks as priced on {market.source} (valuation {market.valuation_date}); "
         "zero-rate shifts in bp at the market's tenor dates"
     )
+    # Prose wraps at a readable width, also into a pipe (a 1,000-column console).
+    prose = min(out.width, PROSE_WIDTH)
     for i, name in enumerate(scen.names):
-        out.rule(Text(name, style="bold"))
-        out.print(scen.descriptions[i])
+        out.print(Rule(Text(name, style="bold")), width=prose)
+        out.print(scen.descriptions[i], width=prose)
         if scen.sources[i]:
-            out.print(Text(f"source: {scen.sources[i]}", style="dim"))
+            out.print(Text(f"source: {scen.sources[i]}", style="dim"), width=prose)
         t = Table(header_style="bold", title="zero-rate shift (bp)", title_justify="left")
         t.add_column("curve")
         for label in labels:

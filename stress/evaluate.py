@@ -8,6 +8,7 @@ over shards of a book is their weights merged plus a merge of their worst positi
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import mmap
@@ -203,7 +204,12 @@ def _detail_array(n_rows: int) -> FloatArray:
     (1.4 s and 2.5 s in turns, against 1.6 s every time without it)."""
     if n_rows == 0 or not hasattr(mmap, "MAP_PRIVATE"):  # no private mappings on Windows
         return np.empty((N_DETAIL, n_rows))
-    pages = mmap.mmap(-1, 8 * N_DETAIL * n_rows, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        pages = mmap.mmap(-1, 8 * N_DETAIL * n_rows, flags=mmap.MAP_PRIVATE)
+    except OSError as exc:  # as numpy would say it: callers catch MemoryError
+        if exc.errno == errno.ENOMEM:
+            raise MemoryError(f"no memory for the detail of {n_rows:,} rows") from exc
+        raise
     return np.frombuffer(pages, dtype=np.float64).reshape(N_DETAIL, n_rows)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from benchmarks import baselines, run_suite, workloads
+from benchmarks import baselines, report, run_suite, suite, workloads
 from benchmarks.measure import PLAIN_TOL, WARM_UP_SCENARIOS, engine_case
 from benchmarks.suite import NUMPY_TOL, QUANTLIB_PRICE_TOL, QUANTLIB_RISK_TOL, SESSION_TOL
 from stress.prepare import prepare
@@ -169,3 +169,12 @@ def test_a_case_timed_once_starts_warm_and_counts_it_end_to_end() -> None:
         "seconds"
     ]
     assert case["plain_numba"]["checked"]
+
+
+def test_a_batch_job_that_failed_is_reported_not_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch job killed (out of memory) or stopped leaves the rest of the run standing."""
+    monkeypatch.setattr(suite, "_cli_job", lambda args: {"failed": "killed by signal 9"})
+    got = suite._batch(20, 2)
+    assert got == {"positions": 20, "scenarios": 2, "failed": "killed by signal 9"}
+    text = report.markdown({"workloads": {}, "batch": got})
+    assert "20 dense positions x 2 scenarios: not measured (killed by signal 9)" in text

@@ -197,6 +197,11 @@ def test_scenarios_list_and_show(files: dict[str, Path],
                                  capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["scenarios"], capsys)
     assert code == 0 and "jgb_meltdown_2026" in out
+    # Captured, the library's long descriptions fold at a readable width (the console is
+    # 1,000 columns wide so that no figure of a run's tables wraps).
+    assert max(len(line) for line in out.splitlines()) < 200
+    code, out, _ = _run(["scenarios", "jgb_meltdown_2026"], capsys)
+    assert code == 0 and max(len(line) for line in out.splitlines()) < 200
     code, out, _ = _run(["scenarios", str(files["scen"])], capsys)
     assert code == 0 and "up" in out and "JPY -3.00 %" in out and "gold: +5.00 %" in out
 

@@ -1,4 +1,5 @@
-"""Bond kernels over CSR cashflow arrays: curve discounting and risk, yield and spread solvers."""
+"""Bond kernels over CSR cashflow arrays: key-rate sums, quotes on settlement (dirty price,
+yield and yield risk) and the spread solvers."""
 
 from __future__ import annotations
 
@@ -213,56 +214,17 @@ def _quote_one(i, args):
 def bond_quotes(args):
     """Per bond, quoted for settlement: the dirty price (``settled_value`` of the rows paid
     after settlement, the first less its ex-dividend drop), the yield from ``guess`` and its
-    modified duration and convexity (NaN for a bond without rows, and the yield figures for
-    one of frequency 0 or whose yield did not converge; ``out_ok`` False for those). ``args``
-    is the flat tuple: offsets, unquoted, drop, time, yield_time, amount, curve, spread,
-    curve_off, curve_t, curve_z, settle_t, frequency, guess, and the outputs dirty, y, ok,
-    mod, conv."""
-    for i in prange(len(args[1])):
+    modified duration and convexity. NaN: every figure of a bond without rows paid after
+    settlement, the yield figures of one of frequency 0 (FRNs, swaps) or whose yield did not
+    converge; ``out_ok`` is False only for the last. ``args`` is the flat tuple: offsets,
+    unquoted, drop, time, yield_time, amount, curve, spread, curve_off, curve_t, curve_z,
+    settle_t, frequency, guess, and the outputs dirty, y, ok, mod, conv."""
+    for i in prange(len(args[0]) - 1):
         _quote_one(i, args)
 
 
 @njit(cache=True)
 def bond_quotes_serial(args):
     """``bond_quotes`` without threads, for small books."""
-    for i in range(len(args[1])):
+    for i in range(len(args[0]) - 1):
         _quote_one(i, args)
-
-
-@njit(cache=True)
-def discount_cashflows(
-    offsets,
-    curve,
-    bucket,
-    spread,
-    time,
-    amount,
-    pay_day,
-    first_day,
-    n_days,
-    curve_off,
-    curve_t,
-    curve_z,
-    out_pv,
-    out_pv_t,
-    out_pv_t2,
-    out_slot,
-    out_used,
-):
-    """Each cashflow's present value on its base curve plus the instrument's spread (per 100
-    face), times t and t^2, and its slot: (shock bucket, payment day) in a dense table of
-    ``n_days`` days per bucket, marked in ``out_used``. The base curve (``curve``) prices
-    today; the shock bucket (``bucket``) says which scenario shifts move the cashflow."""
-    for i in range(len(offsets) - 1):
-        c = curve[i]
-        xs = curve_t[curve_off[c] : curve_off[c + 1]]
-        zs = curve_z[curve_off[c] : curve_off[c + 1]]
-        for j in range(offsets[i], offsets[i + 1]):
-            t = time[j]
-            v = amount[j] * np.exp(-(interp_flat(xs, zs, t) + spread[i]) * t)
-            out_pv[j] = v
-            out_pv_t[j] = v * t
-            out_pv_t2[j] = v * t * t
-            k = bucket[i] * n_days + (pay_day[j] - first_day)
-            out_slot[j] = k
-            out_used[k] = True
