@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any
 
 import numpy as np
+from numba.core import event as numba_event
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -350,7 +351,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Piped or captured output has no width to fit: tables as wide as their figures
         # (a row on one line for grep, never a number elided or wrapped).
         out = Console(width=1000, markup=False, highlight=False)
-    with _terminate_cleanly(), warnings.catch_warnings():
+    # A fresh install's first run compiles the kernels: say so at a terminal rather than wait
+    # a minute in silence.
+    compiling = (numba_event.install_listener("numba:compile", FirstCompile(err))
+                 if err.is_terminal else contextlib.nullcontext())  # fmt: skip
+    with _terminate_cleanly(), compiling, warnings.catch_warnings():
         # The packages' warnings (a yield that did not converge, a history that looks
         # mistyped) as log lines, without Python's file and source line.
         warnings.showwarning = lambda message, *_a, **_k: log.warning("%s", message)
@@ -793,6 +798,27 @@ def _manifest(
         "input_rows": portfolio.n_input_rows,
         "rejected_rows": len({p.row for p in portfolio.rejected}),
     }
+
+
+class FirstCompile(numba_event.Listener):
+    """Says once, when numba first compiles a kernel in this process (no cached machine code:
+    the first run after an install or an upgrade), that it is doing so and for how long."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.said = False
+
+    def on_start(self, event: numba_event.Event) -> None:
+        if not self.said:
+            self.said = True
+            self.console.print(
+                "compiling the engine's kernels for this machine: about a minute, once; "
+                "later runs load them from numba's cache",
+                style="dim",
+            )
+
+    def on_end(self, event: numba_event.Event) -> None:
+        pass
 
 
 class _StderrLines(logging.StreamHandler):  # type: ignore[type-arg]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -9,8 +10,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from numba import njit
+from numba.core import event as numba_event
+from rich.console import Console
 
-from stress.cli import main
+from stress.cli import FirstCompile, main
 from tests import strategies as ts
 
 MARKET = ts.MARKET_TOML
@@ -228,3 +232,14 @@ def test_analytics_skip_invalid_writes_rejects_beside_the_table(
     rejects = pl.read_csv(tmp_path / "rejects.csv")
     assert rejects["position_id"].to_list() == ["BAD1"]
     assert rejects["column"].to_list() == ["currency"]
+
+
+def test_a_first_compile_is_said_once() -> None:
+    """At a terminal, a run that has to compile kernels (no cached machine code) says so,
+    once, instead of a silent minute."""
+    console = Console(file=io.StringIO(), width=200)
+    with numba_event.install_listener("numba:compile", FirstCompile(console)):
+        njit(lambda x: x + 1)(1)
+        njit(lambda x: x + 2)(2)
+    said = console.file.getvalue()
+    assert said.count("compiling the engine's kernels") == 1, said
