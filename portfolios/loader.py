@@ -43,16 +43,14 @@ from portfolios.conventions import (
 )
 from portfolios.currencies import ISO_4217
 from portfolios.futures import CONTRACTS, conversion_factor
-from portfolios.lazy_pandas import is_pandas_frame
+from portfolios.lazy_pandas import TableSource, is_pandas_frame
 from portfolios.model import CORE_SCHEMA, INSTRUMENTS, Portfolio
 from portfolios.problems import PortfolioError, PortfolioValidationError, Problem
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    PositionSource: TypeAlias = str | Path | pd.DataFrame | pl.DataFrame
-else:  # the same for typing.get_type_hints, without loading pandas (Any: a pandas DataFrame)
-    PositionSource = str | Path | pl.DataFrame | Any
+PositionSource: TypeAlias = TableSource
 
 REQUIRED = ("position_id", "instrument", "currency", "notional")
 KNOWN = (

@@ -43,23 +43,19 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from portfolios.lazy_pandas import TableSource
 from shocks.errors import HistoryError
 from shocks.factors import Factor, FactorSpace, Units, parse_factor
 from shocks.model import FloatArray
 from shocks.tenors import Tenor
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-    HistorySource: TypeAlias = str | Path | pd.DataFrame | pl.DataFrame
-else:  # the same for typing.get_type_hints, without loading pandas (Any: a pandas DataFrame)
-    HistorySource = str | Path | pl.DataFrame | Any
+HistorySource: TypeAlias = TableSource
 
 DateArray = npt.NDArray[np.datetime64]
 DateLike = str | dt.date | np.datetime64
