@@ -90,7 +90,9 @@ USER_ERRORS = (
 
 #: Tenors at which `stress scenarios NAME` shows a curve shift.
 SHOW_TENORS = ("3M", "1Y", "2Y", "5Y", "10Y", "20Y", "30Y", "40Y")
-#: Columns of prose (scenario descriptions and sources) in `stress scenarios`.
+#: Columns of prose (scenario descriptions and sources) in `stress scenarios`: prose wraps at
+#: a readable width, also into a pipe (a 1,000-column console, so that no figure of a run's
+#: tables wraps).
 PROSE_WIDTH = 100
 
 EPILOG = """\
@@ -337,24 +339,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.verbose = argv.count("-v") + argv.count("--verbose")
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     err = Console(stderr=True, markup=False, highlight=False)
-    handler: logging.Handler = RichHandler(console=err)
-    if not err.is_terminal:
+    handler: logging.Handler
+    compiling: contextlib.AbstractContextManager[object]
+    if err.is_terminal:
+        handler = RichHandler(console=err)
+        # A fresh install's first run compiles the kernels: say so rather than wait a minute
+        # in silence.
+        compiling = numba_event.install_listener("numba:compile", FirstCompile(err))
+    else:
         # Logs and CI capture lines whole: a wrapped message breaks grep. Log records go out
         # as plain lines (RichHandler lays one out in columns padded to the console's width,
         # a kilobyte of spaces per line in a batch job's log).
         err = Console(stderr=True, width=1000, markup=False, highlight=False)
         handler = _StderrLines()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        compiling = contextlib.nullcontext()
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler])
     out = Console(markup=False, highlight=False)
     if not out.is_terminal:
         # Piped or captured output has no width to fit: tables as wide as their figures
         # (a row on one line for grep, never a number elided or wrapped).
         out = Console(width=1000, markup=False, highlight=False)
-    # A fresh install's first run compiles the kernels: say so at a terminal rather than wait
-    # a minute in silence.
-    compiling = (numba_event.install_listener("numba:compile", FirstCompile(err))
-                 if err.is_terminal else contextlib.nullcontext())  # fmt: skip
     with _terminate_cleanly(), compiling, warnings.catch_warnings():
         # The packages' warnings (a yield that did not converge, a history that looks
         # mistyped) as log lines, without Python's file and source line.
@@ -836,7 +841,6 @@ def _scenarios(args: argparse.Namespace, out: Console) -> int:
         lib = shocks.library()
         t = Table(title="Built-in scenarios", title_justify="left", header_style="bold")
         for c in ("group", "scenario", "description"):
-            # Descriptions fold at a readable width, also into a pipe (a 1,000-column console).
             t.add_column(c, overflow="fold", max_width=PROSE_WIDTH if c == "description" else None)
         for r in lib.sort("group", maintain_order=True).iter_rows(named=True):
             t.add_row(r["group"], r["scenario"], r["description"])
@@ -855,7 +859,6 @@ def _scenarios(args: argparse.Namespace, out: Console) -> int:
         f"shocks as priced on {market.source} (valuation {market.valuation_date}); "
         "zero-rate shifts in bp at the market's tenor dates"
     )
-    # Prose wraps at a readable width, also into a pipe (a 1,000-column console).
     prose = min(out.width, PROSE_WIDTH)
     for i, name in enumerate(scen.names):
         out.print(Rule(Text(name, style="bold")), width=prose)
