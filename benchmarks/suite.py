@@ -232,30 +232,34 @@ def _isolated(bonds: int, n_s: int, mode: str, repeats: int, workload: str) -> d
     ``CASE_TIMEOUT_S`` comes back as ``{"failed": why}``; any other failure (a baseline check
     among them) raises."""
     args = [str(bonds), str(n_s), mode, str(repeats), workload]
+    done = _in_fresh_process(
+        "import sys; from benchmarks.measure import main; main(sys.argv[1:])", args,
+        f"engine case {workload} {mode} {bonds} x {n_s}",
+    )  # fmt: skip
+    if isinstance(done, str):
+        return {"failed": done}
+    return dict(json.loads(done[0].stdout.strip().splitlines()[-1]))
+
+
+def _in_fresh_process(code: str, args: list[str], what: str
+                      ) -> tuple[subprocess.CompletedProcess[str], float] | str:  # fmt: skip
+    """``python -c code *args`` from the project's root: the finished process and its wall
+    seconds, or why it did not finish (a signal, the kernel's out-of-memory killer among
+    them, or ``CASE_TIMEOUT_S``: a case the machine cannot hold or finish is not met, never a
+    failure of the run). Any other failure raises, naming ``what``."""
+    t = time.perf_counter()
     try:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from benchmarks.measure import main; main(sys.argv[1:])",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=_env(),
-            timeout=CASE_TIMEOUT_S,
-        )
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                              text=True, cwd=ROOT, env=_env(), timeout=CASE_TIMEOUT_S)  # fmt: skip
     except subprocess.TimeoutExpired:
-        return {"failed": f"stopped after {CASE_TIMEOUT_S:.0f} s"}
-    if out.returncode < 0:
-        return {"failed": f"killed by signal {-out.returncode} (out of memory?)"}
-    if out.returncode != 0:
-        raise RuntimeError(
-            f"engine case {workload} {mode} {bonds} x {n_s} failed (exit {out.returncode}):\n"
-            + "\n".join(out.stderr.strip().splitlines()[-15:])
-        )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+        return f"stopped after {CASE_TIMEOUT_S:.0f} s"
+    seconds = time.perf_counter() - t
+    if done.returncode < 0:
+        return f"killed by signal {-done.returncode} (out of memory?)"
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {done.returncode}):\n"
+                           + "\n".join(done.stderr.strip().splitlines()[-15:]))  # fmt: skip
+    return done, seconds
 
 
 def _baselines(
@@ -468,25 +472,16 @@ def _batch(bonds: int, n_s: int) -> dict[str, Any]:
 
 
 def _cli_job(args: list[str]) -> dict[str, Any]:
-    """``stress`` with ``args`` in a fresh process: wall seconds and its peak RSS (MB), or
-    ``{"failed": why}`` when a signal killed it or it ran past ``CASE_TIMEOUT_S``; any other
-    failure raises."""
+    """``stress`` with ``args`` in a fresh process (``_in_fresh_process``): wall seconds and
+    its peak RSS (MB), or ``{"failed": why}``."""
     code = ("import sys; from stress.cli import main; from benchmarks.measure import "
             "peak_rss; rc = main(sys.argv[1:]); print(f'PEAK_RSS_MB {peak_rss():.0f}', "
             "file=sys.stderr); sys.exit(rc)")  # fmt: skip
-    t = time.perf_counter()
-    try:
-        done = subprocess.run([sys.executable, "-c", code, *args], env=_env(), cwd=ROOT,
-                              capture_output=True, text=True, timeout=CASE_TIMEOUT_S)  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return {"failed": f"stopped after {CASE_TIMEOUT_S:.0f} s"}
-    seconds = time.perf_counter() - t
-    if done.returncode < 0:
-        return {"failed": f"killed by signal {-done.returncode} (out of memory?)"}
-    if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise RuntimeError(f"`stress {' '.join(args)}` failed (exit {done.returncode}):\n{tail}")
-    peak = [line.split()[1] for line in done.stderr.splitlines()
+    done = _in_fresh_process(code, args, f"`stress {' '.join(args)}`")
+    if isinstance(done, str):
+        return {"failed": done}
+    process, seconds = done
+    peak = [line.split()[1] for line in process.stderr.splitlines()
             if line.startswith("PEAK_RSS_MB ")]  # fmt: skip
     return {"seconds": seconds, "peak_rss_mb": float(peak[-1])}
 
