@@ -45,6 +45,7 @@ from portfolios.currencies import ISO_4217
 from portfolios.futures import CONTRACTS, conversion_factor
 from portfolios.lazy_pandas import TableSource, is_pandas_frame
 from portfolios.model import CORE_SCHEMA, INSTRUMENTS, Portfolio
+from portfolios.parquet_bytes import read_parquet_bytes
 from portfolios.problems import PortfolioError, PortfolioValidationError, Problem
 
 if TYPE_CHECKING:
@@ -236,7 +237,7 @@ def _parse_parquet(data: bytes, name: str) -> pl.DataFrame:
             f"marker PAR1{hint}"
         )
     try:
-        import pyarrow.parquet as pq  # a polars dependency; reads the schema only
+        import pyarrow.parquet as pq  # reads the schema only
 
         names = pq.ParquetFile(io.BytesIO(data)).schema_arrow.names
     except Exception as exc:
@@ -245,8 +246,8 @@ def _parse_parquet(data: bytes, name: str) -> pl.DataFrame:
         ) from exc
     _check_names(list(names), name)
     try:
-        return pl.read_parquet(io.BytesIO(data))
-    except (Exception, pl.exceptions.PanicException) as exc:
+        return read_parquet_bytes(data)
+    except OSError as exc:
         raise PortfolioError(
             f"{where}: the file is damaged or uses a Parquet feature this reader does not support"
         ) from exc

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from portfolios.lazy_pandas import is_pandas_frame
+from portfolios.parquet_bytes import read_parquet_bytes
 from shocks.errors import HistoryError, HistoryWarning, Problem
 from shocks.factors import FACTOR_FORMS, Factor, parse_factor
 from shocks.history import MAX_CARRY_DAYS, History, HistorySource
@@ -81,9 +82,9 @@ def _read(source: HistorySource) -> tuple[pl.DataFrame, str]:
     if suffix == ".csv":
         return _csv(data, name), name
     try:
-        return pl.read_parquet(io.BytesIO(data)), name
-    except Exception as exc:  # polars, pyarrow or OS errors on a damaged file alike
-        raise HistoryError(f"{name}: cannot be read as Parquet: {_first_line(exc)}") from None
+        return read_parquet_bytes(data), name
+    except OSError as exc:
+        raise HistoryError(f"{name}: cannot be read as Parquet: {exc}") from None
 
 
 def _first_line(exc: Exception) -> str:

@@ -26,7 +26,6 @@ no curve, comes back without them).
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import tempfile
@@ -37,6 +36,7 @@ import numpy as np
 import polars as pl
 
 from portfolios.currencies import ISO_4217
+from portfolios.parquet_bytes import read_parquet_bytes
 from shocks.errors import SHOWN, ScenarioError
 from shocks.model import ALL, FloatArray, ScenarioSet, _axis_order
 from shocks.parse import MAX_PERCENT_CHANGE, MAX_SHIFT_BP
@@ -187,12 +187,9 @@ def read_parquet(path: str | Path, origin: str | None = None) -> ScenarioSet:
     except OSError as exc:
         raise ScenarioError(f"{origin}: cannot read scenario file ({exc.strerror})") from None
     try:
-        df = pl.read_parquet(io.BytesIO(data))
-    except Exception as exc:  # polars, pyarrow or OS errors on a damaged file alike
-        text = str(exc).strip().splitlines()
-        raise ScenarioError(
-            f"{origin}: not a readable Parquet file: {text[0] if text else type(exc).__name__}"
-        ) from None
+        df = read_parquet_bytes(data)
+    except OSError as exc:
+        raise ScenarioError(f"{origin}: not a readable Parquet file: {exc}") from None
     return _from_frame(df, origin)
 
 

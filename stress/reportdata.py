@@ -41,6 +41,7 @@ import polars as pl
 
 from portfolios.loader import PositionSource
 from portfolios.model import Portfolio
+from portfolios.parquet_bytes import read_parquet_bytes
 from shocks.library import ScenarioSource
 from shocks.tenors import parse_tenor
 from stress import __version__
@@ -644,7 +645,7 @@ def _read_frame(path: Path) -> pl.DataFrame:
     if fmt not in FORMATS:
         raise ReportError(f"unknown format {fmt!r}; expected .parquet or .csv")
     if fmt == "parquet":
-        return pl.read_parquet(path)
+        return read_parquet_bytes(path.read_bytes())
     # Every column as text first: types come from the part's schema, not from guessing.
     return pl.read_csv(path, infer_schema=False)
 

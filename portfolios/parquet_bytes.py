@@ -1,0 +1,44 @@
+"""Parquet files from users, read without risking the process.
+
+polars' own Parquet reader aborts the whole process on some damaged files: a page header
+claiming a negative number of values makes it ask for 2^61 bytes, and Rust aborts when an
+allocation fails, which no ``except`` can catch. pyarrow's reader checks the same header and
+raises. Every file a user hands in (positions, scenarios, histories, a result set for a
+report) is therefore read by pyarrow and handed to polars as Arrow memory.
+
+pyarrow reads on one thread: with its thread pool, a process that read a file aborts at exit
+about one time in three ("terminate called without an active exception", apache/arrow#34314;
+pyarrow 26 here, 7 of 20 runs). A 1M-position book then takes 0.2 to 0.8 s to read and check,
+against 0.1 s by polars.
+"""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+
+
+def read_parquet_bytes(data: bytes) -> pl.DataFrame:
+    """The table of a Parquet file's ``data``.
+
+    Raises:
+        OSError: the file is damaged or holds what polars cannot take (the message is the
+            first line of pyarrow's or polars' own; callers name the file).
+        MemoryError: the table does not fit in memory.
+    """
+    import pyarrow.parquet as pq  # a dependency of the project; 0.16 s to import
+
+    try:
+        table = pq.read_table(io.BytesIO(data), use_threads=False)
+        # pyarrow reads text as it lies; invalid UTF-8 would reach polars, which panics on it
+        # later. Checking every value costs 0.07 s on a 1M-position book.
+        table.validate(full=True)
+        frame = pl.from_arrow(table)
+    except MemoryError:
+        raise
+    except (Exception, pl.exceptions.PanicException) as exc:  # many kinds for a damaged file
+        lines = str(exc).strip().splitlines()
+        raise OSError(lines[0] if lines else type(exc).__name__) from exc
+    assert isinstance(frame, pl.DataFrame)  # a Table (not a single Array) converts to a frame
+    return frame
