@@ -1343,17 +1343,20 @@ def test_fuzz_parquet_damaged(fuzz_dir, at, cut, junk):
 #: Parquet files one byte away from valid ones. ``damaged_page_header``: a page header claiming a
 #: negative number of values; polars' reader asks for 2^61 bytes on it and the process aborts
 #: (found by the explore profile of ``test_fuzz_parquet_damaged``). ``invalid_utf8_text``: a
-#: text value that is not UTF-8; pyarrow's reader passes it on, and polars panics on it later
-#: (found by fuzzing the reader that replaced polars').
+#: text value that is not UTF-8; pyarrow's reader passes it on, and polars panics on it later.
+#: ``invalid_utf8_metadata``: a schema metadata key that is not UTF-8, on which polars panics
+#: as it takes the table, printing a Rust backtrace (both found by fuzzing the reader that
+#: replaced polars').
 DAMAGED_PARQUET = [Path(__file__).parent / "data" / f"{name}.parquet"
-                   for name in ("damaged_page_header", "invalid_utf8_text")]  # fmt: skip
+                   for name in ("damaged_page_header", "invalid_utf8_text",
+                                "invalid_utf8_metadata")]  # fmt: skip
 
 
 @pytest.mark.parametrize("path", DAMAGED_PARQUET, ids=lambda p: p.stem)
 def test_damaged_parquet_is_refused_by_every_reader(path: Path) -> None:
     """Each reader of a user's Parquet file (positions, scenarios, history, a result read for a
-    report) refuses the file with its own error naming it. In a child process: an abort would
-    otherwise take the test run down with it."""
+    report) refuses the file with its own error naming it, and nothing is printed (no panic's
+    backtrace). In a child process: an abort would otherwise take the test run down with it."""
     code = f"""
 import portfolios, shocks
 from pathlib import Path
@@ -1373,6 +1376,7 @@ for read, error in ((portfolios.load, portfolios.PortfolioError),
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr == ""
     assert done.stdout.split() == ["PortfolioError", "ScenarioError", "HistoryError",
                                    "ReportError"]  # fmt: skip
 
