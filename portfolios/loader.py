@@ -237,9 +237,10 @@ def _parse_parquet(data: bytes, name: str) -> pl.DataFrame:
             f"marker PAR1{hint}"
         )
     try:
+        import pyarrow as pa
         import pyarrow.parquet as pq  # reads the schema only
 
-        names = pq.ParquetFile(io.BytesIO(data)).schema_arrow.names
+        names = pq.ParquetFile(pa.BufferReader(data)).schema_arrow.names
     except Exception as exc:
         raise PortfolioError(
             f"{where}: the file is damaged (its list of columns cannot be read)"
