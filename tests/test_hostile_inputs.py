@@ -1339,7 +1339,6 @@ def test_fuzz_parquet_damaged(fuzz_dir, at, cut, junk):
     assert len(book) + book.rejects["row"].n_unique() == book.n_input_rows
 
 
-
 #: Parquet files one byte away from valid ones. ``damaged_page_header``: a page header claiming a
 #: negative number of values; polars' reader asks for 2^61 bytes on it and the process aborts
 #: (found by the explore profile of ``test_fuzz_parquet_damaged``). ``invalid_utf8_text``: a
