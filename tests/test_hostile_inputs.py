@@ -1361,14 +1361,15 @@ import portfolios, shocks
 from pathlib import Path
 from stress.reportdata import ReportError, read_reverse
 path = Path({str(path)!r})
-for read, error in ((portfolios.load, portfolios.PortfolioError),
-                    (shocks.read_parquet, shocks.ScenarioError),
-                    (shocks.load_history, shocks.HistoryError),
-                    (read_reverse, ReportError)):
+for read, error, says in (
+        (portfolios.load, portfolios.PortfolioError, "as parquet: the file is damaged"),
+        (shocks.read_parquet, shocks.ScenarioError, "not a readable Parquet file: "),
+        (shocks.load_history, shocks.HistoryError, "cannot be read as Parquet: "),
+        (read_reverse, ReportError, "unreadable (")):
     try:
         read(path)
     except error as exc:
-        assert str(path) in str(exc), exc
+        assert str(exc).startswith(str(path)) and says in str(exc), exc
         print(type(exc).__name__)
 """
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
