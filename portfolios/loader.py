@@ -708,43 +708,55 @@ class _Checker:
     def stage(self, **exprs: pl.Expr) -> list[pl.Expr]:
         """Compute ``exprs`` once into hidden columns and return references to them: polars
         would otherwise evaluate an expression again in every check that uses it."""
-        self.stages.append({f"{self.hidden}{k}": e for k, e in exprs.items()})
+        names = {f"{self.hidden}{k}": e for k, e in exprs.items()}
+        assert not any(n in stage for n in names for stage in self.stages), sorted(names)
+        self.stages.append(names)
         return [pl.col(f"{self.hidden}{k}") for k in exprs]
 
     def finish(self, columns: dict[str, pl.Expr]) -> None:
         """Fix the computed ``columns`` and build the query's expressions: the plan is
-        complete."""
+        complete. Stages are merged by level (a stage's level is one more than the highest
+        level of the stages whose columns it reads): polars' cost on a small frame grows with
+        the number of stages, a few hundred microseconds each."""
         self.columns = columns
+        level: dict[str, int] = {}  # hidden column -> level of its stage
+        merged: list[dict[str, pl.Expr]] = []
+        for exprs in self.stages:
+            reads = {r for e in exprs.values() for r in e.meta.root_names()}
+            k = max((level[r] + 1 for r in reads if r in level), default=0)
+            if k == len(merged):
+                merged.append({})
+            merged[k] |= exprs
+            level |= dict.fromkeys(exprs, k)
+        self.stages = merged
         self.bad_names = [f"{self.hidden}bad{i}" for i in range(len(self.checks))]
         self.outputs = [bad.fill_null(True).alias(n)
                         for (bad, *_), n in zip(self.checks, self.bad_names, strict=True)]
         self.fallback = np.array([c[4] for c in self.checks], dtype=np.bool_)
 
     def run(self, df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]:
-        """Run every check and compute the columns on ``df`` in one query (small books are
-        dominated by polars' per-query cost); return the columns of every row and the
+        """Run every check and compute the columns on ``df`` in a few queries (small books
+        are dominated by polars' per-query cost); return the columns of every row and the
         problems."""
-        lazy = df.lazy()
+        # Eager, a query per stage: polars' lazy engine takes several times as long to plan
+        # the same expressions as one query, even with its optimizations off.
+        staged = df
         for exprs in self.stages:
-            lazy = lazy.with_columns(**exprs)
-        # Two queries: polars optimizes the staged columns and the checks on them as one
-        # query several times slower.
-        staged = lazy.collect()
-        out = staged.select(*self.outputs, **self.columns)
+            staged = staged.with_columns(**exprs)
+        frame = staged.select(**self.columns)
         flags: npt.NDArray[np.bool_] = (
-            out.select(self.bad_names).to_numpy().astype(np.bool_, copy=False)
-            if self.bad_names
-            else np.zeros((out.height, 0), dtype=np.bool_)
+            staged.select(self.outputs).to_numpy().astype(np.bool_, copy=False)
+            if self.outputs
+            else np.zeros((frame.height, 0), dtype=np.bool_)
         )
         if self.fallback.any():
             flagged = np.any(flags[:, ~self.fallback], axis=1)
             flags[:, self.fallback] &= ~flagged.reshape(-1, 1)
-        frame = out.drop(self.bad_names)
         failed = np.flatnonzero(flags.any(axis=0))
         if not len(failed):
             return frame, []
         problems: list[Problem] = []
-        ids = out["position_id"] if "position_id" in self.columns else None
+        ids = frame["position_id"] if "position_id" in self.columns else None
         for k in failed:
             _, column, expected, value, _ = self.checks[k]
             rows = np.flatnonzero(flags[:, k])
@@ -883,11 +895,16 @@ def _plan(
     )
     # Which instruments read which columns: the coupon (a future's is its CTD's, a swap's its
     # fixed rate), the maturity, the schedule conventions, the spread and the clean price.
-    fixed_coupon = is_bond | is_future
-    has_maturity = is_bond | is_frn | is_swap | is_future
-    has_schedule = is_bond | is_frn | is_swap
-    takes_spread = is_bond | is_frn | is_future
-    takes_price = is_bond | is_future
+    # Staged, as every mask a check reads: polars plans a query in time that grows faster than
+    # the depth of its expressions.
+    fixed_coupon, has_maturity, has_schedule, takes_spread, takes_price, floating = chk.stage(
+        fixed_coupon=is_bond | is_future,
+        has_maturity=is_bond | is_frn | is_swap | is_future,
+        has_schedule=is_bond | is_frn | is_swap,
+        takes_spread=is_bond | is_frn | is_future,
+        takes_price=is_bond | is_future,
+        floating=is_frn | is_swap,
+    )
 
     chk.flag(
         currency.is_null(),
@@ -941,7 +958,7 @@ def _plan(
     maturity, bad = chk.stage(**_named("maturity", _date(df, "maturity")))
     chk.flag(has_maturity & bad, "maturity", "an ISO date YYYY-MM-DD", _text(df, "maturity"))
     chk.flag(is_bond & maturity.is_null() & ~bad, "maturity", "a maturity date for a bond")
-    chk.flag((is_frn | is_swap) & maturity.is_null() & ~bad, "maturity",
+    chk.flag(floating & maturity.is_null() & ~bad, "maturity",
              "a maturity date for an FRN or swap")  # fmt: skip
     chk.flag(is_future & maturity.is_null() & ~bad, "maturity",
              "the maturity date of the cheapest-to-deliver bond")  # fmt: skip
@@ -982,10 +999,10 @@ def _plan(
         "clean_price",
         "either spread_bp or clean_price, not both",
     )
-    chk.flag((is_frn | is_swap) & (price.is_not_null() | bad), "clean_price",
+    chk.flag(floating & (price.is_not_null() | bad), "clean_price",
              "an empty cell (FRNs take a discount spread_bp, swaps none)")  # fmt: skip
-    extra = _instrument_columns(df, chk, instrument, coupon, maturity, frequency, day_count,
-                                anchor)  # fmt: skip
+    extra = _instrument_columns(df, chk, (floating, is_swap, is_future), coupon, maturity,
+                                frequency, day_count, anchor)  # fmt: skip
 
     def only(mask: pl.Expr, e: pl.Expr) -> pl.Expr:
         return pl.when(mask).then(e).otherwise(None)
@@ -1005,12 +1022,15 @@ def _plan(
         **extra,
         **{k: only(is_bond, e) for k, e in market.items()},
     }
-    columns = {k: e.cast(CORE_SCHEMA[k]) for k, e in columns.items()}
+    # Staged, so that the net below tests the computed columns rather than evaluating their
+    # expressions again.
+    columns = dict(zip(columns, chk.stage(**{f"out_{k}": e.cast(CORE_SCHEMA[k])
+                                              for k, e in columns.items()}), strict=True))
     # The net under the checks above: a row they all pass must have every value the engine
     # needs for its instrument.
     for c, needed in [(c, pl.lit(True)) for c in REQUIRED] + [
         (c, is_bond | is_future) for c in ("coupon", "maturity", "frequency", "day_count")
-    ] + [(c, is_frn | is_swap) for c in ("maturity", "frequency", "day_count",
+    ] + [(c, floating) for c in ("maturity", "frequency", "day_count",
                                           "current_coupon")] + [
         (c, is_swap) for c in ("coupon", "side", "float_frequency", "float_day_count")
     ] + [(c, is_future) for c in ("contract", "futures_price", "conversion_factor",
@@ -1024,21 +1044,20 @@ def _plan(
             "a value (it is missing or unreadable)",
             fallback=True,
         )
+    columns = {k: e.alias(k) for k, e in columns.items()}
     columns |= {c: pl.col(c) for c in df.columns if c not in KNOWN}  # attributes, as they are
     chk.finish(columns)
     return chk
 
 
-def _instrument_columns(df: pl.DataFrame, chk: _Checker, instrument: pl.Expr, coupon: pl.Expr,
-                        maturity: pl.Expr, frequency: pl.Expr, day_count: pl.Expr,
-                        anchor: dt.date) -> dict[str, pl.Expr]:  # fmt: skip
-    """Checks and columns of FRNs, swaps and bond futures (README, Positions file); the
+def _instrument_columns(df: pl.DataFrame, chk: _Checker, kinds: tuple[pl.Expr, pl.Expr, pl.Expr],
+                        coupon: pl.Expr, maturity: pl.Expr, frequency: pl.Expr,
+                        day_count: pl.Expr, anchor: dt.date) -> dict[str, pl.Expr]:  # fmt: skip
+    """Checks and columns of FRNs, swaps and bond futures (README, Positions file); ``kinds``
+    are the masks of the floating-rate rows (FRNs and swaps), swaps and futures. The
     ``frequency`` and ``day_count`` returned are the schedule's (a future's from its
     contract's convention)."""
-    is_frn = (instrument == "frn").fill_null(False)
-    is_swap = (instrument == "swap").fill_null(False)
-    is_future = (instrument == "future").fill_null(False)
-    floating = is_frn | is_swap
+    floating, is_swap, is_future = kinds
     out: dict[str, pl.Expr] = {}
 
     margin, bad = chk.stage(**_named("margin_bp", _number(df, "margin_bp")))
@@ -1088,23 +1107,27 @@ def _instrument_columns(df: pl.DataFrame, chk: _Checker, instrument: pl.Expr, co
     chk.flag(is_future & contract.is_not_null() & ~contract.is_in(list(CONTRACTS)), "contract",
              f"one of {names}", _text(df, "contract"))
     ccy = _text(df, "currency").str.to_uppercase()
-    want = contract.replace_strict({k: c.currency for k, c in CONTRACTS.items()}, default=None,
-                                   return_dtype=pl.String)
+    want, conv, given_f, given_d = chk.stage(
+        want=contract.replace_strict({k: c.currency for k, c in CONTRACTS.items()},
+                                     default=None, return_dtype=pl.String),
+        conv=contract.replace_strict({k: c.convention for k, c in CONTRACTS.items()},
+                                     default=None, return_dtype=pl.String),
+        given_f=_text(df, "frequency").cast(pl.Float64, strict=False),
+        given_d=_text(df, "day_count").str.to_uppercase(),
+    )
     chk.flag(is_future & want.is_not_null() & ccy.is_not_null() & (ccy != want), "currency",
              "the contract's currency (JGB10: JPY, TU/FV/TY/US: USD, FGBL: EUR)")
-    conv = contract.replace_strict({k: c.convention for k, c in CONTRACTS.items()},
-                                   default=None, return_dtype=pl.String)
     given = _text(df, "convention").str.to_uppercase()
     chk.flag(is_future & given.is_not_null() & conv.is_not_null() & (given != conv),
              "convention", "the contract's bond convention or an empty cell",
              _text(df, "convention"))
-    preset_f = conv.replace_strict({k: v.frequency for k, v in PRESETS.items()}, default=None,
-                                   return_dtype=pl.Int64)
-    preset_d = conv.replace_strict({k: v.day_count for k, v in PRESETS.items()}, default=None,
-                                   return_dtype=pl.String)
+    preset_f, preset_d = chk.stage(
+        preset_f=conv.replace_strict({k: v.frequency for k, v in PRESETS.items()},
+                                     default=None, return_dtype=pl.Int64),
+        preset_d=conv.replace_strict({k: v.day_count for k, v in PRESETS.items()},
+                                     default=None, return_dtype=pl.String),
+    )
     # A future's CTD follows its contract's convention: frequency and day count empty or its.
-    given_f = _text(df, "frequency").cast(pl.Float64, strict=False)
-    given_d = _text(df, "day_count").str.to_uppercase()
     chk.flag(is_future & _text(df, "frequency").is_not_null() & preset_f.is_not_null()
              & (given_f.is_null() | (given_f != preset_f.cast(pl.Float64))), "frequency",
              "an empty cell or the contract's convention's frequency")
@@ -1237,8 +1260,10 @@ def _conventions(
         "the convention's day count or an empty cell",
         _text(df, "day_count"),
     )
-    frequency = pl.when(has_conv).then(preset_freq).otherwise(freq_int)
-    day_count = pl.when(has_conv).then(preset_dc).otherwise(dc)
+    frequency, day_count = chk.stage(
+        frequency=pl.when(has_conv).then(preset_freq).otherwise(freq_int),
+        day_count=pl.when(has_conv).then(preset_dc).otherwise(dc),
+    )
     return frequency, day_count, convention
 
 
