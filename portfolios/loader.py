@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
 from portfolios.conventions import (
@@ -670,7 +669,7 @@ def _check_field_counts(data: bytes, names: list[str], height: int, name: str, l
 
 
 class _Checker:
-    """Collects checks as polars expressions, to evaluate them all in one pass over the data.
+    """Collects checks as polars expressions, to evaluate them all in a few eager queries.
 
     Built on a frame's schema alone (an empty frame with its columns): a plan of checks is
     kept per schema and valuation date (``_plan``), since a trading tool validates one-row
@@ -728,10 +727,9 @@ class _Checker:
                 merged.append({})
             merged[k] |= exprs
             level |= dict.fromkeys(exprs, k)
-        self.stages = merged
-        self.bad_names = [f"{self.hidden}bad{i}" for i in range(len(self.checks))]
-        self.outputs = [bad.fill_null(True).alias(n)
-                        for (bad, *_), n in zip(self.checks, self.bad_names, strict=True)]
+        self.queries = [[e.alias(n) for n, e in exprs.items()] for exprs in merged]
+        self.outputs = [bad.alias(f"{self.hidden}bad{i}") for i, (bad, *_) in
+                        enumerate(self.checks)]
         self.fallback = np.array([c[4] for c in self.checks], dtype=np.bool_)
 
     def run(self, df: pl.DataFrame, name: str) -> tuple[pl.DataFrame, list[Problem]]:
@@ -741,14 +739,14 @@ class _Checker:
         # Eager, a query per stage: polars' lazy engine takes several times as long to plan
         # the same expressions as one query, even with its optimizations off.
         staged = df
-        for exprs in self.stages:
-            staged = staged.with_columns(**exprs)
+        for exprs in self.queries:
+            staged = staged.with_columns(exprs)
         frame = staged.select(**self.columns)
-        flags: npt.NDArray[np.bool_] = (
-            staged.select(self.outputs).to_numpy().astype(np.bool_, copy=False)
-            if self.outputs
-            else np.zeros((frame.height, 0), dtype=np.bool_)
-        )
+        bad = staged.select(self.outputs)
+        if bad.null_count().sum_horizontal().item():
+            # Checks fail closed: a check that could not be decided (null) flags its row.
+            bad = bad.fill_null(True)
+        flags = bad.to_numpy().astype(np.bool_, copy=False)
         if self.fallback.any():
             flagged = np.any(flags[:, ~self.fallback], axis=1)
             flags[:, self.fallback] &= ~flagged.reshape(-1, 1)
