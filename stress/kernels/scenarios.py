@@ -790,32 +790,56 @@ def _top(x, n):
 
 
 @njit(cache=True)
-def _keep_worst(i, s0, lo, hi, form, r, cf, fu, gtab, rtab, tr, lines, acc, spreads,
-                keep_detail, x1, rows, col, pos, out):  # fmt: skip
+def _keep_worst(i, s0, lo, hi, keep_detail, rows, col, out):
     """Position i into the lanes' lists of the n worst (lowest P&L) positions, lanes lo:hi,
-    earlier positions first on ties; without every row's detail, its risk columns are
-    computed for the lanes where it is kept."""
+    earlier positions first on ties, with its detail when every row's detail is at hand
+    (else ``_worst_detail`` computes it for the positions kept at the end)."""
     n_worst = out.worst.shape[1]
     for s in range(lo, hi if n_worst > 0 else lo):
         pnl = rows[D_PNL, s, col]
         if not pnl < out.worst_pnl[s0 + s, n_worst - 1]:
             continue
-        if not keep_detail:
-            if form == CASHFLOWS:
-                # A rare event: this lane's full sums for the detail of a worst position.
-                _accumulate(r, cf, gtab, rtab, tr, lines, acc, True, spreads, s, s + 1)
-            _risk_lanes(i, s, s + 1, pos, cf, fu, acc, x1, rows, col)
         k = n_worst - 1
         while k > 0 and pnl < out.worst_pnl[s0 + s, k - 1]:
             out.worst_pnl[s0 + s, k] = out.worst_pnl[s0 + s, k - 1]
             out.worst[s0 + s, k] = out.worst[s0 + s, k - 1]
-            for c in range(N_DETAIL):
-                out.worst_detail[s0 + s, k, c] = out.worst_detail[s0 + s, k - 1, c]
+            if keep_detail:
+                for c in range(N_DETAIL):
+                    out.worst_detail[s0 + s, k, c] = out.worst_detail[s0 + s, k - 1, c]
             k -= 1
         out.worst_pnl[s0 + s, k] = pnl
         out.worst[s0 + s, k] = i
-        for c in range(N_DETAIL):
-            out.worst_detail[s0 + s, k, c] = rows[c, s, col]
+        if keep_detail:
+            for c in range(N_DETAIL):
+                out.worst_detail[s0 + s, k, c] = rows[c, s, col]
+
+
+@njit(cache=True)
+def _worst_detail(s0, nb, pos, cf, fu, cs, gtab, rtab, ftab, frtab, fdtab, tr, lines, spreads,
+                  gold_before, out):  # fmt: skip
+    """The detail of the block's kept worst positions, lane by lane: the same sums and
+    columns the pass computes for a position in that lane, so the same figures, for the n
+    positions kept rather than for every one that was kept on the way (the first positions
+    of a lane all are)."""
+    n_worst = out.worst.shape[1]
+    acc = np.zeros((N_ACC, BLOCK))
+    rows = np.empty((N_DETAIL, BLOCK, n_worst))
+    x1 = np.empty(BLOCK)
+    for s in range(nb):
+        for k in range(n_worst):
+            i = out.worst[s0 + s, k]
+            if i < 0:
+                break
+            form = pos.form[i]
+            r = pos.cashflow_row[i]
+            if form == CASHFLOWS:
+                _accumulate(r, cf, gtab, rtab, tr, lines, acc, True, spreads, s, s + 1)
+            elif form == FUTURE:
+                _forward(r, fu, ftab, frtab, fdtab, acc, s, s + 1)
+            _pnl_lanes(i, s0, s, s + 1, pos, cf, fu, cs, gold_before, acc, spreads, x1, rows, k)
+            _risk_lanes(i, s, s + 1, pos, cf, fu, acc, x1, rows, k)
+            for c in range(N_DETAIL):
+                out.worst_detail[s0 + s, k, c] = rows[c, s, k]
 
 
 @njit(cache=True)
@@ -922,8 +946,7 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
                        col)  # fmt: skip
             if keep_detail:
                 _risk_lanes(i, lo, hi, pos, cf, fu, acc, x1, rows, col)
-            _keep_worst(i, s0, lo, hi, form, r, cf, fu, gtab, rtab, tr, lines, acc, spreads,
-                        keep_detail, x1, rows, col, pos, out)  # fmt: skip
+            _keep_worst(i, s0, lo, hi, keep_detail, rows, col, out)
             if prune:
                 for s in range(lo, hi):
                     thr[s] = min(thr[s], out.worst_pnl[s0 + s, n_worst - 1])
@@ -935,6 +958,9 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
                     dr = (out.detail_first + s0 + s) * out.detail_stride + first
                     for q in range(col + 1):
                         out.detail[c, dr + q] = rows[c, s, q]
+    if not keep_detail and n_worst > 0:
+        _worst_detail(s0, nb, pos, cf, fu, cs, gtab, rtab, ftab, frtab, fdtab, tr, lines,
+                      spreads, sh.gold_before, out)  # fmt: skip
 
 
 @njit(cache=True, parallel=True)
