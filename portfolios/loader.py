@@ -967,7 +967,7 @@ def _plan(
         f"({MATURITY_HORIZON_YEARS} years after {after})",
     )
 
-    frequency, day_count, convention = _conventions(df, chk, has_schedule)
+    frequency, day_count, convention, dc = _conventions(df, chk, has_schedule)
     market = _market_conventions(df, chk, is_bond, convention, frequency, maturity, valuation_date)
 
     spread, bad = chk.stage(**_named("spread_bp", _number(df, "spread_bp")))
@@ -999,8 +999,8 @@ def _plan(
     )
     chk.flag(floating & (price.is_not_null() | bad), "clean_price",
              "an empty cell (FRNs take a discount spread_bp, swaps none)")  # fmt: skip
-    extra = _instrument_columns(df, chk, (floating, is_swap, is_future), coupon, maturity,
-                                frequency, day_count, anchor)  # fmt: skip
+    extra = _instrument_columns(df, chk, (floating, is_swap, is_future), (currency, convention, dc),
+                                coupon, maturity, frequency, day_count, anchor)  # fmt: skip
 
     def only(mask: pl.Expr, e: pl.Expr) -> pl.Expr:
         return pl.when(mask).then(e).otherwise(None)
@@ -1049,13 +1049,15 @@ def _plan(
 
 
 def _instrument_columns(df: pl.DataFrame, chk: _Checker, kinds: tuple[pl.Expr, pl.Expr, pl.Expr],
-                        coupon: pl.Expr, maturity: pl.Expr, frequency: pl.Expr,
-                        day_count: pl.Expr, anchor: dt.date) -> dict[str, pl.Expr]:  # fmt: skip
+                        given: tuple[pl.Expr, pl.Expr, pl.Expr], coupon: pl.Expr,
+                        maturity: pl.Expr, frequency: pl.Expr, day_count: pl.Expr,
+                        anchor: dt.date) -> dict[str, pl.Expr]:  # fmt: skip
     """Checks and columns of FRNs, swaps and bond futures (README, Positions file); ``kinds``
-    are the masks of the floating-rate rows (FRNs and swaps), swaps and futures. The
-    ``frequency`` and ``day_count`` returned are the schedule's (a future's from its
-    contract's convention)."""
+    are the masks of the floating-rate rows (FRNs and swaps), swaps and futures, ``given``
+    the staged upper-case currency, convention and day count cells. The ``frequency`` and
+    ``day_count`` returned are the schedule's (a future's from its contract's convention)."""
     floating, is_swap, is_future = kinds
+    ccy, given_c, given_d = given
     out: dict[str, pl.Expr] = {}
 
     margin, bad = chk.stage(**_named("margin_bp", _number(df, "margin_bp")))
@@ -1104,19 +1106,16 @@ def _instrument_columns(df: pl.DataFrame, chk: _Checker, kinds: tuple[pl.Expr, p
              contract)
     chk.flag(is_future & contract.is_not_null() & ~contract.is_in(list(CONTRACTS)), "contract",
              f"one of {names}", _text(df, "contract"))
-    ccy = _text(df, "currency").str.to_uppercase()
-    want, conv, given_f, given_d = chk.stage(
+    want, conv, given_f = chk.stage(
         want=contract.replace_strict({k: c.currency for k, c in CONTRACTS.items()},
                                      default=None, return_dtype=pl.String),
         conv=contract.replace_strict({k: c.convention for k, c in CONTRACTS.items()},
                                      default=None, return_dtype=pl.String),
         given_f=_text(df, "frequency").cast(pl.Float64, strict=False),
-        given_d=_text(df, "day_count").str.to_uppercase(),
     )
     chk.flag(is_future & want.is_not_null() & ccy.is_not_null() & (ccy != want), "currency",
              "the contract's currency (JGB10: JPY, TU/FV/TY/US: USD, FGBL: EUR)")
-    given = _text(df, "convention").str.to_uppercase()
-    chk.flag(is_future & given.is_not_null() & conv.is_not_null() & (given != conv),
+    chk.flag(is_future & given_c.is_not_null() & conv.is_not_null() & (given_c != conv),
              "convention", "the contract's bond convention or an empty cell",
              _text(df, "convention"))
     preset_f, preset_d = chk.stage(
@@ -1190,10 +1189,10 @@ def _formula_factor(r: dict[str, Any]) -> float | None:
 
 def _conventions(
     df: pl.DataFrame, chk: _Checker, is_bond: pl.Expr
-) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     """Resolve each scheduled instrument's (frequency, day count) from a preset or the
     explicit columns (``is_bond``: bonds, FRNs and swaps); also return the (upper-case)
-    convention column."""
+    convention and day count cells."""
     convention = _text(df, "convention").str.to_uppercase()
     freq_raw, freq_bad = _number(df, "frequency")
     convention, freq_raw, freq_bad, dc, preset_freq, preset_dc = chk.stage(
@@ -1262,7 +1261,7 @@ def _conventions(
         frequency=pl.when(has_conv).then(preset_freq).otherwise(freq_int),
         day_count=pl.when(has_conv).then(preset_dc).otherwise(dc),
     )
-    return frequency, day_count, convention
+    return frequency, day_count, convention, dc
 
 
 def _whole_days(
