@@ -38,6 +38,7 @@ from stress.kernels.scenarios import (
     Cashflows,
     Futures,
     base_sums,
+    position_bounds,
     row_bounds,
 )
 from stress.market import Market
@@ -102,7 +103,8 @@ class Prepared:
         cf = self.cashflows
         if len(cf.node) == 0:
             empty = np.zeros(0, dtype=np.int64)
-            return Bounds(np.zeros(0), np.zeros(0), empty, np.zeros(0, np.bool_), empty, empty)
+            return Bounds(np.zeros(0), np.zeros(0), empty, np.zeros(0, np.bool_), empty, empty,
+                          empty, np.zeros((0, 4)))  # fmt: skip
         key = np.stack([self.node_curve, self.node_spread], axis=1)
         new_run = np.ones(self.n_nodes, dtype=np.bool_)
         new_run[1:] = (key[1:] != key[:-1]).any(axis=1)
@@ -120,6 +122,10 @@ class Prepared:
                     * (positive - negative)[rows] * self.node_t[last[rows]])  # fmt: skip
         n_seed = min(len(exposure), SEED_POSITIONS)
         top = np.argpartition(-exposure, n_seed - 1)[:n_seed] if n_seed else np.zeros(0, int)
+        node = np.empty(book.n_positions, dtype=np.int64)
+        terms = np.empty((book.n_positions, 4))
+        position_bounds(book.form, book.scale, book.fx0, self.cashflow_row, positive, negative,
+                        cf.pv_before, last, prunable, node, terms)  # fmt: skip
         return Bounds(
             positive=positive,
             negative=negative,
@@ -127,6 +133,8 @@ class Prepared:
             prunable=prunable,
             run_start=run_start.astype(np.int64),
             seed=np.sort(book.cashflow_pos[top]).astype(np.int64),
+            pos_node=node,
+            pos_terms=terms,
         )
 
 

@@ -268,3 +268,29 @@ def test_row_bounds_match_a_plain_reference() -> None:
             start -= 1
         assert bd.prunable[r] == bool(nodes.min() >= start)
     assert bd.prunable.any() and not bd.prunable.all()  # FRN reset nodes sit elsewhere
+
+
+def test_position_bounds_are_their_rows_bounds_read_per_position() -> None:
+    """``Bounds.pos_node`` and ``pos_terms``, what the pass scans to rule positions out,
+    against the rows' bounds read position by position: longs and shorts, and FRNs, swaps
+    and futures, which the pass always prices."""
+    scen = workloads.credit_scenarios(2, seed=3)
+    prepared = prepare(workloads.mixed_book(400, seed=5), MARKET,
+                       spread_by=scen.spread_attributes)  # fmt: skip
+    bd, book, cf = prepared.bounds, prepared.book, prepared.cashflows
+    shorts = 0
+    for i in range(book.n_positions):
+        r = int(prepared.cashflow_row[i])
+        if book.form[i] != CASHFLOWS or not bd.prunable[r]:
+            assert bd.pos_node[i] == -1
+            continue
+        assert bd.pos_node[i] == bd.last_node[r]
+        sc, x0 = float(book.scale[i]), float(book.fx0[i])
+        p, n = float(bd.positive[r]) * sc * x0, float(bd.negative[r]) * sc * x0
+        v0 = sc * float(cf.pv_before[r]) * x0
+        # A long position is worth least where its positive cashflows are worth least.
+        want = [p, n] if sc >= 0 else [n, p]
+        want += [BOUND_SLACK * (abs(p) + abs(n)), v0 + BOUND_SLACK * abs(v0)]
+        assert bd.pos_terms[i].tolist() == want
+        shorts += sc < 0
+    assert shorts and (bd.pos_node >= 0).any() and (bd.pos_node < 0).any()

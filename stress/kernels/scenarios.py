@@ -260,6 +260,11 @@ class Bounds(NamedTuple):
     prunable: npt.NDArray[np.bool_]  # (R,) its nodes all lie in last_node's run
     run_start: I8  # (nodes,) the first node of the run (same curve and spread line) of each
     seed: I8  # cashflow positions priced first for the thresholds: the likely largest losers
+    # Per position (``position_bounds``), what the pass reads of the above, laid out so that
+    # ruling a position out streams 48 bytes from three arrays (with its currency) rather
+    # than 66 from ten: at 1M positions that scan is most of a summary run's positions pass.
+    pos_node: I8  # (P,) its row's last node where it is a prunable cashflow position, else -1
+    pos_terms: F8  # (P, 4) the terms of its bound (``_bound_terms``) where node >= 0
 
 
 @njit(cache=True)
@@ -726,6 +731,25 @@ def _bound_terms(sc, x0, positive, negative, pv_before):
     return c_lo, c_hi, BOUND_SLACK * (abs(p) + abs(n)), v0 + BOUND_SLACK * abs(v0)
 
 
+@njit(cache=True)
+def position_bounds(form, scale, fx_before, cashflow_row, positive, negative, pv_before,
+                    last_node, prunable, node, terms):  # fmt: skip
+    """Per position, ``Bounds.pos_node`` and ``Bounds.pos_terms`` from its row's bounds."""
+    for i in range(len(form)):
+        r = cashflow_row[i]
+        if form[i] != CASHFLOWS or not prunable[r]:
+            node[i] = -1
+            terms[i, :] = 0.0
+            continue
+        node[i] = last_node[r]
+        c_lo, c_hi, c_slack, v0 = _bound_terms(scale[i], fx_before[i], positive[r], negative[r],
+                                               pv_before[r])  # fmt: skip
+        terms[i, 0] = c_lo
+        terms[i, 1] = c_hi
+        terms[i, 2] = c_slack
+        terms[i, 3] = v0
+
+
 @njit(cache=True, inline="always")
 def _live_lanes(u, k, c_lo, c_hi, c_slack, v0, nb, gmin, gmax, hmax, fxm, thr, lb, spans):
     """The lane spans of a cashflow position to price, into ``spans`` (lo, hi rows); returns
@@ -912,18 +936,17 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
     thr_top = _top(thr, nb)
     for i in range(n_pos):
         col = i % tile
-        form = pos.form[i]
-        r = pos.cashflow_row[i]
-        if prune and (form != CASHFLOWS or not bd.prunable[r]):
+        u = bd.pos_node[i] if prune else -1
+        if prune and u < 0:
             spans[0, 0] = 0
             spans[0, 1] = nb
             n_spans = 1
         elif prune:
-            u = bd.last_node[r]
             k = pos.currency[i]
-            c_lo, c_hi, c_slack, v0 = _bound_terms(pos.scale[i], pos.fx_before[i],
-                                                   bd.positive[r], bd.negative[r],
-                                                   cf.pv_before[r])  # fmt: skip
+            c_lo = bd.pos_terms[i, 0]
+            c_hi = bd.pos_terms[i, 1]
+            c_slack = bd.pos_terms[i, 2]
+            v0 = bd.pos_terms[i, 3]
             # First the bound of every lane at once (the lanes' extremes: each lane's own
             # bound is at least this one) against the greatest threshold: most positions
             # are ruled out here. Written out in the loop, not in a function taking the
@@ -934,6 +957,9 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
             else:
                 n_spans = _live_lanes(u, k, c_lo, c_hi, c_slack, v0, nb, gmin, gmax, hmax, fxm,
                                       thr, lb, spans)  # fmt: skip
+        # Read only for a position priced: a ruled-out one costs its bound's bytes alone.
+        form = pos.form[i] if n_spans else CASHFLOWS
+        r = pos.cashflow_row[i] if n_spans else 0
         for q in range(n_spans):
             lo = spans[q, 0]
             hi = spans[q, 1]
