@@ -264,7 +264,7 @@ class Bounds(NamedTuple):
     # ruling a position out streams 48 bytes from three arrays (with its currency) rather
     # than 66 from ten: at 1M positions that scan is most of a summary run's positions pass.
     pos_node: I8  # (P,) its row's last node where it is a prunable cashflow position, else -1
-    pos_terms: F8  # (P, 4) the terms of its bound (``_bound_terms``) where node >= 0
+    pos_terms: F8  # (P, 4) the terms of its bound (``_bound_terms``) where pos_node >= 0
 
 
 @njit(cache=True)
