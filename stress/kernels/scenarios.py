@@ -963,12 +963,12 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
             else:
                 n_spans = _live_lanes(u, k, c_lo, c_hi, c_slack, v0, nb, gmin, gmax, hmax, fxm,
                                       thr, lb, spans)  # fmt: skip
-        # Read only for a position priced: a ruled-out one costs its bound's bytes alone.
-        form = pos.form[i] if n_spans else CASHFLOWS
-        r = pos.cashflow_row[i] if n_spans else 0
         for q in range(n_spans):
             lo = spans[q, 0]
             hi = spans[q, 1]
+            # Read only for a position priced: a ruled-out one costs its bound's bytes alone.
+            form = pos.form[i]
+            r = pos.cashflow_row[i]
             if form == CASHFLOWS:
                 # Every sum a detail row needs when every row is kept; else the pv alone.
                 _accumulate(r, cf, gtab, rtab, tr, lines, acc, keep_detail, spreads, lo, hi)
