@@ -8,10 +8,8 @@ over shards of a book is their weights merged plus a merge of their worst positi
 
 from __future__ import annotations
 
-import errno
 import functools
 import logging
-import mmap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -47,6 +45,7 @@ from stress.kernels.scenarios import (
     stress_positions_serial,
     taylor_runs,
 )
+from stress.pages import float_pages
 from stress.prepare import Prepared, prepare_book
 from stress.resolve import ResolvedShocks
 from stress.risk import tail
@@ -163,7 +162,7 @@ def evaluate(
     totals = kept_totals(prepared, groups, check_shard_positions(shard_positions)) if sums else None
     out_sums = np.empty((S, groups.n_groups if sums else 0, N_METRICS))
     raw = RawSums.unfound(out_sums, S, worst)
-    out_detail = _detail_array(n_p * S) if detail and not streaming else np.empty((0, 0))
+    out_detail = float_pages((N_DETAIL, n_p * S)) if detail and not streaming else np.empty((0, 0))
     # A streamed chunk's detail goes to one flat buffer, viewed contiguous for each chunk.
     buffer = np.empty(N_DETAIL * n_p * chunk_size) if streaming else np.empty(0)
     by_position = detail or worst_scenarios is None or worst_scenarios >= S
@@ -195,22 +194,6 @@ def evaluate(
             _positions_pass(prepared, *_shocks(prepared, shocks, idx, segments), raw, idx,
                             out_detail, 0, 0)  # fmt: skip
     return raw, (out_detail if detail and not streaming else None)
-
-
-def _detail_array(n_rows: int) -> FloatArray:
-    """An uninitialised (N_DETAIL, n_rows) array for a run's detail, in pages of its own
-    without numpy's advice to back them by huge pages: at 1.6 GB (10k positions x 1k
-    scenarios) that advice made every other run stall on the kernel's compaction of memory
-    (1.4 s and 2.5 s in turns, against 1.6 s every time without it)."""
-    if n_rows == 0 or not hasattr(mmap, "MAP_PRIVATE"):  # no private mappings on Windows
-        return np.empty((N_DETAIL, n_rows))
-    try:
-        pages = mmap.mmap(-1, 8 * N_DETAIL * n_rows, flags=mmap.MAP_PRIVATE)
-    except OSError as exc:  # as numpy would say it: callers catch MemoryError
-        if exc.errno == errno.ENOMEM:
-            raise MemoryError(f"no memory for the detail of {n_rows:,} rows") from exc
-        raise
-    return np.frombuffer(pages, dtype=np.float64).reshape(N_DETAIL, n_rows)
 
 
 def check_shard_positions(shard_positions: int | None) -> int:
