@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import itertools
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ import polars as pl
 from hypothesis import strategies as st
 
 import portfolios
-from portfolios.conventions import DAY_COUNT_NAMES, FREQUENCIES
+from portfolios.conventions import DAY_COUNT_NAMES, DAY_COUNTS, FREQUENCIES, PRESETS
 from portfolios.model import CORE_SCHEMA
 from stress import Market
 
@@ -309,3 +310,140 @@ def run_cli(args: list[str], capsys: Any) -> tuple[int, str, str]:
     code = main(args)
     cap = capsys.readouterr()
     return code, cap.out, cap.err
+
+
+# --- frames for the loader's plain-rows path (portfolios.plain_rows) ----------------------------
+
+#: Cell decorations: case and surrounding or inner characters that polars and Python might
+#: strip or map differently (tabs, no-break and ideographic spaces, a control character).
+_DECORATIONS = (
+    lambda s: s, str.upper, str.lower, str.title, lambda s: f"  {s} ", lambda s: f"\t{s}",
+    lambda s: f"{s}\u00a0", lambda s: f"\u3000{s}", lambda s: f"{s}\x01", lambda s: f"{s}\n",
+    lambda s: s.replace("S", "\u017f"), lambda s: f"{s[:1]} {s[1:]}",
+)  # fmt: skip
+
+
+def _cells(words: list[str]) -> st.SearchStrategy[str | None]:
+    return st.one_of(
+        st.none(),
+        st.just(""),
+        st.builds(lambda w, f: f(w), st.sampled_from(words), st.sampled_from(_DECORATIONS)),
+        st.sampled_from(words),
+    )
+
+
+def _numbers(specials: list[float], low: float, high: float) -> st.SearchStrategy[float | None]:
+    return st.one_of(
+        st.none(),
+        st.sampled_from([*specials, math.nan, math.inf, -math.inf]),
+        st.floats(low, high, allow_nan=False),
+    )
+
+
+PLAIN_VALUATION = dt.date(2026, 1, 30)
+_PLAIN_LATEST = add_years(PLAIN_VALUATION, 100)
+_MATURITY_DATES = st.one_of(
+    st.sampled_from([dt.date(1899, 12, 31), dt.date(1900, 1, 1), PLAIN_VALUATION,
+                     dt.date(2036, 4, 9), dt.date(2048, 2, 29), _PLAIN_LATEST,
+                     _PLAIN_LATEST + dt.timedelta(days=1)]),
+    st.dates(dt.date(1850, 1, 1), dt.date(2200, 12, 31)),
+)  # fmt: skip
+_MATURITY_TEXT = st.one_of(
+    _MATURITY_DATES.map(dt.date.isoformat),
+    st.sampled_from(["2036-4-9", " 2036-04-09 ", "2036-02-30", "20360409", "2036-04-09T00:00",
+                     "\u0662\u0660\u0663\u0666-04-09", "2036/04/09", "0000-01-01"]),
+)  # fmt: skip
+
+
+_VALID_CASE = (lambda s: s, str.upper, str.lower, str.title, lambda s: f"  {s} ")
+
+
+def _valid(words: list[str]) -> st.SearchStrategy[str]:
+    return st.builds(lambda w, f: f(w), st.sampled_from(words), st.sampled_from(_VALID_CASE))
+
+
+@st.composite
+def plain_row_frames(draw: st.DrawFn) -> pl.DataFrame:
+    """Frames of one to four positions shaped like a trading tool's trades: bonds, FX and gold
+    in the columns the plain-rows path reads, mostly valid with now and then a bad cell
+    (decorated text, numbers out of range or not finite, bad dates, clashing conventions,
+    repeated ids), numbers given as text, an attribute or another instrument's column."""
+    n = draw(st.integers(1, 4))
+    has = {c: draw(st.booleans()) for c in ("convention", "frequency", "day_count")}
+    has |= {"spread_bp": draw(st.booleans()), "clean_price": draw(st.integers(0, 2)) == 0}
+    if not has["convention"]:
+        has["frequency"] = has["day_count"] = True
+    rows: list[dict[str, Any]] = []
+    for i in range(n):
+        kind = draw(st.sampled_from(["bond", "bond", "bond", "fx", "gold"]))
+        preset = draw(st.sampled_from([*PRESETS.values(), None])) if has["convention"] else None
+        if preset is None:
+            frequency: Any = draw(st.sampled_from(FREQUENCIES))
+            day_count: Any = draw(_valid(list(DAY_COUNTS)))
+        else:
+            frequency = draw(st.sampled_from([None, preset.frequency]))
+            same = [k for k, v in DAY_COUNTS.items() if v == DAY_COUNTS[preset.day_count]]
+            day_count = draw(st.one_of(st.none(), _valid(same)))
+        spread = draw(st.one_of(st.none(), st.floats(-5000.0, 10_000.0),
+                                st.sampled_from([-5000.0, 10_000.0, 135.0])))  # fmt: skip
+        price = None
+        if has["clean_price"] and (spread is None or not has["spread_bp"]):
+            price = draw(st.one_of(st.none(), st.floats(1e-9, 9999.99)))
+        row = {
+            "position_id": draw(_valid([f"P{i}", f"\u65e5\u672c{i}", f"T {i}"])),
+            "instrument": draw(_valid([kind])),
+            "currency": "USD" if kind == "gold" else draw(_valid(["USD", "JPY", "EUR", "GBP"])),
+            "notional": draw(st.one_of(st.floats(-1e15, 1e15), st.sampled_from([0.0, -1e15]))),
+            "coupon": draw(st.one_of(st.floats(0.0, 99.99), st.sampled_from([0.0, 5.125]))),
+            "maturity": draw(st.dates(dt.date(1900, 1, 1), _PLAIN_LATEST)),
+            "convention": None if preset is None else draw(_valid([preset.name])),
+            "frequency": frequency,
+            "day_count": day_count,
+            "spread_bp": spread,
+            "clean_price": price,
+        }
+        bad = draw(st.sampled_from([*row, None, None, None, None, None, None]))
+        if bad is not None:  # one hostile cell
+            row[bad] = draw(_HOSTILE[bad])
+        rows.append(row)
+    present = ["position_id", "instrument", "currency", "notional", "coupon", "maturity",
+               *(c for c, on in has.items() if on)]  # fmt: skip
+    columns: dict[str, pl.Series] = {}
+    for c in present:
+        values = [r[c] for r in rows]
+        if c == "maturity":
+            if draw(st.booleans()):
+                values = [v.isoformat() if isinstance(v, dt.date) else v for v in values]
+            else:
+                values = [None if isinstance(v, str) else v for v in values]
+            columns[c] = pl.Series(c, values, strict=False)
+        elif c in ("position_id", "instrument", "currency", "convention", "day_count"):
+            columns[c] = pl.Series(c, values, dtype=pl.String)
+        else:
+            dtype = draw(st.sampled_from([pl.Float64] * 4 + [pl.Float32, pl.Int64, pl.String]))
+            if dtype == pl.Int64:
+                values = [None if v is None or not math.isfinite(v) else int(v) for v in values]
+            elif dtype == pl.String:
+                values = [None if v is None else repr(v) for v in values]
+            columns[c] = pl.Series(c, values, dtype=dtype, strict=False)
+    if draw(st.booleans()):
+        columns["desk"] = pl.Series("desk", draw(st.lists(_cells(["rates", "credit"]),
+                                                          min_size=n, max_size=n)))
+    if draw(st.integers(0, 9)) == 0:
+        columns["calendar"] = pl.Series("calendar", ["US"] * n)
+    return pl.DataFrame(list(columns.values()))
+
+
+_HOSTILE: dict[str, st.SearchStrategy[Any]] = {
+    "position_id": _cells(["P0", "P1", ""]),
+    "instrument": _cells(["bond", "fx", "gold", "frn", "future", "bnd"]),
+    "currency": _cells(["USD", "JPY", "XXX", "US"]),
+    "notional": _numbers([1e15, -1e15, 1.0000000001e15], -2e15, 2e15),
+    "coupon": _numbers([0.0, -0.0, 99.99, 100.0, -1e-9], -10.0, 120.0),
+    "maturity": st.one_of(st.none(), _MATURITY_DATES, _MATURITY_TEXT),
+    "convention": _cells([*PRESETS, "XXX"]),
+    "frequency": st.one_of(st.none(), st.sampled_from([1, 2, 4, 12, 3, 0, 2.5, math.nan])),
+    "day_count": _cells(["ACT/360", "30/360 US", "ACT/365", "30/360  US"]),
+    "spread_bp": _numbers([-5000.0, 10_000.0, 10_000.0001, -5000.0001], -6000.0, 11_000.0),
+    "clean_price": _numbers([0.0, 99.5, 9999.99, 1e4], -1.0, 1.1e4),
+}
