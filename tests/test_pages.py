@@ -105,3 +105,10 @@ def test_a_forked_child_starts_with_nothing_kept() -> None:
 def test_an_empty_shape_takes_no_pages() -> None:
     assert pages.float_pages((20, 0)).shape == (20, 0)
     assert pages.kept_bytes() == 0
+
+
+def test_pages_beyond_memory_are_a_memory_error() -> None:
+    """As numpy says it (callers and the benchmarks catch MemoryError): 176 TB of detail is
+    more than a process can map."""
+    with pytest.raises(MemoryError, match="no memory for"):
+        pages.float_pages((20, 1 << 40))
