@@ -27,7 +27,9 @@ import numpy.typing as npt
 #: Seconds a freed detail's pages stay mapped for the next run before they are returned.
 KEEP_SECONDS = 10.0
 
-_lock = threading.Lock()
+# Reentrant: a garbage collection inside a locked section may end an array and give its
+# pages back on the same thread.
+_lock = threading.RLock()
 _kept: list[tuple[float, mmap.mmap]] = []  # (when freed, pages), oldest first
 _sweeper: threading.Timer | None = None
 
@@ -107,7 +109,7 @@ def _sweep() -> None:
 def _forget_after_fork() -> None:
     """A forked child has no sweeper thread: it starts with nothing kept."""
     global _sweeper, _lock
-    _lock = threading.Lock()
+    _lock = threading.RLock()
     _kept.clear()
     _sweeper = None
 
