@@ -874,20 +874,6 @@ def _worst_detail(s0, nb, pos, cf, fu, cs, gtab, rtab, ftab, frtab, fdtab, tr, l
 
 
 @njit(cache=True)
-def _write_tile(detail, rows, first, n, nb, row0, stride):
-    """The tile's first n positions (positions first:first + n) in lanes 0:nb into the
-    detail's rows (row0 + lane) x stride + position, bypassing the cache. A function of its
-    own: written out in ``_block``, these stores made the pruning scan of summary runs, which
-    never executes them, four times as slow (1M positions x 1k scenarios: 0.09 s to 0.35 s;
-    the compiled loop differs, the cause is not pinned down)."""
-    for c in range(N_DETAIL):
-        for s in range(nb):
-            dr = (row0 + s) * stride + first
-            for q in range(n):
-                stream_store(detail, c, dr + q, rows[c, q, s])
-
-
-@njit(cache=True)
 def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
     n_s = cs.fx_multiplier.shape[0]
     n_worst = out.worst.shape[1]
@@ -999,8 +985,12 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
                     thr[s] = min(thr[s], out.worst_pnl[s0 + s, n_worst - 1])
                 thr_top = _top(thr, nb)
         if keep_detail and (col == tile - 1 or i == n_pos - 1):
-            _write_tile(out.detail, rows, i - col, col + 1, nb, out.detail_first + s0,
-                        out.detail_stride)  # fmt: skip
+            first = i - col
+            for c in range(N_DETAIL):
+                for s in range(nb):
+                    dr = (out.detail_first + s0 + s) * out.detail_stride + first
+                    for q in range(col + 1):
+                        stream_store(out.detail, c, dr + q, rows[c, q, s])
     if keep_detail:
         store_fence()  # the detail's stores bypassed the cache: done before the block ends
     if not keep_detail and n_worst > 0:
