@@ -24,7 +24,6 @@ from numba import njit, prange
 
 from stress.kernels.fastexp import exp_into
 from stress.kernels.nodes import TS_OWN, TS_SAME
-from stress.kernels.stores import store_fence, stream_store
 
 BLOCK = 16
 
@@ -990,9 +989,7 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
                 for s in range(nb):
                     dr = (out.detail_first + s0 + s) * out.detail_stride + first
                     for q in range(col + 1):
-                        stream_store(out.detail, c, dr + q, rows[c, q, s])
-    if keep_detail:
-        store_fence()  # the detail's stores bypassed the cache: done before the block ends
+                        out.detail[c, dr + q] = rows[c, q, s]
     if not keep_detail and n_worst > 0:
         _worst_detail(s0, nb, pos, cf, fu, cs, gtab, rtab, ftab, frtab, fdtab, tr, lines,
                       spreads, sh.gold_before, out)  # fmt: skip
