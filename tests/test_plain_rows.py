@@ -94,3 +94,9 @@ def test_more_rows_than_it_takes_go_to_polars() -> None:
     )
     assert plain_rows.validate(df, PLAIN_VALUATION) is None
     assert plain_rows.validate(df.head(n - 1), PLAIN_VALUATION) is not None
+
+
+def test_an_empty_frame_is_the_same_either_way() -> None:
+    df = pl.DataFrame(schema={"position_id": pl.String, "instrument": pl.String,
+                              "currency": pl.String, "notional": pl.Float64, "desk": pl.String})
+    assert _same_as_polars(df, PLAIN_VALUATION) is not None
