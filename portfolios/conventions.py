@@ -30,7 +30,7 @@ not even weekends (QuantLib's ``NullCalendar``), ``WEEKENDS`` only Saturdays and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from typing import Final
 
 #: Integer codes used in the flat arrays handed to the kernels. ``30/360`` is the same day
@@ -108,6 +108,13 @@ class Convention:
     calendar: str = "NONE"
     business_day_convention: str = "UNADJUSTED"
     ex_dividend_days: int = 0
+
+
+#: A bond's market conventions when neither a preset nor its own columns give them (T+0, no
+#: calendar, unadjusted, no ex-dividend period): ``Convention``'s defaults.
+MARKET_DEFAULTS: Final[dict[str, object]] = {
+    f.name: f.default for f in fields(Convention) if f.default is not MISSING
+}
 
 
 #: Market presets. Sources (README, Conventions):

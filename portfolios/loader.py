@@ -39,6 +39,7 @@ from portfolios.conventions import (
     DAY_COUNT_CHOICES,
     DAY_COUNTS,
     FREQUENCIES,
+    MARKET_DEFAULTS,
     MAX_EX_DIVIDEND_DAYS,
     MAX_SETTLEMENT_DAYS,
     PRESETS,
@@ -1372,10 +1373,13 @@ def _market_conventions(
     return {
         "issue_date": issue,
         "first_coupon_date": first,
-        "settlement_days": pl.coalesce(lag, preset("settlement_days", pl.Int64()), pl.lit(0)),
-        "ex_dividend_days": pl.coalesce(ex, preset("ex_dividend_days", pl.Int64()), pl.lit(0)),
-        "calendar": pl.coalesce(calendar, preset("calendar", pl.String()), pl.lit("NONE")),
-        "business_day_convention": pl.coalesce(
-            rolling, preset("business_day_convention", pl.String()), pl.lit("UNADJUSTED")
-        ),
+        **{
+            k: pl.coalesce(given, preset(k, dtype), pl.lit(MARKET_DEFAULTS[k], dtype=dtype))
+            for k, given, dtype in (
+                ("settlement_days", lag, pl.Int64()),
+                ("ex_dividend_days", ex, pl.Int64()),
+                ("calendar", calendar, pl.String()),
+                ("business_day_convention", rolling, pl.String()),
+            )
+        },
     }

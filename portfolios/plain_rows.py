@@ -25,11 +25,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
 
-from portfolios.conventions import DAY_COUNTS, FREQUENCIES, PRESETS
+from portfolios.conventions import DAY_COUNTS, FREQUENCIES, MARKET_DEFAULTS, PRESETS
 from portfolios.currencies import ISO_4217
 from portfolios.limits import (
     EARLIEST_MATURITY,
@@ -54,9 +55,6 @@ _NUMBERS = (pl.Float64, pl.Float32, pl.Int64, pl.Int32, pl.Int16, pl.Int8, pl.UI
             pl.UInt32, pl.UInt16, pl.UInt8)  # fmt: skip
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _EPOCH = dt.date(1970, 1, 1)
-_ISO_4217 = frozenset(ISO_4217)
-_NO_MARKET = {"settlement_days": 0, "ex_dividend_days": 0, "calendar": "NONE",
-              "business_day_convention": "UNADJUSTED"}  # fmt: skip
 
 
 class _UnsureError(Exception):
@@ -102,7 +100,7 @@ def _row(i: int, r: dict[str, Any], maturity: dt.date | None, latest: dt.date) -
     instrument = _code(r["instrument"], str.lower)
     currency = _code(r["currency"], str.upper)
     notional = _number(r["notional"])
-    if pid is None or currency not in _ISO_4217 or notional is None:
+    if pid is None or currency not in ISO_4217 or notional is None:
         raise _UnsureError
     if not -MAX_ABS_NOTIONAL <= notional <= MAX_ABS_NOTIONAL:
         raise _UnsureError
@@ -147,13 +145,13 @@ def _schedule(r: dict[str, Any]) -> tuple[int, str, dict[str, Any]]:
     if convention is None:
         if frequency is None or day_count is None:
             raise _UnsureError
-        return frequency, day_count, _NO_MARKET
+        return frequency, day_count, MARKET_DEFAULTS
     preset = PRESETS.get(convention)
     if preset is None or frequency not in (None, preset.frequency):
         raise _UnsureError
     if day_count is not None and DAY_COUNTS[day_count] != DAY_COUNTS[preset.day_count]:
         raise _UnsureError
-    return preset.frequency, preset.day_count, {k: getattr(preset, k) for k in _NO_MARKET}
+    return preset.frequency, preset.day_count, {k: getattr(preset, k) for k in MARKET_DEFAULTS}
 
 
 def _text(cell: str | None) -> str | None:
@@ -166,7 +164,7 @@ def _text(cell: str | None) -> str | None:
     return cell.strip(" ") or None
 
 
-def _code(cell: str | None, case: Any) -> str | None:
+def _code(cell: str | None, case: Callable[[str], str]) -> str | None:
     """A coded cell (instrument, currency, convention, day count) in ``case``; ASCII only, as
     every code is (the two libraries' case mappings differ beyond it)."""
     text = _text(cell)
