@@ -441,6 +441,59 @@ def test_thread_count_does_not_change_results(big: tuple[Any, Any]) -> None:
     frames_identical(out[0][1], out[1][1])
 
 
+@pytest.mark.parametrize("detail", ["summary", "positions"])
+def test_splitting_the_book_over_threads_does_not_change_results(
+    big: tuple[Any, Any], detail: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each block of the pass split into parts of the book, one task each, whose worst lists
+    are merged (``stress.evaluate.position_parts``): the same figures and the same worst
+    positions as one pass. Every position comes twice, so equal P&Ls straddle the parts'
+    cuts, and the earlier copy must be ranked first as in one pass."""
+    _, scenarios = big
+    frame = pl.DataFrame(synthetic_book(3000, seed=7, valuation_date=VAL))
+    twice = portfolios.load(
+        pl.concat([frame, frame.with_columns(pl.col("position_id") + "_copy")]),
+        valuation_date=VAL,
+    )
+    # Unsplit on one thread; split into parts on one thread and on two.
+    with monkeypatch.context() as m:
+        m.setattr(stress.evaluate, "position_parts", lambda *a: 1)
+        want = stress.run(twice, MARKET, scenarios, detail=detail, worst=7)
+    before = numba.get_num_threads()
+    try:
+        for threads, parts in ((1, 2), (numba.config.NUMBA_NUM_THREADS, 3), (1, 7)):
+            numba.set_num_threads(threads)
+            with monkeypatch.context() as m:
+                m.setattr(stress.evaluate, "position_parts", lambda *a, k=parts: k)
+                got = stress.run(twice, MARKET, scenarios, detail=detail, worst=7)
+            frames_identical(want.summary, got.summary)
+            frames_identical(want.worst, got.worst)
+            if detail == "positions":
+                frames_identical(want.positions, got.positions)
+    finally:
+        numba.set_num_threads(before)
+    # The copies tie: a position's copy is never ranked before it.
+    ids = want.worst.filter(pl.col("scenario") == want.worst["scenario"][0])["position_id"]
+    assert any(i.endswith("_copy") for i in ids.cast(pl.String))
+
+
+def test_position_parts_keep_threads_busy() -> None:
+    from stress.evaluate import part_starts, position_parts
+
+    # A streamed shard's chunk is one block: two threads share it.
+    assert position_parts(1, 50_000, 15_000, True, 2) == 2
+    # Seven blocks of positions: split in two, 3.5 blocks a thread rather than 4.
+    assert position_parts(7, 10_000, 13_000, True, 2) == 2
+    # Many blocks keep the threads busy on their own; a summary block's fixed work
+    # (multipliers, bounds, seeds) outweighs a small book's scan.
+    assert position_parts(63, 10_000, 13_000, True, 2) == 1
+    assert position_parts(7, 10_000, 13_000, False, 2) == 1
+    assert position_parts(1, 100, 13_000, True, 8) == 1  # under two tiles: nothing to split
+    starts = part_starts(1000, 3)
+    assert starts.tolist() == [0, 320, 640, 1000]
+    assert part_starts(5, 1).tolist() == [0, 5]
+
+
 def test_the_positions_frame_outlives_its_run(big: tuple[Any, Any]) -> None:
     """The detail lives in pages mapped for the run (``stress.evaluate._detail_array``): the
     frame must keep them, whatever is freed and allocated after the run."""

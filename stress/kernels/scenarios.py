@@ -236,11 +236,13 @@ class TaylorRuns(NamedTuple):
 
 
 class Outputs(NamedTuple):
-    """Where one chunk's per-position results go (S = the chunk's scenarios)."""
+    """Where one chunk's per-position results go (S = the chunk's scenarios, P = the parts of
+    the book the pass splits every block into, ``stress_positions``)."""
 
-    worst: I8  # (S, K) the K lowest-P&L positions per scenario, worst first (-1: none)
-    worst_pnl: F8  # (S, K) their P&L (+inf: none)
-    worst_detail: F8  # (S, K, N_DETAIL) their detail columns
+    worst: I8  # (P x S, K) per part and scenario the K lowest-P&L positions, worst first (-1:
+    # none)
+    worst_pnl: F8  # (P x S, K) their P&L (+inf: none)
+    worst_detail: F8  # (P x S, K, N_DETAIL) their detail columns
     detail: F8  # (N_DETAIL, rows) every position's detail, or shape (0, 0) for none
     detail_first: int  # detail row of (chunk scenario s, position i): (first + s) x stride + i
     detail_stride: int
@@ -820,44 +822,45 @@ def _top(x, n):
 
 
 @njit(cache=True)
-def _keep_worst(i, s0, lo, hi, keep_detail, rows, col, out):
-    """Position i into the lanes' lists of the n worst (lowest P&L) positions, lanes lo:hi,
-    earlier positions first on ties, with its detail when every row's detail is at hand
-    (else ``_worst_detail`` computes it for the positions kept at the end)."""
+def _keep_worst(i, w0, lo, hi, keep_detail, rows, col, out):
+    """Position i into the lanes' lists of the n worst (lowest P&L) positions (``out.worst``
+    rows w0 + lo:w0 + hi), earlier positions first on ties, with its detail when every row's
+    detail is at hand (else ``_worst_detail`` computes it for the positions kept at the
+    end)."""
     n_worst = out.worst.shape[1]
     for s in range(lo, hi if n_worst > 0 else lo):
         pnl = rows[D_PNL, col, s]
-        if not pnl < out.worst_pnl[s0 + s, n_worst - 1]:
+        if not pnl < out.worst_pnl[w0 + s, n_worst - 1]:
             continue
         k = n_worst - 1
-        while k > 0 and pnl < out.worst_pnl[s0 + s, k - 1]:
-            out.worst_pnl[s0 + s, k] = out.worst_pnl[s0 + s, k - 1]
-            out.worst[s0 + s, k] = out.worst[s0 + s, k - 1]
+        while k > 0 and pnl < out.worst_pnl[w0 + s, k - 1]:
+            out.worst_pnl[w0 + s, k] = out.worst_pnl[w0 + s, k - 1]
+            out.worst[w0 + s, k] = out.worst[w0 + s, k - 1]
             if keep_detail:
                 for c in range(N_DETAIL):
-                    out.worst_detail[s0 + s, k, c] = out.worst_detail[s0 + s, k - 1, c]
+                    out.worst_detail[w0 + s, k, c] = out.worst_detail[w0 + s, k - 1, c]
             k -= 1
-        out.worst_pnl[s0 + s, k] = pnl
-        out.worst[s0 + s, k] = i
+        out.worst_pnl[w0 + s, k] = pnl
+        out.worst[w0 + s, k] = i
         if keep_detail:
             for c in range(N_DETAIL):
-                out.worst_detail[s0 + s, k, c] = rows[c, col, s]
+                out.worst_detail[w0 + s, k, c] = rows[c, col, s]
 
 
 @njit(cache=True)
-def _worst_detail(s0, nb, pos, cf, fu, cs, gtab, rtab, ftab, frtab, fdtab, tr, lines, spreads,
-                  gold_before, out):  # fmt: skip
-    """The detail of the block's kept worst positions, lane by lane: the same sums and
-    columns the pass computes for a position in that lane, so the same figures, for the n
-    positions kept rather than for every one that was kept on the way (the first positions
-    of a lane all are)."""
+def _worst_detail(s0, w0, nb, pos, cf, fu, cs, gtab, rtab, ftab, frtab, fdtab, tr, lines,
+                  spreads, gold_before, out):  # fmt: skip
+    """The detail of the block's kept worst positions (their lists from row w0), lane by
+    lane: the same sums and columns the pass computes for a position in that lane, so the
+    same figures, for the n positions kept rather than for every one that was kept on the
+    way (the first positions of a lane all are)."""
     n_worst = out.worst.shape[1]
     acc = np.zeros((N_ACC, BLOCK))
     rows = np.empty((N_DETAIL, n_worst, BLOCK))
     x1 = np.empty(BLOCK)
     for s in range(nb):
         for k in range(n_worst):
-            i = out.worst[s0 + s, k]
+            i = out.worst[w0 + s, k]
             if i < 0:
                 break
             form = pos.form[i]
@@ -869,25 +872,28 @@ def _worst_detail(s0, nb, pos, cf, fu, cs, gtab, rtab, ftab, frtab, fdtab, tr, l
             _pnl_lanes(i, s0, s, s + 1, pos, cf, fu, cs, gold_before, acc, spreads, x1, rows, k)
             _risk_lanes(i, s, s + 1, pos, cf, fu, acc, x1, rows, k)
             for c in range(N_DETAIL):
-                out.worst_detail[s0 + s, k, c] = rows[c, k, s]
+                out.worst_detail[w0 + s, k, c] = rows[c, k, s]
 
 
 @njit(cache=True)
-def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
+def _block(blk, i_lo, i_hi, part, pos, cf, tr, fu, cs, sh, bd, out):
+    """Positions i_lo:i_hi (i_lo a multiple of POSITION_TILE) under block ``blk`` of the
+    chunk's scenarios, their worst into the lists of ``part``."""
     n_s = cs.fx_multiplier.shape[0]
     n_worst = out.worst.shape[1]
     keep_detail = out.detail.shape[0] > 0
     lanes = sh.lanes
     s0 = blk * lanes
+    w0 = part * n_s + s0  # this block's first row of the part's worst lists
     nb = min(lanes, n_s - s0)
     spreads = cs.spread_bp.shape[1] > 0
     acc = np.zeros((N_ACC, BLOCK))
     for s in range(nb):
         for k in range(n_worst):
-            out.worst[s0 + s, k] = -1
-            out.worst_pnl[s0 + s, k] = np.inf
+            out.worst[w0 + s, k] = -1
+            out.worst_pnl[w0 + s, k] = np.inf
             for c in range(N_DETAIL):
-                out.worst_detail[s0 + s, k, c] = np.nan
+                out.worst_detail[w0 + s, k, c] = np.nan
     n_nodes = len(sh.node_day)
     gtab = np.empty((n_nodes, lanes))
     rtab = np.empty((n_nodes if spreads else 0, lanes))
@@ -905,7 +911,6 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
     tile = POSITION_TILE if keep_detail else 1
     rows = np.empty((N_DETAIL, TILE_SLOTS if keep_detail else 1, lanes))  # the tile
     x1 = np.empty(lanes)
-    n_pos = len(pos.form)
     # Keeping only the worst positions, those whose P&L bounds keep them out are not priced.
     prune = not keep_detail and n_worst > 0 and len(bd.last_node) > 0
     gmin = np.empty((n_nodes if prune else 0, lanes))
@@ -940,8 +945,8 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
                 fxm[k, lane] = cs.fx_multiplier[s0 + lane, k]
         _wide(gmin, gmax, hmax, fxm, nb, g_lo, g_hi, h_hi, m_lo, m_hi)
     thr_top = _top(thr, nb)
-    for i in range(n_pos):
-        col = i % tile
+    for i in range(i_lo, i_hi):
+        col = (i - i_lo) % tile
         u = bd.pos_node[i] if prune else -1
         if prune and u < 0:
             spans[0, 0] = 0
@@ -978,12 +983,12 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
                        col)  # fmt: skip
             if keep_detail:
                 _risk_lanes(i, lo, hi, pos, cf, fu, acc, x1, rows, col)
-            _keep_worst(i, s0, lo, hi, keep_detail, rows, col, out)
+            _keep_worst(i, w0, lo, hi, keep_detail, rows, col, out)
             if prune:
                 for s in range(lo, hi):
-                    thr[s] = min(thr[s], out.worst_pnl[s0 + s, n_worst - 1])
+                    thr[s] = min(thr[s], out.worst_pnl[w0 + s, n_worst - 1])
                 thr_top = _top(thr, nb)
-        if keep_detail and (col == tile - 1 or i == n_pos - 1):
+        if keep_detail and (col == tile - 1 or i == i_hi - 1):
             first = i - col
             for c in range(N_DETAIL):
                 for s in range(nb):
@@ -991,12 +996,12 @@ def _block(blk, pos, cf, tr, fu, cs, sh, bd, out):
                     for q in range(col + 1):
                         out.detail[c, dr + q] = rows[c, q, s]
     if not keep_detail and n_worst > 0:
-        _worst_detail(s0, nb, pos, cf, fu, cs, gtab, rtab, ftab, frtab, fdtab, tr, lines,
+        _worst_detail(s0, w0, nb, pos, cf, fu, cs, gtab, rtab, ftab, frtab, fdtab, tr, lines,
                       spreads, sh.gold_before, out)  # fmt: skip
 
 
 @njit(cache=True, parallel=True)
-def stress_positions(n_blocks, pos, cf, tr, fu, cs, sh, bd, out):
+def stress_positions(n_blocks, starts, pos, cf, tr, fu, cs, sh, bd, out):
     """Full revaluation and P&L attribution of every position under the chunk's scenarios.
 
     Per position and scenario (base currency, X = base units per unit of the position
@@ -1010,16 +1015,55 @@ def stress_positions(n_blocks, pos, cf, tr, fu, cs, sh, bd, out):
     ``group_sums``, which needs no pass over positions.) Without detail, a position is priced
     only in the lanes where ``bd`` cannot rule it out of the K worst; the kept positions are
     the same as with every position priced.
+
+    The book is split into parts, positions ``starts[p]:starts[p + 1]``, and each (block,
+    part) is a task of its own, so that a few blocks still keep every thread busy; part p
+    keeps its K worst in its own lists (``Outputs``), merged by ``merge_worst``.
     """
-    for blk in prange(n_blocks):
-        _block(blk, pos, cf, tr, fu, cs, sh, bd, out)
+    n_parts = len(starts) - 1
+    for t in prange(n_blocks * n_parts):
+        p = t % n_parts
+        _block(t // n_parts, starts[p], starts[p + 1], p, pos, cf, tr, fu, cs, sh, bd, out)
 
 
 @njit(cache=True)
-def stress_positions_serial(n_blocks, pos, cf, tr, fu, cs, sh, bd, out):
+def stress_positions_serial(n_blocks, starts, pos, cf, tr, fu, cs, sh, bd, out):
     """``stress_positions`` without threads, for small inputs."""
-    for blk in range(n_blocks):
-        _block(blk, pos, cf, tr, fu, cs, sh, bd, out)
+    n_parts = len(starts) - 1
+    for t in range(n_blocks * n_parts):
+        p = t % n_parts
+        _block(t // n_parts, starts[p], starts[p + 1], p, pos, cf, tr, fu, cs, sh, bd, out)
+
+
+@njit(cache=True)
+def merge_worst(n_parts, worst, worst_pnl, worst_detail, out_worst, out_pnl, out_detail):
+    """Per scenario, the K worst of the parts' lists (``worst*``: part p's in rows p x S:(p + 1)
+    x S, S = len(out_worst)) into ``out_*``: the K lowest P&Ls, an earlier part first on ties
+    (its positions come earlier in the book), as one pass over the whole book keeps them."""
+    n_s, n_worst = out_worst.shape
+    head = np.empty(n_parts, dtype=np.int64)
+    for s in range(n_s):
+        head[:] = 0
+        for k in range(n_worst):
+            best = -1
+            for p in range(n_parts):
+                h = head[p]
+                r = p * n_s + s
+                if h < n_worst and worst[r, h] >= 0 and (
+                    best < 0 or worst_pnl[r, h] < worst_pnl[best * n_s + s, head[best]]
+                ):
+                    best = p
+            if best < 0:
+                out_worst[s, k] = -1
+                out_pnl[s, k] = np.inf
+                out_detail[s, k, :] = np.nan
+                continue
+            r = best * n_s + s
+            h = head[best]
+            out_worst[s, k] = worst[r, h]
+            out_pnl[s, k] = worst_pnl[r, h]
+            out_detail[s, k, :] = worst_detail[r, h, :]
+            head[best] = h + 1
 
 
 class NodeWeights(NamedTuple):
