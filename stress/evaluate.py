@@ -328,9 +328,9 @@ def position_parts(
     """How many parts of the book each block of the pass is split into, each (block, part) a
     task. A thread runs ceil(tasks / threads) tasks one after another, each costing the
     block's fixed work and its part's positions (``NODE_US``, ``POSITION_US``): the count of
-    least time, where it saves a twentieth or more. Seven blocks on two threads take four blocks'
-    time unsplit and three and a half split in two; one block (a one-scenario run, a chunk
-    of a streamed shard) half of its time split in two."""
+    least time, where it saves a twentieth or more. Seven blocks on two threads take four
+    blocks' time unsplit and three and a half split in two; one block (a one-scenario run,
+    a chunk of a streamed shard) half of its time split in two."""
     fixed = NODE_US[detail] * n_nodes
     per_position = POSITION_US[detail] * n_positions
     best, least = 1, -(-n_blocks // threads) * (fixed + per_position)
@@ -416,7 +416,7 @@ def _positions_pass(
         cashflow_row=prepared.cashflow_row,
     )
     n_blocks = -(-len(idx) // sh.lanes)
-    n_p, (n_s, n_worst) = book.n_positions, raw.worst[idx].shape
+    n_p, n_s, n_worst = book.n_positions, len(idx), raw.worst.shape[1]
     parts = (
         position_parts(n_blocks, n_p, prepared.n_nodes, detail.size > 0, get_num_threads())
         if parallel

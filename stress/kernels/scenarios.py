@@ -239,9 +239,8 @@ class Outputs(NamedTuple):
     """Where one chunk's per-position results go (S = the chunk's scenarios, P = the parts of
     the book the pass splits every block into, ``stress_positions``)."""
 
-    worst: I8  # (P x S, K) per part and scenario the K lowest-P&L positions, worst first (-1:
-    # none)
-    worst_pnl: F8  # (P x S, K) their P&L (+inf: none)
+    worst: I8  # (P x S, K) row p x S + s: part p's K lowest-P&L positions in scenario s
+    worst_pnl: F8  # (P x S, K) their P&L, worst first (-1 and +inf: none)
     worst_detail: F8  # (P x S, K, N_DETAIL) their detail columns
     detail: F8  # (N_DETAIL, rows) every position's detail, or shape (0, 0) for none
     detail_first: int  # detail row of (chunk scenario s, position i): (first + s) x stride + i
