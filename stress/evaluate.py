@@ -422,6 +422,8 @@ def _positions_pass(
         if parallel
         else 1
     )
+    # A single task runs on this thread: the pool would only add its wake-up.
+    parallel = parallel and n_blocks * parts > 1
     # Every list is filled by the pass (the lanes of its block): no need to clear them.
     out = Outputs(
         worst=np.empty((parts * n_s, n_worst), dtype=np.int64),

@@ -894,16 +894,19 @@ def _block(blk, i_lo, i_hi, part, pos, cf, tr, fu, cs, sh, bd, out):
             for c in range(N_DETAIL):
                 out.worst_detail[w0 + s, k, c] = np.nan
     n_nodes = len(sh.node_day)
-    gtab = np.empty((n_nodes, lanes))
-    rtab = np.empty((n_nodes if spreads else 0, lanes))
+    # Tables as wide as the block's scenarios: a short block (a one-scenario run, a chunk's
+    # last) computes and reads no empty lanes (dense 10k bonds x 1 scenario in summary
+    # mode, by hand: 6.0 ms a run with 16 lanes, 3.7 ms).
+    gtab = np.empty((n_nodes, nb))
+    rtab = np.empty((n_nodes if spreads else 0, nb))
     lines = _shift_lines(cs, s0, nb)
     # The cashflow rows' Taylor sums come from their runs (``TaylorRuns``): no table of shifts.
     _node_tables(sh.node_day, sh.node_curve, sh.node_spread, sh.node_sday, cs, lines, s0, nb,
-                 gtab, rtab, np.empty((0, lanes)))  # fmt: skip
+                 gtab, rtab, np.empty((0, nb)))  # fmt: skip
     n_fn = len(fu.node_day)
-    ftab = np.empty((n_fn, lanes))
-    frtab = np.empty((n_fn, lanes))
-    fdtab = np.empty((n_fn, lanes))
+    ftab = np.empty((n_fn, nb))
+    frtab = np.empty((n_fn, nb))
+    fdtab = np.empty((n_fn, nb))
     if n_fn:
         _node_tables(fu.node_day, fu.node_curve, fu.node_spread, fu.node_sday, cs, lines, s0,
                      nb, ftab, frtab, fdtab)  # fmt: skip
@@ -912,10 +915,10 @@ def _block(blk, i_lo, i_hi, part, pos, cf, tr, fu, cs, sh, bd, out):
     x1 = np.empty(lanes)
     # Keeping only the worst positions, those whose P&L bounds keep them out are not priced.
     prune = not keep_detail and n_worst > 0 and len(bd.last_node) > 0
-    gmin = np.empty((n_nodes if prune else 0, lanes))
-    gmax = np.empty((n_nodes if prune else 0, lanes))
+    gmin = np.empty((n_nodes if prune else 0, nb))
+    gmax = np.empty((n_nodes if prune else 0, nb))
     # With spreads moving, the greatest multiplier with or without them (else gmax itself).
-    hmax = np.empty((n_nodes if prune and spreads else 0, lanes))
+    hmax = np.empty((n_nodes if prune and spreads else 0, nb))
     seeded = np.full((lanes, max(n_worst, 1)), np.inf)
     thr = np.full(lanes, np.inf)  # per lane: P&Ls above it are not kept
     fxm = np.empty((cs.fx_multiplier.shape[1], lanes))
