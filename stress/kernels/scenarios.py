@@ -3,10 +3,11 @@ revalues every position under a block of scenarios and attributes its P&L, and t
 per group from per-node weights.
 
 Layout: scenarios come in blocks of ``BLOCK``; per-block arrays keep the scenario axis last
-and of fixed length, so the innermost loop over the block vectorizes and each cashflow is read
-once per block. Blocks are independent (one thread each) and every sum runs in a fixed order
-(positions in portfolio order, nodes in node order), so results do not depend on chunking or
-thread count.
+(the node tables as wide as the block's scenarios), so the innermost loop over the block
+vectorizes and each cashflow is read once per block. Blocks, or parts of a block's positions,
+are independent tasks (one thread each; a part's worst positions are merged in part order)
+and every sum runs in a fixed order (positions in portfolio order, nodes in node order), so
+results do not depend on chunking, parts or thread count.
 
 Inputs and outputs are named records (``NamedTuple``) and every metric and detail column has a
 named index below, shared with ``stress.result``: nothing is matched by position. The records
