@@ -43,7 +43,6 @@ from stress.kernels.scenarios import (
     TaylorRuns,
     group_sums,
     group_sums_serial,
-    merge_worst,
     stress_positions,
     stress_positions_serial,
     taylor_runs,
@@ -117,6 +116,18 @@ class RawSums:
             np.full((n_scenarios, worst), np.inf),
             np.full((n_scenarios, worst, N_DETAIL), np.nan),
         )
+
+
+def keep_lowest(
+    worst: IntArray, pnl: FloatArray, detail: FloatArray, k: int
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Per scenario (row), the ``k`` lowest P&Ls of lists of worst positions laid side by
+    side (axis 1) in book order, each list worst first: a stable sort keeps each list's own
+    order (by P&L, then position) and an earlier list's entries first on equal P&L, as one
+    pass over the whole book keeps them. Empty slots (+inf, -1) sort last."""
+    order = np.argsort(pnl, axis=1, kind="stable")[:, :k]
+    rows = np.arange(len(pnl))[:, None]
+    return worst[rows, order], pnl[rows, order], detail[rows, order]
 
 
 def evaluate(
@@ -297,7 +308,7 @@ def _sum_chunk(totals: Totals, cs: CurveShifts, out: FloatArray) -> None:
 def _shocks(
     prepared: Prepared, shocks: ResolvedShocks, idx: IntArray, segments: IntArray,
     cs: CurveShifts | None = None,
-) -> tuple[CurveShifts, Shocks, bool]:  # fmt: skip
+) -> tuple[CurveShifts, Shocks]:  # fmt: skip
     """The positions pass's record of scenarios ``idx``: each block of ``lanes`` scenarios
     computes every node's multiplier into a table of about TABLE_BYTES. ``cs``: the
     scenarios' curve shifts when the caller has them already."""
@@ -305,8 +316,6 @@ def _shocks(
     # 8 lanes 2.4 s, 4 lanes 3.9 s, 1 lane 15 s. Computed per node (dense 10k bonds, 13k
     # nodes, a 3.4 MB table at 16 lanes): 16 lanes 1.35 s, 8 lanes 1.47 s.
     lanes = BLOCK if 16 * BLOCK * prepared.n_nodes <= TABLE_BYTES else BLOCK // 2
-    n_blocks = -(-len(idx) // lanes)
-    work = run_work(len(prepared.cashflows.pv), prepared.book.n_positions, len(idx))
     sh = Shocks(
         node_day=prepared.node_day,
         node_curve=prepared.node_curve,
@@ -317,9 +326,7 @@ def _shocks(
     )
     if cs is None:
         cs = _curve_shifts(shocks, idx, segments, prepared.spread_by, prepared.spread_labels)
-    # Blocks split into parts of the book (``position_parts``): one block can use threads.
-    tasks = n_blocks * get_num_threads()
-    return cs, sh, threaded(work, tasks, loaded=bool(stress_positions.overloads))
+    return cs, sh
 
 
 def position_parts(
@@ -398,7 +405,6 @@ def _positions_pass(
     prepared: Prepared,
     cs: CurveShifts,
     sh: Shocks,
-    parallel: bool,
     raw: RawSums,
     idx: IntArray,
     detail: FloatArray,
@@ -415,15 +421,14 @@ def _positions_pass(
         currency=book.currency_code,
         cashflow_row=prepared.cashflow_row,
     )
-    n_blocks = -(-len(idx) // sh.lanes)
     n_p, n_s, n_worst = book.n_positions, len(idx), raw.worst.shape[1]
-    parts = (
-        position_parts(n_blocks, n_p, prepared.n_nodes, detail.size > 0, get_num_threads())
-        if parallel
-        else 1
-    )
-    # A single task runs on this thread: the pool would only add its wake-up.
-    parallel = parallel and n_blocks * parts > 1
+    n_blocks = -(-n_s // sh.lanes)
+    parts = position_parts(n_blocks, n_p, prepared.n_nodes, detail.size > 0, get_num_threads())
+    # Threads for two tasks or more (a single one runs on this thread: the pool would only
+    # add its wake-up), and a book split only for them.
+    parallel = threaded(run_work(len(prepared.cashflows.pv), n_p, n_s), n_blocks * parts,
+                        loaded=bool(stress_positions.overloads))  # fmt: skip
+    parts = parts if parallel else 1
     # Every list is filled by the pass (the lanes of its block): no need to clear them.
     out = Outputs(
         worst=np.empty((parts * n_s, n_worst), dtype=np.int64),
@@ -438,14 +443,13 @@ def _positions_pass(
         _taylor_runs(prepared, cs.grid, cs.segment), prepared.futures, cs, sh, prepared.bounds,
         out,
     )  # fmt: skip
-    if parts > 1:
-        merged = (np.empty((n_s, n_worst), dtype=np.int64), np.empty((n_s, n_worst)),
-                  np.empty((n_s, n_worst, N_DETAIL)))  # fmt: skip
-        merge_worst(parts, out.worst, out.worst_pnl, out.worst_detail, *merged)
-        out = out._replace(worst=merged[0], worst_pnl=merged[1], worst_detail=merged[2])
-    raw.worst[idx] = out.worst
-    raw.worst_pnl[idx] = out.worst_pnl
-    raw.worst_detail[idx] = out.worst_detail
+    worst, pnl, kept = out.worst, out.worst_pnl, out.worst_detail
+    if parts > 1:  # per scenario, the parts' lists side by side in book order
+        worst, pnl, kept = keep_lowest(np.concatenate(np.split(worst, parts), axis=1),
+                                       np.concatenate(np.split(pnl, parts), axis=1),
+                                       np.concatenate(np.split(kept, parts), axis=1),
+                                       n_worst)  # fmt: skip
+    raw.worst[idx], raw.worst_pnl[idx], raw.worst_detail[idx] = worst, pnl, kept
 
 
 def first_broken(detail: FloatArray) -> int:

@@ -28,7 +28,7 @@ import numpy.typing as npt
 import polars as pl
 
 from portfolios.model import Portfolio
-from stress.evaluate import RawSums, evaluate, first_broken, worst_positions
+from stress.evaluate import RawSums, evaluate, first_broken, keep_lowest, worst_positions
 from stress.groups import Groupings
 from stress.kernels.scenarios import (
     D_PNL,
@@ -363,14 +363,13 @@ def merge_worst(earlier: RawSums, later: RawSums) -> RawSums:
     k = earlier.worst.shape[1]
     if k == 0:
         return earlier
-    pnl = np.concatenate([earlier.worst_pnl, later.worst_pnl], axis=1)
-    idx = np.concatenate([earlier.worst, later.worst], axis=1)
-    det = np.concatenate([earlier.worst_detail, later.worst_detail], axis=1)
-    # A stable sort keeps each list's own order (by P&L, then position) and earlier's entries
-    # before later's on equal P&L. Empty slots (+inf, -1) sort last.
-    order = np.argsort(pnl, axis=1, kind="stable")[:, :k]
-    rows = np.arange(len(pnl))[:, None]
-    return RawSums(earlier.sums, idx[rows, order], pnl[rows, order], det[rows, order])
+    worst, pnl, detail = keep_lowest(
+        np.concatenate([earlier.worst, later.worst], axis=1),
+        np.concatenate([earlier.worst_pnl, later.worst_pnl], axis=1),
+        np.concatenate([earlier.worst_detail, later.worst_detail], axis=1),
+        k,
+    )
+    return RawSums(earlier.sums, worst, pnl, detail)
 
 
 # --------------------------------------------------------------------------- detail files

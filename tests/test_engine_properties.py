@@ -495,7 +495,7 @@ def test_position_parts_keep_threads_busy() -> None:
 
 
 def test_the_positions_frame_outlives_its_run(big: tuple[Any, Any]) -> None:
-    """The detail lives in pages mapped for the run (``stress.evaluate._detail_array``): the
+    """The detail lives in pages mapped for the run (``stress.pages.float_pages``): the
     frame must keep them, whatever is freed and allocated after the run."""
     book, scenarios = big
     positions = stress.run(book, MARKET, scenarios, detail="positions").positions

@@ -139,7 +139,7 @@ def test_the_bound_of_a_whole_block_holds_in_every_lane(workload: str) -> None:
     v0 = sc * cf.pv_before[r] * x0
     ruled_out = []
     for s0 in range(0, len(scen), 16):
-        cs, sh, _ = _shocks(prepared, rs, np.arange(s0, s0 + 16), segments)
+        cs, sh = _shocks(prepared, rs, np.arange(s0, s0 + 16), segments)
         gtab = np.empty((prepared.n_nodes, sh.lanes))
         spreads = cs.spread_bp.shape[1] > 0
         rtab = np.empty((prepared.n_nodes if spreads else 0, sh.lanes))
@@ -180,7 +180,7 @@ def _lower_bounds(prepared: Prepared, rs: ResolvedShocks) -> tuple[np.ndarray, n
     segments = _day_segments(rs.times, int(prepared.node_day.max()))
     lb = np.full((n_s, n_p), -np.inf)
     for s in range(n_s):
-        cs, sh, _ = _shocks(prepared, rs, np.array([s]), segments)
+        cs, sh = _shocks(prepared, rs, np.array([s]), segments)
         n_nodes = prepared.n_nodes
         gtab = np.empty((n_nodes, sh.lanes))
         rtab = np.empty((n_nodes if cs.spread_bp.shape[1] else 0, sh.lanes))

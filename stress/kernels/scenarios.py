@@ -1021,7 +1021,7 @@ def stress_positions(n_blocks, starts, pos, cf, tr, fu, cs, sh, bd, out):
 
     The book is split into parts, positions ``starts[p]:starts[p + 1]``, and each (block,
     part) is a task of its own, so that a few blocks still keep every thread busy; part p
-    keeps its K worst in its own lists (``Outputs``), merged by ``merge_worst``.
+    keeps its K worst in its own lists (``Outputs``), merged by ``stress.evaluate.keep_lowest``.
     """
     n_parts = len(starts) - 1
     for t in prange(n_blocks * n_parts):
@@ -1036,37 +1036,6 @@ def stress_positions_serial(n_blocks, starts, pos, cf, tr, fu, cs, sh, bd, out):
     for t in range(n_blocks * n_parts):
         p = t % n_parts
         _block(t // n_parts, starts[p], starts[p + 1], p, pos, cf, tr, fu, cs, sh, bd, out)
-
-
-@njit(cache=True)
-def merge_worst(n_parts, worst, worst_pnl, worst_detail, out_worst, out_pnl, out_detail):
-    """Per scenario, the K worst of the parts' lists (``worst*``: part p's in rows p x S:(p + 1)
-    x S, S = len(out_worst)) into ``out_*``: the K lowest P&Ls, an earlier part first on ties
-    (its positions come earlier in the book), as one pass over the whole book keeps them."""
-    n_s, n_worst = out_worst.shape
-    head = np.empty(n_parts, dtype=np.int64)
-    for s in range(n_s):
-        head[:] = 0
-        for k in range(n_worst):
-            best = -1
-            for p in range(n_parts):
-                h = head[p]
-                r = p * n_s + s
-                if h < n_worst and worst[r, h] >= 0 and (
-                    best < 0 or worst_pnl[r, h] < worst_pnl[best * n_s + s, head[best]]
-                ):
-                    best = p
-            if best < 0:
-                out_worst[s, k] = -1
-                out_pnl[s, k] = np.inf
-                out_detail[s, k, :] = np.nan
-                continue
-            r = best * n_s + s
-            h = head[best]
-            out_worst[s, k] = worst[r, h]
-            out_pnl[s, k] = worst_pnl[r, h]
-            out_detail[s, k, :] = worst_detail[r, h, :]
-            head[best] = h + 1
 
 
 class NodeWeights(NamedTuple):
