@@ -1157,7 +1157,8 @@ T_TAYLOR_D = 5
 T_TAYLOR_C = 6
 T_SPREAD = 7
 T_SD = 8
-N_T = 9
+T_FUTURES_PV = 9  # futures' value after, apart: no weight of duration and convexity
+N_T = 10
 
 
 @njit(cache=True)
@@ -1186,7 +1187,7 @@ def _totals_futures(fu, cs, lines, s0, nb, x1, acc):
                 acc[grp, T_RATES, lane] += lr * x0
                 acc[grp, T_SPREAD, lane] += (l1 - lr) * x0
                 acc[grp, T_CROSS, lane] += l1 * (xl - x0)
-                acc[grp, T_PV, lane] += l1 * xl
+                acc[grp, T_FUTURES_PV, lane] += l1 * xl
                 acc[grp, T_DD, lane] += sc * facc[ACC_PV_T, lane] * xl
                 acc[grp, T_DC, lane] += sc * facc[ACC_PV_T2, lane] * xl
                 acc[grp, T_SD, lane] += sc * facc[ACC_PV_TS, lane] * xl
@@ -1287,7 +1288,7 @@ def _totals_block(blk, w, v, fu, cs, sums):
             sums[s, grp, PNL_GOLD] = gold
             sums[s, grp, PNL_CROSS] = cross
             sums[s, grp, PV_BEFORE] = bpv0 + pv0
-            sums[s, grp, PV_AFTER] = acc[grp, T_PV, lane] + pv1
+            sums[s, grp, PV_AFTER] = acc[grp, T_PV, lane] + acc[grp, T_FUTURES_PV, lane] + pv1
             sums[s, grp, BOND_PV_BEFORE] = bpv0
             sums[s, grp, BOND_PV_AFTER] = acc[grp, T_PV, lane]
             sums[s, grp, DOLLAR_DURATION_BEFORE] = v.dollar_duration[grp]
