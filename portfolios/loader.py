@@ -23,6 +23,7 @@ import codecs
 import datetime as dt
 import functools
 import io
+import numbers
 import os
 import re
 from collections.abc import Iterator
@@ -177,6 +178,9 @@ def _from_pandas(source: pd.DataFrame, name: str) -> pl.DataFrame:
                 f"names such as {', '.join(REQUIRED)}"
             )
     _check_names(list(source.columns), name)
+    for c in source.columns:
+        if source[c].dtype == object:
+            _one_kind(source[c], c, name)
     try:
         return pl.from_pandas(source)
     except Exception as exc:  # pyarrow and polars raise many types for unconvertible columns
@@ -184,13 +188,44 @@ def _from_pandas(source: pd.DataFrame, name: str) -> pl.DataFrame:
             try:
                 pl.from_pandas(source[[c]])
             except Exception:
-                kinds = sorted({type(v).__name__ for v in source[c].dropna().tolist()})
                 raise PortfolioError(
-                    f"{name}: column {c!r} cannot be read: its values are of types "
-                    f"{', '.join(kinds) or 'none'}; expected one type per column (text, "
-                    "numbers or dates)"
+                    f"{name}: column {c!r} (pandas {source[c].dtype}) cannot be read; "
+                    "expected text, numbers or dates (convert the column to one of them)"
                 ) from exc
         raise PortfolioError(f"{name}: cannot be converted to a table of positions") from exc
+
+
+def _kind(t: type) -> str:
+    """What a cell of type t in a pandas object column holds: the loader reads one kind a
+    column."""
+    if issubclass(t, bool | np.bool_):
+        return "true/false"
+    if issubclass(t, str):
+        return "text"
+    if issubclass(t, numbers.Number):
+        return "numbers"
+    if issubclass(t, dt.date | np.datetime64):
+        return "dates"
+    return t.__name__
+
+
+def _one_kind(column: pd.Series, label: object, name: str) -> None:
+    """Refuse an object column mixing kinds of values: pyarrow would convert some of them
+    without a word (a number among dates becomes a day count since 1970, a date among numbers
+    its day count), so a maturity typed as a number in a spreadsheet would be a date a
+    century away."""
+    present = column.notna().to_numpy()
+    values = column.to_numpy()[present].tolist()
+    kinds = {_kind(t) for t in set(map(type, values))}
+    if len(kinds) > 1:
+        examples: dict[str, tuple[int, object]] = {}
+        for row, v in zip(np.flatnonzero(present) + 1, values, strict=True):
+            examples.setdefault(_kind(type(v)), (int(row), v))
+        shown = "; ".join(f"{k} (row {r}: {v!r})" for k, (r, v) in examples.items())
+        raise PortfolioError(
+            f"{name}: column {label!r} mixes kinds of values: {shown}; expected one kind per "
+            "column (text, numbers or dates)"
+        )
 
 
 def _parse_parquet(data: bytes, name: str) -> pl.DataFrame:

@@ -232,6 +232,44 @@ def test_duplicate_columns_in_pandas_and_parquet(tmp_path):
     assert read_error(path) == f"{path}: duplicate column names ['NOTIONAL', 'notional']"
 
 
+def test_pandas_object_columns_mixing_kinds_are_refused():
+    """pyarrow reads a number among dates as a day count since 1970 (a maturity typed as the
+    spreadsheet serial 49263 was 2104-11-17) and a date among numbers as its day count."""
+    base = {"position_id": ["A", "B"], "instrument": ["bond", "bond"],
+            "currency": ["USD", "USD"], "notional": [1e7, 1e7], "coupon": [4.0, 4.0],
+            "maturity": [dt.date(2035, 11, 15), dt.date(2035, 11, 15)],
+            "convention": ["UST", "UST"]}
+    mixed = pd.DataFrame(base | {"maturity": pd.Series([dt.date(2035, 11, 15), 49263.0],
+                                                       dtype=object)})
+    assert read_error(mixed) == (
+        "<pandas DataFrame>: column 'maturity' mixes kinds of values: dates (row 1: "
+        "datetime.date(2035, 11, 15)); numbers (row 2: 49263.0); expected one kind per column "
+        "(text, numbers or dates)")
+    coupons = pd.DataFrame(base | {"coupon": pd.Series([None, dt.date(2020, 1, 1), "4"],
+                                                       dtype=object)[1:].reset_index(drop=True)})
+    assert "column 'coupon' mixes kinds of values: dates (row 1: datetime.date(2020, 1, 1)); " \
+           "text (row 2: '4')" in read_error(coupons)
+    flags = pd.DataFrame(base | {"notional": pd.Series([True, 1e7], dtype=object)})
+    assert "true/false (row 1: True); numbers (row 2: 10000000.0)" in read_error(flags)
+    # One kind with gaps, and numbers of several Python and numpy types, read as before.
+    fine = pd.DataFrame(base | {"notional": pd.Series([np.float32(1e7), 10_000_000],
+                                                      dtype=object),
+                                "maturity": pd.Series([None, dt.date(2035, 11, 15)],
+                                                      dtype=object)})
+    with pytest.raises(PortfolioValidationError, match="row 1 .* column 'maturity': expected a maturity"):
+        portfolios.load(fine)
+    fine.loc[0, "maturity"] = dt.date(2035, 11, 15)
+    assert portfolios.load(fine).frame["notional"].to_list() == [1e7, 1e7]
+
+
+def test_pandas_columns_of_other_dtypes_say_theirs():
+    frame = pd.DataFrame({"position_id": ["A"], "instrument": ["fx"], "currency": ["USD"],
+                          "notional": pd.Series([1.0]).astype("Sparse[float]")})
+    assert read_error(frame) == ("<pandas DataFrame>: column 'notional' (pandas "
+                                 "Sparse[float64, nan]) cannot be read; expected text, numbers "
+                                 "or dates (convert the column to one of them)")
+
+
 def test_unnamed_and_non_text_column_names(tmp_path):
     path = write(tmp_path, csv_text(BOND + ",", header=HEADER + ","))
     assert read_error(path) == (f"{path}: column 13 has no name; expected a name for every "
