@@ -159,11 +159,16 @@ class Portfolio:
             if want is None or want == have or want == pl.Null:
                 continue
             original = frame.get_column(column)
-            try:
-                cast = original.cast(want, strict=False)
-                kept = cast.cast(have, strict=False).eq_missing(original).to_numpy()
-            except pl.exceptions.PolarsError:  # no conversion between the two (a category)
-                cast, kept = original, np.zeros(frame.height, dtype=np.bool_)
+            # Only missing values go between a number, a date and a flag: 300 -> 1970-10-28
+            # -> 300 and True -> 1 -> True come back unchanged, yet a number is no date.
+            cast = pl.Series(column, [None] * frame.height, dtype=want)
+            kept = original.is_null().to_numpy()
+            if _kind(want) == _kind(have) or "text" in (_kind(want), _kind(have)):
+                try:
+                    cast = original.cast(want, strict=False)
+                    kept = cast.cast(have, strict=False).eq_missing(original).to_numpy()
+                except pl.exceptions.PolarsError:  # no conversion between the two (a category)
+                    pass
             if kept.all():
                 casts[column] = cast
                 continue
@@ -177,3 +182,16 @@ class Portfolio:
             return self
         return Portfolio(frame.with_columns(**casts), self.source, self.attributes,
                          self.rejected, self.n_input_rows)  # fmt: skip
+
+
+def _kind(dtype: pl.DataType) -> str:
+    """What an attribute column of this dtype holds, for ``Portfolio.aligned_to``."""
+    if dtype.is_numeric():
+        return "number"
+    if dtype.is_temporal():
+        return "date"
+    if dtype == pl.Boolean:
+        return "flag"
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        return "text"
+    return str(dtype)

@@ -107,12 +107,13 @@ def test_bad_trades_get_the_positions_file_messages(session: stress.Session) -> 
         session.what_if(pl.DataFrame([trade("OLD", maturity=dt.date(2020, 1, 1))]))
 
 
-def test_add_refuses_ids_already_in_the_book() -> None:
+def test_add_and_what_if_refuse_ids_already_in_the_book() -> None:
     s = stress.Session(BOOK, MARKET, "jgb_2026")
-    with pytest.raises(PortfolioValidationError, match="column 'position_id': got "
-                                                       "'UST_10Y_2035'; expected an id not in "
-                                                       "the book"):
-        s.add(pl.DataFrame([trade("UST_10Y_2035")]))
+    for ask in (s.add, s.what_if):
+        with pytest.raises(PortfolioValidationError, match="column 'position_id': got "
+                                                           "'UST_10Y_2035'; expected an id not "
+                                                           "in the book"):
+            ask(pl.DataFrame([trade("UST_10Y_2035")]))
     with pytest.raises(KeyError, match="no position 'NOPE' in the book"):
         s.remove(["NOPE"])
 
@@ -190,12 +191,57 @@ def test_trades_take_the_types_of_the_book_attributes(tmp_path: Any) -> None:
     assert s.totals().equals(before) and "ODD" not in s.portfolio.position_ids
 
 
+@pytest.mark.parametrize(("book_value", "trade_value"), [
+    (dt.date(2026, 1, 20), 20260121),  # read as days since 1970: the year 57440
+    (dt.date(2026, 1, 20), 300),       # 1970-10-28, and back to 300
+    (1.5, dt.date(2026, 1, 1)),        # its day count
+    (2, True),                         # 1, and back to True
+    (True, 1),
+])
+def test_trade_attributes_of_another_kind_than_the_books_are_refused(
+        book_value: Any, trade_value: Any) -> None:
+    """A number is no date and a flag no number, though the conversion goes back unchanged."""
+    book = BOOK.frame.drop("row").with_columns(attr=pl.lit(book_value))
+    s = stress.Session(book, MARKET, "jgb_2026")
+    with pytest.raises(PortfolioValidationError, match=re.escape(
+            "row 1 (position_id 'T'), column 'attr': got ") + ".* expected a value of the "
+            "book's attr column"):
+        s.add(pl.DataFrame([trade("T") | {"attr": trade_value}]))
+    s.add(pl.DataFrame([trade("T") | {"attr": trade_value}]).with_columns(
+        pl.lit(None, dtype=pl.DataFrame({"a": [trade_value]})["a"].dtype).alias("attr")))
+    assert s.portfolio.frame["attr"].dtype == book["attr"].dtype
+    assert s.portfolio.frame["attr"].null_count() == 1
+
+
+def test_adding_and_removing_positions_that_dwarf_the_book_leave_no_rounding() -> None:
+    """Removing 9e14 of notional from a book of 1e4 by subtraction left its P&L 3e-5 off and
+    its Taylor residual of the wrong sign; where the sums cancel the book is summed afresh.
+    A hedge that cancels the book on ``add`` is the same case."""
+    big = [trade(f"BIG{i}", notional=9e14, coupon=4.0 + i, maturity=dt.date(2055, 5, 15))
+           for i in range(3)]
+    small = [trade(f"SMALL{i}", notional=1000.0 * (i + 1), maturity=dt.date(2030 + i, 5, 15))
+             for i in range(4)]
+    s = stress.Session(pl.DataFrame(big + small), MARKET, "jgb_2026")
+    s.remove(["BIG0", "BIG1", "BIG2"])  # 3 of 7 positions: fewer than half
+    fresh = stress.run(s.portfolio, MARKET, "jgb_2026").summary
+    close(s.totals(), fresh, rtol=1e-12)
+    assert np.sign(s.totals()["taylor_residual"]).equals(np.sign(fresh["taylor_residual"]))
+    s.add(pl.DataFrame([trade("HEDGE", notional=-6000.0, maturity=dt.date(2031, 5, 15)),
+                        trade("HUGE", notional=9e14, maturity=dt.date(2040, 5, 15))]))
+    s.remove(["HUGE"])
+    close(s.totals(), stress.run(s.portfolio, MARKET, "jgb_2026").summary, rtol=1e-12)
+
+
 def test_remove_takes_one_id_or_many_and_an_emptied_book_is_empty() -> None:
     s = stress.Session(BOOK, MARKET, "jgb_2026")
     with pytest.raises(TypeError, match="got a DataFrame; expected position ids"):
         s.remove(BOOK.frame)
     with pytest.raises(TypeError, match="got 7; expected position ids"):
         s.remove(["GOLD", 7])  # type: ignore[list-item]
+    for odd in (None, 5, b"GOLD"):
+        with pytest.raises(TypeError, match=re.escape(f"remove: got {odd!r}; expected position "
+                                                      "ids (a list of strings, or one)")):
+            s.remove(odd)  # type: ignore[arg-type]
     s.remove("GOLD")
     ids = s.portfolio.position_ids
     s.remove(ids[: len(ids) // 2])
