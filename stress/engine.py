@@ -112,6 +112,7 @@ def run(
     check_worst(worst, worst_scenarios)
     if chunk_size is not None:
         check_count("chunk_size", chunk_size, 1)
+    check_progress(progress)
     if client is not None or positions_dir is not None or work_dir is not None:
         return _run_sharded(
             portfolio,
@@ -240,6 +241,13 @@ def check_worst(worst: int, worst_scenarios: int | None) -> None:
         check_count("worst_scenarios", worst_scenarios, 0)
 
 
+def check_progress(progress: object) -> None:
+    """Refuse a progress callback that cannot be called, before the run's work."""
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress: got {progress!r}; expected a function called with "
+                        "(done, total), or None")
+
+
 def as_portfolio(source: Portfolio | PositionSource, market: Market, *,
                  skip_invalid: bool = False) -> Portfolio:  # fmt: skip
     """``source`` as it is when validated already, else its positions (a frame or a file)
@@ -283,6 +291,7 @@ def run_prepared(
     """``run`` on a book prepared once (``stress.prepare.prepare``) for many runs."""
     check_detail(detail)
     check_worst(worst, worst_scenarios)
+    check_progress(progress)
     book = prepared.book
     scen = load(scenarios)
     warn_unmoved(book.portfolio, scen, book.market.base_currency)

@@ -107,6 +107,11 @@ def groupings(
                 f"cannot group by {column!r}: the results have a column of that name; "
                 "rename the attribute"
             )
+        if column == "maturity_bucket" and column in frame.columns:
+            raise GroupingError(
+                "cannot group by 'maturity_bucket': the book has an attribute of that name, "
+                "and the engine's maturity buckets go by it; rename the attribute"
+            )
         values, order = _values(frame, column, valuation_day)
         present = set(values.to_list())
         categories = [c for c in order if c in present] + sorted(present - set(order))

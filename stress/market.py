@@ -298,7 +298,10 @@ def _curve(ccy: str, spec: Any, val: dt.date, source: str) -> ZeroCurve:
                 f'{where}: convention: a zero curve has none; for par yields add type = "par"'
                 + ("" if "type" in spec else ' (type defaults to "zero")')
             )
-        times = np.array([(d - val).days / 365.0 for d in dates])
+        # A number of years is that time, as in a scenario (its date only orders the tenors).
+        times = np.array([t.time(val) for t in tenors])
+        if not (np.diff(times) > 0).all():
+            raise MarketError(f"{where}: tenors must be positive and strictly increasing")
         return ZeroCurve(ccy, times, np.asarray(rates, dtype=np.float64) / 100.0)
     conv_name = spec.get("convention", CURRENCY_BOND_CONVENTION.get(ccy))
     if not isinstance(conv_name, str) or conv_name not in PRESETS:

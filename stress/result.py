@@ -201,13 +201,15 @@ class StressResult:
         return self.worst.filter(pl.col("scenario") == scenario).head(n)
 
     def risk(
-        self, levels: Levels = DEFAULT_LEVELS, by: str | None = None
+        self, levels: Levels | None = None, by: str | None = None
     ) -> pl.DataFrame:
         """VaR and expected shortfall of the P&L over the scenarios (``stress.risk`` states
         the rule), losses positive, base currency: one row per level, or per level and value
         of ``by`` (a grouping requested with ``by=``) with each group's own VaR and ES.
-        ``tail`` is the number of tail scenarios, ``worst_scenario`` the worst of them."""
-        levels = check_levels(levels)
+        ``tail`` is the number of tail scenarios, ``worst_scenario`` the worst of them.
+        ``levels``: by default those the run was given (``risk=``), else 0.99 and 0.975."""
+        levels = check_levels(tuple(self.components) or DEFAULT_LEVELS if levels is None
+                              else levels)  # fmt: skip
         frames = [(None, self.summary["pnl"].to_numpy())]
         if by is not None:
             grouped = self.by(by)

@@ -178,8 +178,8 @@ def reverse(
             break
     if not abs(value + loss) <= tolerance * loss:
         raise ReverseStressError(
-            f"no move found whose loss is within {tolerance:.1%} of {loss:,.0f} after "
-            f"{max_iterations} refinements (closest P&L {value:,.0f})"
+            f"no move found whose loss is within {tolerance:.1%} of {amount(loss)} after "
+            f"{max_iterations} refinements (closest P&L {amount(value)})"
         )
     distance = _distance(x, S)
     scen = scenarios(x[None, :], "reverse")
@@ -187,7 +187,7 @@ def reverse(
     start, end = cov.window
     description = (
         f"Reverse stress: the most plausible move of {len(names)} history factors whose "
-        f"full-revaluation loss is {loss:,.0f} {market.base_currency}: {distance:.2f} standard "
+        f"full-revaluation loss is {amount(loss)} {market.base_currency}: {distance:.2f} standard "
         f"deviations (Mahalanobis) under the covariance of {horizon}-day changes "
         f"{start} .. {end} of {h.source}"
     )
@@ -267,10 +267,14 @@ def _reach(
             return np.concatenate([fn(lam[i : i + 1]) for i in range(len(lam))])
         return np.where(np.isfinite(values), values, np.nan)
 
-    start = float(np.linalg.norm(x)) / max(float(np.linalg.norm(direction)), 1e-300)
-    lam = start * np.array([0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0])
+    # Lengths scaled by their largest component: a loss of 1e300 asks for moves whose
+    # squares overflow.
+    top = max(float(np.max(np.abs(x))), float(np.max(np.abs(direction))), 1e-300)
+    start = float(np.linalg.norm(x / top)) / max(float(np.linalg.norm(direction / top)), 1e-300)
+    lam = min(start, 1e300) * np.array([0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0,
+                                        5.0, 10.0])  # fmt: skip
     largest = 0.0
-    for _ in range(8):
+    for _ in range(80):
         values = fn(lam)
         taken = ~np.isnan(values)
         if taken.any():
@@ -278,12 +282,13 @@ def _reach(
         over = np.flatnonzero(values <= -loss)
         if len(over) or (taken.any() and not taken[-1]):
             break  # reached, or the moves that could reach it are beyond what markets take
-        # Further out while every move is one markets take, nearer while none is.
-        lam = lam * 10.0 if taken.any() else lam / 100.0
+        # Further out while every move is one markets take, much nearer while none is (a
+        # loss beyond any market's reach starts the search at absurd moves).
+        lam = lam * 10.0 if taken.any() else lam / 1e4
     if not len(over):
         raise ReverseStressError(
-            f"no move reaches a loss of {loss:,.0f}: the largest loss along the most plausible "
-            f"direction is {largest:,.0f}"
+            f"no move reaches a loss of {amount(loss)}: the largest loss along the most "
+            f"plausible direction is {amount(largest)}"
         )
     k = int(over[0])
     hi, f_hi = float(lam[k]), float(values[k])
@@ -339,6 +344,14 @@ def chi2_sf(x: float, k: int) -> float:
         if abs(delta - 1.0) < 1e-16:
             break
     return math.exp(log_front) * h
+
+
+def amount(x: float) -> str:
+    """An amount of money for a message: whole units with thousands separators, or three
+    significant digits where that would be a 300-digit number or 0."""
+    if x == 0.0 or 1.0 <= abs(x) < 1e15:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
 
 
 def _short(amount: float) -> str:

@@ -46,7 +46,8 @@ def requested_levels(levels: Levels | None) -> tuple[float, ...]:
 
 
 def check_levels(levels: Levels) -> tuple[float, ...]:
-    """The levels (or one level) as floats, each strictly between 0 and 1."""
+    """The distinct levels (or one level) as floats in the order given, each strictly between
+    0 and 1 (a level asked twice is one row of the figures, as a run keeps it once)."""
     # numbers.Real, not float: a numpy float32 level is one level too.
     many: Sequence[object]
     many = (levels,) if isinstance(levels, numbers.Real) else levels  # type: ignore[assignment]
@@ -60,7 +61,7 @@ def check_levels(levels: Levels) -> tuple[float, ...]:
             raise RiskError(f"risk level {a!r}: expected a confidence level between 0 and 1")
     if not out:
         raise RiskError("no risk levels given; expected e.g. 0.99 0.975")
-    return out
+    return tuple(dict.fromkeys(out))
 
 
 def _level(a: object) -> float:

@@ -45,6 +45,12 @@ def test_groupings_cannot_take_the_name_of_a_result_column() -> None:
     book = portfolios.load(POSITIONS.with_columns(pnl=pl.lit("desk A")))
     with pytest.raises(GroupingError, match="cannot group by 'pnl': the results have a column"):
         stress.run(book, MARKET, SCEN, by=["pnl"])
+    # The book's own maturity_bucket would be shadowed by the engine's buckets.
+    buckets = portfolios.load(POSITIONS.with_columns(maturity_bucket=pl.lit("desk A")))
+    with pytest.raises(GroupingError, match="cannot group by 'maturity_bucket': the book has an "
+                                            "attribute of that name"):
+        stress.run(buckets, MARKET, SCEN, by=["maturity_bucket"])
+    assert stress.run(buckets, MARKET, SCEN, by=["currency"]).by("currency").height
     one = stress.run(BOOK, MARKET, SCEN, by="currency")  # one name, not its letters
     assert one.by("currency").equals(stress.run(BOOK, MARKET, SCEN, by=["currency"])
                                      .by("currency"))
@@ -62,6 +68,8 @@ def test_groupings_cannot_take_the_name_of_a_result_column() -> None:
     ({"base_currency": 5}, MarketError, "base currency: got 5; expected a currency code"),
     ({"risk": [1.5]}, ValueError, "risk level 1.5"),
     ({"detail": "position"}, ValueError, "detail: got 'position'"),
+    ({"progress": 5}, TypeError, r"progress: got 5; expected a function called with \(done, "
+                                 r"total\), or None"),
 ])
 def test_run_refuses_wrong_options(kwargs: dict[str, object], error: type[Exception],
                                    message: str) -> None:

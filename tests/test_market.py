@@ -156,7 +156,9 @@ def test_par_bootstrap_of_short_tenors(tenor, rate):
 
 def test_zero_curve_nodes_are_calendar_dates():
     """Tenors are calendar periods added to the valuation date, the day clamped to the month's
-    end; numbers of years and week/day tenors map to whole days."""
+    end; week/day tenors are whole days, and a number of years is that time, as in a scenario
+    (so a key-rate shock at 2.5 moves the pillar 2.5 by its own size; it was the whole day
+    912, 2.49863 years, and moved 99.93 bp of 100)."""
     val = dt.date(2024, 1, 31)
     market = Market.from_dict({"valuation_date": val, "curves": {"USD": {
         "tenors": ["1W", "10D", "1M", "3M", "1Y", "18M", 2.5, "10Y"],
@@ -164,9 +166,17 @@ def test_zero_curve_nodes_are_calendar_dates():
     c = market.curves["USD"]
     dates = [dt.date(2024, 2, 7), dt.date(2024, 2, 10), dt.date(2024, 2, 29),
              dt.date(2024, 4, 30), dt.date(2025, 1, 31), dt.date(2025, 7, 31),
-             val + dt.timedelta(days=912), dt.date(2034, 1, 31)]  # 2.5 x 365 = 912.5 -> 912
-    np.testing.assert_array_equal(c.times, [(d - val).days / 365 for d in dates])
+             None, dt.date(2034, 1, 31)]
+    np.testing.assert_array_equal(c.times, [2.5 if d is None else (d - val).days / 365
+                                            for d in dates])
     np.testing.assert_array_equal(c.rates, np.arange(1, 9) / 100)
+    # Numbers that fall on one day are still two pillars; numbers out of order are refused.
+    two = Market.from_dict({"valuation_date": val, "curves": {"USD": {
+        "tenors": [2.5, 2.501], "rates": [1, 2]}}})
+    np.testing.assert_array_equal(two.curves["USD"].times, [2.5, 2.501])
+    with pytest.raises(MarketError, match="tenors must be positive and strictly increasing"):
+        Market.from_dict({"valuation_date": val, "curves": {"USD": {
+            "tenors": ["3Y", 2.9], "rates": [1, 2]}}})
 
 
 @settings(max_examples=ts.examples(100), deadline=None)

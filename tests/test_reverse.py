@@ -95,6 +95,14 @@ def test_unreachable_losses_and_books_without_exposure() -> None:
         reverse(dollars, MARKET, 1e6, window=WINDOW)
     with pytest.raises(ReverseStressError, match="expected a positive amount"):
         reverse(BOOK, MARKET, -5.0)
+    # A loss far beyond any market's reach starts the search at absurd moves: it still finds
+    # the largest loss the direction reaches, and says the amounts in a readable form.
+    with pytest.raises(ReverseStressError) as info:
+        reverse(BOOK, MARKET, 1e300, window=WINDOW)
+    message = str(info.value)
+    assert message.startswith("no move reaches a loss of 1e+300: the largest loss along the "
+                              "most plausible direction is ")
+    assert float(message.rsplit(" ", 1)[1].replace(",", "")) > 1e6
 
 
 @pytest.mark.parametrize("k", [1, 2, 5, 24, 80])

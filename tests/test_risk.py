@@ -142,3 +142,8 @@ def test_component_es_needs_its_level_requested() -> None:
         [res.risk([0.9])["es"][0]])
     with pytest.raises(RiskError, match=r"component ES at 0.99 was not kept \(levels kept: 0.9\)"):
         res.component_es(0.99)
+    # VaR and ES at the run's levels unless asked for others; a level asked twice is one row.
+    assert res.risk()["level"].to_list() == [0.9]
+    assert stress.run(book, MARKET, scen).risk()["level"].to_list() == [0.99, 0.975]
+    assert res.risk([0.99, 0.9, 0.99])["level"].to_list() == [0.99, 0.9]
+    assert stress.run(book, MARKET, scen, risk=[0.9, 0.9]).components.keys() == {0.9}
