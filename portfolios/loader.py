@@ -976,6 +976,14 @@ def _plan(
 
     frequency, day_count, convention, dc = _conventions(df, chk, has_schedule)
     market = _market_conventions(df, chk, is_bond, convention, frequency, maturity, valuation_date)
+    for column in BOND_ONLY:
+        # Read by nothing on these rows: a calendar given for a swap would be silently unused.
+        chk.flag(
+            (floating | is_future) & _text(df, column).is_not_null(),
+            column,
+            "an empty cell (FRNs, swaps and futures' cheapest-to-deliver bonds run on "
+            "unadjusted schedules with no calendar, valued on the valuation date)",
+        )
 
     spread, bad = chk.stage(**_named("spread_bp", _number(df, "spread_bp")))
     low, high = SPREAD_BP_RANGE
@@ -1300,6 +1308,11 @@ def _whole_days(
 def _names(df: pl.DataFrame, column: str) -> pl.Expr:
     """Upper-case names with runs of spaces, underscores and hyphens as one space."""
     return _text(df, column).str.to_uppercase().str.replace_all(r"[\s_\-]+", " ")
+
+
+#: Columns of a bond's schedule and settlement that FRNs, swaps and futures do not take.
+BOND_ONLY = ("calendar", "business_day_convention", "settlement_days", "ex_dividend_days",
+             "issue_date", "first_coupon_date")
 
 
 def _market_conventions(

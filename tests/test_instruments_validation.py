@@ -13,7 +13,9 @@ from portfolios.problems import PortfolioError, PortfolioValidationError
 
 HEADER = ("position_id,instrument,currency,notional,coupon,maturity,frequency,day_count,"
           "spread_bp,clean_price,contract,futures_price,conversion_factor,delivery_date,"
-          "margin_bp,current_coupon,side,float_frequency,float_day_count")
+          "margin_bp,current_coupon,side,float_frequency,float_day_count,calendar,"
+          "business_day_convention,settlement_days,ex_dividend_days,issue_date,"
+          "first_coupon_date")
 FIELDS = HEADER.split(",")
 GOOD = {
     "frn": dict(position_id="F", instrument="frn", currency="USD", notional="1e6",
@@ -72,6 +74,13 @@ CASES = [
     ("future", "frequency", "4", "an empty cell or the contract's"),
     ("future", "day_count", "30/360", "an empty cell or the contract's"),
     ("future", "coupon", "", "the coupon of the cheapest-to-deliver bond"),
+    # A bond's calendar, settlement and first period would be read by nothing on these rows.
+    *[(kind, column, value, "an empty cell (FRNs, swaps and futures' cheapest-to-deliver "
+                            "bonds run on unadjusted schedules with no calendar")
+      for kind in ("frn", "swap", "future")
+      for column, value in (("calendar", "TARGET"), ("business_day_convention", "following"),
+                            ("settlement_days", "2"), ("ex_dividend_days", "0"),
+                            ("issue_date", "2025-01-20"), ("first_coupon_date", "x"))],
 ]
 
 

@@ -17,7 +17,9 @@ payment term of the one before fall on the same date, so the leg is worth the cu
 100 at the next reset, plus the margin's annuity, less 100 at maturity. A receiver swap
 (receives fixed) is then a fixed-rate bond (coupons and 100 at maturity) less
 (current coupon + 100) at the first floating payment date less the margin terms; a payer swap
-is the opposite. Schedules of both legs are rolled back from maturity like bonds'.
+is the opposite. Schedules of both legs are rolled back from maturity like bonds', unadjusted
+on no calendar (a period's projection and payment dates must coincide for the leg to stay
+linear in the discount factors; the loader refuses a calendar given for these rows).
 """
 
 from __future__ import annotations
