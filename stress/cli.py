@@ -365,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # mistyped) as log lines, without Python's file and source line.
         warnings.showwarning = lambda message, *_a, **_k: log.warning("%s", message)
         try:
+            _refuse_writing_over_inputs(args)
             if args.command == "analytics":
                 return _analytics(args, out, err)
             if args.command == "run":
@@ -756,6 +757,22 @@ class _ProgressLog:
             self.shown = tenth
             self.last = now
             logging.getLogger("stress.progress").info("%d of %d tasks done", done, total)
+
+
+def _refuse_writing_over_inputs(args: argparse.Namespace) -> None:
+    """Refuse an output file that is one of the command's input files: ``analytics -p
+    book.csv --out book.csv`` would replace the book with its analytics."""
+    inputs: list[object] = [getattr(args, a, None) for a in ("portfolio", "market", "history")]
+    inputs += list(getattr(args, "scenarios", None) or [])
+    read = {}
+    for given in inputs:
+        if isinstance(given, str | Path) and Path(given).is_file():
+            read[Path(given).resolve()] = given
+    for flag, attr in (("--out", "out"), ("--report", "report"), ("--output", "output")):
+        target = getattr(args, attr, None)
+        if isinstance(target, Path) and target.resolve() in read:
+            raise OutputError(f"{flag} {target}: is {read[target.resolve()]}, which this command "
+                              "reads; give another path")
 
 
 def _check_report_file(path: Path) -> None:

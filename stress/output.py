@@ -43,11 +43,14 @@ class OutputSet:
         self._tmp: Path | None = None
         if target.exists() and not target.is_dir():
             raise OutputError(f"{target}: exists and is not a directory; --out needs a directory")
-        if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).is_file():
-            raise OutputError(
-                f"{target}: the directory holds files that are not a stress output set (no "
-                f"{MANIFEST}); give a new or empty directory, or one an earlier run wrote"
-            )
+        if target.is_dir() and any(target.iterdir()):
+            foreign = _foreign(target)
+            if foreign:
+                raise OutputError(
+                    f"{target}: the directory holds files that are not a stress output set "
+                    f"({foreign}); give a new or empty directory, or one an earlier run wrote "
+                    "(it is replaced whole)"
+                )
 
     def __enter__(self) -> OutputSet:
         parent = self.target.parent
@@ -135,6 +138,27 @@ class OutputSet:
             pid = p.name[len(stem) :].split("-", 1)[0]
             if pid.isdigit() and not _alive(int(pid)):
                 shutil.rmtree(p, ignore_errors=True)
+
+
+def _foreign(target: Path) -> str:
+    """What in ``target`` no earlier output set wrote ("" when it is one): a set is replaced
+    whole, so a directory that merely holds a file named manifest.json (a web app's), or a
+    set with a file added by hand, would lose what is not the set's."""
+    try:
+        manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+        listed = manifest["files"]
+        if not isinstance(listed, list):
+            raise TypeError
+        names = {str(f).rstrip("/") for f in listed}
+    except FileNotFoundError:
+        return f"no {MANIFEST}"
+    except (OSError, ValueError, TypeError, KeyError):
+        return f"its {MANIFEST} is not a stress output set's"
+    extra = sorted(p.name for p in target.iterdir() if p.name not in names | {MANIFEST})
+    if not extra:
+        return ""
+    shown = ", ".join(extra[:5]) + (", ..." if len(extra) > 5 else "")
+    return f"{shown} not listed in its {MANIFEST}"
 
 
 def link_files(source: Path, names: list[str], directory: Path) -> None:

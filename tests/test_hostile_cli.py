@@ -207,9 +207,36 @@ def test_a_directory_of_other_files_is_refused(files: dict[str, Path], tmp_path:
     assert code == 2
     assert "holds files that are not a stress output set" in err
     assert (out_dir / "notes.txt").read_text() == "keep me"
+    # A manifest.json of something else (a web app's) is no output set, and a file added to
+    # an earlier set would go with it: both refused, nothing removed.
+    (out_dir / MANIFEST).write_text('{"name": "my extension"}')
+    code, _, err = _run(_args(files, "--out", str(out_dir)), capsys)
+    assert code == 2 and "(its manifest.json is not a stress output set's)" in err
+    assert sorted(p.name for p in out_dir.iterdir()) == [MANIFEST, "notes.txt"]
+    earlier = tmp_path / "earlier"
+    assert _run(_args(files, "--out", str(earlier)), capsys)[0] == 0
+    (earlier / "my_notes.txt").write_text("keep me")
+    (earlier / "src").mkdir()
+    code, _, err = _run(_args(files, "--out", str(earlier)), capsys)
+    assert code == 2 and "(my_notes.txt, src not listed in its manifest.json)" in err
+    assert (earlier / "my_notes.txt").read_text() == "keep me"
     (tmp_path / "file").write_text("x")
     code, _, err = _run(_args(files, "--out", str(tmp_path / "file")), capsys)
     assert code == 2 and "exists and is not a directory" in err
+
+
+def test_an_output_file_cannot_be_an_input_file(files: dict[str, Path],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """analytics --out book.csv would replace the book with its analytics, --report book.csv
+    with HTML."""
+    before = {k: p.read_bytes() for k, p in files.items()}
+    book = str(files["book"])
+    for argv in (["analytics", "-p", book, "-m", str(files["market"]), "--out", book],
+                 _args(files, "--report", str(files["scen"])),
+                 _args(files, "--report", str(files["market"]))):
+        code, _, err = _run(argv, capsys)
+        assert code == 2 and "which this command reads; give another path" in err, err
+    assert {k: p.read_bytes() for k, p in files.items()} == before
 
 
 def test_paths_with_pattern_characters(files: dict[str, Path], tmp_path: Path,
