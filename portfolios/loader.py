@@ -868,9 +868,12 @@ def _plan(
     (pid,) = chk.stage(pid=_text(df, "position_id"))
     chk.flag(pid.is_null(), "position_id", "a non-empty position id", pid)
     chk.flag(
-        pid.is_not_null() & pid.str.contains(r"\p{Cc}"),
+        # Invisible format characters too: "\ufeffA" (a byte-order mark pasted into a row)
+        # and "A" look the same in every report, yet are two positions.
+        pid.is_not_null() & pid.str.contains(r"[\p{Cc}\p{Cf}]"),
         "position_id",
-        "a position id without control characters (tabs, line breaks, ...)",
+        "a position id without control or invisible characters (tabs, line breaks, "
+        "byte-order marks, ...)",
         pid,
     )
     dup = pid.is_not_null() & pid.is_duplicated() & ~pid.is_first_distinct()

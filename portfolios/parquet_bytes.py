@@ -46,15 +46,27 @@ def read_parquet_bytes(data: bytes) -> pl.DataFrame:
             # for a 1M-position book (0.37 GB by batches; polars' own reader 0.27 GB).
             for batch in file.iter_batches(use_threads=False):
                 batch.validate(full=True)
-                parts.append(_frame(pl.from_arrow(batch)))
+                parts.append(_frame(pl.from_arrow(_wide_decimals_as_floats(batch))))
             frame = (pl.concat(parts, rechunk=False) if parts
-                     else _frame(pl.from_arrow(file.schema_arrow.empty_table())))  # fmt: skip
+                     else _frame(pl.from_arrow(_wide_decimals_as_floats(
+                         file.schema_arrow.empty_table()))))  # fmt: skip
     except MemoryError:
         raise
     except (Exception, pl.exceptions.PanicException) as exc:  # many kinds for a damaged file
         lines = str(exc).strip().splitlines()
         raise OSError(lines[0] if lines else type(exc).__name__) from exc
     return frame
+
+
+def _wide_decimals_as_floats(batch: Any) -> Any:
+    """The batch (or table) with its 256-bit decimal columns as floats: polars has no such type and
+    panics on one (printing its backtrace), where the values are numbers like any other."""
+    import pyarrow as pa
+
+    for i, field in enumerate(batch.schema):
+        if pa.types.is_decimal256(field.type):
+            batch = batch.set_column(i, field.name, batch.column(i).cast(pa.float64()))
+    return batch
 
 
 def _frame(converted: pl.DataFrame | pl.Series) -> pl.DataFrame:

@@ -70,6 +70,10 @@ def _one(source: ScenarioSource, history: HistoryLike | None = None) -> Scenario
     if group:
         return lib.select(group)
     path = Path(source)
+    if not key.strip():
+        # Path("") is the current directory, read as a TOML file that is a directory.
+        raise ScenarioError(f"scenarios: got {key!r}; expected a built-in name or group, or a "
+                            "TOML or Parquet path")
     if path.suffix.lower() in (".parquet", ".pq"):
         return read_parquet(path)
     if path.suffix.lower() == ".toml" or path.exists():

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import datetime as dt
 import logging
+import os
 import signal
 import sys
 import time
@@ -121,6 +122,16 @@ def _positive(text: str) -> int:
         n = 0
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return n
+
+
+def _workers(text: str) -> int:
+    """A local cluster's worker count: each is a process, so no more than the CPUs this
+    process may run on (99,999 workers started until the machine gave out)."""
+    n = _positive(text)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if n > (cpus or 1):
+        raise argparse.ArgumentTypeError(f"expected at most {cpus} (the CPUs here), got {text!r}")
     return n
 
 
@@ -264,7 +275,7 @@ def _parser() -> argparse.ArgumentParser:
     where = r.add_mutually_exclusive_group()
     where.add_argument(
         "--workers",
-        type=_positive,
+        type=_workers,
         default=None,
         metavar="N",
         help="run shard by shard on a local Dask cluster of N worker processes (loopback "

@@ -20,6 +20,7 @@ from shocks.factors import describe
 from shocks.history import History
 from stress.coverage import GENERATED
 from stress.histories import market_history
+from stress.io import OutputError, os_reason
 from stress.market import Market
 from stress.output import OutputSet
 from stress.result import StressResult
@@ -125,7 +126,8 @@ def generate_parser() -> argparse.ArgumentParser:
     mc.add_argument("--n", type=int, default=10_000, help="number of scenarios (default 10000)")
     mc.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     mc.add_argument("--dist", choices=("normal", "t"), default="normal")
-    mc.add_argument("--dof", type=float, default=5.0, help="Student-t degrees of freedom")
+    mc.add_argument("--dof", type=float, default=None,
+                    help="Student-t degrees of freedom (with --dist t; default 5)")
     for sp in (h, mc):
         history_options(sp)
         sp.add_argument("--market", "-m", type=Path, metavar="M", default=None,
@@ -140,6 +142,11 @@ def generate(args: argparse.Namespace, market: Market, err: Console) -> int:
     suffix = args.out.suffix.lower()
     if suffix not in (".parquet", ".pq", ".toml"):
         raise HistoryError(f"{args.out}: expected a .parquet or .toml scenario file to write")
+    dof = getattr(args, "dof", None)
+    if dof is not None and args.dist != "t":
+        # Else normal draws would come out under a --dof that reads as fat tails.
+        raise HistoryError(f"--dof {dof:g}: the degrees of freedom of Student-t draws; give "
+                           "--dist t with it")
     h = load_history(args, market)
     start, end = cli_window(args, h)
     if args.kind == "historical":
@@ -147,11 +154,9 @@ def generate(args: argparse.Namespace, market: Market, err: Console) -> int:
                                  overlapping=args.overlapping, rates=args.rates)  # fmt: skip
     else:
         scen = shocks.monte_carlo(h, n=args.n, horizon=args.horizon, window=(start, end),
-                                  seed=args.seed, dist=args.dist, dof=args.dof)  # fmt: skip
-    if suffix == ".toml":
-        _write_text(args.out, scenario_toml(scen))
-    else:
-        shocks.write_parquet(scen, args.out)
+                                  seed=args.seed, dist=args.dist,
+                                  dof=5.0 if dof is None else dof)  # fmt: skip
+    _write_scenarios(args.out, scen)
     err.print(f"wrote {len(scen):,} scenarios to {args.out}")
     still = ~h.space.given(scen)
     if still.any():
@@ -165,10 +170,17 @@ def generate(args: argparse.Namespace, market: Market, err: Console) -> int:
     return 0
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+def _write_scenarios(path: Path, scen: shocks.ScenarioSet) -> None:
+    """``scen`` as a TOML or Parquet file at ``path``, or an OutputError saying why not."""
+    try:
+        if path.suffix.lower() == ".toml":
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(scenario_toml(scen), encoding="utf-8")
+            tmp.replace(path)
+        else:
+            shocks.write_parquet(scen, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be written ({os_reason(exc, path)})") from None
 
 
 def risk_levels(args: argparse.Namespace, generated: bool) -> tuple[float, ...]:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import polars as pl
 
 from portfolios.model import Portfolio
 from shocks.factors import GOLD, Factor, FactorSpace
-from shocks.model import ScenarioSet
+from shocks.model import ALL, ScenarioSet
 from stress.instruments import curves_of
 from stress.warnings import StressWarning
 
@@ -50,8 +51,59 @@ def unmoved(portfolio: Portfolio, scen: ScenarioSet, base_currency: str) -> list
     return out
 
 
+#: Instruments with a credit spread, which spread shifts move (a swap has none).
+CREDIT = ("bond", "frn", "future")
+
+
+def unmatched_spreads(portfolio: Portfolio, scen: ScenarioSet) -> list[str]:
+    """Why each attribute the set's spread shifts go by moves no position of ``portfolio``
+    with a credit spread: the book has no such column, or none of its values is one the set
+    names (and the set gives no ALL value for it). A misspelt ``by`` or a label written " BBB"
+    would otherwise leave every spread P&L at zero without a word."""
+    f = portfolio.frame.filter(pl.col("instrument").is_in(CREDIT))
+    if not len(f):
+        return []
+    # The library's credit scenarios go by rating: a book of government bonds without ratings
+    # is left alone on purpose, a user's file naming a column the book lacks is a typo.
+    own = scen.select([i for i, o in enumerate(scen.origins) if not o.startswith("library:")])
+    out = []
+    for attr in scen.spread_attributes:
+        named = {label for a, label in scen.spread_keys if a == attr}
+        if ALL in named:
+            continue
+        values = (set(f[attr].cast(pl.String).drop_nulls().to_list()) if attr in f.columns
+                  else set())  # fmt: skip
+        if not values:
+            if attr in own.spread_attributes:
+                out.append(f"{attr!r} (the book has no column of that name)"
+                           if attr not in f.columns else
+                           f"{attr!r} (no position with a credit spread has a value of it)")
+            continue
+        if values & named:
+            continue
+        near = {v.strip().upper(): v for v in named}
+        close = [f"{v!r} for {near[v.strip().upper()]!r}" for v in sorted(values)
+                 if v.strip().upper() in near]
+        if close:
+            out.append(f"{attr!r} (the book's {', '.join(close[:5])}: labels must match "
+                       "exactly, spaces and case included)")
+        else:
+            shown = ", ".join(repr(v) for v in sorted(values)[:5])
+            out.append(f"{attr!r} (the book's values {shown}; the scenarios name "
+                       f"{', '.join(repr(v) for v in sorted(named)[:5])})")
+    return out
+
+
 def warn_unmoved(portfolio: Portfolio, scen: ScenarioSet, base_currency: str) -> None:
-    """A StressWarning naming what ``unmoved`` finds."""
+    """A StressWarning naming what ``unmoved`` and ``unmatched_spreads`` find."""
+    spreads = unmatched_spreads(portfolio, scen)
+    if spreads:
+        warnings.warn(
+            f"the scenarios' spread shifts by {'; '.join(spreads)} move no position: the "
+            "book's spread P&L from them is zero",
+            StressWarning,
+            stacklevel=3,
+        )
     names = unmoved(portfolio, scen, base_currency)
     if names:
         warnings.warn(

@@ -21,8 +21,11 @@ def write_frame(frame: pl.DataFrame, path: Path, fmt: str | None = None) -> Path
     fmt = fmt or path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise OutputError(f"{path}: unknown output format {fmt!r}; expected .parquet or .csv")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be written ({os_reason(exc, path)})") from None
     os.close(fd)
     try:
         if fmt == "parquet":
@@ -35,3 +38,11 @@ def write_frame(frame: pl.DataFrame, path: Path, fmt: str | None = None) -> Path
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def os_reason(exc: OSError, path: Path) -> str:
+    """The OS's reason, naming the directory that is not one (mkdir's "File exists")."""
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            return f"{parent} is a file, not a directory"
+    return exc.strerror or str(exc)

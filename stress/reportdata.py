@@ -534,7 +534,8 @@ def read(directory: str | Path) -> ReportData:
     directory = Path(directory)
     rerun = f"run `stress run --out {directory}` to write one"
     if not directory.is_dir():
-        raise ReportError(f"{directory}: no such directory; give the --out directory of a run")
+        what = "a file, not a directory" if directory.exists() else "no such directory"
+        raise ReportError(f"{directory}: {what}; give the --out directory of a run")
     try:
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -56,6 +56,27 @@ def test_groupings_cannot_take_the_name_of_a_result_column() -> None:
                                      .by("currency"))
 
 
+def test_spread_shifts_that_move_no_position_are_said() -> None:
+    """A label written " BBB", or a ``by`` naming no column of the book, left every spread P&L
+    at zero without a word."""
+    corp = pl.DataFrame({"position_id": ["C"], "instrument": ["bond"], "currency": ["USD"],
+                         "notional": [1e7], "coupon": [5.0], "maturity": [dt.date(2035, 11, 15)],
+                         "convention": ["USD_CORP"], "rating": ["BBB"]})
+    assert stress.run(corp, MARKET, "dash_for_cash_2020").summary["pnl_spread"][0] < 0
+    padded = corp.with_columns(rating=pl.lit(" BBB"))
+    with pytest.warns(stress.StressWarning, match=r"spread shifts by 'rating' \(the book's "
+                      r"' BBB' for 'BBB': labels must match exactly, spaces and case "
+                      r"included\) move no position"):
+        stress.run(padded, MARKET, "dash_for_cash_2020")
+    typo = shocks.from_dict({"scenario": [{"name": "wide", "spreads": {
+        "by": "sektor", "bp": {"financials": 500}}}]}, "<user>")
+    with pytest.warns(stress.StressWarning, match="spread shifts by 'sektor' \\(the book has no "
+                                                  "column of that name\\)"):
+        stress.run(corp, MARKET, typo)
+    # The library's credit scenarios leave a book without ratings alone, on purpose.
+    assert stress.run(corp.drop("rating"), MARKET, "dash_for_cash_2020").summary.height == 1
+
+
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
     ({"worst": True}, ValueError, "worst: got True; expected a whole number of 0 or more"),
     ({"worst": 2.5}, ValueError, "worst: got 2.5"),

@@ -60,6 +60,16 @@ def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
         assert word in out
 
 
+def test_a_local_cluster_has_at_most_a_worker_per_cpu(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--workers", "99999"])
+    assert exc.value.code == 2
+    assert "argument --workers: expected at most 2 (the CPUs here), got '99999'" in (
+        capsys.readouterr().err)
+
+
 def test_run_writes_summary_positions_and_report(files: dict[str, Path], tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = tmp_path / "out"

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -396,6 +397,8 @@ def compare(market: dict[str, Any], rows: list[dict[str, Any]],
             check(got, p["pnl"], scale, f"summary[{s}].worst_{k} ({pid})")
 
 
+# Random books and spread tables: a table that moves no position of the book is a case too.
+@pytest.mark.filterwarnings("ignore:the scenarios' spread shifts by")
 @settings(max_examples=ts.examples(60), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(inputs())

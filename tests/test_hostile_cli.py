@@ -239,6 +239,27 @@ def test_an_output_file_cannot_be_an_input_file(files: dict[str, Path],
     assert {k: p.read_bytes() for k, p in files.items()} == before
 
 
+def test_paths_through_a_file_and_empty_names_are_said_plainly(
+        files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Not "[Errno 17] File exists: 'afile'", nor a scenario file "." that is a directory."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    book, market = str(files["book"]), str(files["market"])
+    for argv, message in (
+        (["analytics", "-p", book, "-m", market, "--out", f"{afile}/x.csv"],
+         f"{afile}/x.csv: cannot be written ({afile} is a file, not a directory)"),
+        (["scenarios", "generate", "historical", "--from", "2020-01-01", "--to", "2020-03-31",
+          "--out", f"{afile}/x.parquet"],
+         f"{afile}/x.parquet: cannot be written ({afile} is a file, not a directory)"),
+        (["report", str(afile)], f"{afile}: a file, not a directory; give the --out directory"),
+        (["run", "-p", book, "-m", market, "-s", ""],
+         "scenarios: got ''; expected a built-in name or group, or a TOML or Parquet path"),
+    ):
+        code, _, err = _run(argv, capsys)
+        assert code == 2 and message in err, err
+        assert "Errno" not in err
+
+
 def test_paths_with_pattern_characters(files: dict[str, Path], tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = tmp_path / "res[1]*"

@@ -256,7 +256,8 @@ def test_pandas_object_columns_mixing_kinds_are_refused():
                                                       dtype=object),
                                 "maturity": pd.Series([None, dt.date(2035, 11, 15)],
                                                       dtype=object)})
-    with pytest.raises(PortfolioValidationError, match="row 1 .* column 'maturity': expected a maturity"):
+    with pytest.raises(PortfolioValidationError,
+                       match=r"row 1 .* column 'maturity': expected a maturity"):
         portfolios.load(fine)
     fine.loc[0, "maturity"] = dt.date(2035, 11, 15)
     assert portfolios.load(fine).frame["notional"].to_list() == [1e7, 1e7]
@@ -664,6 +665,30 @@ def test_strings_and_odd_types_in_numeric_parquet_columns(tmp_path):
     ]
 
 
+def test_wide_decimals_in_parquet_are_numbers(tmp_path, capfd):
+    """polars has no 256-bit decimal: it panicked (a Rust backtrace on stderr) and the file
+    was called damaged. Such a column's values are numbers like a float column's."""
+    import decimal
+
+    table = pa.table({
+        "position_id": ["A", "B"], "instrument": ["fx", "fx"], "currency": ["USD", "USD"],
+        "notional": pa.array([decimal.Decimal("1000000.5"), decimal.Decimal("-2e16")],
+                             pa.decimal256(40, 1)),
+        "tier": pa.array([decimal.Decimal("1"), None], pa.decimal256(50, 0)),
+    })
+    path = tmp_path / "wide.parquet"
+    pq.write_table(table, path)
+    assert problems(path) == [f"{path}: row 2 (position_id 'B'), column 'notional': got "
+                              "-2e+16; expected a notional between -1e+15 and 1e+15 (face "
+                              "amount, ounces or currency amount; negative = short)"]
+    pq.write_table(table.slice(0, 1), path)
+    frame = portfolios.load(path).frame
+    assert frame["notional"].to_list() == [1000000.5] and frame["tier"].to_list() == [1.0]
+    pq.write_table(table.slice(0, 0), path)
+    assert len(portfolios.load(path)) == 0
+    assert "panicked" not in capfd.readouterr().err
+
+
 @pytest.mark.parametrize(("column", "values", "days"), [
     ("maturity", pl.Series([20000, 2**31 - 1], dtype=pl.Int32).cast(pl.Date), 2147483647),
     ("book", pl.Series([-(2**31), 0], dtype=pl.Int32).cast(pl.Date), -2147483648),
@@ -993,6 +1018,19 @@ def test_unreadable_market_files(tmp_path):
 # === 7. Messages are plain text ===============================================================
 
 
+def test_invisible_characters_in_ids_are_refused(tmp_path):
+    """A byte-order mark or zero-width space pasted into an id makes a second position that
+    reads like the first in every report."""
+    path = write(tmp_path, csv_text("A,fx,USD,1,,,,,,,,x", "\ufeffA,fx,USD,1,,,,,,,,x",
+                                    "B\u200b,fx,USD,1,,,,,,,,x"))
+    found = problems(path)
+    assert [p.split(": ", 1)[1].split(": got")[0] for p in found] == [
+        "row 2 (position_id '\\ufeffA'), column 'position_id'",
+        "row 3 (position_id 'B\\u200b'), column 'position_id'"]
+    assert all(p.endswith("expected a position id without control or invisible characters "
+                          "(tabs, line breaks, byte-order marks, ...)") for p in found)
+
+
 def test_bracketed_and_control_text_stays_visible_in_messages(tmp_path):
     rows = ["[X],fx,USD,1e99,,,,,,,,x", "[/],fx,USD,[bold]1,,,,,,,,x",
             '"new\nline",fx,USD,1e99,,,,,,,,x']
@@ -1004,7 +1042,8 @@ def test_bracketed_and_control_text_stays_visible_in_messages(tmp_path):
         f"{path}: row 2 (position_id '[/]'), column 'notional': got '[bold]1'; expected a number "
         "(face amount, ounces or currency amount; negative = short)",
         f"{path}: row 3 (position_id 'new\\nline'), column 'position_id': got 'new\\nline'; "
-        "expected a position id without control characters (tabs, line breaks, ...)",
+        "expected a position id without control or invisible characters (tabs, line breaks, "
+        "byte-order marks, ...)",
         f"{path}: row 3 (position_id 'new\\nline'), column 'notional': got '1e99'; expected "
         f"{bounds}",
     ]

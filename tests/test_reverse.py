@@ -184,6 +184,16 @@ def test_generate_run_and_risk_through_the_command_line(
     assert main(["scenarios", "generate", "monte-carlo", "--n", "5", "--to", "2018-03-31",
                  "--out", str(mc)]) == 0
     assert "the covariance of 2013-03-31 .. 2018-03-31" in shocks.load(str(mc)).descriptions[0]
+    # Degrees of freedom mean Student-t draws: without --dist t they would be normal ones.
+    assert main(["scenarios", "generate", "monte-carlo", "--n", "5", "--dof", "3", "--out",
+                 str(tmp_path / "t.parquet")]) == 2
+    assert "--dof 3: the degrees of freedom of Student-t draws; give --dist t with it" in (
+        capsys.readouterr().err)
+    assert not (tmp_path / "t.parquet").exists()
+    assert main(["scenarios", "generate", "monte-carlo", "--n", "5", "--dist", "t", "--dof", "3",
+                 "--to", "2018-03-31", "--out", str(tmp_path / "t.parquet")]) == 0
+    assert "Student-t (3 degrees of freedom)" in shocks.load(str(tmp_path / "t.parquet")
+                                                             ).descriptions[0]
     # a library run shows no risk panel unless asked
     assert main(["run", "-s", "jgb_2026"]) == 0
     assert "VaR" not in capsys.readouterr().out

@@ -31,7 +31,7 @@ import polars as pl
 
 from stress.families import BY_KEY, JGB_2026, ORDER, window_end
 from stress.groups import MATURITY_BUCKETS, MISSING
-from stress.io import OutputError
+from stress.io import OutputError, os_reason
 from stress.pricing import KEY_TENORS
 from stress.reportdata import (
     KEY_RATE_COLUMNS,
@@ -458,7 +458,8 @@ def write_html(data: ReportData, path: Path) -> int:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write the report here ({exc.strerror})") from exc
+        raise OutputError(f"{path}: cannot write the report here ({os_reason(exc, path)})"
+                          ) from exc
     return len(text)
 
 
