@@ -51,6 +51,12 @@ def test_groupings_cannot_take_the_name_of_a_result_column() -> None:
                                             "attribute of that name"):
         stress.run(buckets, MARKET, SCEN, by=["maturity_bucket"])
     assert stress.run(buckets, MARKET, SCEN, by=["currency"]).by("currency").height
+    # The frames of the groupings are built when first read, once.
+    both = stress.run(BOOK, MARKET, SCEN, by=["book", "currency"])
+    assert list(both.groups) == ["book", "currency"] and "currency" in both.groups
+    assert "total" not in both.groups and len(both.groups) == 2
+    assert both.by("book") is both.by("book")
+    assert both.by("book").height == len(SCEN) * both.by("book")["book"].n_unique()
     one = stress.run(BOOK, MARKET, SCEN, by="currency")  # one name, not its letters
     assert one.by("currency").equals(stress.run(BOOK, MARKET, SCEN, by=["currency"])
                                      .by("currency"))
