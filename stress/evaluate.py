@@ -109,12 +109,14 @@ class RawSums:
     @classmethod
     def unfound(cls, sums: FloatArray, n_scenarios: int, worst: int) -> RawSums:
         """``sums`` beside room for ``worst`` positions of ``n_scenarios`` scenarios, none
-        found yet (-1, +inf P&L, NaN detail)."""
+        found yet (-1, +inf P&L, zero detail). The detail of a slot without a position is
+        never read; left zero, its pages are not touched until a position fills them (a
+        million scenarios whose 100 worst get positions: 1.6 GB of NaN written before)."""
         return cls(
             sums,
             np.full((n_scenarios, worst), -1, dtype=np.int64),
             np.full((n_scenarios, worst), np.inf),
-            np.full((n_scenarios, worst, N_DETAIL), np.nan),
+            np.zeros((n_scenarios, worst, N_DETAIL)),
         )
 
 

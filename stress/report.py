@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import polars as pl
 from rich.console import Console, Group
 from rich.table import Table
@@ -232,8 +233,11 @@ def print_run_report(
     if S and len(result.worst):
         worst = ranked[0]
         parts += ["", contributors_table(result.contributors(worst), worst, base)]
-    if S and "currency" in result.groups and result.by("currency").height:
-        parts += ["", currency_table(result.by("currency"), ranked[0], base)]
+    if S and "currency" in result.groups:
+        # The worst scenario's rows alone: every scenario's would be a frame of S x currencies.
+        rows = result.groups.rows("currency", np.array([scen.names.index(ranked[0])]))
+        if rows.height:
+            parts += ["", currency_table(rows, ranked[0], base)]
     risk = generated_risk(summary, families) if family_risk else summary.head(0)
     if risk.height:
         counts = {k: families.count(k) for k in set(families)}

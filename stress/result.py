@@ -139,21 +139,29 @@ class GroupFrames(Mapping[str, pl.DataFrame]):
 
     def __getitem__(self, name: str) -> pl.DataFrame:
         if name not in self._frames:
-            if name == TOTAL or name not in self._groups.names:
-                raise KeyError(name)
-            q = self._groups.names.index(name)
-            block = self._sums[:, self._groups.span(name), :]
-            S, G = block.shape[:2]
-            m = block.transpose(2, 0, 1).reshape(block.shape[2], S * G)
-            self._frames[name] = pl.DataFrame(
-                {
-                    "scenario": _enum(np.repeat(np.arange(S), G), self._names).alias("scenario"),
-                    name: pl.Series(np.tile(np.array(self._groups.labels[q], dtype=object), S),
-                                    dtype=pl.String),
-                    **derived_columns(m),
-                }
-            )
+            self._frames[name] = self.rows(name, np.arange(self._sums.shape[0]))
         return self._frames[name]
+
+    def rows(self, name: str, scenarios: IntArray) -> pl.DataFrame:
+        """The frame of grouping ``name`` for the ``scenarios`` (indices) alone: one
+        scenario's groups without the frame of all of them."""
+        if name not in self:
+            raise KeyError(name)
+        if name in self._frames:  # scenario-major: scenario s is rows s G to (s + 1) G
+            G = len(self._groups.labels[self._groups.names.index(name)])
+            return self._frames[name][(scenarios[:, None] * G + np.arange(G)).ravel()]
+        q = self._groups.names.index(name)
+        block = self._sums[scenarios][:, self._groups.span(name), :]
+        S, G = block.shape[:2]
+        m = block.transpose(2, 0, 1).reshape(block.shape[2], S * G)
+        return pl.DataFrame(
+            {
+                "scenario": _enum(np.repeat(scenarios, G), self._names).alias("scenario"),
+                name: pl.Series(np.tile(np.array(self._groups.labels[q], dtype=object), S),
+                                dtype=pl.String),
+                **derived_columns(m),
+            }
+        )
 
     def __contains__(self, name: object) -> bool:
         return name != TOTAL and name in self._groups.names
@@ -180,7 +188,7 @@ class StressResult:
     scenarios: ScenarioSet
     base_currency: str
     summary: pl.DataFrame
-    groups: Mapping[str, pl.DataFrame]
+    groups: GroupFrames
     worst: pl.DataFrame
     raw: RawSums
     rejects: pl.DataFrame

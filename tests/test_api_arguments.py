@@ -55,7 +55,12 @@ def test_groupings_cannot_take_the_name_of_a_result_column() -> None:
     both = stress.run(BOOK, MARKET, SCEN, by=["book", "currency"])
     assert list(both.groups) == ["book", "currency"] and "currency" in both.groups
     assert "total" not in both.groups and len(both.groups) == 2
+    picked = np.array([2, 0])  # one scenario's groups, without every scenario's frame
+    alone = both.groups.rows("book", picked)
     assert both.by("book") is both.by("book")
+    assert alone.equals(both.groups.rows("book", picked))
+    assert alone.equals(pl.concat([both.by("book").filter(pl.col("scenario") == SCEN.names[s])
+                                   for s in picked]))
     assert both.by("book").height == len(SCEN) * both.by("book")["book"].n_unique()
     one = stress.run(BOOK, MARKET, SCEN, by="currency")  # one name, not its letters
     assert one.by("currency").equals(stress.run(BOOK, MARKET, SCEN, by=["currency"])

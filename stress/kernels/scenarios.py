@@ -893,7 +893,7 @@ def _block(blk, i_lo, i_hi, part, pos, cf, tr, fu, cs, sh, bd, out):
             out.worst[w0 + s, k] = -1
             out.worst_pnl[w0 + s, k] = np.inf
             for c in range(N_DETAIL):
-                out.worst_detail[w0 + s, k, c] = np.nan
+                out.worst_detail[w0 + s, k, c] = 0.0  # as RawSums.unfound leaves a slot
     n_nodes = len(sh.node_day)
     # Tables as wide as the block's scenarios: a short block (a one-scenario run, a chunk's
     # last) computes and reads no empty lanes (dense 10k bonds x 1 scenario in summary
