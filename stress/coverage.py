@@ -60,14 +60,15 @@ def unmatched_spreads(portfolio: Portfolio, scen: ScenarioSet) -> list[str]:
     with a credit spread: the book has no such column, or none of its values is one the set
     names (and the set gives no ALL value for it). A misspelt ``by`` or a label written " BBB"
     would otherwise leave every spread P&L at zero without a word."""
-    f = portfolio.frame.filter(pl.col("instrument").is_in(CREDIT))
-    if not len(f):
+    attributes = scen.spread_attributes
+    f = portfolio.frame.filter(pl.col("instrument").is_in(CREDIT)) if attributes else None
+    if f is None or not len(f):
         return []
     # The library's credit scenarios go by rating: a book of government bonds without ratings
     # is left alone on purpose, a user's file naming a column the book lacks is a typo.
     own = scen.select([i for i, o in enumerate(scen.origins) if not o.startswith("library:")])
     out = []
-    for attr in scen.spread_attributes:
+    for attr in attributes:
         named = {label for a, label in scen.spread_keys if a == attr}
         if ALL in named:
             continue

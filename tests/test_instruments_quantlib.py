@@ -293,6 +293,8 @@ FRN_CASE = (
 )
 
 
+# Random books and spread tables: a table that moves no position of the book is a case too.
+@pytest.mark.filterwarnings("ignore:the scenarios' spread shifts by")
 @settings(max_examples=ts.examples(EXAMPLES), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(cases())
