@@ -788,6 +788,18 @@ def _refuse_writing_over_inputs(args: argparse.Namespace) -> None:
         if isinstance(target, Path) and target.resolve() in read:
             raise OutputError(f"{flag} {target}: is {read[target.resolve()]}, which this command "
                               "reads; give another path")
+    # An output set is one whole: a report written into it would replace one of its files,
+    # or be a file of no set that the next run into it refuses.
+    sets = [("--out", getattr(args, "out", None))] if getattr(args, "command", "") == "run" else []
+    if getattr(args, "command", "") == "report":
+        sets = [("the output set", args.directory)]
+    for what, directory in sets:
+        for flag, attr in (("--report", "report"), ("--output", "output")):
+            target = getattr(args, attr, None)
+            if (isinstance(target, Path) and isinstance(directory, Path)
+                    and directory.resolve() in target.resolve().parents):
+                raise OutputError(f"{flag} {target}: is inside {what} {directory}, which is "
+                                  "written as one whole; give a path outside it")
 
 
 def _check_report_file(path: Path) -> None:

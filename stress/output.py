@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -89,6 +90,12 @@ class OutputSet:
         self.files.append(name)
         return self.target / name
 
+    def digest(self, name: str) -> str:
+        """The SHA-256 of the set's file ``name`` as written (before the commit)."""
+        if self._tmp is None:
+            raise RuntimeError("OutputSet.digest outside its with-block")
+        return file_digest(self._tmp / name)
+
     def link(self, source: Path, names: list[str], directory: str) -> Path:
         """Put the files ``names`` of ``source`` into the set's ``directory`` (hard links:
         no copy, and ``source`` keeps them until the set is committed); returns its final
@@ -138,6 +145,12 @@ class OutputSet:
             pid = p.name[len(stem) :].split("-", 1)[0]
             if pid.isdigit() and not _alive(int(pid)):
                 shutil.rmtree(p, ignore_errors=True)
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of the file at ``path``, in hex."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _foreign(target: Path) -> str:

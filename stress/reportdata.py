@@ -52,7 +52,7 @@ from stress.families import BY_KEY, JGB_2026, families_of
 from stress.io import FORMATS
 from stress.kernels.scenarios import DETAIL
 from stress.market import Market, MarketSource, as_market
-from stress.output import MANIFEST, OutputSet
+from stress.output import MANIFEST, OutputSet, file_digest
 from stress.prepare import Prepared, prepare_book
 from stress.pricing import KEY_TENORS
 from stress.resolve import resolve
@@ -522,7 +522,11 @@ def write(data: ReportData, files: OutputSet, ext: str, written: set[str]) -> di
             files.write(frame, name)
             written.add(name)
         parts[part] = name
-    return {"version": REPORT_VERSION, "header": data.header, "files": parts}
+    # The files' digests: a report of the set reads the files this run wrote, not one copied
+    # in from another run (the figures of another book under this book's name).
+    digests = {part: files.digest(name) for part, name in parts.items()}
+    return {"version": REPORT_VERSION, "header": data.header, "files": parts,
+            "sha256": digests}
 
 
 def read(directory: str | Path) -> ReportData:
@@ -555,6 +559,7 @@ def read(directory: str | Path) -> ReportData:
             f"version {REPORT_VERSION}; {rerun}"
         )
     files: dict[str, str] = entry["files"]
+    digests = entry.get("sha256")
     frames: dict[str, pl.DataFrame] = {}
     for part in SCHEMAS:
         name = files.get(part)
@@ -562,12 +567,16 @@ def read(directory: str | Path) -> ReportData:
             if part in OPTIONAL:
                 continue
             raise ReportError(f"{directory}: incomplete output set: no {part} file; {rerun}")
-        if not isinstance(name, str):
+        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
             raise ReportError(f"{directory / MANIFEST}: report file of {part}: got {name!r}; "
-                              f"expected a file name; {rerun}")
+                              f"expected the name of a file in the set; {rerun}")
         path = directory / name
         if not path.is_file():
             raise ReportError(f"{directory}: incomplete output set: {name} is missing; {rerun}")
+        # Sets written before the digests were kept have none to check.
+        if isinstance(digests, dict) and digests.get(part) != file_digest(path):
+            raise ReportError(f"{path}: not the file this set's run wrote (its content has "
+                              f"changed since: a file of another run?); {rerun}")
         try:
             frames[part] = _read_part(part, _read_frame(path))
         except ReportError as exc:

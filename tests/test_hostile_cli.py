@@ -237,6 +237,14 @@ def test_an_output_file_cannot_be_an_input_file(files: dict[str, Path],
         code, _, err = _run(argv, capsys)
         assert code == 2 and "which this command reads; give another path" in err, err
     assert {k: p.read_bytes() for k, p in files.items()} == before
+    # Nor a report inside the output set it reports on: it would replace one of the set's
+    # files, or be a file of no set that the next run into the directory refuses.
+    out = files["book"].parent / "out"
+    code, _, err = _run(_args(files, "--out", str(out), "--report", str(out / "r.html")), capsys)
+    assert code == 2 and f"--report {out / 'r.html'}: is inside --out {out}" in err, err
+    assert _run(_args(files, "--out", str(out)), capsys)[0] == 0
+    code, _, err = _run(["report", str(out), "-o", str(out / "summary.parquet")], capsys)
+    assert code == 2 and "is inside the output set" in err, err
 
 
 def test_paths_through_a_file_and_empty_names_are_said_plainly(

@@ -387,6 +387,9 @@ def test_report_of_an_incomplete_set_is_a_clear_error(bundled_run: dict[str, Pat
     (broken / MANIFEST).write_text(json.dumps(manifest))
     fails(broken, "incomplete output set: worst.parquet is missing")
     (broken / "worst.parquet").write_text("not parquet")
+    fails(broken, "worst.parquet: not the file this set's run wrote")
+    del manifest["report"]["sha256"]  # as a set written before the digests were kept
+    (broken / MANIFEST).write_text(json.dumps(manifest))
     fails(broken, "worst.parquet: unreadable")
 
 
@@ -404,10 +407,11 @@ def test_report_refuses_a_set_whose_numbers_were_damaged(bundled_run: dict[str, 
         shutil.copytree(bundled_run["out"], d)
         if change is not None:
             change(pl.read_parquet(d / name)).write_parquet(d / name)
-        if header is not None:
-            manifest = json.loads((d / MANIFEST).read_text())
-            manifest["report"]["header"].update(header)
-            (d / MANIFEST).write_text(json.dumps(manifest))
+        manifest = json.loads((d / MANIFEST).read_text())
+        # Without the files' digests (as an older set): the figures' own checks are tested.
+        del manifest["report"]["sha256"]
+        manifest["report"]["header"].update(header or {})
+        (d / MANIFEST).write_text(json.dumps(manifest))
         return d
 
     def fails(directory: Path, fragment: str) -> None:
@@ -429,6 +433,37 @@ def test_report_refuses_a_set_whose_numbers_were_damaged(bundled_run: dict[str, 
           "scenarios.parquet: column 'family', row 1: got 'desk'; expected one of jgb_2026")
     fails(damaged("summary.parquet", header={"positions": "19 bonds"}),
           "report header 'positions': got '19 bonds'; expected int")
+
+
+def test_report_refuses_a_set_holding_a_file_of_another_run(
+        bundled_run: dict[str, Path], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Another book's summary copied into a set was shown under this book's name, a summary
+    with a scenario duplicated and another dropped (still 44 rows) as the run's; the manifest
+    keeps each report file's SHA-256."""
+    def fails(directory: Path, fragment: str) -> None:
+        code, _, err = _run(["report", str(directory), "-o", str(tmp_path / "r.html")], capsys)
+        assert code == 2 and fragment in err and "Traceback" not in err, err
+
+    other = tmp_path / "other"
+    assert _run(["run", "-p", "jgb_life_insurer", "--out", str(other)], capsys)[0] == 0
+    mixed = tmp_path / "mixed"
+    shutil.copytree(bundled_run["out"], mixed)
+    shutil.copy(other / "summary.parquet", mixed / "summary.parquet")
+    fails(mixed, "summary.parquet: not the file this set's run wrote (its content has changed "
+                 "since: a file of another run?)")
+    edited = tmp_path / "edited"
+    shutil.copytree(bundled_run["out"], edited)
+    frame = pl.read_parquet(edited / "summary.parquet")
+    pl.concat([frame.head(43), frame.head(1)]).write_parquet(edited / "summary.parquet")
+    fails(edited, "summary.parquet: not the file this set's run wrote")
+    outside = tmp_path / "outside"
+    shutil.copytree(bundled_run["out"], outside)
+    manifest = json.loads((outside / MANIFEST).read_text())
+    manifest["report"]["files"]["summary"] = "../other/summary.parquet"
+    (outside / MANIFEST).write_text(json.dumps(manifest))
+    fails(outside, "report file of summary: got '../other/summary.parquet'; expected the name "
+                   "of a file in the set")
 
 
 def test_report_reads_a_reverse_stress_file(bundled_run: dict[str, Path], tmp_path: Path,
