@@ -746,6 +746,10 @@ def _cluster(args: argparse.Namespace, stack: contextlib.ExitStack) -> tuple[Any
             "--workers and --cluster need Dask: pip install 'stress[cluster]' (or "
             "'dask[distributed]')"
         ) from None
+    if not args.verbose:
+        # Dask logs its cluster's comings and goings at INFO (its configuration's level, set
+        # on import): without -v they are noise around the run's own lines.
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     try:
         client = stack.enter_context(connect(args.cluster, args.workers))
     except (OSError, TimeoutError) as exc:

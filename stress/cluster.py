@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -127,7 +129,16 @@ def local_cluster(n_workers: int, **kwargs: Any) -> LocalCluster:
         "env": {"NUMBA_NUM_THREADS": str(threads)},
     }
     options.update(kwargs)
-    return LocalCluster(**options)
+    if threading.current_thread() is not threading.main_thread():
+        return LocalCluster(**options)
+    # Workers started with Ctrl-C ignored (an ignored signal stays so in the processes they
+    # spawn): the terminal sends it to every process of the job, and each worker printed its
+    # own tracebacks; this process stops them when it stops the cluster.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return LocalCluster(**options)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager

@@ -351,3 +351,20 @@ def test_positions_ride_in_the_graph_without_dask_advising_otherwise(dask_client
         with pytest.warns(UserWarning, match="large graph"):  # what Dask says otherwise
             dask_client.submit(np.copy, payload, pure=False).result()
     assert held.result().tobytes() == payload.tobytes()
+
+
+def test_local_workers_leave_ctrl_c_to_the_process_that_started_them(dask_client: Any) -> None:
+    """A terminal's Ctrl-C goes to every process of the job: each worker printed its own
+    tracebacks. They start with SIGINT ignored and stop when this process stops the cluster;
+    this process keeps its own handler."""
+    import signal
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    pids = dask_client.run(os.getpid)
+    for pid in pids.values():
+        os.kill(pid, signal.SIGINT)
+    # The same workers, still answering (a worker taking the signal closed: they were gone).
+    assert dask_client.submit(sum, [1, 2], pure=False).result(timeout=30) == 3
+    for pid in pids.values():
+        os.kill(pid, 0)  # still there
+    assert dask_client.run(os.getpid) == pids
