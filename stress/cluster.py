@@ -127,18 +127,19 @@ def local_cluster(n_workers: int, **kwargs: Any) -> LocalCluster:
         "host": "127.0.0.1",
         "dashboard_address": None,
         "env": {"NUMBA_NUM_THREADS": str(threads)},
+        # Each worker runs ``dask_setup`` below when it starts (and when its nanny restarts it).
+        "preload": [__name__],
     }
     options.update(kwargs)
-    if threading.current_thread() is not threading.main_thread():
-        return LocalCluster(**options)
-    # Workers started with Ctrl-C ignored (an ignored signal stays so in the processes they
-    # spawn): the terminal sends it to every process of the job, and each worker printed its
-    # own tracebacks; this process stops them when it stops the cluster.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        return LocalCluster(**options)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return LocalCluster(**options)
+
+
+def dask_setup(worker: object) -> None:
+    """A local cluster's worker leaves Ctrl-C to the process that started the cluster: the
+    terminal sends it to every process of the job, and each worker printed its own tracebacks;
+    that process stops the workers when it stops the cluster."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextlib.contextmanager

@@ -360,6 +360,7 @@ def test_local_workers_leave_ctrl_c_to_the_process_that_started_them(dask_client
     import signal
 
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    dask_client.restart()  # so too the workers a nanny starts again
     pids = dask_client.run(os.getpid)
     for pid in pids.values():
         os.kill(pid, signal.SIGINT)
