@@ -163,7 +163,8 @@ class Portfolio:
             # -> 300 and True -> 1 -> True come back unchanged, yet a number is no date.
             cast = pl.Series(column, [None] * frame.height, dtype=want)
             kept = original.is_null().to_numpy()
-            if _kind(want) == _kind(have) or "text" in (_kind(want), _kind(have)):
+            if _dtype_kind(want) == _dtype_kind(have) or "text" in (_dtype_kind(want),
+                                                                     _dtype_kind(have)):
                 try:
                     cast = original.cast(want, strict=False)
                     kept = cast.cast(have, strict=False).eq_missing(original).to_numpy()
@@ -184,7 +185,7 @@ class Portfolio:
                          self.rejected, self.n_input_rows)  # fmt: skip
 
 
-def _kind(dtype: pl.DataType) -> str:
+def _dtype_kind(dtype: pl.DataType) -> str:
     """What an attribute column of this dtype holds, for ``Portfolio.aligned_to``."""
     if dtype.is_numeric():
         return "number"

@@ -81,8 +81,9 @@ IntArray = npt.NDArray[np.int64]
 #: Scenarios per task where tasks find every scenario's worst positions: a larger set is also
 #: split by scenario (each chunk a task per shard).
 TASK_SCENARIOS = 10_000
-#: Format version of the work directory: another one is discarded.
-WORK_VERSION = 3
+#: Format version of the work directory: another one is discarded. 4: a book's PV after
+#: leaves its futures out (kept sums of version 3 counted them).
+WORK_VERSION = 4
 #: A summary run's task lays out up to this many consecutive shards (each shard's node weights
 #: kept apart): fewer, larger tasks cost the scheduler and the transfers less. Fewer when the
 #: run has too few shards to give every worker TASKS_PER_WORKER tasks.

@@ -67,7 +67,7 @@ from stress.resolve import resolve
 from stress.result import StressResult
 from stress.reverse_stress import ReverseStressError
 from stress.risk import RiskError
-from stress.work import run_work, shows_progress
+from stress.work import run_work, shows_progress, usable_cpus
 
 log = logging.getLogger("stress")
 
@@ -129,8 +129,8 @@ def _workers(text: str) -> int:
     """A local cluster's worker count: each is a process, so no more than the CPUs this
     process may run on (99,999 workers started until the machine gave out)."""
     n = _positive(text)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if n > (cpus or 1):
+    cpus = usable_cpus()
+    if n > cpus:
         raise argparse.ArgumentTypeError(f"expected at most {cpus} (the CPUs here), got {text!r}")
     return n
 
@@ -785,13 +785,14 @@ def _refuse_writing_over_inputs(args: argparse.Namespace) -> None:
     inputs += list(getattr(args, "scenarios", None) or [])
     read = {}
     for given in inputs:
-        if isinstance(given, str | Path) and Path(given).is_file():
-            read[Path(given).resolve()] = given
+        # os.path, not Path: a name too long for the system is the readers' to report.
+        if isinstance(given, str | Path) and os.path.isfile(given):
+            read[os.path.realpath(given)] = given
     for flag, attr in (("--out", "out"), ("--report", "report"), ("--output", "output")):
         target = getattr(args, attr, None)
-        if isinstance(target, Path) and target.resolve() in read:
-            raise OutputError(f"{flag} {target}: is {read[target.resolve()]}, which this command "
-                              "reads; give another path")
+        if isinstance(target, Path) and os.path.realpath(target) in read:
+            raise OutputError(f"{flag} {target}: is {read[os.path.realpath(target)]}, which "
+                              "this command reads; give another path")
     # An output set is one whole: a report written into it would replace one of its files,
     # or be a file of no set that the next run into it refuses.
     sets = [("--out", getattr(args, "out", None))] if getattr(args, "command", "") == "run" else []
@@ -800,8 +801,9 @@ def _refuse_writing_over_inputs(args: argparse.Namespace) -> None:
     for what, directory in sets:
         for flag, attr in (("--report", "report"), ("--output", "output")):
             target = getattr(args, attr, None)
-            if (isinstance(target, Path) and isinstance(directory, Path)
-                    and directory.resolve() in target.resolve().parents):
+            if not (isinstance(target, Path) and isinstance(directory, Path)):
+                continue
+            if Path(os.path.realpath(directory)) in Path(os.path.realpath(target)).parents:
                 raise OutputError(f"{flag} {target}: is inside {what} {directory}, which is "
                                   "written as one whole; give a path outside it")
 

@@ -20,6 +20,7 @@ from typing import Any
 from distributed import Client, LocalCluster, as_completed, get_worker
 
 from stress.shards import forget
+from stress.work import usable_cpus
 
 #: Times Dask retries a task that raised (a worker that dies is handled by the scheduler,
 #: which reruns its tasks elsewhere, up to ``distributed.scheduler.allowed-failures`` times).
@@ -119,7 +120,7 @@ def local_cluster(n_workers: int, **kwargs: Any) -> LocalCluster:
     """A cluster of ``n_workers`` processes on this machine, one task at a time each, bound
     to the loopback interface, without a dashboard. Numba's threads are shared out so that
     the workers together use the machine's cores once."""
-    threads = max(1, (os.cpu_count() or 1) // n_workers)
+    threads = max(1, usable_cpus() // n_workers)
     options: dict[str, Any] = {
         "n_workers": n_workers,
         "threads_per_worker": 1,

@@ -12,11 +12,13 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from portfolios.model import Portfolio
 from shocks.factors import GOLD, Factor, FactorSpace
 from shocks.model import ALL, ScenarioSet
+from stress.groups import MISSING
 from stress.instruments import curves_of
 from stress.warnings import StressWarning
 
@@ -56,43 +58,62 @@ CREDIT = ("bond", "frn", "future")
 
 
 def unmatched_spreads(portfolio: Portfolio, scen: ScenarioSet) -> list[str]:
-    """Why each attribute the set's spread shifts go by moves no position of ``portfolio``
-    with a credit spread: the book has no such column, or none of its values is one the set
-    names (and the set gives no ALL value for it). A misspelt ``by`` or a label written " BBB"
-    would otherwise leave every spread P&L at zero without a word."""
-    attributes = scen.spread_attributes
-    f = portfolio.frame.filter(pl.col("instrument").is_in(CREDIT)) if attributes else None
-    if f is None or not len(f):
+    """What in the set's spread tables looks like a mistake against ``portfolio``'s positions
+    with a credit spread (a position without a value is "n/a", as the engine reads it), and
+    which scenarios it is in: a label that differs from a value of the book only in spaces or
+    case (" BBB" for "BBB"), an attribute the book has no column of (in the user's own
+    scenarios), or tables none of whose labels (nor ALL) is a value of the book. Each would
+    leave spread P&L at zero without a word. A table that shifts only other labels than the
+    book's is not one (a high-yield shock on an investment-grade book), and the library's
+    credit scenarios go by rating, which a book of government bonds may well not have."""
+    if not scen.spread_attributes:
         return []
-    # The library's credit scenarios go by rating: a book of government bonds without ratings
-    # is left alone on purpose, a user's file naming a column the book lacks is a typo.
-    own = scen.select([i for i, o in enumerate(scen.origins) if not o.startswith("library:")])
+    book = portfolio.frame
+    credit = book.select(pl.col("instrument").is_in(CREDIT).alias("credit"),
+                         *[pl.col(a) for a in scen.spread_attributes if a in book.columns]
+                         ).filter("credit")  # fmt: skip
+    if not len(credit):
+        return []
+    library = np.array([o.startswith("library:") for o in scen.origins])
     out = []
-    for attr in attributes:
-        named = {label for a, label in scen.spread_keys if a == attr}
-        if ALL in named:
-            continue
-        values = (set(f[attr].cast(pl.String).drop_nulls().to_list()) if attr in f.columns
-                  else set())  # fmt: skip
-        if not values:
-            if attr in own.spread_attributes:
-                out.append(f"{attr!r} (the book has no column of that name)"
-                           if attr not in f.columns else
-                           f"{attr!r} (no position with a credit spread has a value of it)")
-            continue
-        if values & named:
-            continue
-        near = {v.strip().upper(): v for v in named}
-        close = [f"{v!r} for {near[v.strip().upper()]!r}" for v in sorted(values)
-                 if v.strip().upper() in near]
-        if close:
-            out.append(f"{attr!r} (the book's {', '.join(close[:5])}: labels must match "
-                       "exactly, spaces and case included)")
+    for attr in scen.spread_attributes:
+        keys = [k for k, (a, _) in enumerate(scen.spread_keys) if a == attr]
+        labels = [scen.spread_keys[k][1] for k in keys]
+        shifted = scen.spread_set[:, keys]
+        if attr in credit.columns:
+            column = credit[attr]
+            unlabelled = column.null_count() == len(column)
+            values = set(column.cast(pl.String).fill_null(MISSING).unique().to_list())
         else:
-            shown = ", ".join(repr(v) for v in sorted(values)[:5])
-            out.append(f"{attr!r} (the book's values {shown}; the scenarios name "
-                       f"{', '.join(repr(v) for v in sorted(named)[:5])})")
+            unlabelled, values = True, {MISSING}
+        moves = np.array([lab == ALL or lab in values for lab in labels])
+        # Pairs of a book value and a label that differ in spaces or case alone.
+        pairs = [(v, lab) for v in sorted(values) for lab in labels
+                 if v != lab and v.strip().upper() == lab.strip().upper()]
+        close = np.array([any(lab == p[1] for p in pairs) for lab in labels])
+        idle = ~(shifted & moves).any(axis=1) & shifted.any(axis=1)
+        if (shifted & close).any():
+            why = ", ".join(f"the book's {v!r} against the scenarios' {lab!r}"
+                            for v, lab in pairs[:3])
+            found = (shifted & close).any(axis=1)
+            out.append(f"{attr!r} in {_some(scen, found)} ({why}: labels must match exactly, "
+                       "spaces and case included)")
+        elif unlabelled and (idle & ~library).any():
+            why = ("the book has no column of that name" if attr not in credit.columns
+                   else "no position with a credit spread has a value of it")
+            out.append(f"{attr!r} in {_some(scen, idle & ~library)} ({why})")
+        elif not unlabelled and idle.any() and not (shifted.any(axis=0) & moves).any():
+            out.append(f"{attr!r} in {_some(scen, idle)} (the book's values "
+                       f"{', '.join(repr(v) for v in sorted(values)[:5])}; the scenarios "
+                       f"name {', '.join(repr(v) for v in sorted(set(labels))[:5])})")
     return out
+
+
+def _some(scen: ScenarioSet, which: npt.NDArray[np.bool_]) -> str:
+    """The first scenarios of ``which``, named, and how many more."""
+    named = np.flatnonzero(which)
+    more = f" and {len(named) - 3} more" if len(named) > 3 else ""
+    return ", ".join(repr(scen.names[i]) for i in named[:3]) + more
 
 
 def warn_unmoved(portfolio: Portfolio, scen: ScenarioSet, base_currency: str) -> None:

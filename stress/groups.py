@@ -91,7 +91,8 @@ def groupings(
     portfolio: Portfolio, by: str | Sequence[str] | None, valuation_day: int
 ) -> Groupings:
     """The whole book plus one grouping per attribute in ``by`` (any position column, or
-    ``maturity_bucket``); missing values form the group ``n/a``."""
+    ``maturity_bucket``: the engine's buckets unless the book has a column of that name);
+    missing values form the group ``n/a``."""
     frame = portfolio.frame
     names = [TOTAL]
     labels: list[tuple[str, ...]] = [(TOTAL,)]
@@ -106,11 +107,6 @@ def groupings(
             raise GroupingError(
                 f"cannot group by {column!r}: the results have a column of that name; "
                 "rename the attribute"
-            )
-        if column == "maturity_bucket" and column in frame.columns:
-            raise GroupingError(
-                "cannot group by 'maturity_bucket': the book has an attribute of that name, "
-                "and the engine's maturity buckets go by it; rename the attribute"
             )
         values, order = _values(frame, column, valuation_day)
         present = set(values.to_list())
@@ -136,7 +132,9 @@ def _result_columns() -> frozenset[str]:
 
 
 def _values(frame: pl.DataFrame, column: str, valuation_day: int) -> tuple[pl.Series, list[str]]:
-    if column == "maturity_bucket":
+    # A book's own attribute first: a book that keeps its maturity buckets in a column of
+    # that name groups by them (the engine's buckets were put in their place without a word).
+    if column == "maturity_bucket" and column not in frame.columns:
         years = (
             frame["maturity"].cast(pl.Int64).to_numpy(allow_copy=True).astype(float)
             - valuation_day

@@ -288,9 +288,6 @@ def _curve(ccy: str, spec: Any, val: dt.date, source: str) -> ZeroCurve:
             ) from None
         except ValueError as exc:
             raise MarketError(f"{where}: tenors: {exc}") from None
-    dates = [t.date(val) for t in tenors]
-    if any(b <= a for a, b in itertools.pairwise(dates)) or dates[0] <= val:
-        raise MarketError(f"{where}: tenors must be positive and strictly increasing")
     if kind == "zero":
         if "convention" in spec:
             # A par table whose type was left out would otherwise be read as zero rates.
@@ -298,11 +295,15 @@ def _curve(ccy: str, spec: Any, val: dt.date, source: str) -> ZeroCurve:
                 f'{where}: convention: a zero curve has none; for par yields add type = "par"'
                 + ("" if "type" in spec else ' (type defaults to "zero")')
             )
-        # A number of years is that time, as in a scenario (its date only orders the tenors).
+        # A number of years is that time, as in a scenario (not the whole day nearest it).
         times = np.array([t.time(val) for t in tenors])
-        if not (np.diff(times) > 0).all():
+        if not (times[0] > 0 and (np.diff(times) > 0).all()):
             raise MarketError(f"{where}: tenors must be positive and strictly increasing")
         return ZeroCurve(ccy, times, np.asarray(rates, dtype=np.float64) / 100.0)
+    # A par curve's tenors are its bonds' maturities: whole days.
+    dates = [t.date(val) for t in tenors]
+    if any(b <= a for a, b in itertools.pairwise(dates)) or dates[0] <= val:
+        raise MarketError(f"{where}: tenors must be positive and strictly increasing")
     conv_name = spec.get("convention", CURRENCY_BOND_CONVENTION.get(ccy))
     if not isinstance(conv_name, str) or conv_name not in PRESETS:
         raise MarketError(

@@ -167,11 +167,18 @@ def _foreign(target: Path) -> str:
         return f"no {MANIFEST}"
     except (OSError, ValueError, TypeError, KeyError):
         return f"its {MANIFEST} is not a stress output set's"
-    extra = sorted(p.name for p in target.iterdir() if p.name not in names | {MANIFEST})
+    extra = sorted(p.name for p in target.iterdir()
+                   if p.name not in names | {MANIFEST} and not _os_metadata(p.name))
     if not extra:
         return ""
     shown = ", ".join(extra[:5]) + (", ..." if len(extra) > 5 else "")
     return f"{shown} not listed in its {MANIFEST}"
+
+
+def _os_metadata(name: str) -> bool:
+    """A file an operating system or file server puts in any folder it shows or serves
+    (Finder's .DS_Store on opening the folder): it goes with the set it sits in."""
+    return name in (".DS_Store", "Thumbs.db", "desktop.ini") or name.startswith((".nfs", "._"))
 
 
 def link_files(source: Path, names: list[str], directory: Path) -> None:

@@ -142,16 +142,22 @@ class GroupFrames(Mapping[str, pl.DataFrame]):
             self._frames[name] = self.rows(name, np.arange(self._sums.shape[0]))
         return self._frames[name]
 
-    def rows(self, name: str, scenarios: IntArray) -> pl.DataFrame:
-        """The frame of grouping ``name`` for the ``scenarios`` (indices) alone: one
-        scenario's groups without the frame of all of them."""
+    def rows(self, name: str, scenarios: npt.ArrayLike) -> pl.DataFrame:
+        """The frame of grouping ``name`` for the ``scenarios`` (indices, 0 to S - 1) alone:
+        one scenario's groups without the frame of all of them."""
         if name not in self:
             raise KeyError(name)
+        scenarios = np.asarray(scenarios, dtype=np.int64).reshape(-1)
+        n_s = self._sums.shape[0]
+        if ((scenarios < 0) | (scenarios >= n_s)).any():
+            raise IndexError(f"scenario indices must be from 0 to {n_s - 1}")
         if name in self._frames:  # scenario-major: scenario s is rows s G to (s + 1) G
             G = len(self._groups.labels[self._groups.names.index(name)])
             return self._frames[name][(scenarios[:, None] * G + np.arange(G)).ravel()]
         q = self._groups.names.index(name)
-        block = self._sums[scenarios][:, self._groups.span(name), :]
+        # The grouping's slice first (a view), then the scenarios: not a copy of every
+        # grouping's sums.
+        block = self._sums[:, self._groups.span(name), :][scenarios]
         S, G = block.shape[:2]
         m = block.transpose(2, 0, 1).reshape(block.shape[2], S * G)
         return pl.DataFrame(
@@ -171,6 +177,9 @@ class GroupFrames(Mapping[str, pl.DataFrame]):
 
     def __len__(self) -> int:
         return len(self._groups.names) - 1
+
+    def __repr__(self) -> str:
+        return f"GroupFrames({', '.join(map(repr, self))})"
 
 
 @dataclass(frozen=True)

@@ -178,8 +178,8 @@ def reverse(
             break
     if not abs(value + loss) <= tolerance * loss:
         raise ReverseStressError(
-            f"no move found whose loss is within {tolerance:.1%} of {amount(loss)} after "
-            f"{max_iterations} refinements (closest P&L {amount(value)})"
+            f"no move found whose loss is within {tolerance:.1%} of {_money(loss)} after "
+            f"{max_iterations} refinements (closest P&L {_money(value)})"
         )
     distance = _distance(x, S)
     scen = scenarios(x[None, :], "reverse")
@@ -187,7 +187,7 @@ def reverse(
     start, end = cov.window
     description = (
         f"Reverse stress: the most plausible move of {len(names)} history factors whose "
-        f"full-revaluation loss is {amount(loss)} {market.base_currency}: {distance:.2f} standard "
+        f"full-revaluation loss is {_money(loss)} {market.base_currency}: {distance:.2f} standard "
         f"deviations (Mahalanobis) under the covariance of {horizon}-day changes "
         f"{start} .. {end} of {h.source}"
     )
@@ -287,8 +287,8 @@ def _reach(
         lam = lam * 10.0 if taken.any() else lam / 1e4
     if not len(over):
         raise ReverseStressError(
-            f"no move reaches a loss of {amount(loss)}: the largest loss along the most "
-            f"plausible direction is {amount(largest)}"
+            f"no move reaches a loss of {_money(loss)}: the largest loss along the most "
+            f"plausible direction is {_money(largest)}"
         )
     k = int(over[0])
     hi, f_hi = float(lam[k]), float(values[k])
@@ -346,7 +346,7 @@ def chi2_sf(x: float, k: int) -> float:
     return math.exp(log_front) * h
 
 
-def amount(x: float) -> str:
+def _money(x: float) -> str:
     """An amount of money for a message: whole units with thousands separators, or three
     significant digits where that would be a 300-digit number or 0."""
     if x == 0.0 or 1.0 <= abs(x) < 1e15:

@@ -6,6 +6,8 @@ Work is counted in inner-loop iterations (cashflows x scenarios, positions x sce
 
 from __future__ import annotations
 
+import os
+
 #: A kernel's threaded variant is compiled apart from its serial one (the first run on a
 #: machine: the pass over positions takes 30 s to compile threaded, 16 s serial), loaded
 #: from numba's cache by every process that uses it, and starts the thread pool: jobs below
@@ -41,3 +43,11 @@ def sums_work(n_entries: int, n_nodes: int, n_scenarios: int) -> int:
 def shows_progress(work: int) -> bool:
     """Whether a run of ``work`` iterations shows a progress bar."""
     return work >= PROGRESS_MIN_WORK
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system has one: a container
+    or a job pinned to 4 of 64 CPUs has 4), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1

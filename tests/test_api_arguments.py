@@ -17,7 +17,7 @@ import portfolios
 import shocks
 import stress
 from shocks import HistoryError, ScenarioError
-from stress.groups import GroupingError
+from stress.groups import MATURITY_BUCKETS, GroupingError
 from stress.histories import market_history
 from stress.io import OutputError
 from stress.market import MarketError
@@ -45,12 +45,13 @@ def test_groupings_cannot_take_the_name_of_a_result_column() -> None:
     book = portfolios.load(POSITIONS.with_columns(pnl=pl.lit("desk A")))
     with pytest.raises(GroupingError, match="cannot group by 'pnl': the results have a column"):
         stress.run(book, MARKET, SCEN, by=["pnl"])
-    # The book's own maturity_bucket would be shadowed by the engine's buckets.
+    # A book's own maturity_bucket column is what it groups by (the engine's buckets were
+    # put in its place without a word); without one, the engine's.
     buckets = portfolios.load(POSITIONS.with_columns(maturity_bucket=pl.lit("desk A")))
-    with pytest.raises(GroupingError, match="cannot group by 'maturity_bucket': the book has an "
-                                            "attribute of that name"):
-        stress.run(buckets, MARKET, SCEN, by=["maturity_bucket"])
-    assert stress.run(buckets, MARKET, SCEN, by=["currency"]).by("currency").height
+    own = stress.run(buckets, MARKET, SCEN, by=["maturity_bucket"]).by("maturity_bucket")
+    assert own["maturity_bucket"].unique().to_list() == ["desk A"]
+    engine = stress.run(BOOK, MARKET, SCEN, by=["maturity_bucket"]).by("maturity_bucket")
+    assert set(engine["maturity_bucket"]) <= {b[0] for b in MATURITY_BUCKETS} | {"n/a"}
     # The frames of the groupings are built when first read, once.
     both = stress.run(BOOK, MARKET, SCEN, by=["book", "currency"])
     assert list(both.groups) == ["book", "currency"] and "currency" in both.groups
@@ -61,6 +62,9 @@ def test_groupings_cannot_take_the_name_of_a_result_column() -> None:
     assert alone.equals(both.groups.rows("book", picked))
     assert alone.equals(pl.concat([both.by("book").filter(pl.col("scenario") == SCEN.names[s])
                                    for s in picked]))
+    with pytest.raises(IndexError, match="scenario indices must be from 0 to"):
+        both.groups.rows("book", [-1])
+    assert repr(both.groups) == "GroupFrames('book', 'currency')"
     assert both.by("book").height == len(SCEN) * both.by("book")["book"].n_unique()
     one = stress.run(BOOK, MARKET, SCEN, by="currency")  # one name, not its letters
     assert one.by("currency").equals(stress.run(BOOK, MARKET, SCEN, by=["currency"])
@@ -68,22 +72,41 @@ def test_groupings_cannot_take_the_name_of_a_result_column() -> None:
 
 
 def test_spread_shifts_that_move_no_position_are_said() -> None:
-    """A label written " BBB", or a ``by`` naming no column of the book, left every spread P&L
-    at zero without a word."""
+    """A label written " BBB", or a ``by`` naming no column of the book, left a scenario's
+    spread P&L at zero without a word; each scenario is checked against its own table."""
     corp = pl.DataFrame({"position_id": ["C"], "instrument": ["bond"], "currency": ["USD"],
                          "notional": [1e7], "coupon": [5.0], "maturity": [dt.date(2035, 11, 15)],
                          "convention": ["USD_CORP"], "rating": ["BBB"]})
     assert stress.run(corp, MARKET, "dash_for_cash_2020").summary["pnl_spread"][0] < 0
     padded = corp.with_columns(rating=pl.lit(" BBB"))
-    with pytest.warns(stress.StressWarning, match=r"spread shifts by 'rating' \(the book's "
-                      r"' BBB' for 'BBB': labels must match exactly, spaces and case "
-                      r"included\) move no position"):
+    with pytest.warns(stress.StressWarning, match=r"spread shifts by 'rating' in "
+                      r"'dash_for_cash_2020' \(the book's ' BBB' against the scenarios' 'BBB': "
+                      r"labels must match exactly, spaces and case included\) move no position"):
         stress.run(padded, MARKET, "dash_for_cash_2020")
-    typo = shocks.from_dict({"scenario": [{"name": "wide", "spreads": {
-        "by": "sektor", "bp": {"financials": 500}}}]}, "<user>")
-    with pytest.warns(stress.StressWarning, match="spread shifts by 'sektor' \\(the book has no "
-                                                  "column of that name\\)"):
-        stress.run(corp, MARKET, typo)
+
+    def spreads(*tables: dict[str, object]) -> shocks.ScenarioSet:
+        return shocks.from_dict({"scenario": [{"name": f"s{i}", "spreads": t}
+                                              for i, t in enumerate(tables)]}, "<user>")
+
+    # One scenario's table matching the book does not cover another's that does not.
+    mixed = spreads({"by": "rating", "bp": {"BBB": 100}}, {"by": "rating", "bp": {" BBB": 100}})
+    with pytest.warns(stress.StressWarning, match=r"by 'rating' in 's1' \(the book's 'BBB' "
+                                                  r"against the scenarios' ' BBB': labels"):
+        res = stress.run(corp, MARKET, mixed)
+    assert res.summary["pnl_spread"][1] == 0.0
+    with pytest.warns(stress.StressWarning, match=r"by 'sektor' in 's0' \(the book has no "
+                                                  r"column of that name\)"):
+        stress.run(corp, MARKET, spreads({"by": "sektor", "bp": {"financials": 500}}))
+    # A table of other labels than the book's is no mistake (a high-yield shock on an
+    # investment-grade book), unless no label of the set is one of the book's.
+    other = spreads({"by": "rating", "bp": {"CCC": 900}}, {"by": "rating", "bp": {"BBB": 50}})
+    assert stress.run(corp, MARKET, other).summary["pnl_spread"][0] == 0.0
+    with pytest.warns(stress.StressWarning, match=r"by 'rating' in 's0' \(the book's values "
+                                                  r"'BBB'; the scenarios name 'CCC'\)"):
+        stress.run(corp, MARKET, spreads({"by": "rating", "bp": {"CCC": 900}}))
+    # Positions without a value are "n/a" to a table, as the engine reads them: no warning.
+    unlabelled = spreads({"by": "sektor", "bp": {"n/a": 100}}, {"by": "rating", "bp": {"ALL": 5}})
+    assert (stress.run(corp, MARKET, unlabelled).summary["pnl_spread"] < 0).all()
     # The library's credit scenarios leave a book without ratings alone, on purpose.
     assert stress.run(corp.drop("rating"), MARKET, "dash_for_cash_2020").summary.height == 1
 

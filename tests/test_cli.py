@@ -62,7 +62,7 @@ def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_a_local_cluster_has_at_most_a_worker_per_cpu(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr("stress.cli.usable_cpus", lambda: 2)
     with pytest.raises(SystemExit) as exc:
         main(["run", "--workers", "99999"])
     assert exc.value.code == 2

@@ -353,19 +353,25 @@ def test_positions_ride_in_the_graph_without_dask_advising_otherwise(dask_client
     assert held.result().tobytes() == payload.tobytes()
 
 
-def test_local_workers_leave_ctrl_c_to_the_process_that_started_them(dask_client: Any) -> None:
+def test_local_workers_leave_ctrl_c_to_the_process_that_started_them() -> None:
     """A terminal's Ctrl-C goes to every process of the job: each worker printed its own
-    tracebacks. They start with SIGINT ignored and stop when this process stops the cluster;
-    this process keeps its own handler."""
+    tracebacks. They ignore SIGINT (also when their nanny starts them again) and stop when this
+    process stops the cluster; this process keeps its own handler. A cluster of its own: the
+    session's must not lose its workers if this fails."""
     import signal
 
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    dask_client.restart()  # so too the workers a nanny starts again
-    pids = dask_client.run(os.getpid)
-    for pid in pids.values():
-        os.kill(pid, signal.SIGINT)
-    # The same workers, still answering (a worker taking the signal closed: they were gone).
-    assert dask_client.submit(sum, [1, 2], pure=False).result(timeout=30) == 3
-    for pid in pids.values():
-        os.kill(pid, 0)  # still there
-    assert dask_client.run(os.getpid) == pids
+    import distributed
+
+    from stress.cluster import local_cluster
+
+    with local_cluster(1) as cluster, distributed.Client(cluster) as client:
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        client.restart()
+        pids = client.run(os.getpid)
+        for pid in pids.values():
+            os.kill(pid, signal.SIGINT)
+        # The same worker, still answering (a worker taking the signal closed: it was gone).
+        assert client.submit(sum, [1, 2], pure=False).result(timeout=30) == 3
+        for pid in pids.values():
+            os.kill(pid, 0)  # still there
+        assert client.run(os.getpid) == pids

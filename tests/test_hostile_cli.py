@@ -220,6 +220,13 @@ def test_a_directory_of_other_files_is_refused(files: dict[str, Path], tmp_path:
     code, _, err = _run(_args(files, "--out", str(earlier)), capsys)
     assert code == 2 and "(my_notes.txt, src not listed in its manifest.json)" in err
     assert (earlier / "my_notes.txt").read_text() == "keep me"
+    # What a file browser or server leaves in any folder it shows goes with the set.
+    again = tmp_path / "again"
+    assert _run(_args(files, "--out", str(again)), capsys)[0] == 0
+    for name in (".DS_Store", "Thumbs.db", ".nfs0000000001"):
+        (again / name).write_text("x")
+    assert _run(_args(files, "--out", str(again)), capsys)[0] == 0
+    assert not (again / ".DS_Store").exists()
     (tmp_path / "file").write_text("x")
     code, _, err = _run(_args(files, "--out", str(tmp_path / "file")), capsys)
     assert code == 2 and "exists and is not a directory" in err

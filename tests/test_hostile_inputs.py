@@ -268,7 +268,16 @@ def test_pandas_columns_of_other_dtypes_say_theirs():
                           "notional": pd.Series([1.0]).astype("Sparse[float]")})
     assert read_error(frame) == ("<pandas DataFrame>: column 'notional' (pandas "
                                  "Sparse[float64, nan]) cannot be read; expected text, numbers "
-                                 "or dates (convert the column to one of them)")
+                                 "or dates of one type (convert the column to one)")
+    # One kind in types pyarrow cannot take together: the types are named.
+    dates = pd.DataFrame({"position_id": ["A", "B"], "instrument": ["bond", "bond"],
+                          "currency": ["USD", "USD"], "notional": [1.0, 1.0],
+                          "coupon": [4.0, 4.0], "convention": ["UST", "UST"],
+                          "maturity": pd.Series([pd.Timestamp("2035-01-01"),
+                                                 dt.date(2035, 1, 1)], dtype=object)})
+    assert read_error(dates) == ("<pandas DataFrame>: column 'maturity' (pandas object holding "
+                                 "Timestamp, date) cannot be read; expected text, numbers or "
+                                 "dates of one type (convert the column to one)")
 
 
 def test_unnamed_and_non_text_column_names(tmp_path):

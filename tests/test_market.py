@@ -170,10 +170,11 @@ def test_zero_curve_nodes_are_calendar_dates():
     np.testing.assert_array_equal(c.times, [2.5 if d is None else (d - val).days / 365
                                             for d in dates])
     np.testing.assert_array_equal(c.rates, np.arange(1, 9) / 100)
-    # Numbers that fall on one day are still two pillars; numbers out of order are refused.
+    # Numbers that fall on one day (912.5 and 912.54 days) are still two pillars; tenors out
+    # of order are refused.
     two = Market.from_dict({"valuation_date": val, "curves": {"USD": {
-        "tenors": [2.5, 2.501], "rates": [1, 2]}}})
-    np.testing.assert_array_equal(two.curves["USD"].times, [2.5, 2.501])
+        "tenors": [2.5, 2.5001], "rates": [1, 2]}}})
+    np.testing.assert_array_equal(two.curves["USD"].times, [2.5, 2.5001])
     with pytest.raises(MarketError, match="tenors must be positive and strictly increasing"):
         Market.from_dict({"valuation_date": val, "curves": {"USD": {
             "tenors": ["3Y", 2.9], "rates": [1, 2]}}})
