@@ -61,11 +61,12 @@ def unmatched_spreads(portfolio: Portfolio, scen: ScenarioSet) -> list[str]:
     """What in the set's spread tables looks like a mistake against ``portfolio``'s positions
     with a credit spread (a position without a value is "n/a", as the engine reads it), and
     which scenarios it is in: a label that differs from a value of the book only in spaces or
-    case (" BBB" for "BBB"), an attribute the book has no column of (in the user's own
-    scenarios), or tables none of whose labels (nor ALL) is a value of the book. Each would
+    case (" BBB" for "BBB"), and in the user's own scenarios an attribute the book has no
+    column of, or tables none of whose labels (nor ALL) is a value of the book. Each would
     leave spread P&L at zero without a word. A table that shifts only other labels than the
     book's is not one (a high-yield shock on an investment-grade book), and the library's
-    credit scenarios go by rating, which a book of government bonds may well not have."""
+    credit scenarios go by rating, which a book of government bonds may well not have: they
+    are checked for mistypes alone."""
     if not scen.spread_attributes:
         return []
     book = portfolio.frame
@@ -102,10 +103,14 @@ def unmatched_spreads(portfolio: Portfolio, scen: ScenarioSet) -> list[str]:
             why = ("the book has no column of that name" if attr not in credit.columns
                    else "no position with a credit spread has a value of it")
             out.append(f"{attr!r} in {_some(scen, idle & ~library)} ({why})")
-        elif not unlabelled and idle.any() and not (shifted.any(axis=0) & moves).any():
-            out.append(f"{attr!r} in {_some(scen, idle)} (the book's values "
+        elif not unlabelled and (idle & ~library).any():
+            own = shifted[~library].any(axis=0)
+            if (own & moves).any():
+                continue  # some of the user's tables move the book: the others are narrower
+            named = sorted({lab for lab, used in zip(labels, own, strict=True) if used})
+            out.append(f"{attr!r} in {_some(scen, idle & ~library)} (the book's values "
                        f"{', '.join(repr(v) for v in sorted(values)[:5])}; the scenarios "
-                       f"name {', '.join(repr(v) for v in sorted(set(labels))[:5])})")
+                       f"name {', '.join(repr(v) for v in named[:5])})")
     return out
 
 
