@@ -353,6 +353,8 @@ def test_positions_ride_in_the_graph_without_dask_advising_otherwise(dask_client
     assert held.result().tobytes() == payload.tobytes()
 
 
+# Beside the session's cluster, this one's scheduler finds Dask's HTTP port taken and says so.
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
 def test_local_workers_leave_ctrl_c_to_the_process_that_started_them() -> None:
     """A terminal's Ctrl-C goes to every process of the job: each worker printed its own
     tracebacks. They ignore SIGINT (also when their nanny starts them again) and stop when this
