@@ -126,8 +126,8 @@ def warn_unmoved(portfolio: Portfolio, scen: ScenarioSet, base_currency: str) ->
     spreads = unmatched_spreads(portfolio, scen)
     if spreads:
         warnings.warn(
-            f"the scenarios' spread shifts by {'; '.join(spreads)} move no position: the "
-            "book's spread P&L from them is zero",
+            f"the scenarios' spread shifts by {'; '.join(spreads)} miss the positions they "
+            "look meant for: those positions' spreads do not move",
             StressWarning,
             stacklevel=3,
         )

@@ -81,7 +81,8 @@ def test_spread_shifts_that_move_no_position_are_said() -> None:
     padded = corp.with_columns(rating=pl.lit(" BBB"))
     with pytest.warns(stress.StressWarning, match=r"spread shifts by 'rating' in "
                       r"'dash_for_cash_2020' \(the book's ' BBB' against the scenarios' 'BBB': "
-                      r"labels must match exactly, spaces and case included\) move no position"):
+                      r"labels must match exactly, spaces and case included\) miss the "
+                      r"positions they look meant for"):
         stress.run(padded, MARKET, "dash_for_cash_2020")
 
     def spreads(*tables: dict[str, object]) -> shocks.ScenarioSet:
