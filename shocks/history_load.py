@@ -34,6 +34,9 @@ RATE_MIN, RATE_MAX = -50.0, 100.0
 #: Percentage points a yield may move between two observations without a warning: more
 #: than any developed market's yields have moved in a day or over a gap in the data.
 RATE_JUMP_PCT = 10.0
+#: Factor by which an FX rate or the gold price may move between two observations without a
+#: warning: 1.5 is beyond the Swiss franc's 2015 day (about 1.2) and gold's largest days.
+PRICE_JUMP = 1.5
 #: Highest accepted value of one unit of a currency in USD (an inverted quote of a currency
 #: worth thousands to the dollar lands above it) and gold price in USD per ounce.
 FX_MAX, GOLD_MAX = 1e4, 1e6
@@ -357,21 +360,35 @@ def _numbers(
 def _warn_jumps(values: np.ndarray, dates: np.ndarray, factors: list[Factor], name: str) -> None:
     """Warn of a yield that moves by more than RATE_JUMP_PCT from one observation to the next:
     within the -50..100 % range, a cell typed in bp (34.4 for 0.344) would make a pair of
-    ±3,400 bp moves that dominate every tail figure."""
+    ±3,400 bp moves that dominate every tail figure. Likewise an FX rate or gold price that
+    moves by more than PRICE_JUMP (a factor) between two observations: one mistyped cell
+    (9260 for 1260) doubled a historical ES."""
     for j, f in enumerate(factors):
-        if f.kind != "rate":
-            continue
         seen = np.flatnonzero(np.isfinite(values[:, j]))
         if len(seen) < 2:
             continue
         v = values[seen, j]
-        step = np.abs(np.diff(v))
-        k = int(np.argmax(step))
-        if step[k] > RATE_JUMP_PCT:
+        if f.kind == "rate":
+            step = np.abs(np.diff(v))
+            k = int(np.argmax(step))
+            if step[k] > RATE_JUMP_PCT:
+                warnings.warn(
+                    f"{name}: row {seen[k + 1] + 1}, column {f.name!r}: {v[k]:g} % on "
+                    f"{dates[seen[k]]}, then {v[k + 1]:g} % on {dates[seen[k + 1]]}: a move "
+                    f"of {step[k]:g} percentage points between two observations; is a cell "
+                    "in bp?",
+                    HistoryWarning,
+                    stacklevel=4,
+                )
+            continue
+        ratio = np.abs(np.diff(np.log(v)))  # FX and gold levels are positive (checked)
+        k = int(np.argmax(ratio))
+        if ratio[k] > np.log(PRICE_JUMP):
             warnings.warn(
-                f"{name}: row {seen[k + 1] + 1}, column {f.name!r}: {v[k]:g} % on "
-                f"{dates[seen[k]]}, then {v[k + 1]:g} % on {dates[seen[k + 1]]}: a move of "
-                f"{step[k]:g} percentage points between two observations; is a cell in bp?",
+                f"{name}: row {seen[k + 1] + 1}, column {f.name!r}: {v[k]:g} on "
+                f"{dates[seen[k]]}, then {v[k + 1]:g} on {dates[seen[k + 1]]}: a move by a "
+                f"factor of {np.exp(ratio[k]):.3g} between two observations; is a cell "
+                "mistyped?",
                 HistoryWarning,
                 stacklevel=4,
             )

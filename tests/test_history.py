@@ -183,7 +183,7 @@ def test_typed_sources(tmp_path: Path) -> None:
     assert "column 'date': expected dates YYYY-MM-DD (the column holds Int64)" in str(info.value)
     assert "column 'XAU': expected a positive gold price in USD per troy ounce, at most " \
         "1,000,000 (the column holds Boolean)" in str(info.value)
-    mixed = pd.DataFrame({"date": ["2020-01-02", "2020-01-03"], "XAU": ["1500", 7]})
+    mixed = pd.DataFrame({"date": ["2020-01-02", "2020-01-03"], "XAU": ["1500", 1507]})
     with pytest.raises(HistoryError, match=r"<pandas DataFrame>: row 1, column 'date'") as info:
         History.load(mixed.assign(date=[None, "2020-01-03"]))
     assert len(History.load(mixed)) == 2
@@ -379,6 +379,8 @@ def test_windows_without_any_change_are_skipped() -> None:
     assert len(h.changes(2)) == 0
 
 
+# Random levels: a price that doubles from one day to the next is a case here, not a mistype.
+@pytest.mark.filterwarnings("ignore:.*is a cell mistyped")
 @settings(max_examples=examples(40), deadline=None)
 @given(st.data())
 def test_one_day_changes_add_up_over_each_factors_own_dates(data: st.DataObject) -> None:
@@ -436,3 +438,21 @@ def test_a_yield_cell_in_bp_is_warned_of_by_row_and_column(tmp_path: Path) -> No
     with pytest.warns(shocks.HistoryWarning, match=r"h\.csv: row 2, column 'JPY\.10Y': 0\.349 % "
                       r"on 2015-09-10, then 34\.4 % on 2015-09-11: a move of 34\.051 percentage"):
         shocks.load_history(path)
+
+
+@pytest.mark.parametrize(("column", "cells", "factor"), [
+    ("XAU", ("1268.75", "9260.25", "1270"), "7.3"),  # a gold price mistyped: ES doubled
+    ("FX.JPY", ("0.00845", "0.04226", "0.0085"), "5"),  # a JPY rate times five
+])
+def test_an_fx_or_gold_cell_far_off_its_neighbours_is_warned_of(
+        tmp_path: Path, column: str, cells: tuple[str, str, str], factor: str) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text(f"date,{column}\n" + "".join(
+        f"2015-01-{day},{cell}\n" for day, cell in zip((29, 30, "31"), cells, strict=True)))
+    with pytest.warns(shocks.HistoryWarning, match=rf"h\.csv: row 2, column '{column}': "
+                      rf"{cells[0]} on 2015-01-29, then {cells[1]} on 2015-01-30: a move by a "
+                      rf"factor of {factor}"):
+        shocks.load_history(path)
+    # The Swiss franc's day in 2015 (about a fifth) is no mistype.
+    path.write_text(f"date,{column}\n2015-01-14,1.0\n2015-01-15,1.2\n")
+    shocks.load_history(path)
