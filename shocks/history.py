@@ -93,6 +93,11 @@ def _day(d: dt.date) -> np.datetime64:
     return np.datetime64(d.isoformat(), "D")
 
 
+#: The longest horizon a history's changes are taken over, in business days (a century): more
+#: has no window in any history, and a horizon of 1e20 overflowed the index arithmetic.
+MAX_HORIZON = 26_100
+
+
 @dataclass(frozen=True, eq=False)
 class History:
     """Daily levels of F factors on T dates (see the module docstring for the layout and the
@@ -272,8 +277,10 @@ class History:
     ) -> Changes:
         """The N-day (``horizon``) windows lying within [start, end] and each factor's levels
         at their ends, per the missing-observation rule of the module docstring."""
-        if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
-            raise HistoryError(f"horizon: got {horizon!r}; expected a whole number of days >= 1")
+        if (isinstance(horizon, bool) or not isinstance(horizon, int | np.integer)
+                or not 1 <= horizon <= MAX_HORIZON):
+            raise HistoryError(f"horizon: got {horizon!r}; expected a whole number of days from "
+                               f"1 to {MAX_HORIZON:,} (a century of business days)")
         if not isinstance(overlapping, bool | np.bool_):
             raise HistoryError(f"overlapping: got {overlapping!r}; expected True or False")
         n = int(horizon)

@@ -15,7 +15,7 @@ import numpy as np
 
 from portfolios.currencies import ISO_4217
 from shocks.errors import HistoryError, ScenarioError
-from shocks.history import HistoryLike, as_date, resolve_history
+from shocks.history import MAX_HORIZON, HistoryLike, as_date, resolve_history
 from shocks.model import ALL, BASEL_TENORS, FloatArray, Level, ScenarioSet, concat
 from shocks.predict import predict
 from shocks.tenors import Tenor, parse_tenor
@@ -219,8 +219,9 @@ def _predicted(
         if window[1] <= window[0]:
             raise fail("predict.window", f"got {raw!r}; expected a start before the end")
     horizon = table.get("horizon", 10)
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
-        raise fail("predict.horizon", f"got {horizon!r}; expected a whole number of days >= 1")
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or not 1 <= horizon <= MAX_HORIZON:
+        raise fail("predict.horizon", f"got {horizon!r}; expected a whole number of days from 1 "
+                                      f"to {MAX_HORIZON:,}")
     for lv in base.levels:
         raise fail(
             f"rates.{lv.currency}.to_pct",

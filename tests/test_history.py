@@ -423,6 +423,9 @@ def test_history_helpers() -> None:
         h.window(("2020-02-01", "2020-01-01"))
     with pytest.raises(HistoryError, match="start: got '2020-1-1'; expected a date YYYY-MM-DD"):
         h.changes(1, start="2020-1-1")
+    with pytest.raises(HistoryError, match="horizon: got 100000000000000000000; expected a "
+                                           "whole number of days from 1 to 26,100"):
+        h.changes(10**20)  # overflowed the index arithmetic
     with pytest.raises(HistoryError, match="horizon: got 0"):
         h.changes(0)
     with pytest.raises(HistoryError, match="expected strictly increasing dates"):
