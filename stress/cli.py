@@ -897,7 +897,8 @@ def _scenarios(args: argparse.Namespace, out: Console) -> int:
         out.print(t)
         return 0
     market = _market(args)
-    scen = shocks.load(args.names)
+    # Predictive fills from the history's factors the market prices, as a run has them.
+    scen = load_for(market, args.names)
     curves = tuple(sorted(market.curves))
     # The same arrays the engine prices with: tenors on the market's calendar, ALL included,
     # level targets resolved against the market's curves.

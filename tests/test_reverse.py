@@ -132,6 +132,9 @@ def test_predictive_toml_runs_on_the_bundled_market(tmp_path: Path) -> None:
     assert "FX.CHF" not in scen.descriptions[0] and "CHF" not in scen.fx_currencies
     assert "inferred" in scen.descriptions[0]
     assert math.isfinite(res.summary["pnl"][0])
+    # Shown as a run prices it (it was filled from the whole bundled history, CHF included,
+    # and refused: the market has no CHF rate).
+    assert main(["scenarios", str(path)]) == 0
 
 
 def test_fill_unshocked_fills_what_a_scenario_leaves_at_zero() -> None:
