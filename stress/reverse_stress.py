@@ -153,6 +153,13 @@ def reverse(
 
     g = gradient(np.zeros(len(step)))
     variance = float(g @ S @ g)
+    still = [n for n, gi, v in zip(names, g, np.diag(S), strict=True) if gi != 0 and not v > 0]
+    if not variance > 0.0 and still:
+        raise ReverseStressError(
+            f"the book is exposed to {', '.join(still)}, which did not move within "
+            f"{cov.window[0]} .. {cov.window[1]} of {h.source}: no move of them is plausible "
+            "there; pick another window"
+        )
     if not variance > 0.0:
         raise ReverseStressError(
             f"the book has no exposure to the history's factors ({', '.join(names)}): no move "

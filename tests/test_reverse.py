@@ -95,6 +95,12 @@ def test_unreachable_losses_and_books_without_exposure() -> None:
         reverse(dollars, MARKET, 1e6, window=WINDOW)
     with pytest.raises(ReverseStressError, match="expected a positive amount"):
         reverse(BOOK, MARKET, -5.0)
+    # A factor the book is exposed to that stood still in the window: not "no exposure".
+    days = pl.date_range(pl.date(2020, 1, 1), pl.date(2021, 12, 31), "1d", eager=True)
+    still = shocks.History.load(pl.DataFrame({"date": days, "USD.10Y": [2.5] * len(days)}))
+    with pytest.raises(ReverseStressError, match=r"the book is exposed to USD\.10Y, which did "
+                                                 r"not move within 2020-01-01 \.\. 2021-12-31"):
+        reverse(BOOK, MARKET, 5e6, history=still, window=("2020-01-01", "2021-12-31"))
     # A loss far beyond any market's reach starts the search at absurd moves: it still finds
     # the largest loss the direction reaches, and says the amounts in a readable form.
     with pytest.raises(ReverseStressError) as info:
