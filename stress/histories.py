@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from shocks.errors import HistoryError
 from shocks.factors import parse_factor
 from shocks.history import History, check_history, default_history
@@ -21,6 +23,11 @@ FX_LEVEL_RATIO = 10.0
 #: Percentage points between a yield's last level and the market's: beyond any move of a
 #: developed market's yields over years.
 RATE_LEVEL_GAP = 10.0
+#: Yields (percent) whose every level in the history lies within this of zero, where the
+#: market's rates at their tenors reach DECIMAL_MARKET_PCT, look like decimals (0.043 for
+#: 4.3 %): ES came out a hundred times too small, and far from any gap to the market.
+DECIMAL_MAX_PCT = 0.2
+DECIMAL_MARKET_PCT = 1.0
 
 
 def market_history(market: Market, history: History | None = None) -> History:
@@ -48,8 +55,9 @@ def implausible_levels(h: History, market: Market) -> list[str]:
     rate whose last level is more than FX_LEVEL_RATIO from the market's (a quote the other way
     round), a yield whose last level is more than RATE_LEVEL_GAP percentage points from the
     market's zero rate at its tenor (a column in bp; the loader warns of a single cell,
-    ``shocks.HistoryWarning``). Histories end before the market's date and rates move, so
-    these are warnings with generous bounds, not refusals."""
+    ``shocks.HistoryWarning``), yields that never leave DECIMAL_MAX_PCT of zero where the
+    market's are well above it (decimals, not percent). Histories end before the market's date
+    and rates move, so these are warnings with generous bounds, not refusals."""
     out: list[str] = []
     last, when = h.levels()
     for j, name in enumerate(h.factors):
@@ -71,6 +79,19 @@ def implausible_levels(h: History, market: Market) -> list[str]:
                     f"{h.source}: {name} is {last[j]:.4g} % on {when[j]}, the market's zero "
                     f"rate there {now:.4g} %: yields are in percent; is the column in bp?"
                 )
+    rates = [j for j, name in enumerate(h.factors) if parse_factor(name).kind == "rate"]
+    if rates:
+        seen = np.abs(h.values[:, rates])
+        highest = float(np.nanmax(seen)) if np.isfinite(seen).any() else 0.0
+        market_top = max(abs(100.0 * float(market.curves[f.currency].zero(f.tenor.years)))
+                         for f in (parse_factor(h.factors[j]) for j in rates)
+                         if f.tenor is not None)  # fmt: skip
+        if highest <= DECIMAL_MAX_PCT and market_top >= DECIMAL_MARKET_PCT:
+            out.append(
+                f"{h.source}: no yield of the history is ever more than {highest:.3g} % from "
+                f"zero, where the market's reach {market_top:.3g} %: yields are in percent; "
+                "are they decimals (0.043 for 4.3 %)?"
+            )
     return out
 
 

@@ -246,6 +246,21 @@ def test_a_history_quoted_the_other_way_round_is_warned_of() -> None:
         stress.reverse(BOOK, MARKET, 1e6, history=upside_down)
 
 
+def test_a_history_of_yields_in_decimals_is_warned_of() -> None:
+    """0.043 for 4.3 % passes every range and is far from no market level by 10 points: ES
+    came out a hundred times too small."""
+    from stress.histories import implausible_levels
+
+    h = synthetic(300)
+    rates = [j for j, f in enumerate(h.factors) if f.split(".")[0] in MARKET.curves]
+    assert rates and not implausible_levels(h, MARKET)
+    values = h.values.copy()
+    values[:, rates] /= 100.0
+    found = implausible_levels(dataclasses.replace(h, values=values), MARKET)
+    assert len(found) == 1 and "yields are in percent; are they decimals (0.043 for 4.3 %)?" \
+        in found[0]
+
+
 def test_a_generated_set_that_leaves_a_holding_alone_is_warned_of() -> None:
     # The bundled history has no gold price after 2018: its default window moves no gold,
     # and the macro book holds 20,000 oz.
