@@ -20,7 +20,7 @@ from shocks.factors import describe
 from shocks.history import History
 from stress.coverage import GENERATED
 from stress.histories import market_history
-from stress.io import OutputError, os_reason
+from stress.io import OutputError, os_reason, write_bytes
 from stress.market import Market
 from stress.output import OutputSet
 from stress.result import StressResult
@@ -174,9 +174,7 @@ def _write_scenarios(path: Path, scen: shocks.ScenarioSet) -> None:
     """``scen`` as a TOML or Parquet file at ``path``, or an OutputError saying why not."""
     try:
         if path.suffix.lower() == ".toml":
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(scenario_toml(scen), encoding="utf-8")
-            tmp.replace(path)
+            write_bytes(path, scenario_toml(scen).encode("utf-8"))
         else:
             shocks.write_parquet(scen, path)
     except OSError as exc:

@@ -19,7 +19,7 @@ from portfolios.model import Portfolio
 from shocks.factors import GOLD, Factor, FactorSpace
 from shocks.model import ALL, ScenarioSet
 from stress.groups import MISSING
-from stress.instruments import curves_of
+from stress.instruments import CREDIT, curves_of
 from stress.warnings import StressWarning
 
 #: Origins of scenario sets drawn from market history (read back from a file: "<origin>
@@ -51,10 +51,6 @@ def unmoved(portfolio: Portfolio, scen: ScenarioSet, base_currency: str) -> list
     if (f["instrument"] == "gold").any() and not given[Factor("gold", GOLD)]:
         out.append("gold")
     return out
-
-
-#: Instruments with a credit spread, which spread shifts move (a swap has none).
-CREDIT = ("bond", "frn", "future")
 
 
 def unmatched_spreads(portfolio: Portfolio, scen: ScenarioSet) -> list[str]:
@@ -91,7 +87,8 @@ def unmatched_spreads(portfolio: Portfolio, scen: ScenarioSet) -> list[str]:
         # Pairs of a book value and a label that differ in spaces or case alone.
         pairs = [(v, lab) for v in sorted(values) for lab in labels
                  if v != lab and v.strip().upper() == lab.strip().upper()]
-        close = np.array([any(lab == p[1] for p in pairs) for lab in labels])
+        mistyped = {lab for _, lab in pairs}
+        close = np.array([lab in mistyped for lab in labels])
         idle = ~(shifted & moves).any(axis=1) & shifted.any(axis=1)
         if (shifted & close).any():
             why = ", ".join(f"the book's {v!r} against the scenarios' {lab!r}"

@@ -60,6 +60,8 @@ def implausible_levels(h: History, market: Market) -> list[str]:
     and rates move, so these are warnings with generous bounds, not refusals."""
     out: list[str] = []
     last, when = h.levels()
+    rates: list[int] = []  # the yield columns, and the market's zero rates at their tenors
+    market_rates: list[float] = []
     for j, name in enumerate(h.factors):
         f = parse_factor(name)
         if f.kind == "fx":
@@ -74,18 +76,17 @@ def implausible_levels(h: History, market: Market) -> list[str]:
             assert f.tenor is not None
             curve = market.curves[f.currency]
             now = 100.0 * float(curve.zero(f.tenor.years))
+            rates.append(j)
+            market_rates.append(now)
             if abs(last[j] - now) > RATE_LEVEL_GAP:
                 out.append(
                     f"{h.source}: {name} is {last[j]:.4g} % on {when[j]}, the market's zero "
                     f"rate there {now:.4g} %: yields are in percent; is the column in bp?"
                 )
-    rates = [j for j, name in enumerate(h.factors) if parse_factor(name).kind == "rate"]
     if rates:
         seen = np.abs(h.values[:, rates])
         highest = float(np.nanmax(seen)) if np.isfinite(seen).any() else 0.0
-        market_top = max(abs(100.0 * float(market.curves[f.currency].zero(f.tenor.years)))
-                         for f in (parse_factor(h.factors[j]) for j in rates)
-                         if f.tenor is not None)  # fmt: skip
+        market_top = max(abs(r) for r in market_rates)
         if highest <= DECIMAL_MAX_PCT and market_top >= DECIMAL_MARKET_PCT:
             out.append(
                 f"{h.source}: no yield of the history is ever more than {highest:.3g} % from "

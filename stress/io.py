@@ -40,6 +40,21 @@ def write_frame(frame: pl.DataFrame, path: Path, fmt: str | None = None) -> Path
     return path
 
 
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same directory and an atomic
+    rename, readable by all as a file written in place would be; OSError as the OS raises it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def os_reason(exc: OSError, path: Path) -> str:
     """The OS's reason, naming the directory that is not one (mkdir's "File exists")."""
     for parent in path.parents:

@@ -18,9 +18,7 @@ import datetime as dt
 import html
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -31,7 +29,7 @@ import polars as pl
 
 from stress.families import BY_KEY, JGB_2026, ORDER, window_end
 from stress.groups import MATURITY_BUCKETS, MISSING
-from stress.io import OutputError, os_reason
+from stress.io import OutputError, os_reason, write_bytes
 from stress.pricing import KEY_TENORS
 from stress.reportdata import (
     KEY_RATE_COLUMNS,
@@ -447,16 +445,7 @@ def write_html(data: ReportData, path: Path) -> int:
     place); returns its size in bytes."""
     text = render(data).encode("utf-8")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(text)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_bytes(path, text)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write the report here ({os_reason(exc, path)})"
                           ) from exc

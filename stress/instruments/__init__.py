@@ -23,6 +23,9 @@ INSTRUMENTS: dict[str, Instrument] = {
 #: (bond futures).
 ON_CURVES = tuple(n for n, i in INSTRUMENTS.items() if i.build is not None or i.forward is not None)
 
+#: Instruments with a credit spread, which spread shifts move (a swap has none).
+CREDIT = ("bond", "frn", "future")
+
 
 def curves_of(positions: pl.DataFrame) -> tuple[str, ...]:
     """The curves a book of ``positions`` (a validated positions frame) is laid out on, as
@@ -31,4 +34,5 @@ def curves_of(positions: pl.DataFrame) -> tuple[str, ...]:
     return tuple(sorted(on["currency"].unique().to_list()))
 
 
-__all__ = ["INSTRUMENTS", "ON_CURVES", "CashflowRows", "ForwardRows", "Instrument", "curves_of"]
+__all__ = ["CREDIT", "INSTRUMENTS", "ON_CURVES", "CashflowRows", "ForwardRows", "Instrument",
+           "curves_of"]
