@@ -124,10 +124,9 @@ def keep_lowest(
     worst: IntArray, pnl: FloatArray, detail: FloatArray, k: int
 ) -> tuple[IntArray, FloatArray, FloatArray]:
     """Per scenario (row), the ``k`` lowest P&Ls of lists of worst positions laid side by
-    side (axis 1) in book order, each list worst first: a stable sort keeps each list's own
-    order (by P&L, then position) and an earlier list's entries first on equal P&L, as one
-    pass over the whole book keeps them. Empty slots (+inf, -1) sort last."""
-    order = np.argsort(pnl, axis=1, kind="stable")[:, :k]
+    side (axis 1), ordered by P&L, then position, as one pass over the whole book keeps them
+    (``_keep_worst``). Empty slots (+inf, -1) sort last: a P&L is finite."""
+    order = np.lexsort((worst, pnl), axis=1)[:, :k]
     rows = np.arange(len(pnl))[:, None]
     return worst[rows, order], pnl[rows, order], detail[rows, order]
 

@@ -103,8 +103,10 @@ class Prepared:
         cf = self.cashflows
         if len(cf.node) == 0:
             empty = np.zeros(0, dtype=np.int64)
+            n = self.book.n_positions
             return Bounds(np.zeros(0), np.zeros(0), empty, np.zeros(0, np.bool_), empty, empty,
-                          empty, np.zeros((0, 4)))  # fmt: skip
+                          np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int64),
+                          np.zeros((n, 4)), np.zeros((n, 3)))  # fmt: skip
         key = np.stack([self.node_curve, self.node_spread], axis=1)
         new_run = np.ones(self.n_nodes, dtype=np.bool_)
         new_run[1:] = (key[1:] != key[:-1]).any(axis=1)
@@ -126,6 +128,7 @@ class Prepared:
         terms = np.empty((book.n_positions, 4))
         position_bounds(book.form, book.scale, book.fx0, self.cashflow_row, positive, negative,
                         cf.pv_before, last, prunable, node, terms)  # fmt: skip
+        order, rest = position_order(node, terms)
         return Bounds(
             positive=positive,
             negative=negative,
@@ -133,9 +136,28 @@ class Prepared:
             prunable=prunable,
             run_start=run_start.astype(np.int64),
             seed=np.sort(book.cashflow_pos[top]).astype(np.int64),
-            pos_node=node,
-            pos_terms=terms,
+            order=order,
+            slot_node=node[order],
+            slot_terms=terms[order],
+            rest=rest,
         )
+
+
+def position_order(node: IntArray, terms: FloatArray) -> tuple[IntArray, FloatArray]:
+    """``Bounds.order`` and ``Bounds.rest`` from each position's bound node and terms
+    (``position_bounds``): the positions without a bound (node -1) first, then the others by
+    gross value c_lo - c_hi, largest first, ties in book order."""
+    bounded = node >= 0
+    gross = np.where(bounded, terms[:, 0] - terms[:, 1], np.inf)
+    order = np.lexsort((np.arange(len(node)), -gross)).astype(np.int64)
+    rest = np.empty((len(node), 3))
+    rest[:, 0] = gross[order]
+    # Suffix extremes: the least and greatest over this slot and every later one.
+    spare = np.where(bounded, terms[:, 0] + terms[:, 1] - terms[:, 3], 0.0)[order]
+    slack = np.where(bounded, terms[:, 2], 0.0)[order]
+    rest[:, 1] = np.minimum.accumulate(spare[::-1])[::-1]
+    rest[:, 2] = np.maximum.accumulate(slack[::-1])[::-1]
+    return order, rest
 
 
 def last_day(*node_days: IntArray) -> int:

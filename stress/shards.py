@@ -357,9 +357,9 @@ def broken_task(shared: Shared, shard: Shard, s: int) -> int:
 
 
 def merge_worst(earlier: RawSums, later: RawSums) -> RawSums:
-    """The K lowest P&Ls of two lists of worst positions per scenario, ``earlier`` holding
-    positions that come before ``later``'s in the book: ties keep the earlier position first,
-    as a single pass over the whole book does."""
+    """The K lowest P&Ls of two lists of worst positions per scenario (``earlier`` holding
+    positions that come before ``later``'s in the book): ties keep the earlier position
+    first, as a single pass over the whole book does."""
     k = earlier.worst.shape[1]
     if k == 0:
         return earlier

@@ -137,7 +137,7 @@ def test_the_bound_of_a_whole_block_holds_in_every_lane(workload: str) -> None:
     p, n = bd.positive[r] * sc * x0, bd.negative[r] * sc * x0
     c_lo, c_hi = np.where(sc >= 0, p, n), np.where(sc >= 0, n, p)
     v0 = sc * cf.pv_before[r] * x0
-    ruled_out = []
+    ruled_out, stops = [], []
     for s0 in range(0, len(scen), 16):
         cs, sh = _shocks(prepared, rs, np.arange(s0, s0 + 16), segments)
         gtab = np.empty((prepared.n_nodes, sh.lanes))
@@ -165,8 +165,26 @@ def test_the_bound_of_a_whole_block_holds_in_every_lane(workload: str) -> None:
         assert (block_lb <= lanes).all()
         top = np.sort(pnl[s0 : s0 + 16], axis=1)[:, 9].max()
         ruled_out.append((block_lb > top).mean())
+        # The bound of every position from a slot of the pass's order on, where it stops.
+        fxm = cs.fx_multiplier[:16]  # lanes x currencies
+        low = np.minimum(gmin[:, :16].min(axis=0), 1.0) * np.minimum(fxm.min(axis=1), 1.0)
+        high = np.maximum(gmax[:, :16].max(axis=0), 1.0) * np.maximum(fxm.max(axis=1), 1.0)
+        reach = np.maximum(1.0 - low, high - 1.0)
+        slack_reach = np.maximum(hmax[:, :16].max(axis=0), 0.0) * (
+            np.maximum(fxm.max(axis=1), 1.0) + 1.0)
+        # (slots, lanes): a bound of every position from the slot on, in each lane
+        rest_lb = (-bd.rest[:, :1] * reach + bd.rest[:, 1:2]
+                   - bd.rest[:, 2:] * slack_reach)  # fmt: skip
+        later = pnl[s0 : s0 + 16][:, bd.order].T[::-1]
+        least_after = np.minimum.accumulate(later, axis=0)[::-1]
+        bounded = bd.slot_node >= 0
+        assert (rest_lb[bounded] <= least_after[bounded]).all()
+        thr = np.sort(pnl[s0 : s0 + 16], axis=1)[:, 9]
+        stops.append(np.argmax(np.append((rest_lb > thr).all(axis=1), True)) / n_p)
     if workload == "dense":
         assert np.mean(ruled_out) > 0.5
+        # Sizes spread like a real book's: the pass stops well before the end.
+        assert np.mean(stops) < 0.5
 
 
 def _lower_bounds(prepared: Prepared, rs: ResolvedShocks) -> tuple[np.ndarray, np.ndarray]:
@@ -271,26 +289,40 @@ def test_row_bounds_match_a_plain_reference() -> None:
 
 
 def test_position_bounds_are_their_rows_bounds_read_per_position() -> None:
-    """``Bounds.pos_node`` and ``pos_terms``, what the pass scans to rule positions out,
-    against the rows' bounds read position by position: longs and shorts, and FRNs, swaps
-    and futures, which the pass always prices."""
+    """``Bounds.slot_node`` and ``slot_terms``, what the pass scans to rule positions out,
+    against the rows' bounds read position by position in the pass's order: longs and shorts,
+    and FRNs, swaps and futures, which the pass always prices (so they come first); then
+    the order itself and the bounds of the rest against sums over the later slots."""
     scen = workloads.credit_scenarios(2, seed=3)
     prepared = prepare(workloads.mixed_book(400, seed=5), MARKET,
                        spread_by=scen.spread_attributes)  # fmt: skip
     bd, book, cf = prepared.bounds, prepared.book, prepared.cashflows
+    assert sorted(bd.order.tolist()) == list(range(book.n_positions))
     shorts = 0
-    for i in range(book.n_positions):
+    gross = []
+    for j, i in enumerate(bd.order.tolist()):
         r = int(prepared.cashflow_row[i])
         if book.form[i] != CASHFLOWS or not bd.prunable[r]:
-            assert bd.pos_node[i] == -1
+            assert bd.slot_node[j] == -1
+            assert not gross  # before every bounded position
+            assert bd.rest[j, 0] == np.inf
             continue
-        assert bd.pos_node[i] == bd.last_node[r]
+        assert bd.slot_node[j] == bd.last_node[r]
         sc, x0 = float(book.scale[i]), float(book.fx0[i])
         p, n = float(bd.positive[r]) * sc * x0, float(bd.negative[r]) * sc * x0
         v0 = sc * float(cf.pv_before[r]) * x0
         # A long position is worth least where its positive cashflows are worth least.
         want = [p, n] if sc >= 0 else [n, p]
         want += [BOUND_SLACK * (abs(p) + abs(n)), v0 + BOUND_SLACK * abs(v0)]
-        assert bd.pos_terms[i].tolist() == want
+        assert bd.slot_terms[j].tolist() == want
+        gross.append((-(want[0] - want[1]), i))
         shorts += sc < 0
-    assert shorts and (bd.pos_node >= 0).any() and (bd.pos_node < 0).any()
+    assert gross == sorted(gross)  # largest gross value first, ties in book order
+    assert shorts and (bd.slot_node >= 0).any() and (bd.slot_node < 0).any()
+    first = int(np.argmax(bd.slot_node >= 0))
+    t = bd.slot_terms
+    for j in range(first, book.n_positions):
+        later = t[j:]
+        assert bd.rest[j, 0] == later[0, 0] - later[0, 1] == (later[:, 0] - later[:, 1]).max()
+        assert bd.rest[j, 1] == (later[:, 0] + later[:, 1] - later[:, 3]).min()
+        assert bd.rest[j, 2] == later[:, 2].max()

@@ -262,11 +262,20 @@ class Bounds(NamedTuple):
     prunable: npt.NDArray[np.bool_]  # (R,) its nodes all lie in last_node's run
     run_start: I8  # (nodes,) the first node of the run (same curve and spread line) of each
     seed: I8  # cashflow positions priced first for the thresholds: the likely largest losers
-    # Per position (``position_bounds``), what the pass reads of the above, laid out so that
-    # ruling a position out streams 48 bytes from three arrays (with its currency) rather
-    # than 66 from ten: at 1M positions that scan is most of a summary run's positions pass.
-    pos_node: I8  # (P,) its row's last node where it is a prunable cashflow position, else -1
-    pos_terms: F8  # (P, 4) the terms of its bound (``_bound_terms``) where pos_node >= 0
+    # The order the pass visits positions in: those it cannot bound first, in book order,
+    # then the rest by gross value, largest first (ties in book order), so that it stops at
+    # the first slot whose bound of all the rest rules them all out (``_rest_ruled_out``)
+    # instead of ruling each out in turn.
+    order: I8  # (P,) the position in each slot of the order
+    # Per slot (``position_bounds``), what the pass reads of the above, laid out in the order
+    # it visits them: ruling a position out streams 48 bytes from three arrays (with its
+    # currency) rather than 66 from ten.
+    slot_node: I8  # (P,) the row's last node where it is a prunable cashflow position, else -1
+    slot_terms: F8  # (P, 4) the terms of its bound (``_bound_terms``) where slot_node >= 0
+    # (P, 3) what bounds the P&L of the positions in this slot and every later one: their
+    # greatest gross value c_lo - c_hi, least c_lo + c_hi - v0 and greatest c_slack (+inf, 0,
+    # 0 in the slots of positions without a bound).
+    rest: F8
 
 
 @njit(cache=True)
@@ -742,7 +751,8 @@ def _bound_terms(sc, x0, positive, negative, pv_before):
 @njit(cache=True)
 def position_bounds(form, scale, fx_before, cashflow_row, positive, negative, pv_before,
                     last_node, prunable, node, terms):  # fmt: skip
-    """Per position, ``Bounds.pos_node`` and ``Bounds.pos_terms`` from its row's bounds."""
+    """Per position, its row's last node where it has a bound (else -1) into ``node`` and
+    the terms of the bound into ``terms``."""
     for i in range(len(form)):
         r = cashflow_row[i]
         if form[i] != CASHFLOWS or not prunable[r]:
@@ -756,6 +766,37 @@ def position_bounds(form, scale, fx_before, cashflow_row, positive, negative, pv
         terms[i, 1] = c_hi
         terms[i, 2] = c_slack
         terms[i, 3] = v0
+
+
+@njit(cache=True)
+def _rest_scale(gmin, gmax, hmax, fxm, nb, reach, slack_reach):
+    """Per lane 0:nb, the multipliers' reach for ``_rest_ruled_out``: into ``reach`` the most any
+    g x m moves from 1, below or above, over nodes and currencies, into ``slack_reach`` the
+    greatest h x (m + 1)."""
+    for lane in range(nb):
+        lo_g, hi_g, hi_h, lo_m, hi_m = 1.0, 1.0, 0.0, 1.0, 1.0
+        for u in range(gmin.shape[0]):
+            lo_g = min(lo_g, gmin[u, lane])
+            hi_g = max(hi_g, gmax[u, lane])
+            hi_h = max(hi_h, hmax[u, lane])
+        for k in range(fxm.shape[0]):
+            lo_m = min(lo_m, fxm[k, lane])
+            hi_m = max(hi_m, fxm[k, lane])
+        reach[lane] = max(1.0 - lo_g * lo_m, hi_g * hi_m - 1.0)
+        slack_reach[lane] = hi_h * (hi_m + 1.0)
+
+
+@njit(cache=True, inline="always")
+def _rest_ruled_out(rest, j, reach, slack_reach, thr, nb):
+    """Whether the positions in slot j of the order and every later one (``Bounds.rest``) are
+    ruled out in every lane 0:nb. A lane's bound of a position (``_live_lanes``) is (c_lo A +
+    c_hi B) m - c_slack h (m + 1) - v0 with A >= (least g), B <= (greatest g) over its
+    nodes, so at least -(c_lo - c_hi) reach + (c_lo + c_hi - v0) - c_slack slack_reach
+    (``_rest_scale``); its rounding is far inside the bound's own allowance (BOUND_SLACK)."""
+    for lane in range(nb):
+        if not -rest[j, 0] * reach[lane] + rest[j, 1] - rest[j, 2] * slack_reach[lane] > thr[lane]:
+            return False
+    return True
 
 
 @njit(cache=True, inline="always")
@@ -821,19 +862,26 @@ def _top(x, n):
     return top
 
 
+@njit(cache=True, inline="always")
+def _before(pnl, i, other_pnl, other):
+    """Whether position i of P&L ``pnl`` comes before ``other`` in a list of worst positions:
+    a lower P&L, or the same and earlier in the book (an empty slot, +inf, comes last)."""
+    return pnl < other_pnl or (pnl == other_pnl and i < other)
+
+
 @njit(cache=True)
 def _keep_worst(i, w0, lo, hi, keep_detail, rows, col, out):
     """Position i into the lanes' lists of the n worst (lowest P&L) positions (``out.worst``
-    rows w0 + lo:w0 + hi), earlier positions first on ties, with its detail when every row's
-    detail is at hand (else ``_worst_detail`` computes it for the positions kept at the
-    end)."""
+    rows w0 + lo:w0 + hi), earlier positions in the book first on ties whatever order they
+    come in, with its detail when every row's detail is at hand (else ``_worst_detail``
+    computes it for the positions kept at the end)."""
     n_worst = out.worst.shape[1]
     for s in range(lo, hi if n_worst > 0 else lo):
         pnl = rows[D_PNL, col, s]
-        if not pnl < out.worst_pnl[w0 + s, n_worst - 1]:
+        if not _before(pnl, i, out.worst_pnl[w0 + s, n_worst - 1], out.worst[w0 + s, n_worst - 1]):
             continue
         k = n_worst - 1
-        while k > 0 and pnl < out.worst_pnl[w0 + s, k - 1]:
+        while k > 0 and _before(pnl, i, out.worst_pnl[w0 + s, k - 1], out.worst[w0 + s, k - 1]):
             out.worst_pnl[w0 + s, k] = out.worst_pnl[w0 + s, k - 1]
             out.worst[w0 + s, k] = out.worst[w0 + s, k - 1]
             if keep_detail:
@@ -876,9 +924,10 @@ def _worst_detail(s0, w0, nb, pos, cf, fu, cs, gtab, rtab, ftab, frtab, fdtab, t
 
 
 @njit(cache=True)
-def _block(blk, i_lo, i_hi, part, pos, cf, tr, fu, cs, sh, bd, out):
-    """Positions i_lo:i_hi (i_lo a multiple of POSITION_TILE) under block ``blk`` of the
-    chunk's scenarios, their worst into the lists of ``part``."""
+def _block(blk, j_lo, j_hi, step, part, pos, cf, tr, fu, cs, sh, bd, out):
+    """Positions j_lo:j_hi:step under block ``blk`` of the chunk's scenarios, their worst into
+    the lists of ``part``: with every position's detail, the book's positions (step 1, j_lo a
+    multiple of POSITION_TILE); else the positions in those slots of ``bd.order``."""
     n_s = cs.fx_multiplier.shape[0]
     n_worst = out.worst.shape[1]
     keep_detail = out.detail.shape[0] > 0
@@ -915,7 +964,7 @@ def _block(blk, i_lo, i_hi, part, pos, cf, tr, fu, cs, sh, bd, out):
     rows = np.empty((N_DETAIL, TILE_SLOTS if keep_detail else 1, lanes))  # the tile
     x1 = np.empty(lanes)
     # Keeping only the worst positions, those whose P&L bounds keep them out are not priced.
-    prune = not keep_detail and n_worst > 0 and len(bd.last_node) > 0
+    prune = _prunes(out, bd)
     gmin = np.empty((n_nodes if prune else 0, nb))
     gmax = np.empty((n_nodes if prune else 0, nb))
     # With spreads moving, the greatest multiplier with or without them (else gmax itself).
@@ -947,20 +996,27 @@ def _block(blk, i_lo, i_hi, part, pos, cf, tr, fu, cs, sh, bd, out):
             for k in range(fxm.shape[0]):
                 fxm[k, lane] = cs.fx_multiplier[s0 + lane, k]
         _wide(gmin, gmax, hmax, fxm, nb, g_lo, g_hi, h_hi, m_lo, m_hi)
+    reach = np.empty(nb)
+    slack_reach = np.empty(nb)
+    if prune:
+        _rest_scale(gmin, gmax, hmax, fxm, nb, reach, slack_reach)
     thr_top = _top(thr, nb)
-    for i in range(i_lo, i_hi):
-        col = (i - i_lo) % tile
-        u = bd.pos_node[i] if prune else -1
+    for j in range(j_lo, j_hi, step):
+        i = bd.order[j] if prune else j
+        col = (j - j_lo) % tile
+        u = bd.slot_node[j] if prune else -1
         if prune and u < 0:
             spans[0, 0] = 0
             spans[0, 1] = nb
             n_spans = 1
         elif prune:
+            if _rest_ruled_out(bd.rest, j, reach, slack_reach, thr, nb):
+                break
             k = pos.currency[i]
-            c_lo = bd.pos_terms[i, 0]
-            c_hi = bd.pos_terms[i, 1]
-            c_slack = bd.pos_terms[i, 2]
-            v0 = bd.pos_terms[i, 3]
+            c_lo = bd.slot_terms[j, 0]
+            c_hi = bd.slot_terms[j, 1]
+            c_slack = bd.slot_terms[j, 2]
+            v0 = bd.slot_terms[j, 3]
             # First the bound of every lane at once (the lanes' extremes: each lane's own
             # bound is at least this one) against the greatest threshold: most positions
             # are ruled out here. Written out in the loop, not in a function taking the
@@ -991,7 +1047,7 @@ def _block(blk, i_lo, i_hi, part, pos, cf, tr, fu, cs, sh, bd, out):
                 for s in range(lo, hi):
                     thr[s] = min(thr[s], out.worst_pnl[w0 + s, n_worst - 1])
                 thr_top = _top(thr, nb)
-        if keep_detail and (col == tile - 1 or i == i_hi - 1):
+        if keep_detail and (col == tile - 1 or j == j_hi - 1):
             first = i - col
             for c in range(N_DETAIL):
                 for s in range(nb):
@@ -1019,14 +1075,15 @@ def stress_positions(n_blocks, starts, pos, cf, tr, fu, cs, sh, bd, out):
     only in the lanes where ``bd`` cannot rule it out of the K worst; the kept positions are
     the same as with every position priced.
 
-    The book is split into parts, positions ``starts[p]:starts[p + 1]``, and each (block,
-    part) is a task of its own, so that a few blocks still keep every thread busy; part p
-    keeps its K worst in its own lists (``Outputs``), merged by ``stress.evaluate.keep_lowest``.
+    The book is split into parts (``_part``), and each (block, part) is a task of its own, so
+    that a few blocks still keep every thread busy; part p keeps its K worst in its own lists
+    (``Outputs``), merged by ``stress.evaluate.keep_lowest``.
     """
     n_parts = len(starts) - 1
     for t in prange(n_blocks * n_parts):
         p = t % n_parts
-        _block(t // n_parts, starts[p], starts[p + 1], p, pos, cf, tr, fu, cs, sh, bd, out)
+        j_lo, j_hi, step = _part(p, starts, bd, out)
+        _block(t // n_parts, j_lo, j_hi, step, p, pos, cf, tr, fu, cs, sh, bd, out)
 
 
 @njit(cache=True)
@@ -1035,7 +1092,25 @@ def stress_positions_serial(n_blocks, starts, pos, cf, tr, fu, cs, sh, bd, out):
     n_parts = len(starts) - 1
     for t in range(n_blocks * n_parts):
         p = t % n_parts
-        _block(t // n_parts, starts[p], starts[p + 1], p, pos, cf, tr, fu, cs, sh, bd, out)
+        j_lo, j_hi, step = _part(p, starts, bd, out)
+        _block(t // n_parts, j_lo, j_hi, step, p, pos, cf, tr, fu, cs, sh, bd, out)
+
+
+@njit(cache=True, inline="always")
+def _prunes(out, bd):
+    """Whether the pass keeps only the worst positions and may rule positions out by bounds."""
+    return out.detail.shape[0] == 0 and out.worst.shape[1] > 0 and len(bd.last_node) > 0
+
+
+@njit(cache=True, inline="always")
+def _part(p, starts, bd, out):
+    """Part p's slots (first, end, step) for ``_block``: book positions starts[p]:starts[p +
+    1] when every position is priced; else every n-th slot of ``bd.order`` from the p-th, so
+    that each part holds large positions and small ones alike and stops early."""
+    n_parts = len(starts) - 1
+    if _prunes(out, bd):
+        return p, starts[n_parts], n_parts
+    return starts[p], starts[p + 1], 1
 
 
 class NodeWeights(NamedTuple):
