@@ -1270,30 +1270,20 @@ def _totals_futures(fu, cs, lines, s0, nb, x1, acc):
                 acc[grp, T_TAYLOR_C, lane] += sc * facc[ACC_TAYLOR_C, lane] * x0
 
 
-@njit(cache=True)
-def _totals_block(blk, w, v, fu, cs, sums):
-    n_s = cs.fx_multiplier.shape[0]
-    s0 = blk * BLOCK
-    nb = min(BLOCK, n_s - s0)
-    n_groups = sums.shape[1]
-    n_ccy = len(w.fx_before)
-    acc = np.zeros((n_groups, N_T, BLOCK))
-    x1 = np.empty((max(n_ccy, 1), BLOCK))
-    for c in range(n_ccy):
-        for lane in range(BLOCK):
-            m = cs.fx_multiplier[s0 + lane, c] if lane < nb else 1.0
-            x1[c, lane] = w.fx_before[c] * m
-    lines = _shift_lines(cs, s0, nb)
-    gt, ht, dt, xt, bits = _tile_scratch(BLOCK)
+@njit(cache=True, inline="always")
+def _node_sums(w, cs, lines, s0, nb, x1, acc, lanes):
+    """The node terms of ``_totals_block``'s sums into ``acc`` (groups x N_T x BLOCK), lanes
+    0:lanes (nb <= lanes <= BLOCK)."""
+    gt, ht, dt, xt, bits = _tile_scratch(lanes)
     for u0 in range(0, len(w.day), TILE):
         u1 = min(len(w.day), u0 + TILE)
-        _node_multipliers(w.day, w.curve, w.spread, w.sday, u0, u1, cs, lines, s0, nb, BLOCK,
+        _node_multipliers(w.day, w.curve, w.spread, w.sday, u0, u1, cs, lines, s0, nb, lanes,
                           gt, ht, dt, xt, bits)  # fmt: skip
         for u in range(u0, u1):
-            j = (u - u0) * BLOCK
-            g = gt[j : j + BLOCK]
-            h = ht[j : j + BLOCK]
-            d = dt[j : j + BLOCK]
+            j = (u - u0) * lanes
+            g = gt[j : j + lanes]
+            h = ht[j : j + lanes]
+            d = dt[j : j + lanes]
             k = w.currency[u]
             x0 = w.fx_before[k]
             for e in range(w.offsets[u], w.offsets[u + 1]):
@@ -1303,7 +1293,7 @@ def _totals_block(blk, w, v, fu, cs, sums):
                 v2 = w.w_t2[e]
                 v3 = w.w_ts[e]
                 if w.spread[u] >= 0:
-                    for lane in range(BLOCK):
+                    for lane in range(lanes):
                         gl = g[lane]
                         gf = gl * h[lane]
                         dl = d[lane]
@@ -1318,7 +1308,7 @@ def _totals_block(blk, w, v, fu, cs, sums):
                         acc[grp, T_TAYLOR_D, lane] += v1 * dl * x0
                         acc[grp, T_TAYLOR_C, lane] += v2 * dl * dl * x0
                 else:
-                    for lane in range(BLOCK):
+                    for lane in range(lanes):
                         gl = g[lane]
                         dl = d[lane]
                         xl = x1[k, lane]
@@ -1331,6 +1321,28 @@ def _totals_block(blk, w, v, fu, cs, sums):
                         acc[grp, T_SD, lane] += v3 * gl * xl
                         acc[grp, T_TAYLOR_D, lane] += v1 * dl * x0
                         acc[grp, T_TAYLOR_C, lane] += v2 * dl * dl * x0
+
+
+@njit(cache=True)
+def _totals_block(blk, w, v, fu, cs, sums):
+    n_s = cs.fx_multiplier.shape[0]
+    s0 = blk * BLOCK
+    nb = min(BLOCK, n_s - s0)
+    n_groups = sums.shape[1]
+    n_ccy = len(w.fx_before)
+    acc = np.zeros((n_groups, N_T, BLOCK))
+    x1 = np.empty((max(n_ccy, 1), BLOCK))
+    for c in range(n_ccy):
+        for lane in range(BLOCK):
+            m = cs.fx_multiplier[s0 + lane, c] if lane < nb else 1.0
+            x1[c, lane] = w.fx_before[c] * m
+    lines = _shift_lines(cs, s0, nb)
+    # A full block's loops over lanes have a fixed trip count, which its code is best at; a
+    # short one (a one-scenario run, a set's last block) loops over its own lanes alone.
+    if nb == BLOCK:
+        _node_sums(w, cs, lines, s0, nb, x1, acc, BLOCK)
+    else:
+        _node_sums(w, cs, lines, s0, nb, x1, acc, nb)
     if len(fu.scale):
         _totals_futures(fu, cs, lines, s0, nb, x1, acc)
     for lane in range(nb):
