@@ -769,21 +769,27 @@ def position_bounds(form, scale, fx_before, cashflow_row, positive, negative, pv
 
 
 @njit(cache=True)
-def _rest_scale(gmin, gmax, hmax, fxm, nb, reach, slack_reach):
-    """Per lane 0:nb, the multipliers' reach for ``_rest_ruled_out``: into ``reach`` the most any
-    g x m moves from 1, below or above, over nodes and currencies, into ``slack_reach`` the
-    greatest h x (m + 1)."""
+def _rest_scale(gmin, gmax, hmax, run_start, fxm, nb, reach, slack_reach):
+    """Per lane 0:nb, the multipliers' reach for ``_rest_ruled_out``: into ``reach`` the most
+    any g x m moves from 1, below or above, over nodes and currencies, into ``slack_reach``
+    the greatest h x (m + 1). The run extremes at each run's last node are those of the run."""
+    n = gmin.shape[0]
+    lo_g = np.ones(nb)
+    hi_g = np.ones(nb)
+    hi_h = np.zeros(nb)
+    for u in range(n):
+        if u + 1 == n or run_start[u + 1] == u + 1:
+            for lane in range(nb):
+                lo_g[lane] = min(lo_g[lane], gmin[u, lane])
+                hi_g[lane] = max(hi_g[lane], gmax[u, lane])
+                hi_h[lane] = max(hi_h[lane], hmax[u, lane])
     for lane in range(nb):
-        lo_g, hi_g, hi_h, lo_m, hi_m = 1.0, 1.0, 0.0, 1.0, 1.0
-        for u in range(gmin.shape[0]):
-            lo_g = min(lo_g, gmin[u, lane])
-            hi_g = max(hi_g, gmax[u, lane])
-            hi_h = max(hi_h, hmax[u, lane])
+        lo_m, hi_m = 1.0, 1.0
         for k in range(fxm.shape[0]):
             lo_m = min(lo_m, fxm[k, lane])
             hi_m = max(hi_m, fxm[k, lane])
-        reach[lane] = max(1.0 - lo_g * lo_m, hi_g * hi_m - 1.0)
-        slack_reach[lane] = hi_h * (hi_m + 1.0)
+        reach[lane] = max(1.0 - lo_g[lane] * lo_m, hi_g[lane] * hi_m - 1.0)
+        slack_reach[lane] = hi_h[lane] * (hi_m + 1.0)
 
 
 @njit(cache=True, inline="always")
@@ -999,7 +1005,7 @@ def _block(blk, j_lo, j_hi, step, part, pos, cf, tr, fu, cs, sh, bd, out):
     reach = np.empty(nb)
     slack_reach = np.empty(nb)
     if prune:
-        _rest_scale(gmin, gmax, hmax, fxm, nb, reach, slack_reach)
+        _rest_scale(gmin, gmax, hmax, bd.run_start, fxm, nb, reach, slack_reach)
     thr_top = _top(thr, nb)
     for j in range(j_lo, j_hi, step):
         i = bd.order[j] if prune else j
