@@ -29,6 +29,9 @@ covariances, Monte Carlo and predictions:
    unshocked (no knot at that tenor, 0 % for FX and gold; the description names it) and
    covariances leave that window out for that factor (pairwise). A missing value never
    becomes a zero change passed off as data.
+5. The carry is meant for holidays: a factor observed less often than every N business days
+   (its median gap in the windows' span) is warned of, since its N-day changes are really
+   changes over its own gap (a weekly series' one-day changes are five-day ones).
 
 Because the end of a window must be a real observation and the start may be carried, a
 factor whose own gaps are all within the carry limit has one-day changes that add up exactly to
@@ -38,6 +41,7 @@ its change from its first to its last observation: no move is lost or counted tw
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -50,7 +54,7 @@ import numpy.typing as npt
 import polars as pl
 
 from portfolios.lazy_pandas import TableSource
-from shocks.errors import HistoryError
+from shocks.errors import HistoryError, HistoryWarning
 from shocks.factors import Factor, FactorSpace, Units, parse_factor
 from shocks.model import FloatArray
 from shocks.tenors import Tenor
@@ -304,6 +308,9 @@ class History:
         start_levels = np.where(ok, v[np.maximum(src, 0), cols], np.nan)
         end_levels = np.where(ok, end_levels, np.nan)
         keep = ok.any(axis=1)
+        if keep.any():
+            _warn_sparse(observed[starts[keep][0] : ends[keep][-1] + 1], n, self.factors,
+                         self.source)  # fmt: skip
         if not overlapping and keep.any():
             last = ends[keep][-1]
             keep &= (last - ends) % n == 0
@@ -316,6 +323,34 @@ class History:
             start_levels=start_levels[keep],
             end_levels=end_levels[keep],
             source=self.source,
+        )
+
+
+def _warn_sparse(observed: npt.NDArray[np.bool_], horizon: int, factors: Sequence[str],
+                 source: str) -> None:  # fmt: skip
+    """Warn of factors observed less often than every ``horizon`` business days in the span
+    of the windows (``observed``: calendar days x factors): the carry rule, meant for
+    holidays, would carry a weekly series' last value to every window's start, so that its
+    one-day changes are really five-day ones, passed off as one-day moves."""
+    sparse = []
+    for j, name in enumerate(factors):
+        seen = np.flatnonzero(observed[:, j])
+        if len(seen) >= 3:
+            gap = float(np.median(np.diff(seen)))
+            if gap > horizon:
+                sparse.append((name, gap))
+    if sparse:
+        shown = ", ".join(f"{name} every {gap:g}" for name, gap in sparse[:5])
+        more = f" and {len(sparse) - 5} more" if len(sparse) > 5 else ""
+        longest = max(gap for _, gap in sparse)
+        warnings.warn(
+            f"{source}: observed less often than every {horizon} business day"
+            f"{'s' if horizon > 1 else ''} (median gap between observations in the windows "
+            f"used): {shown}{more}; their {horizon}-day changes span that gap and overstate "
+            f"{horizon}-day moves. Use a horizon of {longest:g} days or more, or daily data "
+            "for these factors.",
+            HistoryWarning,
+            stacklevel=3,
         )
 
 

@@ -372,6 +372,25 @@ def test_carry_is_limited_and_series_starts_are_missing() -> None:
         100 * (1100 / 1010 - 1))
 
 
+def test_a_factor_observed_weekly_is_warned_of_at_shorter_horizons() -> None:
+    """Gold observed on Fridays alone: within the carry limit, every window ending on a
+    Friday carries last Friday's price to its start, so its one-day changes are five-day
+    ones. Warned of below a horizon of five days, naming the factor and its gap."""
+    days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-07-01"))
+    days = days[np.is_busday(days)]
+    fridays = np.is_busday(days, weekmask="Fri")
+    rows = {"USD.10Y": list(4.0 + 0.01 * np.arange(len(days))),
+            "XAU": [2000.0 + k if f else None for k, f in enumerate(fridays)]}
+    h = history(rows, [str(d) for d in days])
+    for horizon in (1, 4):
+        with pytest.warns(shocks.HistoryWarning, match=rf"every {horizon} business.*: XAU "
+                          rf"every 5; their {horizon}-day changes .* horizon of 5 days"):
+            h.changes(horizon)
+    h.changes(5)  # warnings are errors in the tests
+    h.changes(20, overlapping=False)
+    h.select(["USD.10Y"]).changes(1)
+
+
 def test_windows_without_any_change_are_skipped() -> None:
     dates = ["2020-01-01", "2020-03-02", "2020-03-03"]
     h = history({"XAU": [1000.0, 1010.0, 1020.0]}, dates)
@@ -379,8 +398,10 @@ def test_windows_without_any_change_are_skipped() -> None:
     assert len(h.changes(2)) == 0
 
 
-# Random levels: a price that doubles from one day to the next is a case here, not a mistype.
+# Random levels: a price that doubles from one day to the next is a case here, not a mistype;
+# random gaps: a factor seen every other day is a case too.
 @pytest.mark.filterwarnings("ignore:.*is a cell mistyped")
+@pytest.mark.filterwarnings("ignore:.*observed less often than")
 @settings(max_examples=examples(40), deadline=None)
 @given(st.data())
 def test_one_day_changes_add_up_over_each_factors_own_dates(data: st.DataObject) -> None:
