@@ -887,6 +887,15 @@ def _plan(
         "byte-order marks, ...)",
         pid,
     )
+    chk.flag(
+        # Likewise "JGB 10" with a no-break space (pasted from a web page or a spreadsheet)
+        # and with a space: Session.remove("JGB 10") would not find the first.
+        pid.is_not_null() & pid.str.contains(r"[\p{Z}&&[^ ]]"),
+        "position_id",
+        "a position id whose spaces are plain spaces (not no-break, ideographic or other "
+        "Unicode spaces)",
+        pid,
+    )
     dup = pid.is_not_null() & pid.is_duplicated() & ~pid.is_first_distinct()
     chk.flag(dup, "position_id", "a unique position id (it appears on an earlier row)", pid)
 

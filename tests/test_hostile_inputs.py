@@ -1040,6 +1040,22 @@ def test_invisible_characters_in_ids_are_refused(tmp_path):
                           "(tabs, line breaks, byte-order marks, ...)") for p in found)
 
 
+def test_unicode_spaces_in_ids_are_refused(tmp_path):
+    """A no-break space (pasted from a web page), a narrow one or an ideographic one inside
+    an id reads like a plain space, yet makes another id; leading and trailing spaces of any
+    kind are stripped as before, and a plain space inside stays allowed."""
+    path = write(tmp_path, csv_text("JGB 10,fx,USD,1,,,,,,,,x", "JGB\u00a010,fx,USD,1,,,,,,,,x",
+                                    "UST\u202f5,fx,USD,1,,,,,,,,x", "Bund\u30002,fx,USD,1,,,,,,,,x",
+                                    "\u00a0Gilt\u00a0,fx,USD,1,,,,,,,,x"))
+    found = problems(path)
+    assert [p.split(": ", 1)[1].split(": got")[0] for p in found] == [
+        "row 2 (position_id 'JGB\\xa010'), column 'position_id'",
+        "row 3 (position_id 'UST\\u202f5'), column 'position_id'",
+        "row 4 (position_id 'Bund\\u30002'), column 'position_id'"]
+    assert all(p.endswith("expected a position id whose spaces are plain spaces (not "
+                          "no-break, ideographic or other Unicode spaces)") for p in found)
+
+
 def test_bracketed_and_control_text_stays_visible_in_messages(tmp_path):
     rows = ["[X],fx,USD,1e99,,,,,,,,x", "[/],fx,USD,[bold]1,,,,,,,,x",
             '"new\nline",fx,USD,1e99,,,,,,,,x']
