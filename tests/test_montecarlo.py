@@ -33,6 +33,21 @@ def test_covariance_is_the_second_moment_of_the_changes() -> None:
     assert shocks.covariance(h).window[1] == h.last_date
 
 
+def test_overlapping_windows_worth_few_independent_ones_are_warned_of() -> None:
+    """36 overlapping 60-day windows pass the count of 20 but are about one independent
+    observation: warned of, naming the thinnest factor; not when the same window holds
+    enough (10-day changes) or the windows do not overlap (the count is then honest)."""
+    h = synthetic(96)  # 96 business days: 36 windows of 60 days
+    with pytest.warns(shocks.HistoryWarning, match=r"covariance of 60-day changes .* "
+                      r"overlapping windows: \S+ and 5 other factors have 36 of them, about "
+                      r"0\.6 non-overlapping windows' worth \(fewer than 10\)"):
+        cov = shocks.covariance(h, horizon=60, window=WHOLE)
+    assert cov.available.all()  # still given: a warning, not a refusal
+    shocks.covariance(h, horizon=1, window=WHOLE)  # warnings are errors in the tests
+    shocks.covariance(synthetic(600), horizon=10, window=WHOLE)
+    shocks.covariance(synthetic(600), horizon=20, window=WHOLE, overlapping=False)
+
+
 def test_missing_changes_are_left_out_pairwise() -> None:
     h = synthetic(300)
     values = h.values.copy()
