@@ -20,6 +20,11 @@ from stress.warnings import StressWarning
 #: An FX rate's last level in the history this many times the market's, or less than its
 #: inverse: a quote the other way round (JPY: about 25,000 times).
 FX_LEVEL_RATIO = 10.0
+#: An FX rate's last level this many times off the market's either way, where its inverse is
+#: nearer the market's: a currency near parity quoted the other way round (EURUSD 1.17 given
+#: as 0.855, 1.37 times off) that FX_LEVEL_RATIO lets through. Its moves would come out with
+#: the wrong sign.
+FX_INVERSE_RATIO = 1.2
 #: Percentage points between a yield's last level and the market's: beyond any move of a
 #: developed market's yields over years.
 RATE_LEVEL_GAP = 10.0
@@ -52,9 +57,10 @@ def market_history(market: Market, history: History | None = None) -> History:
 
 def implausible_levels(h: History, market: Market) -> list[str]:
     """What in ``h`` looks like a unit or quote mistake the loader's ranges let through: an FX
-    rate whose last level is more than FX_LEVEL_RATIO from the market's (a quote the other way
-    round), a yield whose last level is more than RATE_LEVEL_GAP percentage points from the
-    market's zero rate at its tenor (a column in bp; the loader warns of a single cell,
+    rate whose last level is more than FX_LEVEL_RATIO from the market's, or more than
+    FX_INVERSE_RATIO where its inverse is nearer (a quote the other way round), a yield whose
+    last level is more than RATE_LEVEL_GAP percentage points from the market's zero rate at
+    its tenor (a column in bp; the loader warns of a single cell,
     ``shocks.HistoryWarning``), yields that never leave DECIMAL_MAX_PCT of zero where the
     market's are well above it (decimals, not percent). Histories end before the market's date
     and rates move, so these are warnings with generous bounds, not refusals."""
@@ -65,8 +71,11 @@ def implausible_levels(h: History, market: Market) -> list[str]:
     for j, name in enumerate(h.factors):
         f = parse_factor(name)
         if f.kind == "fx":
-            ratio = last[j] / market.usd_value[f.currency]
-            if max(ratio, 1.0 / ratio) > FX_LEVEL_RATIO:
+            usd = market.usd_value[f.currency]
+            ratio = last[j] / usd
+            off = abs(np.log(ratio))
+            inverted = off > np.log(FX_INVERSE_RATIO) and abs(np.log(last[j] * usd)) < off
+            if off > np.log(FX_LEVEL_RATIO) or inverted:
                 out.append(
                     f"{h.source}: {name} is {last[j]:.6g} USD on {when[j]}, the market's "
                     f"{market.usd_value[f.currency]:.6g}: {name} is the value of one "

@@ -16,7 +16,7 @@ import pytest
 import portfolios
 import shocks
 import stress
-from shocks import HistoryError, ScenarioError
+from shocks import History, HistoryError, ScenarioError
 from stress.groups import MATURITY_BUCKETS, GroupingError
 from stress.histories import market_history
 from stress.io import OutputError
@@ -244,6 +244,33 @@ def test_a_history_quoted_the_other_way_round_is_warned_of() -> None:
     with pytest.warns(stress.StressWarning, match="FX.JPY is .* USD on .*, the market's 0.00627"
                       ".*is it quoted the other way round"):
         stress.reverse(BOOK, MARKET, 1e6, history=upside_down)
+
+
+def test_a_currency_near_parity_quoted_the_other_way_round_is_warned_of() -> None:
+    """EUR given as 1/EURUSD is only 1.37 times off the market (within the factor of 10 that
+    catches USDJPY) but its inverse is near the market's: warned of, as is GBP. A move of
+    10 % since the history's end, or JPY's 44 % since 2021 (whose inverse is nowhere near),
+    is not."""
+    from stress.histories import implausible_levels
+
+    dates = synthetic(300).dates
+    walk = np.exp(np.cumsum(np.random.default_rng(3).normal(0.0, 0.005, (len(dates), 3)),
+                            axis=0))  # fmt: skip
+    names = ("FX.EUR", "FX.GBP", "FX.JPY")
+
+    def found(last: dict[str, float]) -> list[str]:
+        levels = walk / walk[-1] * [last.get(n, MARKET.usd_value[n[3:]]) for n in names]
+        return implausible_levels(History(dates=dates, factors=names, values=levels,
+                                          source="h.csv"), MARKET)  # fmt: skip
+
+    assert not found({})
+    for name in ("FX.EUR", "FX.GBP"):
+        usd = MARKET.usd_value[name[3:]]
+        (msg,) = found({name: 1.0 / usd})
+        assert msg.startswith(f"h.csv: {name} is ") and msg.endswith(
+            "is it quoted the other way round?")
+        assert not found({name: usd * 1.1}) and not found({name: usd / 1.1})
+    assert not found({"FX.JPY": MARKET.usd_value["JPY"] * 1.44})
 
 
 def test_a_history_of_yields_in_decimals_is_warned_of() -> None:
