@@ -25,7 +25,8 @@ from shocks.covariance import MIN_OBS, covariance
 from shocks.errors import HistoryError
 from shocks.factors import describe
 from shocks.history import History, Window, check_history
-from shocks.model import ScenarioSet
+from shocks.model import FloatArray, ScenarioSet
+from shocks.parse import MAX_PERCENT_CHANGE, MAX_SHIFT_BP
 
 DISTRIBUTIONS = ("normal", "t")
 #: The most draws of one call: a set is scenarios x factors x the curves' knots in memory, and
@@ -79,6 +80,8 @@ def monte_carlo(
         draws *= np.sqrt((dof - 2.0) / rng.chisquare(dof, n))[:, None]
     moves = np.full((n, len(cov.factors)), np.nan)
     moves[:, avail] = draws
+    width = max(6, len(str(n)))  # of the draws' numbers in their names
+    _check_bounds(history, moves, dist, dof, width)
     kind = "normal" if dist == "normal" else f"Student-t ({dof:g} degrees of freedom)"
     left = (
         f"; unshocked, fewer than {min_obs} changes in the window: "
@@ -90,7 +93,6 @@ def monte_carlo(
         f" of {n}: {kind} {cov.horizon}-day moves with the covariance of "
         f"{cov.window[0]} .. {cov.window[1]} ({cov.n_windows} windows){left}"
     )
-    width = max(6, len(str(n)))
     return history.space.scenarios(
         moves,
         units="factor",
@@ -99,3 +101,26 @@ def monte_carlo(
         sources=(f"Monte Carlo, seed {seed}, history: {history.source}",) * n,
         origin="generator:monte_carlo",
     )
+
+
+def _check_bounds(history: History, moves: FloatArray, dist: str, dof: float, width: int) -> None:
+    """Refuse draws beyond what a scenario may hold (a shift of at most MAX_SHIFT_BP, an FX or
+    gold rise of at most MAX_PERCENT_CHANGE): a scenario file could not hold the set, and a
+    tenfold move in ten days is the distribution's tail, not a market's. Student-t draws with
+    degrees of freedom near 2 reach them (GBP +1,670 % at 2.1)."""
+    space = history.space
+    size = np.abs(space.to_scenario_units(moves))
+    with np.errstate(invalid="ignore"):
+        beyond = np.where(space.relative, size > MAX_PERCENT_CHANGE, size > MAX_SHIFT_BP)
+    if not beyond.any():
+        return
+    i, j = (int(k) for k in np.argwhere(beyond)[0])
+    move = space.to_scenario_units(moves[i])[j]
+    what = (f"{move:+,.6g} % (at most {MAX_PERCENT_CHANGE:g} %, a tenfold rise)"
+            if space.relative[j]
+            else f"{move:+,.6g} bp (at most {MAX_SHIFT_BP:,g} bp either way)")
+    cure = (f"Student-t draws with {dof:g} degrees of freedom have tails too heavy for "
+            f"scenarios; use more degrees of freedom (5 by default)" if dist == "t"
+            else "is the history in its units (percent yields, USD per unit, USD per ounce)?")
+    raise HistoryError(f"{history.source}: Monte Carlo draw mc_{i + 1:0{width}d} moves "
+                       f"{history.factors[j]} by {what}; {cure}")
