@@ -998,14 +998,22 @@ def _plan(
     )
 
     frequency, day_count, convention, dc = _conventions(df, chk, has_schedule)
-    market = _market_conventions(df, chk, is_bond, convention, frequency, maturity, valuation_date)
+    market = _market_conventions(df, chk, is_bond, floating, convention, frequency, maturity,
+                                 valuation_date)  # fmt: skip
     for column in BOND_ONLY:
-        # Read by nothing on these rows: a calendar given for a swap would be silently unused.
+        # Read by nothing on these rows: a settlement lag given for a swap would be unused.
         chk.flag(
             (floating | is_future) & _text(df, column).is_not_null(),
             column,
-            "an empty cell (FRNs, swaps and futures' cheapest-to-deliver bonds run on "
-            "unadjusted schedules with no calendar, valued on the valuation date)",
+            "an empty cell (FRNs, swaps and futures' cheapest-to-deliver bonds are valued on "
+            "the valuation date, with no ex-dividend period, on regular schedules)",
+        )
+    for column in SCHEDULE_ONLY:
+        chk.flag(
+            is_future & _text(df, column).is_not_null(),
+            column,
+            "an empty cell (a future's cheapest-to-deliver bond runs on an unadjusted schedule "
+            "with no calendar)",
         )
 
     spread, bad = chk.stage(**_named("spread_bp", _number(df, "spread_bp")))
@@ -1056,7 +1064,8 @@ def _plan(
         "spread_bp": only(takes_spread, spread),
         "clean_price": only(takes_price, price),
         **extra,
-        **{k: only(is_bond, e) for k, e in market.items()},
+        **{k: only(is_bond | floating if k in SCHEDULE_ONLY else is_bond, e)
+           for k, e in market.items()},
     }
     assert columns.keys() == CORE_SCHEMA.keys(), sorted(columns.keys() ^ CORE_SCHEMA.keys())
     columns = {k: columns[k] for k in CORE_SCHEMA}  # the frame's columns in the model's order
@@ -1073,9 +1082,8 @@ def _plan(
         (c, is_swap) for c in ("coupon", "side", "float_frequency", "float_day_count")
     ] + [(c, is_future) for c in ("contract", "futures_price", "conversion_factor",
                                   "delivery_date")] + [
-        (c, is_bond) for c in ("settlement_days", "ex_dividend_days", "calendar",
-                               "business_day_convention")
-    ]:  # fmt: skip
+        (c, is_bond) for c in ("settlement_days", "ex_dividend_days")
+    ] + [(c, is_bond | floating) for c in SCHEDULE_ONLY]:  # fmt: skip
         chk.flag(
             needed & columns[c].is_null(),
             c,
@@ -1334,14 +1342,16 @@ def _names(df: pl.DataFrame, column: str) -> pl.Expr:
 
 
 #: Columns of a bond's schedule and settlement that FRNs, swaps and futures do not take.
-BOND_ONLY = ("calendar", "business_day_convention", "settlement_days", "ex_dividend_days",
-             "issue_date", "first_coupon_date")
+BOND_ONLY = ("settlement_days", "ex_dividend_days", "issue_date", "first_coupon_date")
+#: Columns of a schedule's calendar that bonds, FRNs and swaps take and futures do not.
+SCHEDULE_ONLY = ("calendar", "business_day_convention")
 
 
 def _market_conventions(
     df: pl.DataFrame,
     chk: _Checker,
     is_bond: pl.Expr,
+    floating: pl.Expr,
     convention: pl.Expr,
     frequency: pl.Expr,
     maturity: pl.Expr,
@@ -1349,7 +1359,9 @@ def _market_conventions(
 ) -> dict[str, pl.Expr]:
     """Each bond's issue and first coupon dates, settlement and ex-dividend days, calendar and
     business-day convention: the explicit column where given, else the preset's value, else
-    none (T+0, no calendar, unadjusted, no ex-dividend period)."""
+    none (T+0, no calendar, unadjusted, no ex-dividend period). FRNs and swaps take a
+    calendar and convention too, Modified Following when only a calendar is given (ISDA's
+    default for swaps)."""
 
     def preset(attribute: str, dtype: pl.DataType) -> pl.Expr:
         values = {k: getattr(v, attribute) for k, v in PRESETS.items()}
@@ -1362,14 +1374,15 @@ def _market_conventions(
     calendar, rolling = chk.stage(
         calendar_name=_names(df, "calendar"), rolling_name=_names(df, "business_day_convention")
     )
+    scheduled = is_bond | floating
     chk.flag(
-        is_bond & calendar.is_not_null() & ~calendar.is_in(list(CALENDARS)),
+        scheduled & calendar.is_not_null() & ~calendar.is_in(list(CALENDARS)),
         "calendar",
         "one of " + ", ".join(CALENDARS),
         _text(df, "calendar"),
     )
     chk.flag(
-        is_bond & rolling.is_not_null() & ~rolling.is_in(list(BUSINESS_DAY_CONVENTIONS)),
+        scheduled & rolling.is_not_null() & ~rolling.is_in(list(BUSINESS_DAY_CONVENTIONS)),
         "business_day_convention",
         "one of " + ", ".join(BUSINESS_DAY_CONVENTIONS),
         _text(df, "business_day_convention"),
@@ -1450,7 +1463,9 @@ def _market_conventions(
                 ("settlement_days", lag, pl.Int64()),
                 ("ex_dividend_days", ex, pl.Int64()),
                 ("calendar", calendar, pl.String()),
-                ("business_day_convention", rolling, pl.String()),
+                ("business_day_convention", pl.coalesce(rolling, pl.when(
+                    floating & calendar.is_not_null()).then(pl.lit("MODIFIED FOLLOWING"))),
+                 pl.String()),
             )
         },
     }

@@ -216,12 +216,15 @@ def build_cashflows(
     business_day_convention: IntArray | None = None,
     settlement_days: IntArray | None = None,
     ex_dividend_days: IntArray | None = None,
+    adjusted_accrual: bool = False,
 ) -> CashflowBook:
     """Cashflow book for bonds with the given maturities (days since epoch), coupons (percent),
     coupon frequencies (per year) and day-count codes, optionally issue and first coupon dates
     (days; ``NO_DATE`` where none), calendar and business-day convention codes, settlement
     and ex-dividend business days (default: none, T+0 on no calendar, unadjusted, today's
-    behaviour). Inputs must be valid (the portfolio validation guarantees it): maturities
+    behaviour); ``adjusted_accrual``: coupons accrue between their periods' dates rolled on
+    the calendar (swaps' and FRNs' legs) rather than between the unadjusted ones (bonds).
+    Inputs must be valid (the portfolio validation guarantees it): maturities
     after the valuation date, issue dates on or before it, first coupon dates on the
     schedule rolled back from maturity and after issue."""
     val = to_days(valuation_date)
@@ -256,8 +259,8 @@ def build_cashflows(
     settle = np.empty(n, dtype=np.int64)
     unquoted = np.empty(n, dtype=np.int64)
     drop = np.empty(n)
-    args = (*sched, coupon, day_count, lag, ex, offsets, val, pay, time, amount, yield_time,
-            accrued, period, settle, unquoted, drop)  # fmt: skip
+    args = (*sched, coupon, day_count, lag, ex, bool(adjusted_accrual), offsets, val, pay, time,
+            amount, yield_time, accrued, period, settle, unquoted, drop)  # fmt: skip
     (fill_cashflows if parallel else fill_cashflows_serial)(args)
     return CashflowBook(val, offsets, pay, time, amount, yield_time, accrued, period, settle,
                         unquoted, drop)

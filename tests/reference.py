@@ -333,10 +333,12 @@ def cashflows(
     convention: str = "UNADJUSTED",
     settlement_days: int = 0,
     ex_dividend_days: int = 0,
+    adjusted_accrual: bool = False,
 ) -> Bond:
     """Live cashflows per 100 face, the way QuantLib's FixedRateBond and CashFlows see them:
     coupons paid strictly after ``valuation``, each paying coupon% x the year fraction of its
-    unadjusted period on its end date rolled by the convention; a coupon ex-dividend on the
+    unadjusted period (``adjusted_accrual``: of its period with both dates rolled, as a
+    swap's legs) on its end date rolled by the convention; a coupon ex-dividend on the
     valuation date is not received; the last flow adds the redemption. Quotes are on the
     settlement date: flows paid after it, an ex-dividend coupon left out, accrued and the
     stepwise yield time from it."""
@@ -344,13 +346,18 @@ def cashflows(
     coupons = []
     for start, end, rs, re in schedule(maturity, frequency, issue, first_coupon, valuation):
         pay = roll(end, convention, calendar_name)
+        if adjusted_accrual:
+            start = rs = roll(start, convention, calendar_name)
+            end = re = pay
         ex = (business_days_after(pay, -ex_dividend_days, calendar_name)
               if ex_dividend_days else None)
         coupons.append(Coupon(start, end, rs, re, pay, ex))
     live = [c for c in coupons if c.pay > valuation]
 
+    term = roll(maturity, convention, calendar_name) if adjusted_accrual else maturity
+
     def yf(c: Coupon, d1: dt.date, d2: dt.date) -> float:
-        return year_fraction(day_count, d1, d2, c.ref_start, c.ref_end, frequency, maturity)
+        return year_fraction(day_count, d1, d2, c.ref_start, c.ref_end, frequency, term)
 
     flows = []
     accrued = 0.0
@@ -361,8 +368,8 @@ def cashflows(
         amount = coupon_pct * yf(c, c.start, c.end)
         ex_at_val = c.ex_date is not None and c.ex_date <= valuation
         ex_at_settle = c.ex_date is not None and c.ex_date <= settle
-        book_amount = (0.0 if ex_at_val else amount) + (100.0 if c.end == maturity else 0.0)
-        quoted_amount = (0.0 if ex_at_settle else amount) + (100.0 if c.end == maturity else 0.0)
+        book_amount = (0.0 if ex_at_val else amount) + (100.0 if c.end == term else 0.0)
+        quoted_amount = (0.0 if ex_at_settle else amount) + (100.0 if c.end == term else 0.0)
         quoted = c.pay > settle
         y = 0.0
         if quoted:

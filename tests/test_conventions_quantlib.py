@@ -31,6 +31,7 @@ from portfolios.conventions import (
     PRESETS,
 )
 from stress import calendars
+from stress.cashflows import build_cashflows
 from stress.dates import from_days, to_days
 from stress.kernels import schedules as ks
 from tests import reference as ref
@@ -424,6 +425,35 @@ def test_cashflows_with_conventions_match_the_reference(case):
         if quoted:
             assert book.amount[start] - book.quote_drop[i] == pytest.approx(
                 quoted[0].quoted_amount, rel=1e-14, abs=1e-13)
+        assert book.accrued[i] == pytest.approx(r.accrued, rel=1e-14, abs=1e-14)
+        assert tuple(from_days(d) for d in book.coupon_days[i]) == r.period
+
+
+@settings(max_examples=ts.examples(100), deadline=None)
+@given(st.data())
+def test_legs_accruing_on_rolled_dates_match_the_reference(data: st.DataObject) -> None:
+    """FRNs' and swaps' legs (``adjusted_accrual``): every period between its rolled dates,
+    on any calendar and convention and day count, against the reference schedule."""
+    val = data.draw(ts.valuation_dates())
+    n = data.draw(st.integers(1, 4))
+    legs = [(data.draw(ts.maturities(val)), data.draw(ts.coupons()),
+             data.draw(st.sampled_from(FREQUENCIES)), data.draw(st.sampled_from(DAY_COUNT_NAMES)),
+             data.draw(st.sampled_from(sorted(CALENDARS))),
+             data.draw(st.sampled_from(sorted(BUSINESS_DAY_CONVENTIONS)))) for _ in range(n)]
+    want = [ref.cashflows(val, m, c, f, dc, calendar_name=cal, convention=bdc,
+                          adjusted_accrual=True) for m, c, f, dc, cal, bdc in legs]
+    assume(all(r.flows for r in want))
+    book = build_cashflows(
+        val, np.array([to_days(x[0]) for x in legs]), np.array([x[1] for x in legs]),
+        np.array([x[2] for x in legs]), np.array([DAY_COUNTS[x[3]] for x in legs]),
+        calendar=np.array([CALENDARS[x[4]] for x in legs]),
+        business_day_convention=np.array([BUSINESS_DAY_CONVENTIONS[x[5]] for x in legs]),
+        adjusted_accrual=True)
+    for i, r in enumerate(want):
+        sl = slice(int(book.offsets[i]), int(book.offsets[i + 1]))
+        assert [from_days(d) for d in book.pay_day[sl]] == [f.pay for f in r.flows]
+        np.testing.assert_allclose(book.amount[sl], [f.amount for f in r.flows], rtol=1e-14,
+                                   atol=1e-13)
         assert book.accrued[i] == pytest.approx(r.accrued, rel=1e-14, abs=1e-14)
         assert tuple(from_days(d) for d in book.coupon_days[i]) == r.period
 

@@ -74,14 +74,37 @@ CASES = [
     ("future", "frequency", "4", "an empty cell or the contract's"),
     ("future", "day_count", "30/360", "an empty cell or the contract's"),
     ("future", "coupon", "", "the coupon of the cheapest-to-deliver bond"),
-    # A bond's calendar, settlement and first period would be read by nothing on these rows.
+    # A bond's settlement and first period would be read by nothing on these rows, nor a
+    # calendar on a future's.
     *[(kind, column, value, "an empty cell (FRNs, swaps and futures' cheapest-to-deliver "
-                            "bonds run on unadjusted schedules with no calendar")
+                            "bonds are valued on the valuation date, with no ex-dividend "
+                            "period, on regular schedules)")
       for kind in ("frn", "swap", "future")
-      for column, value in (("calendar", "TARGET"), ("business_day_convention", "following"),
-                            ("settlement_days", "2"), ("ex_dividend_days", "0"),
+      for column, value in (("settlement_days", "2"), ("ex_dividend_days", "0"),
                             ("issue_date", "2025-01-20"), ("first_coupon_date", "x"))],
+    *[("future", column, value, "an empty cell (a future's cheapest-to-deliver bond runs on "
+                                "an unadjusted schedule with no calendar)")
+      for column, value in (("calendar", "TARGET"), ("business_day_convention", "following"))],
+    ("frn", "calendar", "MARS", "one of NONE, WEEKENDS"),
+    ("swap", "business_day_convention", "sometimes", "one of UNADJUSTED"),
 ]
+
+
+@pytest.mark.parametrize(("kind", "calendar", "rolling", "want"), [
+    ("frn", "TARGET", "", ("TARGET", "MODIFIED FOLLOWING")),
+    ("swap", "us", "following", ("US", "FOLLOWING")),
+    ("swap", "", "", ("NONE", "UNADJUSTED")),
+    ("frn", "", "preceding", ("NONE", "PRECEDING")),
+])
+def test_frns_and_swaps_take_a_calendar(tmp_path: Path, kind: str, calendar: str, rolling: str,
+                                         want: tuple[str, str]) -> None:
+    """A calendar alone rolls with Modified Following (ISDA's default for swaps); none given,
+    the schedule stays unadjusted, as before calendars were taken."""
+    path = tmp_path / "book.csv"
+    path.write_text(HEADER + "\n" + line(kind, calendar=calendar,
+                                         business_day_convention=rolling) + "\n")
+    book = portfolios.load(path, valuation_date=__import__("datetime").date(2026, 1, 20))
+    assert book.frame.select("calendar", "business_day_convention").row(0) == want
 
 
 @pytest.mark.parametrize(("kind", "column", "value", "expected"), CASES)

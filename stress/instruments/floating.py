@@ -17,12 +17,17 @@ payment term of the one before fall on the same date, so the leg is worth the cu
 100 at the next reset, plus the margin's annuity, less 100 at maturity. A receiver swap
 (receives fixed) is then a fixed-rate bond (coupons and 100 at maturity) less
 (current coupon + 100) at the first floating payment date less the margin terms; a payer swap
-is the opposite. Schedules of both legs are rolled back from maturity like bonds', unadjusted
-on no calendar (a period's projection and payment dates must coincide for the leg to stay
-linear in the discount factors; the loader refuses a calendar given for these rows).
+is the opposite. Schedules of both legs are rolled back from maturity like bonds'; on a
+calendar (``calendar``, ``business_day_convention``: Modified Following when only a calendar is
+given) every period runs between its rolled dates and pays at its rolled end, as QuantLib's
+legs on an adjusted schedule do. A period's projection and payment dates then still coincide
+(fixing on its rolled start, no payment lag), so the leg stays linear in the discount
+factors. Valued on the valuation date (T+0), with no ex-dividend period.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +35,15 @@ import polars as pl
 
 from stress.cashflows import CashflowBook, build_cashflows
 from stress.dates import to_days
-from stress.instruments.base import DAY_COUNT_CODES, CashflowRows, Instrument, Read, read
+from stress.instruments.base import (
+    CALENDAR_CODES,
+    DAY_COUNT_CODES,
+    ROLLING_CODES,
+    CashflowRows,
+    Instrument,
+    Read,
+    read,
+)
 from stress.kernels.scenarios import CASHFLOWS
 from stress.market import Market
 
@@ -38,12 +51,20 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-def _periods(market: Market, maturity: IntArray, frequency: IntArray,
+def _leg(market: Market, c: dict[str, npt.NDArray[Any]], coupon: FloatArray,
+         frequency: IntArray, day_count: IntArray) -> CashflowBook:  # fmt: skip
+    """A leg's coupons per 100 (plus 100 at maturity) on the rows' schedules ``c`` (maturity,
+    calendar, rolling): periods between their rolled dates, paid at their ends."""
+    return build_cashflows(market.valuation_date, c["maturity"], coupon, frequency, day_count,
+                           calendar=c["calendar"], business_day_convention=c["rolling"],
+                           adjusted_accrual=True)  # fmt: skip
+
+
+def _periods(market: Market, c: dict[str, npt.NDArray[Any]], frequency: IntArray,
              day_count: IntArray) -> tuple[CashflowBook, FloatArray, IntArray]:  # fmt: skip
     """The live periods of each row: a book of coupons of 100 % (so each amount is 100 x the
     period's year fraction, plus 100 on the last), the year fractions and the start days."""
-    book = build_cashflows(market.valuation_date, maturity, np.full(len(maturity), 100.0),
-                           frequency, day_count)  # fmt: skip
+    book = _leg(market, c, np.full(len(c["maturity"]), 100.0), frequency, day_count)
     tau = book.amount / 100.0
     last = book.offsets[1:] - 1
     tau[last] -= 1.0
@@ -75,6 +96,8 @@ def _book(market: Market, offsets: IntArray, pay: IntArray, amount: FloatArray,
 #: What FRNs' and swaps' layouts read of their position rows.
 COLUMNS = {
     "maturity": Read("maturity", "day"),
+    "calendar": Read("calendar", "code", codes=CALENDAR_CODES),
+    "rolling": Read("business_day_convention", "code", codes=ROLLING_CODES),
     "frequency": Read("frequency", "int"),
     "day_count": Read("day_count", "code", codes=DAY_COUNT_CODES),
     "margin": Read("margin_bp", "float", fill=0.0),
@@ -94,7 +117,7 @@ SWAP_COLUMNS = {
 def build_frn(rows: pl.DataFrame, market: Market) -> CashflowRows:
     """The FRN ``rows`` as equivalent cashflows per 100 face (module docstring)."""
     c = read(rows, **FRN_COLUMNS)
-    per, tau, start = _periods(market, c["maturity"], c["frequency"], c["day_count"])
+    per, tau, start = _periods(market, c, c["frequency"], c["day_count"])
     n = per.n_bonds
     counts = np.diff(per.offsets)
     first = per.offsets[:-1]
@@ -141,10 +164,8 @@ def build_frn(rows: pl.DataFrame, market: Market) -> CashflowRows:
 def build_swap(rows: pl.DataFrame, market: Market) -> CashflowRows:
     """The swap ``rows`` as equivalent cashflows per 100 notional (module docstring)."""
     c = read(rows, **SWAP_COLUMNS)
-    fixed = build_cashflows(
-        market.valuation_date, c["maturity"], c["coupon"], c["frequency"], c["day_count"]
-    )
-    per, tau, _ = _periods(market, c["maturity"], c["float_frequency"], c["float_day_count"])
+    fixed = _leg(market, c, c["coupon"], c["frequency"], c["day_count"])
+    per, tau, _ = _periods(market, c, c["float_frequency"], c["float_day_count"])
     n = fixed.n_bonds
     margin = c["margin"] / 1e4
     current = c["current"]

@@ -452,8 +452,8 @@ def count_live_serial(valuation, args, out_n):
 @njit(cache=True)
 def _fill_one(i, args):
     (maturity, frequency, issue, first, calendar, bdc, table, start, coupon, day_count,
-     settlement_days, ex_days, offsets, valuation, out_pay, out_time, out_amount, out_yield_time,
-     out_accrued, out_period, out_settle, out_unquoted, out_drop) = args
+     settlement_days, ex_days, adjusted, offsets, valuation, out_pay, out_time, out_amount,
+     out_yield_time, out_accrued, out_period, out_settle, out_unquoted, out_drop) = args
     mat = maturity[i]
     y, m, d = civil_from_days(mat)
     months = y * 12 + m - 1
@@ -478,6 +478,9 @@ def _fill_one(i, args):
     out_period[i, 1] = mat
     last = settle
     acc = 0.0
+    # Swaps' and FRNs' periods run between the adjusted dates (QuantLib's legs on an adjusted
+    # schedule); a bond's between the unadjusted ones, its payments alone rolled.
+    term = adjust(mat, conv, cal, table, start) if adjusted else mat
     begin = roll_back(months, d, eom, n, step)
     for j in range(n):
         k = n - 1 - j
@@ -489,7 +492,10 @@ def _fill_one(i, args):
         r_end = a_end
         begin = a_end
         pay = adjust(a_end, conv, cal, table, start)
-        frac = year_fraction_t(code, a_start, a_end, r_start, r_end, mat, step)
+        if adjusted:
+            a_start = adjust(a_start, conv, cal, table, start)
+            a_end, r_start, r_end = pay, a_start, pay
+        frac = year_fraction_t(code, a_start, a_end, r_start, r_end, term, step)
         amount = c * frac
         ex_date = advance_days(pay, -ex, cal, table, start) if ex > 0 else NO_DATE
         if j == 0:
@@ -503,10 +509,10 @@ def _fill_one(i, args):
             if settle > a_start:
                 if ex > 0 and ex_date <= settle:
                     out_accrued[i] = -c * year_fraction_t(code, settle, max(settle, a_end),
-                                                          r_start, r_end, mat, step)
+                                                          r_start, r_end, term, step)
                 else:
                     out_accrued[i] = c * year_fraction_t(code, a_start, min(settle, a_end),
-                                                         r_start, r_end, mat, step)
+                                                         r_start, r_end, term, step)
             if ex > 0 and valuation < ex_date <= settle:
                 out_drop[i] = amount
         if ex > 0 and ex_date <= valuation:
@@ -519,12 +525,12 @@ def _fill_one(i, args):
         if quoted:
             # QuantLib's stepwise yield time from the settlement date (CashFlows::npv).
             if last != a_start:
-                acc += year_fraction_t(code, a_start, pay, r_start, r_end, mat, step) - \
-                    year_fraction_t(code, a_start, last, r_start, r_end, mat, step)
+                acc += year_fraction_t(code, a_start, pay, r_start, r_end, term, step) - \
+                    year_fraction_t(code, a_start, last, r_start, r_end, term, step)
             elif pay == a_end:
                 acc += frac  # the same year fraction: from the accrual start to its end
             else:
-                acc += year_fraction_t(code, last, pay, r_start, r_end, mat, step)
+                acc += year_fraction_t(code, last, pay, r_start, r_end, term, step)
             out_yield_time[lo + j] = acc
             last = pay
         else:
@@ -536,7 +542,8 @@ def fill_cashflows(args):
     """Cashflows per 100 face of each bond paid after ``valuation`` into the CSR slots
     ``offsets[i]:offsets[i+1]``, and what its quotes on the settlement date need.
 
-    Coupon k accrues over its unadjusted period and pays coupon% x its year fraction on the
+    Coupon k accrues over its unadjusted period (with ``adjusted``: over its period's dates
+    rolled on the calendar, as a swap's legs do) and pays coupon% x its year fraction on the
     period's end rolled on the bond's calendar; the last cashflow adds the 100 redemption. A
     coupon ex-dividend on the valuation date is not received (amount 0). Rows paid on or
     before settlement (``out_unquoted`` of them, the first) are left out of quotes, and the
