@@ -53,13 +53,13 @@ def _warn_overlap(history: History, horizon: int, counts: IntArray, ok: npt.NDAr
         return
     j = thin[np.argmin(worth[thin])]
     more = len(thin) - 1
-    others = f" and {more} other factor{'s' if more > 1 else ''}" if more else ""
+    others = f"; so do {more} other factor{'s' if more > 1 else ''}" if more else ""
     warnings.warn(
         f"{history.source}: the covariance of {horizon}-day changes from {window[0]} to "
-        f"{window[1]} rests on overlapping windows: {history.factors[j]}{others} "
-        f"{'have' if more else 'has'} {counts[j]:,} of them, about {worth[j]:.1f} "
-        f"non-overlapping windows' worth (fewer than {MIN_INDEPENDENT}), so its figures are "
-        "far less certain than the count suggests. Widen the window or shorten the horizon.",
+        f"{window[1]} rests on overlapping windows: {history.factors[j]} has {counts[j]:,} of "
+        f"them, about {worth[j]:.1f} non-overlapping windows' worth (fewer than "
+        f"{MIN_INDEPENDENT}){others}. Its figures are far less certain than the count "
+        "suggests: widen the window or shorten the horizon.",
         HistoryWarning,
         stacklevel=3,
     )

@@ -41,6 +41,7 @@ its change from its first to its last observation: no move is lost or counted tw
 from __future__ import annotations
 
 import datetime as dt
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -329,7 +330,8 @@ class History:
 def _warn_sparse(observed: npt.NDArray[np.bool_], horizon: int, factors: Sequence[str],
                  source: str) -> None:  # fmt: skip
     """Warn of factors observed less often than every ``horizon`` business days in the span
-    of the windows (``observed``: calendar days x factors): the carry rule, meant for
+    of the windows (``observed``: the history's calendar days, business days and any other
+    day with an observation, x factors): the carry rule, meant for
     holidays, would carry a weekly series' last value to every window's start, so that its
     one-day changes are really five-day ones, passed off as one-day moves."""
     sparse = []
@@ -342,12 +344,12 @@ def _warn_sparse(observed: npt.NDArray[np.bool_], horizon: int, factors: Sequenc
     if sparse:
         shown = ", ".join(f"{name} every {gap:g}" for name, gap in sparse[:5])
         more = f" and {len(sparse) - 5} more" if len(sparse) > 5 else ""
-        longest = max(gap for _, gap in sparse)
+        longest = math.ceil(max(gap for _, gap in sparse))
         warnings.warn(
             f"{source}: observed less often than every {horizon} business day"
             f"{'s' if horizon > 1 else ''} (median gap between observations in the windows "
             f"used): {shown}{more}; their {horizon}-day changes span that gap and overstate "
-            f"{horizon}-day moves. Use a horizon of {longest:g} days or more, or daily data "
+            f"{horizon}-day moves. Use a horizon of {longest} days or more, or daily data "
             "for these factors.",
             HistoryWarning,
             stacklevel=3,

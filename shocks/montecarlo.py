@@ -109,14 +109,17 @@ def _check_bounds(history: History, moves: FloatArray, dist: str, dof: float, wi
     tenfold move in ten days is the distribution's tail, not a market's. Student-t draws with
     degrees of freedom near 2 reach them (GBP +1,670 % at 2.1)."""
     space = history.space
-    size = np.abs(space.to_scenario_units(moves))
+    x = space.to_scenario_units(moves)
     with np.errstate(invalid="ignore"):
-        beyond = np.where(space.relative, size > MAX_PERCENT_CHANGE, size > MAX_SHIFT_BP)
+        # The parser's ranges: a fall to -100 % (a rounded draw) would zero a multiplier.
+        beyond = np.where(space.relative, (x <= -100.0) | (x > MAX_PERCENT_CHANGE),
+                          np.abs(x) > MAX_SHIFT_BP)
     if not beyond.any():
         return
     i, j = (int(k) for k in np.argwhere(beyond)[0])
-    move = space.to_scenario_units(moves[i])[j]
-    what = (f"{move:+,.6g} % (at most {MAX_PERCENT_CHANGE:g} %, a tenfold rise)"
+    move = x[i, j]
+    what = (f"{move:+,.6g} % (above -100 % and at most {MAX_PERCENT_CHANGE:g} %, a tenfold "
+            "rise)"
             if space.relative[j]
             else f"{move:+,.6g} bp (at most {MAX_SHIFT_BP:,g} bp either way)")
     cure = (f"Student-t draws with {dof:g} degrees of freedom have tails too heavy for "

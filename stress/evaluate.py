@@ -445,7 +445,7 @@ def _positions_pass(
         out,
     )  # fmt: skip
     worst, pnl, kept = out.worst, out.worst_pnl, out.worst_detail
-    if parts > 1:  # per scenario, the parts' lists side by side in book order
+    if parts > 1:  # per scenario, the parts' lists side by side, merged by P&L, then position
         worst, pnl, kept = keep_lowest(np.concatenate(np.split(worst, parts), axis=1),
                                        np.concatenate(np.split(pnl, parts), axis=1),
                                        np.concatenate(np.split(kept, parts), axis=1),

@@ -25,6 +25,9 @@ FX_LEVEL_RATIO = 10.0
 #: as 0.855, 1.37 times off) that FX_LEVEL_RATIO lets through. Its moves would come out with
 #: the wrong sign.
 FX_INVERSE_RATIO = 1.2
+#: ... where its inverse is this much nearer (a fraction of the distance on log scale): a real
+#: EURUSD of 0.97 (autumn 2022) against 1.17 is off by 1.21 but only a little nearer inverted.
+INVERSE_NEARER = 0.5
 #: Percentage points between a yield's last level and the market's: beyond any move of a
 #: developed market's yields over years.
 RATE_LEVEL_GAP = 10.0
@@ -58,7 +61,8 @@ def market_history(market: Market, history: History | None = None) -> History:
 def implausible_levels(h: History, market: Market) -> list[str]:
     """What in ``h`` looks like a unit or quote mistake the loader's ranges let through: an FX
     rate whose last level is more than FX_LEVEL_RATIO from the market's, or more than
-    FX_INVERSE_RATIO where its inverse is nearer (a quote the other way round), a yield whose
+    FX_INVERSE_RATIO where its inverse is clearly nearer (INVERSE_NEARER; a quote the other
+    way round), a yield whose
     last level is more than RATE_LEVEL_GAP percentage points from the market's zero rate at
     its tenor (a column in bp; the loader warns of a single cell,
     ``shocks.HistoryWarning``), yields that never leave DECIMAL_MAX_PCT of zero where the
@@ -74,7 +78,8 @@ def implausible_levels(h: History, market: Market) -> list[str]:
             usd = market.usd_value[f.currency]
             ratio = last[j] / usd
             off = abs(np.log(ratio))
-            inverted = off > np.log(FX_INVERSE_RATIO) and abs(np.log(last[j] * usd)) < off
+            inverted = (off > np.log(FX_INVERSE_RATIO)
+                        and abs(np.log(last[j] * usd)) < INVERSE_NEARER * off)
             if off > np.log(FX_LEVEL_RATIO) or inverted:
                 out.append(
                     f"{h.source}: {name} is {last[j]:.6g} USD on {when[j]}, the market's "

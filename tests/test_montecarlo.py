@@ -39,8 +39,8 @@ def test_overlapping_windows_worth_few_independent_ones_are_warned_of() -> None:
     enough (10-day changes) or the windows do not overlap (the count is then honest)."""
     h = synthetic(96)  # 96 business days: 36 windows of 60 days
     with pytest.warns(shocks.HistoryWarning, match=r"covariance of 60-day changes .* "
-                      r"overlapping windows: \S+ and 5 other factors have 36 of them, about "
-                      r"0\.6 non-overlapping windows' worth \(fewer than 10\)"):
+                      r"overlapping windows: \S+ has 36 of them, about 0\.6 non-overlapping "
+                      r"windows' worth \(fewer than 10\); so do 5 other factors\."):
         cov = shocks.covariance(h, horizon=60, window=WHOLE)
     assert cov.available.all()  # still given: a warning, not a refusal
     shocks.covariance(h, horizon=1, window=WHOLE)  # warnings are errors in the tests
@@ -175,8 +175,8 @@ def test_draws_beyond_what_a_scenario_may_hold_are_refused() -> None:
     values[:, g] = 1500.0 * np.exp(np.cumsum(steps))
     wild = History(dates=h.dates, factors=h.factors, values=values, source="wild.csv")
     with pytest.raises(HistoryError, match=r"^wild\.csv: Monte Carlo draw mc_\d{6} moves XAU "
-                       r"by \+[\d,.]+ % \(at most 900 %, a tenfold rise\); is the history in "
-                       r"its units"):
+                       r"by \+[\d,.]+ % \(above -100 % and at most 900 %, a tenfold rise\); "
+                       r"is the history in its units"):
         shocks.monte_carlo(wild, n=200, window=WHOLE)
     with pytest.raises(HistoryError, match=r"moves XAU by .* Student-t draws with 3 degrees of "
                        "freedom have tails too heavy for scenarios"):

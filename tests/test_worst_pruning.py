@@ -24,6 +24,7 @@ from stress.kernels.scenarios import (
     CASHFLOWS,
     D_PNL,
     _node_tables,
+    _rest_scale,
     _run_extremes,
     _shift_lines,
 )
@@ -69,6 +70,16 @@ def test_pruned_pass_keeps_the_same_worst_positions(
             else workloads.scenarios(n_s, seed=seed))  # fmt: skip
     prepared = prepare(book, MARKET, spread_by=scen.spread_attributes)
     _assert_same_worst(prepared, _resolved(prepared, scen), k)
+
+
+def test_fx_moves_alone_keep_the_same_worst_positions() -> None:
+    """Curves still and currencies moving by up to 30 %: the bound of the rest must take the
+    FX moves (a long in a falling currency loses its value's share of the fall)."""
+    book = workloads.mixed_book(300, seed=9)
+    scen = workloads.scenarios(40, seed=9)
+    still = dataclasses.replace(scen, fx_pct=scen.fx_pct * 10.0, bp=np.zeros_like(scen.bp))
+    prepared = prepare(book, MARKET, spread_by=still.spread_attributes)
+    _assert_same_worst(prepared, _resolved(prepared, still), 5)
 
 
 def test_ties_keep_the_earlier_position() -> None:
@@ -172,6 +183,12 @@ def test_the_bound_of_a_whole_block_holds_in_every_lane(workload: str) -> None:
         reach = np.maximum(1.0 - low, high - 1.0)
         slack_reach = np.maximum(hmax[:, :16].max(axis=0), 0.0) * (
             np.maximum(fxm.max(axis=1), 1.0) + 1.0)
+        # The kernel's, from the runs' last nodes, is the same.
+        got, got_slack = np.empty(16), np.empty(16)
+        _rest_scale(gmin, gmax, hmax, bd.run_start, np.ascontiguousarray(fxm.T), 16, got,
+                    got_slack)  # fmt: skip
+        np.testing.assert_array_equal(got, reach)
+        np.testing.assert_array_equal(got_slack, slack_reach)
         # (slots, lanes): a bound of every position from the slot on, in each lane
         rest_lb = (-bd.rest[:, :1] * reach + bd.rest[:, 1:2]
                    - bd.rest[:, 2:] * slack_reach)  # fmt: skip

@@ -5,9 +5,9 @@ per group from per-node weights.
 Layout: scenarios come in blocks of ``BLOCK``; per-block arrays keep the scenario axis last
 (the node tables as wide as the block's scenarios), so the innermost loop over the block
 vectorizes and each cashflow is read once per block. Blocks, or parts of a block's positions,
-are independent tasks (one thread each; a part's worst positions are merged in part order)
-and every sum runs in a fixed order (positions in portfolio order, nodes in node order), so
-results do not depend on chunking, parts or thread count.
+are independent tasks (one thread each; the parts' worst positions are merged by P&L, then
+book order) and every sum runs in a fixed order (positions in portfolio order, nodes in node
+order), so results do not depend on chunking, parts or thread count.
 
 Inputs and outputs are named records (``NamedTuple``) and every metric and detail column has a
 named index below, shared with ``stress.result``: nothing is matched by position. The records
@@ -267,14 +267,13 @@ class Bounds(NamedTuple):
     # the first slot whose bound of all the rest rules them all out (``_rest_ruled_out``)
     # instead of ruling each out in turn.
     order: I8  # (P,) the position in each slot of the order
-    # Per slot (``position_bounds``), what the pass reads of the above, laid out in the order
-    # it visits them: ruling a position out streams 48 bytes from three arrays (with its
-    # currency) rather than 66 from ten.
+    # Per slot (``position_bounds``), what the pass reads to rule a visited position out, laid
+    # out in the order it visits them (with the position's currency and the slot's ``rest``).
     slot_node: I8  # (P,) the row's last node where it is a prunable cashflow position, else -1
     slot_terms: F8  # (P, 4) the terms of its bound (``_bound_terms``) where slot_node >= 0
     # (P, 3) what bounds the P&L of the positions in this slot and every later one: their
-    # greatest gross value c_lo - c_hi, least c_lo + c_hi - v0 and greatest c_slack (+inf, 0,
-    # 0 in the slots of positions without a bound).
+    # greatest gross value c_lo - c_hi (+inf in the slots of positions without a bound), least
+    # c_lo + c_hi - v0 and greatest c_slack.
     rest: F8
 
 
