@@ -249,8 +249,8 @@ def test_a_history_quoted_the_other_way_round_is_warned_of() -> None:
 def test_a_currency_near_parity_quoted_the_other_way_round_is_warned_of() -> None:
     """EUR given as 1/EURUSD is only 1.37 times off the market (within the factor of 10 that
     catches USDJPY) but its inverse is near the market's: warned of, as is GBP. A move of
-    10 % since the history's end, or JPY's 44 % since 2021 (whose inverse is nowhere near),
-    is not."""
+    10 % since the history's end, JPY's 44 % since 2021 (whose inverse is nowhere near) or
+    EUR's fall to 0.97 in 2022 (a little nearer inverted) is not."""
     from stress.histories import implausible_levels
 
     dates = synthetic(300).dates
@@ -271,6 +271,7 @@ def test_a_currency_near_parity_quoted_the_other_way_round_is_warned_of() -> Non
             "is it quoted the other way round?")
         assert not found({name: usd * 1.1}) and not found({name: usd / 1.1})
     assert not found({"FX.JPY": MARKET.usd_value["JPY"] * 1.44})
+    assert not found({"FX.EUR": 0.97})  # EURUSD in autumn 2022: 1.21 times off, not inverted
 
 
 def test_a_history_of_yields_in_decimals_is_warned_of() -> None:
