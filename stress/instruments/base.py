@@ -129,6 +129,11 @@ def distinct(rows: pl.DataFrame, column: str) -> tuple[str, ...]:
 DAY_COUNT_CODES = Codes(DAY_COUNTS)
 CALENDAR_CODES = Codes(CALENDARS)
 ROLLING_CODES = Codes(BUSINESS_DAY_CONVENTIONS)
+#: What a schedule rolled on a calendar reads of a position row (bonds, FRNs, swaps).
+CALENDAR_COLUMNS = {
+    "calendar": Read("calendar", "code", codes=CALENDAR_CODES),
+    "rolling": Read("business_day_convention", "code", codes=ROLLING_CODES),
+}
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ import polars as pl
 
 from stress.cashflows import build_cashflows
 from stress.instruments.base import (
-    CALENDAR_CODES,
+    CALENDAR_COLUMNS,
     DAY_COUNT_CODES,
-    ROLLING_CODES,
     CashflowRows,
     Instrument,
     Read,
@@ -32,8 +31,7 @@ COLUMNS = {
     "clean_price": Read("clean_price", "float", fill=np.nan),
     "issue": Read("issue_date", "day", fill=NO_DATE),
     "first": Read("first_coupon_date", "day", fill=NO_DATE),
-    "calendar": Read("calendar", "code", codes=CALENDAR_CODES),
-    "rolling": Read("business_day_convention", "code", codes=ROLLING_CODES),
+    **CALENDAR_COLUMNS,
     "settlement_days": Read("settlement_days", "int"),
     "ex_dividend_days": Read("ex_dividend_days", "int"),
 }

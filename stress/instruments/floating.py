@@ -36,9 +36,8 @@ import polars as pl
 from stress.cashflows import CashflowBook, build_cashflows
 from stress.dates import to_days
 from stress.instruments.base import (
-    CALENDAR_CODES,
+    CALENDAR_COLUMNS,
     DAY_COUNT_CODES,
-    ROLLING_CODES,
     CashflowRows,
     Instrument,
     Read,
@@ -96,8 +95,7 @@ def _book(market: Market, offsets: IntArray, pay: IntArray, amount: FloatArray,
 #: What FRNs' and swaps' layouts read of their position rows.
 COLUMNS = {
     "maturity": Read("maturity", "day"),
-    "calendar": Read("calendar", "code", codes=CALENDAR_CODES),
-    "rolling": Read("business_day_convention", "code", codes=ROLLING_CODES),
+    **CALENDAR_COLUMNS,
     "frequency": Read("frequency", "int"),
     "day_count": Read("day_count", "code", codes=DAY_COUNT_CODES),
     "margin": Read("margin_bp", "float", fill=0.0),
