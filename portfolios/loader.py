@@ -1360,8 +1360,8 @@ def _market_conventions(
     """Each bond's issue and first coupon dates, settlement and ex-dividend days, calendar and
     business-day convention: the explicit column where given, else the preset's value, else
     none (T+0, no calendar, unadjusted, no ex-dividend period). FRNs and swaps take a
-    calendar and convention too, Modified Following when only a calendar is given (ISDA's
-    default for swaps)."""
+    calendar and convention too, but no preset's: the ones given, Modified Following when
+    only a calendar is given (ISDA's default for swaps), else none."""
 
     def preset(attribute: str, dtype: pl.DataType) -> pl.Expr:
         values = {k: getattr(v, attribute) for k, v in PRESETS.items()}
@@ -1454,18 +1454,22 @@ def _market_conventions(
         "periods (its day of the month, or the month's last day when the maturity is one)",
     )
 
+    def bond(k: str, given: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+        return pl.coalesce(given, preset(k, dtype), pl.lit(MARKET_DEFAULTS[k], dtype=dtype))
+
+    # FRNs and swaps take no bond preset's calendar: theirs is the one given, or none.
+    on_calendar = calendar.is_not_null() & (calendar != "NONE")
+    leg_rolling = pl.coalesce(rolling, pl.when(on_calendar).then(pl.lit("MODIFIED FOLLOWING")),
+                              pl.lit(MARKET_DEFAULTS["business_day_convention"]))  # fmt: skip
     return {
         "issue_date": issue,
         "first_coupon_date": first,
-        **{
-            k: pl.coalesce(given, preset(k, dtype), pl.lit(MARKET_DEFAULTS[k], dtype=dtype))
-            for k, given, dtype in (
-                ("settlement_days", lag, pl.Int64()),
-                ("ex_dividend_days", ex, pl.Int64()),
-                ("calendar", calendar, pl.String()),
-                ("business_day_convention", pl.coalesce(rolling, pl.when(
-                    floating & calendar.is_not_null()).then(pl.lit("MODIFIED FOLLOWING"))),
-                 pl.String()),
-            )
-        },
+        "settlement_days": bond("settlement_days", lag, pl.Int64()),
+        "ex_dividend_days": bond("ex_dividend_days", ex, pl.Int64()),
+        "calendar": pl.when(floating)
+        .then(pl.coalesce(calendar, pl.lit(MARKET_DEFAULTS["calendar"])))
+        .otherwise(bond("calendar", calendar, pl.String())),
+        "business_day_convention": pl.when(floating)
+        .then(leg_rolling)
+        .otherwise(bond("business_day_convention", rolling, pl.String())),
     }

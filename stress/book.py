@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -11,6 +12,7 @@ import polars as pl
 
 from portfolios.model import Portfolio
 from portfolios.problems import PortfolioValidationError, Problem
+from stress.calendars import roll
 from stress.cashflows import CashflowBook
 from stress.dates import to_days
 from stress.instruments import INSTRUMENTS, CashflowRows, ForwardRows
@@ -272,6 +274,31 @@ def _expired(portfolio: Portfolio, market: Market) -> list[Problem]:
                     f"a {column.replace('_', ' ')} after the valuation date {val.isoformat()}")
             for r, pid, d in gone.select("row", "position_id", column).iter_rows()
         ]  # fmt: skip
+    if present.intersection(("frn", "swap")):
+        out += _rolled_back(portfolio, val)
+    return out
+
+
+#: Days a maturity can roll back on a calendar (Preceding over the longest holiday run).
+_ROLL_BACK_DAYS = 15
+
+
+def _rolled_back(portfolio: Portfolio, val: dt.date) -> list[Problem]:
+    """Problems for FRNs and swaps maturing after the valuation date whose maturity, rolled
+    on their calendar, falls on or before it (a Saturday rolled back to the Friday valued on):
+    no period is left to value."""
+    f = portfolio.frame
+    near = f.filter(pl.col("instrument").is_in(("frn", "swap")) & (pl.col("calendar") != "NONE")
+                    & (pl.col("maturity") <= val + dt.timedelta(days=_ROLL_BACK_DAYS)))
+    out = []
+    for r, pid, d, cal, conv in near.select("row", "position_id", "maturity", "calendar",
+                                            "business_day_convention").iter_rows():  # fmt: skip
+        rolled = roll(d, cal, conv)
+        if rolled <= val:
+            out.append(Problem(portfolio.source, r, pid, "maturity", d.isoformat(),
+                               f"a maturity after the valuation date {val.isoformat()} once "
+                               f"rolled on its calendar ({cal}, {conv.lower()}: "
+                               f"{rolled.isoformat()})"))
     return out
 
 

@@ -27,7 +27,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from portfolios.conventions import CALENDARS
+from portfolios.conventions import BUSINESS_DAY_CONVENTIONS, CALENDARS
 from stress.dates import to_days
 
 #: First and last year the table covers (dates outside: weekends only).
@@ -89,3 +89,14 @@ def is_business_day(calendar: str, d: dt.date) -> bool:
     if 0 <= i < TABLE_DAYS:
         return not holiday_table()[code, i]
     return d.weekday() < 5
+
+
+def roll(d: dt.date, calendar: str, convention: str) -> dt.date:
+    """``d`` rolled on ``calendar`` by the business-day ``convention`` (names as the loader
+    gives them), as the schedule kernels roll payment dates."""
+    from stress.dates import from_days
+    from stress.kernels.schedules import adjust
+
+    table = holiday_table()
+    return from_days(adjust(to_days(d), BUSINESS_DAY_CONVENTIONS[convention],
+                            CALENDARS[calendar], table, TABLE_START))  # fmt: skip

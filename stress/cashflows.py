@@ -224,9 +224,9 @@ def build_cashflows(
     and ex-dividend business days (default: none, T+0 on no calendar, unadjusted, today's
     behaviour); ``adjusted_accrual``: coupons accrue between their periods' dates rolled on
     the calendar (swaps' and FRNs' legs) rather than between the unadjusted ones (bonds).
-    Inputs must be valid (the portfolio validation guarantees it): maturities
-    after the valuation date, issue dates on or before it, first coupon dates on the
-    schedule rolled back from maturity and after issue."""
+    Inputs must be valid (the portfolio validation guarantees it): maturities after the
+    valuation date (once rolled, with ``adjusted_accrual``), issue dates on or before it,
+    first coupon dates on the schedule rolled back from maturity and after issue."""
     val = to_days(valuation_date)
     maturity_day = np.ascontiguousarray(maturity_day, dtype=np.int64)
     frequency = np.ascontiguousarray(frequency, dtype=np.int64)

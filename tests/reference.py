@@ -338,11 +338,13 @@ def cashflows(
     """Live cashflows per 100 face, the way QuantLib's FixedRateBond and CashFlows see them:
     coupons paid strictly after ``valuation``, each paying coupon% x the year fraction of its
     unadjusted period (``adjusted_accrual``: of its period with both dates rolled, as a
-    swap's legs) on its end date rolled by the convention; a coupon ex-dividend on the
+    swap's legs, quoted on the valuation date itself) on its end date rolled by the
+    convention; a coupon ex-dividend on the
     valuation date is not received; the last flow adds the redemption. Quotes are on the
     settlement date: flows paid after it, an ex-dividend coupon left out, accrued and the
     stepwise yield time from it."""
-    settle = business_days_after(valuation, settlement_days, calendar_name)
+    settle = (valuation if adjusted_accrual
+              else business_days_after(valuation, settlement_days, calendar_name))
     coupons = []
     for start, end, rs, re in schedule(maturity, frequency, issue, first_coupon, valuation):
         pay = roll(end, convention, calendar_name)

@@ -320,7 +320,7 @@ FRN_CASE = (
 )
 
 
-# A 10-year EUR swap and a USD FRN maturing on a Saturday and on a month's last day, on their
+# A 10-year EUR swap and a EUR FRN maturing on a Saturday and on a month's last day, on their
 # market's calendar: rolled dates change the legs' periods (the swap's value by 1.6 bp of
 # notional against its unadjusted schedule).
 CALENDAR_CASE = (

@@ -95,6 +95,7 @@ CASES = [
     ("swap", "us", "following", ("US", "FOLLOWING")),
     ("swap", "", "", ("NONE", "UNADJUSTED")),
     ("frn", "", "preceding", ("NONE", "PRECEDING")),
+    ("swap", "none", "", ("NONE", "UNADJUSTED")),
 ])
 def test_frns_and_swaps_take_a_calendar(tmp_path: Path, kind: str, calendar: str, rolling: str,
                                          want: tuple[str, str]) -> None:
@@ -105,6 +106,55 @@ def test_frns_and_swaps_take_a_calendar(tmp_path: Path, kind: str, calendar: str
                                          business_day_convention=rolling) + "\n")
     book = portfolios.load(path, valuation_date=__import__("datetime").date(2026, 1, 20))
     assert book.frame.select("calendar", "business_day_convention").row(0) == want
+
+
+@pytest.mark.parametrize("kind", ["frn", "swap"])
+def test_a_bond_preset_gives_frns_and_swaps_no_calendar(tmp_path: Path, kind: str) -> None:
+    """A UST preset's T+1, US calendar and Following are a bond's: on an FRN or a swap it
+    gives the frequency and day count alone, and the schedule stays unadjusted."""
+    path = tmp_path / "book.csv"
+    path.write_text("convention," + HEADER + "\n"
+                    + "UST," + line(kind, frequency="", day_count="") + "\n")
+    book = portfolios.load(path, valuation_date=__import__("datetime").date(2026, 1, 20))
+    assert book.frame.select("calendar", "business_day_convention").row(0) == (
+        "NONE", "UNADJUSTED")
+
+
+@pytest.mark.parametrize(("kind", "rolling", "refused"), [
+    ("frn", "", True), ("swap", "preceding", True), ("frn", "following", False),
+])
+def test_a_maturity_rolled_back_onto_the_valuation_date_is_refused(
+        kind: str, rolling: str, refused: bool) -> None:
+    """Valued on Friday 2026-01-30, a leg maturing on Saturday the 31st on TARGET rolls back
+    to the Friday under Modified Following (Monday is in February) or Preceding: no period
+    is left to value. Refused as a maturity on the valuation date is, or left out with the
+    other rejects; under Following it pays on Monday and is valued."""
+    import datetime as dt
+
+    import polars as pl
+
+    import stress
+
+    val = dt.date(2026, 1, 30)
+    market = stress.Market.from_dict({
+        "valuation_date": val.isoformat(), "base_currency": "USD",
+        "curves": {c: {"type": "zero", "tenors": ["1Y", "10Y"], "rates": [3.0, 3.5]}
+                   for c in ("USD", "JPY", "EUR", "GBP")},
+        "fx": {"USDJPY": 150.0, "EURUSD": 1.17, "GBPUSD": 1.34},
+        "gold": {"XAUUSD": 4600.0}})  # fmt: skip
+    cells = {**GOOD[kind], "maturity": "2026-01-31", "calendar": "TARGET",
+             "business_day_convention": rolling}
+    book = pl.DataFrame([cells])
+    if not refused:
+        assert stress.run(book, market, "jgb_2026").summary.height
+        return
+    with pytest.raises(PortfolioValidationError, match=r"column 'maturity': got '2026-01-31'; "
+                       r"expected a maturity after the valuation date 2026-01-30 once rolled "
+                       r"on its calendar \(TARGET, .*: 2026-01-30\)"):
+        stress.run(book, market, "jgb_2026")
+    other = {**cells, "position_id": "OK", "calendar": "", "business_day_convention": ""}
+    kept = stress.run(pl.DataFrame([cells, other]), market, "jgb_2026", skip_invalid=True)
+    assert kept.rejects["position_id"].to_list() == [cells["position_id"]]
 
 
 @pytest.mark.parametrize(("kind", "column", "value", "expected"), CASES)

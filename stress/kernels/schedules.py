@@ -466,7 +466,9 @@ def _fill_one(i, args):
     ex = ex_days[i]
     iss = issue[i]
     k_first = _first_index(mat, months, d, eom, step, iss, first[i])
-    settle = advance_days(valuation, settlement_days[i], cal, table, start)
+    # Swaps and FRNs are quoted on the valuation date itself, even a holiday (T+0, unrolled).
+    settle = valuation if adjusted else advance_days(valuation, settlement_days[i], cal, table,
+                                                     start)  # fmt: skip
     lo = offsets[i]
     n = offsets[i + 1] - lo
     n_quoted = _count_after(settle, months, d, eom, step, k_first, conv, cal, table, start)
