@@ -289,7 +289,8 @@ def _rolled_back(portfolio: Portfolio, val: dt.date) -> list[Problem]:
     no period is left to value."""
     f = portfolio.frame
     near = f.filter(pl.col("instrument").is_in(("frn", "swap")) & (pl.col("calendar") != "NONE")
-                    & (pl.col("maturity") <= val + dt.timedelta(days=_ROLL_BACK_DAYS)))
+                    & pl.col("maturity").is_between(val, val + dt.timedelta(days=_ROLL_BACK_DAYS),
+                                                    closed="right"))  # fmt: skip
     out = []
     for r, pid, d, cal, conv in near.select("row", "position_id", "maturity", "calendar",
                                             "business_day_convention").iter_rows():  # fmt: skip

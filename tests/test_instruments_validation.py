@@ -155,6 +155,10 @@ def test_a_maturity_rolled_back_onto_the_valuation_date_is_refused(
     other = {**cells, "position_id": "OK", "calendar": "", "business_day_convention": ""}
     kept = stress.run(pl.DataFrame([cells, other]), market, "jgb_2026", skip_invalid=True)
     assert kept.rejects["position_id"].to_list() == [cells["position_id"]]
+    # A maturity on the valuation date itself is refused once, as before calendars.
+    on = {**cells, "maturity": val.isoformat()}
+    with pytest.raises(PortfolioValidationError, match=r"^1 problem in 1 row"):
+        stress.run(pl.DataFrame([on]), market, "jgb_2026")
 
 
 @pytest.mark.parametrize(("kind", "column", "value", "expected"), CASES)
