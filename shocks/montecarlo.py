@@ -26,7 +26,7 @@ from shocks.errors import HistoryError
 from shocks.factors import describe
 from shocks.history import History, Window, check_history
 from shocks.model import FloatArray, ScenarioSet
-from shocks.parse import MAX_PERCENT_CHANGE, MAX_SHIFT_BP
+from shocks.parse import MAX_PERCENT_CHANGE, MAX_SHIFT_BP, out_of_bounds
 
 DISTRIBUTIONS = ("normal", "t")
 #: The most draws of one call: a set is scenarios x factors x the curves' knots in memory, and
@@ -110,10 +110,9 @@ def _check_bounds(history: History, moves: FloatArray, dist: str, dof: float, wi
     degrees of freedom near 2 reach them (GBP +1,670 % at 2.1)."""
     space = history.space
     x = space.to_scenario_units(moves)
-    with np.errstate(invalid="ignore"):
-        # The parser's ranges: a fall to -100 % (a rounded draw) would zero a multiplier.
-        beyond = np.where(space.relative, (x <= -100.0) | (x > MAX_PERCENT_CHANGE),
-                          np.abs(x) > MAX_SHIFT_BP)
+    # NaN: a factor with too few changes in the window, unshocked.
+    beyond = ~np.isnan(x) & np.where(space.relative, out_of_bounds(x, "pct"),
+                                     out_of_bounds(x, "bp"))
     if not beyond.any():
         return
     i, j = (int(k) for k in np.argwhere(beyond)[0])

@@ -39,7 +39,7 @@ from portfolios.currencies import ISO_4217
 from portfolios.parquet_bytes import read_parquet_bytes
 from shocks.errors import SHOWN, ScenarioError
 from shocks.model import ALL, FloatArray, ScenarioSet, _axis_order
-from shocks.parse import MAX_PERCENT_CHANGE, MAX_SHIFT_BP
+from shocks.parse import MAX_PERCENT_CHANGE, MAX_SHIFT_BP, out_of_bounds
 from shocks.tenors import Tenor, parse_tenor
 
 TEXT_COLUMNS = ("scenario", "description", "source", "generator")
@@ -129,16 +129,8 @@ EXPECTED = {
 }
 
 
-def _bad(x: FloatArray, kind: str) -> Any:
-    """Finite values outside the bounds of ``kind`` (NaN and infinities are bad too)."""
-    with np.errstate(invalid="ignore"):
-        if kind == "bp":
-            return ~(np.abs(x) <= MAX_SHIFT_BP)
-        return ~((x > -100.0) & (x <= MAX_PERCENT_CHANGE))
-
-
 def _check(scen: ScenarioSet, p: Path, column: str, x: FloatArray, used: Any, kind: str) -> None:
-    bad = used & _bad(x, kind)
+    bad = used & out_of_bounds(x, kind)
     for s in np.flatnonzero(bad)[:1].tolist():
         expected = EXPECTED[kind].split(" (")[0]
         raise ScenarioError(
@@ -290,7 +282,7 @@ def _from_frame(df: pl.DataFrame, origin: str) -> ScenarioSet:
             return np.full(df.height, null_is)
         x = nums.to_numpy().astype(np.float64)
         null = nums.is_null().to_numpy()
-        bad = ~null & _bad(x, kind)
+        bad = ~null & out_of_bounds(x, kind)
         for i in np.flatnonzero(bad).tolist():
             problems.cell(i, column, float(x[i]), EXPECTED[kind])
         x[null] = null_is

@@ -34,6 +34,16 @@ MAX_LEVEL_PCT = 100.0
 #: Largest rise of an FX rate or of gold (percent): tenfold.
 MAX_PERCENT_CHANGE = 900.0
 
+
+def out_of_bounds(x: FloatArray, kind: str) -> Any:
+    """Where ``x`` is not what a scenario may hold (NaN and infinities included): shifts in bp
+    (``kind`` "bp") beyond MAX_SHIFT_BP either way, FX and gold changes in percent ("pct") not
+    above -100 (a zero multiplier) and at most MAX_PERCENT_CHANGE."""
+    with np.errstate(invalid="ignore"):
+        if kind == "bp":
+            return ~(np.abs(x) <= MAX_SHIFT_BP)
+        return ~((x > -100.0) & (x <= MAX_PERCENT_CHANGE))
+
 __all__ = ["RATE_KEYS", "ScenarioError", "from_dict", "read_toml"]
 
 
