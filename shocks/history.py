@@ -331,9 +331,9 @@ def _warn_sparse(observed: npt.NDArray[np.bool_], horizon: int, factors: Sequenc
                  source: str) -> None:  # fmt: skip
     """Warn of factors observed less often than every ``horizon`` business days in the span
     of the windows (``observed``: the history's calendar days, business days and any other
-    day with an observation, x factors): the carry rule, meant for
-    holidays, would carry a weekly series' last value to every window's start, so that its
-    one-day changes are really five-day ones, passed off as one-day moves."""
+    day with an observation, x factors): the carry rule, meant for holidays, would carry a
+    weekly series' last value to every window's start, so that its one-day changes are really
+    five-day ones, passed off as one-day moves."""
     sparse = []
     for j, name in enumerate(factors):
         seen = np.flatnonzero(observed[:, j])

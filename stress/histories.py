@@ -62,9 +62,8 @@ def implausible_levels(h: History, market: Market) -> list[str]:
     """What in ``h`` looks like a unit or quote mistake the loader's ranges let through: an FX
     rate whose last level is more than FX_LEVEL_RATIO from the market's, or more than
     FX_INVERSE_RATIO where its inverse is clearly nearer (INVERSE_NEARER; a quote the other
-    way round), a yield whose
-    last level is more than RATE_LEVEL_GAP percentage points from the market's zero rate at
-    its tenor (a column in bp; the loader warns of a single cell,
+    way round), a yield whose last level is more than RATE_LEVEL_GAP percentage points from
+    the market's zero rate at its tenor (a column in bp; the loader warns of a single cell,
     ``shocks.HistoryWarning``), yields that never leave DECIMAL_MAX_PCT of zero where the
     market's are well above it (decimals, not percent). Histories end before the market's date
     and rates move, so these are warnings with generous bounds, not refusals."""
