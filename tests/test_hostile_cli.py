@@ -339,17 +339,17 @@ def test_a_signal_mid_write_never_leaves_a_mixed_set(files: dict[str, Path], tmp
         _consistent(out_dir)
         return
     assert proc.returncode in (-signal.SIGKILL, 128 + signal.SIGTERM, 130), stderr
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr, stderr
     last = {signal.SIGINT: "interrupted: nothing was written",
             signal.SIGTERM: "terminated: nothing was written"}
     if sig in last:
-        assert stderr.strip().splitlines()[-1] == last[sig]
+        assert stderr.strip().splitlines()[-1] == last[sig], stderr
     _consistent(out_dir)
     after = json.loads((out_dir / MANIFEST).read_text())
     # The earlier set, whole; or, when the signal landed after the swap (while the run was
     # removing its finished work, .out.stress-work), the new set, whole: never a mix.
     assert after == before or (sig == signal.SIGKILL and "--detail" in after["command"]
-                               and after["positions_parts"])  # fmt: skip
+                               and after["positions_parts"]), stderr  # fmt: skip
     # The next run into the directory removes what a SIGKILL left behind.
     assert _run([*args, "--format", "csv"], capsys)[0] == 0
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.stress-tmp-")]
